@@ -1,0 +1,131 @@
+"""Records shared by every stage of the pipeline: what is watched, where from, and what was found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["renewal", "trailer", "release_date", "production"]
+KINDS: tuple[Kind, ...] = ("renewal", "trailer", "release_date", "production")
+KIND_LABELS: dict[str, str] = {
+    "renewal": "Renewal",
+    "trailer": "Trailer",
+    "release_date": "Release date",
+    "production": "Production",
+}
+
+SourceKind = Literal["feed", "html"]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEvent:
+    """An event already known when the watch is configured (seeds the state, never alerts)."""
+
+    kind: Kind
+    milestone: str
+    date: str
+    source: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A show and season to watch for announcements."""
+
+    id: str
+    title: str
+    season: int
+    aliases: tuple[str, ...] = ()
+    known: tuple[KnownEvent, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The title followed by every alias."""
+        return (self.title, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Selectors:
+    """CSS selectors that turn an HTML page into items."""
+
+    item: str
+    title: str
+    link: str = "a"
+    summary: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A news source: a feed, or an HTML page read with CSS selectors."""
+
+    name: str
+    url: str
+    kind: SourceKind = "feed"
+    interval: float = 900.0
+    selectors: Selectors | None = None
+    language: str = ""
+    paused: bool = False
+    allow_private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Process-wide knobs, from the `settings:` block of the sources file."""
+
+    backfill_days: float = 3.0
+    concurrency: int = 32
+    per_host: int = 2
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent_contact: str = "https://github.com/newsbot/newsbot"
+    failure_alert_threshold: int = 5
+    article_fetch_budget: int = 10
+    max_backoff_seconds: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated sources file."""
+
+    watches: tuple[Watch, ...]
+    sources: tuple[Source, ...]
+    settings: Settings = field(default_factory=Settings)
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One news item as read from a source, before any judgement."""
+
+    title: str
+    summary: str = ""
+    url: str = ""
+    published: datetime | None = None
+    language: str = ""
+    guid: str = ""
+    publisher: str = ""
+    publisher_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What detection says of one item.
+
+    `confidence` is the probability-like score that the item is a real announcement, so sorting
+    by it orders decisions from surest alert to surest non-alert. `milestone` names the event
+    within its kind (e.g. "teaser" or "trailer", "filming_start" or "filming_wrap") so that
+    reports of one event fold together and a new milestone of the same kind is a new event.
+    `needs_article` is set for near misses that the article's own text could decide.
+    """
+
+    alert: bool
+    kind: Kind | None = None
+    watch: str | None = None
+    confidence: float = 0.0
+    evidence: str = ""
+    milestone: str = ""
+    needs_article: bool = False
