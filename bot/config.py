@@ -1,0 +1,359 @@
+"""Loads and validates the sources file into typed records, and edits it without losing comments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from bot.models import KINDS, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+
+T = TypeVar("T")
+
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+_WATCH_KEYS = {"id", "title", "season", "aliases", "known"}
+_KNOWN_KEYS = {"kind", "milestone", "date", "source", "title"}
+_SOURCE_KEYS = {"name", "url", "kind", "interval", "selectors", "language", "paused", "allow_private"}
+_SELECTOR_KEYS = {"item", "title", "link", "summary", "date"}
+_TOP_KEYS = {"watches", "sources", "settings"}
+
+
+class ConfigError(Exception):
+    """A problem in the sources file, already phrased for the user (file, line and key)."""
+
+
+def _yaml() -> YAML:
+    """A round-trip YAML instance: keeps comments and order, constructs only plain data (safe)."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def parse_interval(value: object) -> float:
+    """Turns 900, "30s", "15m", "2h" or "1d" into seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected seconds or a duration such as 30s, 15m, 2h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _INTERVAL_RE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use seconds, or 30s, 15m, 2h, 1d)")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower()]
+    if seconds < 1:
+        raise ValueError("must be at least 1 second")
+    return seconds
+
+
+class _Checker:
+    """Walks the loaded YAML, naming file, line and key in every error."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, node: object, key: str | int | None, where: str, message: str) -> ConfigError:
+        line = _line_of(node, key)
+        loc = f"{self.path}:{line}" if line else self.path
+        return ConfigError(f"{loc}: {where}: {message}")
+
+    def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> CommentedMap:
+        if not isinstance(node, Mapping):
+            raise self.fail(parent, pkey, where, "expected a mapping of keys")
+        unknown = sorted(str(k) for k in node if k not in allowed)
+        if unknown:
+            raise self.fail(node, unknown[0], f"{where}.{unknown[0]}",
+                            f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return node  # type: ignore[return-value]
+
+    def get(self, node: CommentedMap, key: str, where: str, conv: Callable[[object], T],
+            default: T | None = None, required: bool = False) -> T:
+        if key not in node or node[key] is None:
+            if required:
+                raise self.fail(node, None, f"{where}.{key}", "missing required key")
+            return default  # type: ignore[return-value]
+        try:
+            return conv(node[key])
+        except (TypeError, ValueError) as exc:
+            raise self.fail(node, key, f"{where}.{key}", str(exc)) from None
+
+
+def _line_of(node: object, key: str | int | None) -> int:
+    """1-based line of a key (or of the node itself) as ruamel recorded it."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return 0
+    try:
+        if key is not None and isinstance(node, CommentedMap) and key in node:
+            return int(lc.key(key)[0]) + 1
+        if key is not None and isinstance(node, CommentedSeq) and isinstance(key, int):
+            return int(lc.item(key)[0]) + 1
+        return int(lc.line) + 1
+    except (KeyError, IndexError, TypeError):
+        return int(lc.line) + 1
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Mapping | list):
+        raise ValueError("expected text")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError("expected a number ≥ 0")
+    return float(value)
+
+
+def _url(value: object) -> str:
+    text = _text(value)
+    if not re.match(r"^https?://[^\s/]+", text, re.IGNORECASE):
+        raise ValueError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+def _kind(value: object) -> Kind:
+    text = _text(value)
+    if text not in KINDS:
+        raise ValueError(f"{text!r} is not one of {', '.join(KINDS)}")
+    return text
+
+
+def _id(value: object) -> str:
+    text = _text(value)
+    if not _ID_RE.match(text):
+        raise ValueError(f"{text!r}: use letters, digits, '-', '_' or '.'")
+    return text
+
+
+def _aliases(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError("expected a list of names")
+    return tuple(_text(v) for v in value)
+
+
+def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -> Watch:
+    m = ck.mapping(node, where, _WATCH_KEYS, parent, index)
+    known_node = m.get("known") or []
+    if not isinstance(known_node, list):
+        raise ck.fail(m, "known", f"{where}.known", "expected a list of events")
+    known = tuple(_known(ck, k, f"{where}.known[{i}]", known_node, i) for i, k in enumerate(known_node))
+    season = ck.get(m, "season", where, _positive_int, required=True)
+    return Watch(
+        id=ck.get(m, "id", where, _id, required=True),
+        title=ck.get(m, "title", where, _text, required=True),
+        season=season,
+        aliases=ck.get(m, "aliases", where, _aliases, default=()),
+        known=known,
+    )
+
+
+def _known(ck: _Checker, node: object, where: str, parent: object, index: int) -> KnownEvent:
+    m = ck.mapping(node, where, _KNOWN_KEYS, parent, index)
+    kind = ck.get(m, "kind", where, _kind, required=True)
+    return KnownEvent(
+        kind=kind,
+        milestone=ck.get(m, "milestone", where, _text, default=str(kind)),
+        date=ck.get(m, "date", where, _text, required=True),
+        source=ck.get(m, "source", where, _text, default=""),
+        title=ck.get(m, "title", where, _text, default=""),
+    )
+
+
+def _source(ck: _Checker, node: object, where: str, parent: object, index: int) -> Source:
+    m = ck.mapping(node, where, _SOURCE_KEYS, parent, index)
+    kind = ck.get(m, "kind", where, _text, default="feed")
+    if kind not in ("feed", "html"):
+        raise ck.fail(m, "kind", f"{where}.kind", f"{kind!r} is not 'feed' or 'html'")
+    selectors = None
+    if kind == "html":
+        if "selectors" not in m:
+            raise ck.fail(m, None, f"{where}.selectors", "a source of kind html needs CSS selectors")
+        sm = ck.mapping(m["selectors"], f"{where}.selectors", _SELECTOR_KEYS, m, "selectors")
+        sw = f"{where}.selectors"
+        selectors = Selectors(
+            item=ck.get(sm, "item", sw, _text, required=True),
+            title=ck.get(sm, "title", sw, _text, required=True),
+            link=ck.get(sm, "link", sw, _text, default="a"),
+            summary=ck.get(sm, "summary", sw, _text, default=""),
+            date=ck.get(sm, "date", sw, _text, default=""),
+        )
+    return Source(
+        name=ck.get(m, "name", where, _text, required=True),
+        url=ck.get(m, "url", where, _url, required=True),
+        kind=kind,  # type: ignore[arg-type]
+        interval=ck.get(m, "interval", where, parse_interval, default=900.0),
+        selectors=selectors,
+        language=ck.get(m, "language", where, _text, default=""),
+        paused=ck.get(m, "paused", where, _bool, default=False),
+        allow_private=ck.get(m, "allow_private", where, _bool, default=False),
+    )
+
+
+def _settings(ck: _Checker, node: object, parent: object) -> Settings:
+    if node is None:
+        return Settings()
+    allowed = {f.name for f in fields(Settings)}
+    m = ck.mapping(node, "settings", allowed, parent, "settings")
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name not in m:
+            continue
+        default = getattr(Settings(), f.name)
+        if isinstance(default, bool):
+            values[f.name] = ck.get(m, f.name, "settings", _bool)
+        elif isinstance(default, int):
+            values[f.name] = ck.get(m, f.name, "settings", _positive_int)
+        elif isinstance(default, float):
+            values[f.name] = ck.get(m, f.name, "settings", _number)
+        else:
+            values[f.name] = ck.get(m, f.name, "settings", _text)
+    return Settings(**values)
+
+
+def _list(ck: _Checker, root: CommentedMap, key: str) -> CommentedSeq:
+    node = root.get(key)
+    if node is None:
+        return CommentedSeq()
+    if not isinstance(node, list):
+        raise ck.fail(root, key, key, "expected a list")
+    return node  # type: ignore[return-value]
+
+
+def _unique(ck: _Checker, seq: CommentedSeq, values: list[str], key: str, what: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value.casefold() in seen:
+            raise ck.fail(seq[i], key, f"{what}[{i}].{key}", f"duplicate {key} {value!r}")
+        seen.add(value.casefold())
+
+
+def config_from_yaml(root: object, path: str) -> Config:
+    """Validates an already-loaded YAML document into a Config."""
+    ck = _Checker(path)
+    if root is None:
+        raise ConfigError(f"{path}: the file is empty (expected 'watches:' and 'sources:' lists)")
+    m = ck.mapping(root, "top level", _TOP_KEYS, root, None)
+    wseq, sseq = _list(ck, m, "watches"), _list(ck, m, "sources")
+    watches = [_watch(ck, w, f"watches[{i}]", wseq, i) for i, w in enumerate(wseq)]
+    sources = [_source(ck, s, f"sources[{i}]", sseq, i) for i, s in enumerate(sseq)]
+    if not watches:
+        raise ck.fail(m, "watches" if "watches" in m else None, "watches", "at least one watch is needed")
+    _unique(ck, wseq, [w.id for w in watches], "id", "watches")
+    _unique(ck, sseq, [s.name for s in sources], "name", "sources")
+    return Config(tuple(watches), tuple(sources), _settings(ck, m.get("settings"), m), path)
+
+
+def load_document(path: Path) -> Any:
+    """Reads the sources file as a round-trip document, turning read and syntax errors into ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (set --sources or NEWSBOT_SOURCES)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{path}{line}: YAML syntax error: {problem}") from None
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}") from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Loads and validates the sources file; raises ConfigError with a one-line message."""
+    p = Path(path)
+    return config_from_yaml(load_document(p), str(p))
+
+
+def source_entry(source: Source) -> CommentedMap:
+    """The YAML mapping for a source, with only the keys that differ from the defaults."""
+    entry = CommentedMap()
+    entry["name"] = source.name
+    entry["url"] = source.url
+    entry["kind"] = source.kind
+    entry["interval"] = _format_interval(source.interval)
+    if source.language:
+        entry["language"] = source.language
+    if source.selectors is not None:
+        sel = CommentedMap()
+        for f in fields(Selectors):
+            value = getattr(source.selectors, f.name)
+            if value:
+                sel[f.name] = value
+        entry["selectors"] = sel
+    if source.allow_private:
+        entry["allow_private"] = True
+    return entry
+
+
+def _format_interval(seconds: float) -> str | int:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s" if seconds == int(seconds) else int(seconds)
+
+
+def _write_document(path: Path, document: Any) -> None:
+    """Writes the document next to the file, then renames it into place (never a half-written file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        _yaml().dump(document, fh)
+    tmp.replace(path)
+
+
+def add_source_to_file(path: Path | str, source: Source) -> None:
+    """Appends a source to the sources file, keeping its comments and order; validates the result first."""
+    p = Path(path)
+    document = load_document(p)
+    if document is None:
+        document = CommentedMap()
+    if not isinstance(document, CommentedMap):
+        raise ConfigError(f"{p}: the top level is not a mapping")
+    if document.get("sources") is None:
+        document["sources"] = CommentedSeq()
+    document["sources"].append(source_entry(source))
+    config_from_yaml(document, str(p))
+    _write_document(p, document)
+
+
+def remove_source_from_file(path: Path | str, name: str) -> bool:
+    """Removes the source called `name`; returns False if there was none."""
+    p = Path(path)
+    document = load_document(p)
+    seq = document.get("sources") if isinstance(document, CommentedMap) else None
+    if not isinstance(seq, list):
+        return False
+    for i, entry in enumerate(seq):
+        if isinstance(entry, Mapping) and str(entry.get("name", "")).casefold() == name.casefold():
+            del seq[i]
+            _write_document(p, document)
+            return True
+    return False
