@@ -1,0 +1,186 @@
+"""URL helpers: canonical forms for de-duplication, feed URL builders, and a public-address check."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_AMP_FLAG_VALUES = frozenset({"", "1", "true", "yes"})
+_AMP_HTML = re.compile(r"\.amp\.html?$", re.IGNORECASE)
+_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+
+_GOOGLE_NEWS_LOCALES: dict[str, str] = {
+    "en": "hl=en-US&gl=US&ceid=US:en",
+    "ko": "hl=ko&gl=KR&ceid=KR:ko",
+    "id": "hl=id&gl=ID&ceid=ID:id",
+    "es": "hl=es-419&gl=AR&ceid=AR:es-419",
+    "pt": "hl=pt-BR&gl=BR&ceid=BR:pt-419",
+}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host name of `url` without port or brackets, or "" if it has none."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def _is_tracking(key: str) -> bool:
+    lowered = key.lower()
+    return lowered.startswith("utm_") or lowered in _TRACKING_PARAMS
+
+
+def _is_amp_flag(key: str, value: str) -> bool:
+    return key.lower() == "amp" and value.lower() in _AMP_FLAG_VALUES
+
+
+def _canonical_path(path: str) -> str:
+    """Path without AMP segments, AMP file suffixes or trailing slashes."""
+    segments = [segment for segment in path.split("/") if segment.lower() != "amp"]
+    path = "/".join(segments)
+    path = _AMP_HTML.sub(".html", path)
+    return path.rstrip("/")
+
+
+def _canonical_netloc(scheme: str, url: str) -> str | None:
+    """Lower-cased host (AMP prefix dropped) with any non-default port, or None if unparseable."""
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return None
+    host = host.rstrip(".")
+    if host.startswith("amp."):
+        host = host[len("amp.") :]
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return netloc
+
+
+def canonical_url(url: str) -> str:
+    """A normal form of `url` so that the same article reached by different links compares equal.
+
+    Lower-cases scheme and host, drops default ports, tracking parameters, fragments and AMP
+    variants, sorts the query and strips trailing slashes. Text that is not an absolute URL is
+    returned stripped but otherwise unchanged.
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.netloc:
+        return text
+    netloc = _canonical_netloc(scheme, text)
+    if netloc is None:
+        return text
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(key) and not _is_amp_flag(key, value)
+    ]
+    query.sort()
+    return urlunsplit((scheme, netloc, _canonical_path(parts.path), urlencode(query), ""))
+
+
+def google_news_url(query: str, lang: str) -> str:
+    """The Google News RSS search URL for `query` in one of the supported languages."""
+    try:
+        locale = _GOOGLE_NEWS_LOCALES[lang]
+    except KeyError:
+        supported = ", ".join(sorted(_GOOGLE_NEWS_LOCALES))
+        raise ValueError(f"unsupported Google News language {lang!r} (supported: {supported})") from None
+    return f"https://news.google.com/rss/search?q={quote_plus(query)}&{locale}"
+
+
+def youtube_channel_url(channel_id: str) -> str:
+    """The Atom feed URL of a YouTube channel's uploads."""
+    return f"https://www.youtube.com/feeds/videos.xml?channel_id={quote_plus(channel_id)}"
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def non_public_reason(address: IPAddress) -> str | None:
+    """Why `address` is not a public unicast address (e.g. "loopback"), or None if it is public."""
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None:
+            return non_public_reason(mapped)
+    checks = (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("shared address space (CGNAT)", address in _CGNAT),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
+        ("not globally routable", not address.is_global),
+    )
+    for reason, hit in checks:
+        if hit:
+            return reason
+    return None
+
+
+async def _resolve(host: str, port: int) -> list[IPAddress]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        address = _parse_ip(str(sockaddr[0]))
+        if address is not None:
+            addresses.append(address)
+    return addresses
+
+
+async def check_public_url(url: str) -> str | None:
+    """An error message if `url` is not http(s) or its host is or resolves to a non-public address.
+
+    Returns None when the URL is safe to fetch from the open internet. Every address the host
+    resolves to must be public.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        return f"invalid URL: {exc}"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return f"only http and https URLs are allowed, not {parts.scheme or 'a bare path'!r}"
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return "URL has no host"
+    literal = _parse_ip(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            addresses = await _resolve(host, port or _DEFAULT_PORTS[parts.scheme.lower()])
+        except (OSError, UnicodeError) as exc:
+            return f"cannot resolve host {host}: {exc}"
+        if not addresses:
+            return f"cannot resolve host {host}"
+    for address in addresses:
+        reason = non_public_reason(address)
+        if reason is not None:
+            shown = host if literal is not None else f"{host} ({address})"
+            return f"{shown} is not a public address ({reason})"
+    return None
