@@ -88,7 +88,7 @@ class _Checker:
 
 
 def _line_of(node: object, key: str | int | None) -> int:
-    """1-based line of a key (or of the node itself) as ruamel recorded it."""
+    """1-based line of a key (or of the node itself) as ruamel recorded it; 0 when unknown."""
     lc = getattr(node, "lc", None)
     if lc is None:
         return 0
@@ -97,9 +97,9 @@ def _line_of(node: object, key: str | int | None) -> int:
             return int(lc.key(key)[0]) + 1
         if key is not None and isinstance(node, CommentedSeq) and isinstance(key, int):
             return int(lc.item(key)[0]) + 1
-        return int(lc.line) + 1
     except (KeyError, IndexError, TypeError):
-        return int(lc.line) + 1
+        pass
+    return int(lc.line) + 1 if isinstance(lc.line, int) else 0
 
 
 def _text(value: object) -> str:
@@ -279,9 +279,12 @@ def load_document(path: Path) -> Any:
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = "; ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if exc.context_mark is not None and exc.problem_mark is not None \
+                and exc.problem_mark.line != exc.context_mark.line:
+            problem += f" (line {exc.problem_mark.line + 1})"
         raise ConfigError(f"{path}{line}: YAML syntax error: {problem}") from None
     except YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from None

@@ -1,0 +1,311 @@
+"""The long-running process: schedules cycles, runs the Telegram bot, reloads, and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import ConfigError, load_config
+from bot.fetch import Fetcher
+from bot.logs import setup_logging
+from bot.messages import format_alert, format_alert_plain
+from bot.models import Config
+from bot.pipeline import CycleResult, Finding, Pipeline, utcnow
+from bot.state import State
+
+log = logging.getLogger("newsbot")
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+SHUTDOWN_GRACE = 10.0
+SEND_EVERY = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Everything `newsbot run` needs, read once from flags and the environment."""
+
+    config: Config
+    sources_path: Path
+    state_dir: Path
+    token: str = ""
+    api_url: str = DEFAULT_API_URL
+    admins: frozenset[int] = frozenset()
+    log_format: str = "text"
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, config: Config, sources_path: Path, state_dir: Path, **kw: Any) -> RunOptions:
+        """Reads TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL and NEWSBOT_ADMINS."""
+        admins = frozenset(int(a) for a in os.environ.get("NEWSBOT_ADMINS", "").replace(" ", "").split(",")
+                           if a.lstrip("-").isdigit())
+        return cls(config, sources_path, state_dir, token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+                   api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL,
+                   admins=admins, **kw)
+
+
+class InstanceLock:
+    """An exclusive lock on the state dir, so that two daemons never share one database."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "newsbot.lock"
+        self._fh: TextIO | None = None
+
+    def acquire(self) -> str | None:
+        """Takes the lock; returns a message naming the holder if another process has it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            return f"another newsbot is already running on {self.path.parent} (pid {holder})"
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return None
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
+    """One readable line (or one JSON object) per finding."""
+    item, d = finding.item, finding.decision
+    if as_json:
+        out.write(json.dumps({
+            "source": finding.source, "watch": d.watch, "kind": d.kind, "milestone": d.milestone,
+            "confidence": round(d.confidence, 3), "title": item.title, "url": item.url,
+            "published": item.published.isoformat() if item.published else None,
+            "evidence": d.evidence, "new_event": finding.new_event, "alerted": finding.alerted,
+            "event_id": finding.event.id,
+        }, ensure_ascii=False) + "\n")
+        return
+    date = item.published.date().isoformat() if item.published else "undated"
+    tag = "NEW" if finding.alerted else ("known" if not finding.new_event else "recorded")
+    out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
+
+
+async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO = sys.stdout) -> int:
+    """One pass over every active source now; prints the findings not recorded before."""
+    setup_logging("text", logging.WARNING)
+    state = State.open(state_dir)
+    try:
+        async with Fetcher(config.settings) as fetcher:
+            pipeline = Pipeline(config, state, fetcher)
+            pipeline.seed()
+            result = await pipeline.cycle(pipeline.active_sources())
+        for finding in result.findings:
+            print_finding(finding, out, as_json=as_json)
+        for outcome in result.outcomes:
+            if outcome.status == "failed":
+                print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
+    finally:
+        state.close()
+    return 0
+
+
+class Daemon:
+    """Owns the process's resources from start to clean stop."""
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts = opts
+        self.config = opts.config
+        self.state = State.open(opts.state_dir)
+        self.fetcher = Fetcher(self.config.settings)
+        self.pipeline = Pipeline(self.config, self.state, self.fetcher)
+        self.stopping = asyncio.Event()
+        self.cycles: set[asyncio.Task[None]] = set()
+        self.in_flight: set[str] = set()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.app: Any = None
+        self.sender: Any = None
+        self.metrics: Any = None
+        self._send_lock = asyncio.Lock()
+        self._mtime = self._sources_mtime()
+
+    def _sources_mtime(self) -> float:
+        try:
+            return self.opts.sources_path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    async def start(self) -> None:
+        self.pipeline.seed()
+        if self.opts.token:
+            await self._start_telegram()
+        else:
+            log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
+        self.scheduler.add_job(self.tick, "interval", seconds=1.0, id="tick", coalesce=True,
+                               max_instances=1, misfire_grace_time=5)
+        self.scheduler.add_job(self.check_reload, "interval", seconds=3.0, id="reload", coalesce=True,
+                               max_instances=1, misfire_grace_time=10)
+        if self.opts.token:
+            self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
+                                   max_instances=1, misfire_grace_time=10)
+        self.scheduler.start()
+        log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
+                 len(self.config.sources), self.opts.state_dir)
+
+    async def _start_telegram(self) -> None:
+        from bot.telegram import BotDeps, Sender, build_application, start_application
+
+        deps = BotDeps(state=self.state, config_provider=lambda: self.config, admins=self.opts.admins,
+                       sources_path=self.opts.sources_path, fetcher=self.fetcher)
+        self.app = build_application(self.opts.token, base_url=self.opts.api_url, deps=deps)
+        await start_application(self.app)
+        self.sender = Sender(self.app.bot, self.state, self.render)
+
+    def render(self, event_id: int, chat_id: int) -> str | None:
+        """The HTML alert for an outbox row (None if its event is gone)."""
+        event = self.state.event(event_id)
+        if event is None:
+            return None
+        titles = {w.id: w.title for w in self.config.watches}
+        return format_alert(event, titles.get(event.watch, event.watch))
+
+    async def tick(self) -> None:
+        """Starts a cycle for the sources that are due and not already in flight."""
+        if self.stopping.is_set():
+            return
+        due = [s for s in self.pipeline.due(utcnow()) if s.name not in self.in_flight]
+        if not due:
+            return
+        self.in_flight.update(s.name for s in due)
+        task = asyncio.create_task(self._cycle([s.name for s in due]))
+        self.cycles.add(task)
+        task.add_done_callback(self.cycles.discard)
+
+    async def _cycle(self, names: list[str]) -> None:
+        try:
+            sources = [s for s in self.config.sources if s.name in names]
+            result = await self.pipeline.cycle(sources)
+            await self._after_cycle(result)
+        except Exception:
+            log.exception("cycle failed")
+        finally:
+            self.in_flight.difference_update(names)
+
+    async def _after_cycle(self, result: CycleResult) -> None:
+        stats = result.stats()
+        if self.metrics is not None:
+            self.metrics.observe_cycle(result)
+        for finding in result.findings:
+            if finding.alerted and self.sender is None:
+                print(format_alert_plain(finding.event, self._title(finding.event.watch)), flush=True)
+        messages = [o.operator_message for o in result.outcomes if o.operator_message]
+        for message in messages:
+            log.warning("operator: %s", message)
+        if self.app is not None and messages:
+            from bot.telegram import notify_admins
+
+            for message in messages:
+                await notify_admins(self.app.bot, self.opts.admins, message)
+        sent = await self.flush() if stats["alerts_queued"] else 0
+        log.info("cycle: %d sources, %d fetched, %d unchanged, %d failed, %d new items, %d findings, "
+                 "%d alerts queued, %d sent, %.2fs", stats["sources"], stats["fetched"], stats["unchanged"],
+                 stats["failed"], stats["items"], stats["findings"], stats["alerts_queued"], sent,
+                 stats["elapsed"], extra={"fields": {"event": "cycle", **stats, "sent": sent}})
+
+    def _title(self, watch_id: str) -> str:
+        return next((w.title for w in self.config.watches if w.id == watch_id), watch_id)
+
+    async def flush(self) -> int:
+        """Sends what the outbox holds; returns how many messages went out."""
+        if self.sender is None or self._send_lock.locked():
+            return 0
+        async with self._send_lock:
+            stats = await self.sender.flush()
+            sent, failed = int(getattr(stats, "sent", 0)), int(getattr(stats, "failed", 0))
+            if self.metrics is not None:
+                self.metrics.observe_send(sent, failed)
+            return sent
+
+    def reload(self, reason: str) -> None:
+        """Re-reads the sources file; an invalid file is reported and the old configuration stays."""
+        self._mtime = self._sources_mtime()
+        try:
+            config = load_config(self.opts.sources_path)
+        except ConfigError as exc:
+            log.error("reload (%s) refused, keeping the running configuration: %s", reason, exc)
+            return
+        self.config = config
+        self.pipeline.update_config(config)
+        self.pipeline.seed()
+        log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
+
+    async def check_reload(self) -> None:
+        if self._sources_mtime() != self._mtime:
+            self.reload("sources file changed")
+
+    async def stop(self) -> None:
+        """Stops scheduling, gives in-flight work the grace period, then closes everything."""
+        self.stopping.set()
+        self.scheduler.shutdown(wait=False)
+        pending = set(self.cycles)
+        if pending:
+            done, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self.app is not None:
+            from bot.telegram import stop_application
+
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(SHUTDOWN_GRACE):
+                    async with self._send_lock:
+                        await stop_application(self.app)
+        await self.fetcher.aclose()
+        self.state.close()
+        log.info("newsbot stopped")
+
+
+async def _serve(opts: RunOptions) -> int:
+    daemon = Daemon(opts)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.stopping.set)
+    loop.add_signal_handler(signal.SIGHUP, daemon.reload, "SIGHUP")
+    if opts.metrics_port is not None:
+        from bot.metrics import start_metrics
+
+        daemon.metrics = start_metrics(opts.metrics_port, opts.metrics_host, daemon.state)
+    try:
+        await daemon.start()
+        await daemon.stopping.wait()
+    finally:
+        await daemon.stop()
+    return 0
+
+
+def run_daemon(opts: RunOptions) -> int:
+    """`newsbot run`: holds the state lock and serves until SIGTERM or SIGINT; exits 0 on a clean stop."""
+    setup_logging(opts.log_format, secrets=(opts.token,))
+    lock = InstanceLock(opts.state_dir)
+    problem = lock.acquire()
+    if problem:
+        print(f"newsbot: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(opts))
+    finally:
+        lock.release()

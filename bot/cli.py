@@ -1,0 +1,144 @@
+"""The `newsbot` command: run, scan, classify, status and source management."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__
+from bot.config import ConfigError, load_config
+from bot.models import Config, Item
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Where the sources file and the state dir are, from flags or the environment."""
+
+    sources: Path
+    state: Path
+
+
+def paths_from(args: argparse.Namespace) -> Paths:
+    """Flags win over NEWSBOT_SOURCES / NEWSBOT_STATE_DIR, which win over ./sources.yaml and ./state."""
+    sources = getattr(args, "sources", None) or os.environ.get("NEWSBOT_SOURCES") or "sources.yaml"
+    state = getattr(args, "state", None) or os.environ.get("NEWSBOT_STATE_DIR") or "state"
+    return Paths(Path(sources), Path(state))
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--sources", default=argparse.SUPPRESS, metavar="FILE",
+                        help="sources file (default: $NEWSBOT_SOURCES or ./sources.yaml)")
+    common.add_argument("--state", default=argparse.SUPPRESS, metavar="DIR",
+                        help="state directory (default: $NEWSBOT_STATE_DIR or ./state)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    common = _common()
+    parser = argparse.ArgumentParser(prog="newsbot", parents=[common],
+                                     description="Watches news sources and alerts Telegram chats.")
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="run the scheduler (and the Telegram bot with a token)")
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    run.add_argument("--metrics-host", default="127.0.0.1")
+    scan = sub.add_parser("scan", parents=[common], help="one pass over every source now; print new findings")
+    scan.add_argument("--json", action="store_true", help="print JSON Lines")
+    sub.add_parser("classify", parents=[common], help="judge JSON Lines news items from stdin")
+    sub.add_parser("status", parents=[common], help="print sources' health, outbox, subscribers, events")
+    from bot.sources_cli import add_sources_parser
+
+    add_sources_parser(sub, common)
+    return parser
+
+
+def load_or_exit(paths: Paths) -> Config:
+    """Loads the sources file, or prints the one-line problem and exits with code 2."""
+    try:
+        return load_config(paths.sources)
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _item_from_json(obj: dict[str, object]) -> Item:
+    def text(key: str) -> str:
+        value = obj.get(key)
+        return "" if value is None else str(value)
+
+    return Item(title=text("title"), summary=text("summary"), url=text("url"),
+                published=_published(text("published")), language=text("language"))
+
+
+def _published(text: str) -> datetime | None:
+    """Reads an ISO date or datetime, or a partial one ("2022-06", "2022"); None if it is not one."""
+    text = text.strip()
+    for candidate in (text, f"{text}-01", f"{text}-01-01"):
+        try:
+            value = datetime.fromisoformat(candidate.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
+def classify(config: Config, stdin: TextIO, stdout: TextIO) -> int:
+    """One JSON object out per JSON line in; bad lines get {"error": ...} and the run goes on."""
+    from bot.detect import Detector, decision_json
+
+    detector = Detector(config.watches)
+    for n, line in enumerate(stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("expected a JSON object")
+            out: dict[str, object] = decision_json(detector.classify(_item_from_json(obj)))
+        except ValueError as exc:
+            out = {"error": f"line {n}: {exc}"}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsbot` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = paths_from(args)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "classify":
+        return classify(load_or_exit(paths), sys.stdin, sys.stdout)
+    if args.command == "run":
+        from bot.app import RunOptions, run_daemon
+
+        return run_daemon(RunOptions.from_env(load_or_exit(paths), paths.sources, paths.state,
+                                              log_format=args.log_format, metrics_port=args.metrics_port,
+                                              metrics_host=args.metrics_host))
+    if args.command == "scan":
+        from bot.app import scan
+
+        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json))
+    if args.command == "status":
+        from bot.report import print_status
+
+        return print_status(load_or_exit(paths), paths.state)
+    from bot.sources_cli import run_sources_command
+
+    return run_sources_command(args, paths)

@@ -1,0 +1,288 @@
+"""One pass over the due sources: fetch, parse, detect, record. The one module that wires the stages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from bot.detect import Detector
+from bot.fetch import FetchResult, Fetcher, backoff_delay, jittered
+from bot.models import Config, Decision, Item, Source
+from bot.parse import ParseError, article_text, parse_feed, parse_html
+from bot.state import Event, SourceState, State
+
+log = logging.getLogger("newsbot.pipeline")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """An item that detection judged an announcement, as recorded in the state."""
+
+    source: str
+    item: Item
+    decision: Decision
+    event: Event
+    new_event: bool
+    alerted: bool
+    queued: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    """What happened to one source in one cycle."""
+
+    source: str
+    status: str  # "fetched" | "unchanged" | "failed"
+    items: int = 0
+    new_items: int = 0
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+    operator_message: str | None = None
+    cpu_seconds: float = 0.0
+    bytes_received: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """The outcomes of one cycle and its counts, for the cycle log line and the state."""
+
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    started: datetime = field(default_factory=utcnow)
+    elapsed: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings]
+
+    def stats(self) -> dict[str, int | float]:
+        by = [o.status for o in self.outcomes]
+        return {
+            "sources": len(self.outcomes),
+            "fetched": by.count("fetched"),
+            "unchanged": by.count("unchanged"),
+            "failed": by.count("failed"),
+            "items": sum(o.new_items for o in self.outcomes),
+            "findings": len(self.findings),
+            "new_events": sum(1 for f in self.findings if f.new_event),
+            "alerts_queued": sum(f.queued for f in self.findings),
+            "elapsed": round(self.elapsed, 3),
+        }
+
+
+class _Budget:
+    """Article page fetches left in this cycle (shared by the sources of one cycle)."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
+class Pipeline:
+    """Runs sources through fetch → parse → detect → state, deciding when each source is due."""
+
+    def __init__(self, config: Config, state: State, fetcher: Fetcher, *,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None) -> None:
+        self.state = state
+        self.fetcher = fetcher
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._next_due: dict[str, datetime] = {}
+        self.config = config
+        self.detector = Detector(config.watches)
+
+    def update_config(self, config: Config) -> None:
+        """Switches to a new configuration (reload) without losing per-source schedules."""
+        self.config = config
+        self.detector = Detector(config.watches)
+        names = {s.name for s in config.sources}
+        self._next_due = {k: v for k, v in self._next_due.items() if k in names}
+
+    def seed(self) -> None:
+        """Records the watches' known events, so they show in /status and never alert."""
+        for watch in self.config.watches:
+            self.state.seed_known(watch, now=self.clock())
+
+    def active_sources(self) -> list[Source]:
+        """Sources that are neither paused (in the file or in the state) nor disabled."""
+        states = self.state.source_states()
+        out = []
+        for source in self.config.sources:
+            st = states.get(source.name)
+            if source.paused or (st is not None and (st.paused or st.disabled)):
+                continue
+            out.append(source)
+        return out
+
+    def due(self, now: datetime) -> list[Source]:
+        """Active sources whose (jittered) interval and any backoff have elapsed."""
+        states = self.state.source_states()
+        due = []
+        for source in self.active_sources():
+            when = self._next_due.get(source.name)
+            if when is None:
+                when = self._initial_due(source, states.get(source.name))
+                self._next_due[source.name] = when
+            if when <= now:
+                due.append(source)
+        return due
+
+    def _initial_due(self, source: Source, st: SourceState | None) -> datetime:
+        if st is None or st.last_attempt is None:
+            return self.clock()
+        when = st.last_attempt + timedelta(seconds=source.interval)
+        if st.next_fetch_after is not None:
+            when = max(when, st.next_fetch_after)
+        return when
+
+    async def cycle(self, sources: Sequence[Source] | None = None) -> CycleResult:
+        """Runs the given sources (default: the due ones) concurrently and records the cycle."""
+        started = time.monotonic()
+        result = CycleResult(started=self.clock())
+        todo = list(sources) if sources is not None else self.due(result.started)
+        budget = _Budget(self.config.settings.article_fetch_budget)
+        outcomes = await asyncio.gather(*(self._run_guarded(s, budget) for s in todo))
+        result.outcomes = list(outcomes)
+        result.elapsed = time.monotonic() - started
+        if todo:
+            self.state.record_cycle(result.stats(), now=self.clock())
+        return result
+
+    async def _run_guarded(self, source: Source, budget: _Budget) -> SourceOutcome:
+        """Runs one source; a bug in one source's handling is recorded, never spread to the others."""
+        t0 = time.monotonic()
+        try:
+            outcome = await self.run_source(source, budget)
+        except Exception as exc:  # noqa: BLE001 - one source must never stop the cycle
+            log.exception("source %r: unexpected error", source.name)
+            outcome = self._failed(source, f"internal error: {exc.__class__.__name__}: {exc}", None)
+        return replace(outcome, elapsed=time.monotonic() - t0)
+
+    async def run_source(self, source: Source, budget: _Budget | None = None) -> SourceOutcome:
+        """Fetches one source and records what it says."""
+        budget = budget or _Budget(self.config.settings.article_fetch_budget)
+        st = self.state.source_state(source.name)
+        url = st.url or source.url
+        result = await self.fetcher.fetch(url, etag=st.etag, last_modified=st.last_modified)
+        if not result.ok:
+            return self._failed(source, result.error or f"HTTP {result.status}", result)
+        if result.not_modified:
+            self._schedule(source, None)
+            before = st.failure_notified
+            self.state.record_fetch_ok(source.name, now=self.clock(), etag=result.etag,
+                                       last_modified=result.last_modified, not_modified=True,
+                                       new_url=result.permanent_url)
+            return SourceOutcome(source.name, "unchanged", operator_message=self._recovered(source, before),
+                                 bytes_received=result.bytes_received)
+        return await self._fetched(source, st, result, budget)
+
+    async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
+                       budget: _Budget) -> SourceOutcome:
+        cpu0 = time.thread_time()
+        try:
+            items, cpu = await asyncio.to_thread(_parse_timed, source, result)
+        except ParseError as exc:
+            return self._failed(source, f"cannot parse: {exc}", result)
+        now = self.clock()
+        first = not self.state.has_history(source.name)
+        new = self.state.unseen(source.name, items)
+        findings, plain = [], []
+        for item in new:
+            decision = await self._decide(item, budget)
+            if decision.alert and decision.watch:
+                alert = not self._stale(item, now, first)
+                res = self.state.record_finding(source=source.name, item=item, decision=decision,
+                                                now=now, alert=alert)
+                findings.append(Finding(source.name, item, decision, res.event, res.new_event,
+                                        res.new_event and alert, res.queued))
+            else:
+                plain.append(item)
+        self.state.mark_seen(source.name, plain, now=now)
+        self.state.record_fetch_ok(source.name, now=now, etag=result.etag,
+                                   last_modified=result.last_modified, not_modified=False,
+                                   new_url=result.permanent_url)
+        self._schedule(source, None)
+        return SourceOutcome(
+            source.name, "fetched", items=len(items), new_items=len(new), findings=tuple(findings),
+            operator_message=self._recovered(source, st.failure_notified),
+            cpu_seconds=cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
+        )
+
+    async def _decide(self, item: Item, budget: _Budget) -> Decision:
+        """Classifies an item; a near miss is decided from its article page while the budget lasts."""
+        decision = self.detector.classify(item)
+        if not decision.needs_article or not item.url or not budget.take():
+            return decision
+        page = await self.fetcher.fetch(item.url)
+        if not page.ok or not page.body:
+            log.info("article %s: %s", item.url, page.error or "empty")
+            return decision
+        text = await asyncio.to_thread(article_text, page.body, page.final_url, content_type=page.content_type)
+        return self.detector.classify_article(item, text)
+
+    def _stale(self, item: Item, now: datetime, first_fetch: bool) -> bool:
+        """True for items that must be recorded without alerting (backfill and late re-reports)."""
+        window = timedelta(days=self.config.settings.backfill_days)
+        if item.published is None:
+            return first_fetch
+        return item.published < now - window
+
+    def _failed(self, source: Source, error: str, result: FetchResult | None) -> SourceOutcome:
+        settings = self.config.settings
+        now = self.clock()
+        prev = self.state.source_state(source.name)
+        delay = backoff_delay(prev.consecutive_errors + 1, source.interval, settings.max_backoff_seconds)
+        if result is not None and result.retry_after:
+            delay = max(delay, min(result.retry_after, settings.max_backoff_seconds))
+        gone = result is not None and result.gone
+        st = self.state.record_fetch_error(source.name, now=now, error=error,
+                                           next_fetch_after=now + timedelta(seconds=delay), disable=gone)
+        self._schedule(source, st.next_fetch_after)
+        log.warning("source %r failed (%d in a row): %s", source.name, st.consecutive_errors, error)
+        message = None
+        if gone:
+            message = f"Source {source.name} is gone (HTTP 410) and has been disabled: {source.url}"
+        elif st.consecutive_errors >= settings.failure_alert_threshold and not st.failure_notified:
+            self.state.set_failure_notified(source.name, True)
+            message = f"Source {source.name} has failed {st.consecutive_errors} times in a row: {error}"
+        return SourceOutcome(source.name, "failed", error=error, operator_message=message,
+                             bytes_received=result.bytes_received if result else 0)
+
+    def _recovered(self, source: Source, was_notified: bool) -> str | None:
+        if not was_notified:
+            return None
+        self.state.set_failure_notified(source.name, False)
+        return f"Source {source.name} has recovered."
+
+    def _schedule(self, source: Source, not_before: datetime | None) -> None:
+        when = self.clock() + timedelta(seconds=jittered(source.interval, self.rng))
+        if not_before is not None:
+            when = max(when, not_before)
+        self._next_due[source.name] = when
+
+
+def _parse_timed(source: Source, result: FetchResult) -> tuple[list[Item], float]:
+    """Parses a fetched body (run in a worker thread); returns the items and the CPU time it took."""
+    t0 = time.thread_time()
+    if source.kind == "html" and source.selectors is not None:
+        items = parse_html(result.body, result.final_url, source.selectors,
+                           content_type=result.content_type, language=source.language)
+    else:
+        items = parse_feed(result.body, result.final_url, content_type=result.content_type,
+                           language=source.language)
+    return items, time.thread_time() - t0
