@@ -1,0 +1,226 @@
+"""The state database's schema, its migrations, and the small conversions the store relies on."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import cast
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.models import Item
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_attempt TEXT,
+    last_success TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    items_seen INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    paused INTEGER NOT NULL DEFAULT 0,
+    next_fetch_after TEXT,
+    failure_notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE seen (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX seen_url ON seen (url);
+CREATE INDEX seen_source_time ON seen (source, first_seen);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    watch TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    milestone TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    published TEXT,
+    ordered_at TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '',
+    alerted INTEGER NOT NULL DEFAULT 0,
+    seeded INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (watch, kind, milestone)
+);
+CREATE INDEX events_order ON events (ordered_at, id);
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    feed TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    published TEXT,
+    seen_at TEXT NOT NULL
+);
+CREATE INDEX reports_event ON reports (event_id);
+CREATE TABLE subscribers (
+    chat_id INTEGER PRIMARY KEY,
+    chat_type TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1,
+    kinds TEXT NOT NULL,
+    watches TEXT,
+    since TEXT NOT NULL,
+    deactivated_reason TEXT
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id INTEGER NOT NULL REFERENCES subscribers (chat_id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    created TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    sent_at TEXT,
+    last_error TEXT,
+    dropped_at TEXT
+);
+CREATE INDEX outbox_due ON outbox (id) WHERE sent_at IS NULL AND dropped_at IS NULL;
+CREATE INDEX outbox_chat_due ON outbox (chat_id, id) WHERE sent_at IS NULL AND dropped_at IS NULL;
+CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+CREATE TABLE cycles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    stats TEXT NOT NULL
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+# One entry per schema version: the script that brings version N-1 to N.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+
+
+class StateError(RuntimeError):
+    """The state database cannot be used (not a database, or written by a newer version)."""
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """Set the connection-level pragmas: WAL, NORMAL sync, foreign keys, busy timeout."""
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StateError(f"could not switch the state database to WAL mode (got {mode!r})")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one version per transaction; returns the version."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"state database has schema version {version}, newer than this program's {SCHEMA_VERSION}"
+        )
+    while version < SCHEMA_VERSION:
+        script = MIGRATIONS[version]
+        version += 1
+        # executescript commits first, so the whole step is wrapped in an explicit transaction.
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return version
+
+
+def to_iso(dt: datetime) -> str:
+    """A datetime as a sortable UTC ISO string (naive datetimes are taken as UTC)."""
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return dt.isoformat(timespec="microseconds")
+
+
+def opt_iso(dt: datetime | None) -> str | None:
+    """to_iso that lets None through."""
+    return None if dt is None else to_iso(dt)
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """Parse a stored ISO string back into an aware UTC datetime."""
+    if text is None:
+        return None
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+_KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
+
+
+def parse_known_date(text: str) -> datetime | None:
+    """A KnownEvent date ("YYYY-MM-DD", "YYYY-MM" or "YYYY") as a UTC datetime; None if unreadable."""
+    match = _KNOWN_DATE.match(text or "")
+    try:
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            return datetime(year, month, day, tzinfo=UTC)
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def simple_canonical_url(url: str) -> str:
+    """A minimal canonical form: trimmed, scheme and host lower-cased, fragment dropped."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    path = parts.path if parts.path not in ("", "/") else ""
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def load_canonicalizer() -> Callable[[str], str]:
+    """bot.urls.canonical_url when that module is present, else the minimal local form."""
+    try:
+        module = importlib.import_module("bot.urls")
+        found = getattr(module, "canonical_url", None)
+    except ImportError:
+        found = None
+    if not callable(found):
+        return simple_canonical_url
+    external = cast(Callable[[str], str], found)
+
+    def canonical(url: str) -> str:
+        if not url.strip():
+            return ""
+        try:
+            result = external(url)
+        except Exception:
+            return simple_canonical_url(url)
+        return result if isinstance(result, str) and result else simple_canonical_url(url)
+
+    return canonical
+
+
+def item_keys(item: Item, canonical: Callable[[str], str]) -> tuple[str, str]:
+    """The per-source dedup key and the global canonical URL ("" if none) of an item.
+
+    The key is the guid when there is one, else the canonical URL, else the normalised title,
+    so an item with neither guid nor link is still recognised the next time it is read.
+    """
+    url = canonical(item.url) if item.url else ""
+    guid = item.guid.strip()
+    if guid:
+        return "g:" + guid, url
+    if url:
+        return "u:" + url, url
+    return "t:" + " ".join(item.title.split()).casefold(), url

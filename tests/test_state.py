@@ -1,0 +1,590 @@
+"""Tests for the SQLite state store: schema, fetch state, dedup, events, subscribers, outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
+from bot.state import DB_NAME, State, StateError
+from bot.state_schema import SCHEMA_VERSION, parse_known_date, simple_canonical_url
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[State]:
+    st = State.open(tmp_path)
+    yield st
+    st.close()
+
+
+def item(n: int, *, guid: str | None = None, url: str | None = None, title: str | None = None) -> Item:
+    return Item(
+        title=title if title is not None else f"Headline number {n}",
+        url=url if url is not None else f"https://news.example/a/{n}",
+        guid=guid if guid is not None else f"guid-{n}",
+        published=T0 - timedelta(hours=n),
+    )
+
+
+def decision(kind: Kind = "renewal", milestone: str = "renewed", watch: str = "aouad-2") -> Decision:
+    return Decision(
+        alert=True, kind=kind, watch=watch, confidence=0.9, evidence="renewed for", milestone=milestone
+    )
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(path / DB_NAME)
+    try:
+        return {
+            t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("seen", "events", "reports", "outbox", "subscribers")
+        }
+    finally:
+        conn.close()
+
+
+# ---- schema -------------------------------------------------------------------------------------
+
+
+def test_open_creates_schema_and_reopens(tmp_path: Path) -> None:
+    target = tmp_path / "nested" / "state"
+    st = State.open(target)
+    st.subscribe(1, "private", "Ann", now=T0)
+    st.close()
+    conn = sqlite3.connect(target / DB_NAME)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.close()
+    assert {"sources", "seen", "events", "reports", "subscribers", "outbox", "cycles", "meta"} <= tables
+    assert version == SCHEMA_VERSION
+    with State.open(target) as again:
+        sub = again.subscriber(1)
+        assert sub is not None and sub.title == "Ann"
+        assert again.integrity_ok()
+
+
+def test_pragmas(state: State) -> None:
+    conn = state._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    State.open(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StateError, match="newer"):
+        State.open(tmp_path)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StateError, match="cannot use state database"):
+        State.open(tmp_path)
+
+
+# ---- fetch state --------------------------------------------------------------------------------
+
+
+def test_unknown_source_has_defaults(state: State) -> None:
+    st = state.source_state("nowhere")
+    assert (st.name, st.consecutive_errors, st.etag, st.disabled, st.last_success) == (
+        "nowhere",
+        0,
+        None,
+        False,
+        None,
+    )
+    assert state.source_states() == {}
+
+
+def test_fetch_ok_then_errors_then_recovery(state: State) -> None:
+    st = state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="Sat, 01 Mar 2025", not_modified=False)
+    assert (st.etag, st.last_modified, st.last_success, st.consecutive_errors) == (
+        '"v1"',
+        "Sat, 01 Mar 2025",
+        T0,
+        0,
+    )
+    retry_at = T0 + timedelta(minutes=30)
+    for n in range(1, 4):
+        st = state.record_fetch_error(
+            "s", now=T0 + timedelta(minutes=n), error=f"HTTP 50{n}", next_fetch_after=retry_at
+        )
+        assert st.consecutive_errors == n
+    assert (st.last_error, st.next_fetch_after, st.last_success) == ("HTTP 503", retry_at, T0)
+    assert st.etag == '"v1"'  # errors keep the validators
+    state.set_failure_notified("s", True)
+    assert state.source_state("s").failure_notified
+    later = T0 + timedelta(hours=1)
+    st = state.record_fetch_ok("s", now=later, etag=None, last_modified=None, not_modified=True)
+    assert (st.consecutive_errors, st.next_fetch_after, st.last_error, st.failure_notified) == (
+        0,
+        None,
+        None,
+        False,
+    )
+    assert (st.last_success, st.last_attempt) == (later, later)
+    assert (st.etag, st.last_modified) == ('"v1"', "Sat, 01 Mar 2025")  # 304 keeps them
+
+
+def test_not_modified_with_new_validator_replaces_it(state: State) -> None:
+    state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="lm1", not_modified=False)
+    st = state.record_fetch_ok("s", now=T0, etag='"v2"', last_modified=None, not_modified=True)
+    assert (st.etag, st.last_modified) == ('"v2"', "lm1")
+
+
+def test_200_without_validators_clears_them(state: State) -> None:
+    state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="lm1", not_modified=False)
+    st = state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    assert (st.etag, st.last_modified) == (None, None)
+
+
+def test_disable_pause_new_url_and_forget(state: State) -> None:
+    st = state.record_fetch_error("s", now=T0, error="HTTP 410", disable=True)
+    assert st.disabled and st.next_fetch_after is None
+    st = state.record_fetch_error("s", now=T0, error="timeout")  # disable=False does not re-enable
+    assert st.disabled
+    state.set_disabled("s", False)
+    assert not state.source_state("s").disabled
+    state.set_paused("s", True)
+    assert state.source_state("s").paused
+    state.set_paused("s", False)
+    assert not state.source_state("s").paused
+    st = state.record_fetch_ok(
+        "s", now=T0, etag=None, last_modified=None, not_modified=False, new_url="https://moved.example/feed"
+    )
+    assert st.url == "https://moved.example/feed"
+    st = state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    assert st.url == "https://moved.example/feed"  # kept until the next move
+    state.mark_seen("s", [item(1)], now=T0)
+    state.forget_source("s")
+    assert "s" not in state.source_states()
+    assert state.unseen("s", [item(1)]) == [item(1)]
+
+
+def test_long_error_is_cut(state: State) -> None:
+    st = state.record_fetch_error("s", now=T0, error="x" * 10_000)
+    assert st.last_error is not None and len(st.last_error) == 500
+
+
+# ---- seen items ---------------------------------------------------------------------------------
+
+
+def test_unseen_and_mark_seen_by_guid(state: State) -> None:
+    items = [item(n) for n in range(5)]
+    assert not state.has_history("s")
+    assert state.unseen("s", items) == items
+    state.mark_seen("s", items[:3], now=T0)
+    assert state.has_history("s")
+    assert state.unseen("s", items) == items[3:]
+    moved = item(1, url="https://news.example/moved/1")  # same guid, new link
+    assert state.unseen("s", [moved]) == []
+    assert state.source_state("s").items_seen == 3
+    state.mark_seen("s", items, now=T0)  # marking again counts only the new ones
+    assert state.source_state("s").items_seen == 5
+
+
+def test_guid_is_per_source_but_url_is_global(state: State) -> None:
+    state.mark_seen("a", [item(1)], now=T0)
+    same_guid_other_url = item(1, url="https://other.example/x")
+    assert state.unseen("b", [same_guid_other_url]) == [same_guid_other_url]
+    same_url_other_guid = item(9, url="https://news.example/a/1")
+    assert state.unseen("b", [same_url_other_guid]) == []
+
+
+def test_url_dedup_uses_canonical_form(state: State) -> None:
+    state.mark_seen("a", [item(1, guid="", url="HTTPS://News.Example/a/1#comments")], now=T0)
+    assert state.unseen("b", [item(2, guid="", url="https://news.example/a/1")]) == []
+
+
+def test_items_without_guid_or_url_dedup_by_title(state: State) -> None:
+    bare = item(1, guid="", url="", title="Season two  is RENEWED")
+    state.mark_seen("s", [bare], now=T0)
+    assert state.unseen("s", [item(2, guid="", url="", title="season two is renewed")]) == []
+    assert state.unseen("s", [item(3, guid="", url="", title="Another headline")]) != []
+
+
+def test_unseen_drops_duplicates_within_a_batch(state: State) -> None:
+    a = item(1)
+    b = item(2, url="https://news.example/a/1")
+    assert state.unseen("s", [a, a, b]) == [a]
+
+
+def test_unseen_handles_large_batches(state: State) -> None:
+    items = [item(n) for n in range(1500)]
+    state.mark_seen("s", items[::2], now=T0)
+    assert state.unseen("s", items) == items[1::2]
+
+
+def test_canonical_fallback() -> None:
+    assert simple_canonical_url(" HTTPS://Ex.COM/#x ") == "https://ex.com"
+    assert simple_canonical_url("https://ex.com/a?b=1#c") == "https://ex.com/a?b=1"
+    assert simple_canonical_url("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-07-15", datetime(2024, 7, 15, tzinfo=UTC)),
+        ("2024-07", datetime(2024, 7, 1, tzinfo=UTC)),
+        ("2024", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("2024-13", None),
+        ("soon", None),
+        ("", None),
+    ],
+)
+def test_parse_known_date(text: str, expected: datetime | None) -> None:
+    assert parse_known_date(text) == expected
+
+
+# ---- findings and events ------------------------------------------------------------------------
+
+
+def test_new_finding_queues_for_matching_subscribers(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    state.subscribe(2, "group", "trailers only", now=T0)
+    state.set_preferences(2, kinds=["trailer"])
+    state.subscribe(3, "private", "other show", now=T0)
+    state.set_preferences(3, watches=["other-show"])
+    state.subscribe(4, "private", "this show", now=T0)
+    state.set_preferences(4, watches=["aouad-2"])
+    state.subscribe(5, "private", "gone", now=T0)
+    state.unsubscribe(5)
+    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert res.new_event and res.queued == 2
+    assert [m.chat_id for m in state.pending(now=T0)] == [1, 4]
+    ev = res.event
+    assert (ev.watch, ev.kind, ev.milestone, ev.reports, ev.alerted) == (
+        "aouad-2",
+        "renewal",
+        "renewed",
+        1,
+        True,
+    )
+    assert (ev.title, ev.url, ev.source, ev.first_seen) == ("Headline number 1", item(1).url, "s", T0)
+    assert state.unseen("s", [item(1)]) == []  # the finding's item is seen
+    assert state.has_history("s")
+
+
+def test_second_report_folds_without_new_rows(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    first = state.record_finding(source="a", item=item(1), decision=decision(), now=T0, alert=True)
+    other = Item(title="Another outlet says it too", url="https://other.example/x", publisher="Other")
+    second = state.record_finding(source="b", item=other, decision=decision(), now=T0, alert=True)
+    assert not second.new_event and second.queued == 0
+    assert second.event.id == first.event.id and second.event.reports == 2
+    assert second.event.title == "Headline number 1"  # the first report's headline stays
+    assert state.outbox_size() == 1
+    assert state.event_reports(first.event.id) == [
+        ("a", "Headline number 1", item(1).url),
+        ("Other", "Another outlet says it too", "https://other.example/x"),
+    ]
+
+
+def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    teaser = state.record_finding(
+        source="s", item=item(1), decision=decision("trailer", "teaser"), now=T0, alert=True
+    )
+    full = state.record_finding(
+        source="s",
+        item=item(2),
+        decision=decision("trailer", "trailer"),
+        now=T0 + timedelta(days=30),
+        alert=True,
+    )
+    assert full.new_event and full.event.id != teaser.event.id and full.queued == 1
+    assert state.latest_events("aouad-2")["trailer"].id == full.event.id
+    assert [e.id for e in state.events("aouad-2")] == [full.event.id, teaser.event.id]
+
+
+def test_silent_finding_never_queues_and_later_reports_do_not_alert(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=False)
+    assert res.new_event and res.queued == 0 and not res.event.alerted
+    again = state.record_finding(source="s", item=item(2), decision=decision(), now=T0, alert=True)
+    assert not again.new_event and again.queued == 0
+    assert state.pending(now=T0) == []
+
+
+def test_finding_without_watch_or_kind_is_rejected(state: State) -> None:
+    with pytest.raises(ValueError, match="watch"):
+        state.record_finding(source="s", item=item(1), decision=Decision(alert=True), now=T0, alert=True)
+    assert state.unseen("s", [item(1)]) == [item(1)]
+
+
+def test_seed_known_inserts_once_and_never_queues(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    watch = Watch(
+        id="aouad-2",
+        title="All of Us Are Dead",
+        season=2,
+        known=(
+            KnownEvent(
+                kind="renewal", milestone="renewed", date="2022-06", source="Netflix", title="Renewed"
+            ),
+            KnownEvent(kind="production", milestone="filming_start", date="2024-07-15"),
+        ),
+    )
+    assert state.seed_known(watch, now=T0) == 2
+    assert state.seed_known(watch, now=T0 + timedelta(days=1)) == 0
+    assert state.pending(now=T0) == []
+    latest = state.latest_events("aouad-2")
+    assert set(latest) == {"renewal", "production"}
+    renewal = latest["renewal"]
+    assert (renewal.published, renewal.alerted, renewal.reports, renewal.source) == (
+        datetime(2022, 6, 1, tzinfo=UTC),
+        False,
+        0,
+        "Netflix",
+    )
+    # seeded events sort by their own date, older than the filming start
+    assert [e.kind for e in state.events("aouad-2")] == ["production", "renewal"]
+    # a real report of a seeded milestone folds in silently
+    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert not res.new_event and res.queued == 0 and res.event.reports == 1
+    assert res.event.url == item(1).url  # filled from the first real report
+
+
+def test_events_filter_and_lookup(state: State) -> None:
+    a = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    state.record_finding(source="s", item=item(2), decision=decision(watch="other"), now=T0, alert=True)
+    assert len(state.events()) == 2 and len(state.events("aouad-2")) == 1
+    assert state.event(a.event.id) == a.event
+    assert state.event(9999) is None
+    assert state.latest_events("nothing") == {}
+
+
+def test_record_finding_is_atomic(state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    before = table_counts(tmp_path)
+
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("crash while queueing")
+
+    monkeypatch.setattr(State, "_queue", boom)
+    with pytest.raises(RuntimeError, match="crash while queueing"):
+        state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert table_counts(tmp_path) == before
+    assert state.unseen("s", [item(1)]) == [item(1)]
+    assert state.events() == [] and state.source_state("s").items_seen == 0
+    monkeypatch.undo()
+    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert res.new_event and res.queued == 1  # the store is usable after the rollback
+
+
+_KILL_CHILD = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from bot.models import Decision, Item
+    from bot.state import State
+    st = State.open(Path(sys.argv[1]))
+    for chat in range(1, 6):
+        st.subscribe(chat, "private", "c", now=datetime.now(UTC))
+    print("ready", flush=True)
+    n = 0
+    while True:
+        n += 1
+        d = Decision(alert=True, kind="production", watch="w", milestone=f"m{n}")
+        st.record_finding(source="s", item=Item(title=f"t{n}", url=f"https://x.example/{n}"), decision=d,
+                          now=datetime.now(UTC), alert=True)
+    """
+)
+
+
+def test_sigkill_leaves_whole_findings_only(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_CHILD, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(0.4)
+    proc.kill()
+    proc.wait()
+    with State.open(tmp_path) as st:
+        assert st.integrity_ok()
+        events = st.events()
+        assert events, "the child recorded nothing before it was killed"
+        assert st.outbox_size() == 5 * len(events)
+        assert st.source_state("s").items_seen == len(events)
+        assert all(e.reports == 1 for e in events)
+
+
+# ---- subscribers --------------------------------------------------------------------------------
+
+
+def test_subscribe_defaults_and_reactivation(state: State) -> None:
+    assert state.subscribe(7, "group", "Fans", now=T0)
+    assert not state.subscribe(7, "supergroup", "Fans!", now=T0 + timedelta(days=1))
+    sub = state.subscriber(7)
+    assert sub is not None
+    assert (sub.kinds, sub.watches, sub.active, sub.since) == (frozenset(KINDS), None, True, T0)
+    assert (sub.chat_type, sub.title) == ("supergroup", "Fans!")
+    state.set_preferences(7, kinds=["trailer"])
+    assert state.unsubscribe(7) and not state.unsubscribe(7)
+    assert state.subscribers() == [] and len(state.subscribers(active_only=False)) == 1
+    later = T0 + timedelta(days=2)
+    assert state.subscribe(7, "supergroup", "Fans!", now=later)
+    sub = state.subscriber(7)
+    assert sub is not None and sub.active and sub.since == later and sub.kinds == {"trailer"}
+    assert state.subscriber(8) is None
+
+
+def test_set_preferences(state: State) -> None:
+    state.subscribe(1, "private", "x", now=T0)
+    sub = state.set_preferences(1, kinds=["trailer", "renewal"], watches=["b", "a"])
+    assert (sub.kinds, sub.watches) == (frozenset({"trailer", "renewal"}), frozenset({"a", "b"}))
+    sub = state.set_preferences(1, kinds=["production"])  # watches left as they were
+    assert (sub.kinds, sub.watches) == (frozenset({"production"}), frozenset({"a", "b"}))
+    sub = state.set_preferences(1, watches=None)  # None = every watch
+    assert (sub.kinds, sub.watches) == (frozenset({"production"}), None)
+    sub = state.set_preferences(1, kinds=[])
+    assert sub.kinds == frozenset()
+    with pytest.raises(ValueError, match="unknown kind"):
+        state.set_preferences(1, kinds=["gossip"])
+    with pytest.raises(ValueError, match="comma"):
+        state.set_preferences(1, watches=["a,b"])
+    with pytest.raises(KeyError):
+        state.set_preferences(99, kinds=["trailer"])
+
+
+def test_deactivate_records_reason_and_drops_pending(state: State) -> None:
+    state.subscribe(1, "private", "x", now=T0)
+    state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert state.outbox_size() == 1
+    state.deactivate(1, "blocked by user")
+    assert state.outbox_size() == 0 and state.pending(now=T0) == []
+    row = state._read("SELECT deactivated_reason FROM subscribers WHERE chat_id = 1")
+    assert row == [("blocked by user",)]
+    state.subscribe(1, "private", "x", now=T0)
+    assert state.pending(now=T0) == []  # dropped rows do not come back
+
+
+# ---- outbox -------------------------------------------------------------------------------------
+
+
+def queue_three(state: State) -> list[int]:
+    state.subscribe(1, "private", "a", now=T0)
+    state.subscribe(2, "private", "b", now=T0)
+    kinds: tuple[Kind, ...] = ("renewal", "trailer", "production")
+    for n, kind in enumerate(kinds, start=1):
+        state.record_finding(source="s", item=item(n), decision=decision(kind, kind), now=T0, alert=True)
+    return [m.id for m in state.pending(now=T0)]
+
+
+def test_pending_is_in_id_order(state: State) -> None:
+    ids = queue_three(state)
+    assert ids == sorted(ids) and len(ids) == 6
+    msgs = state.pending(now=T0)
+    assert [(m.chat_id, m.attempts, m.created) for m in msgs[:2]] == [(1, 0, T0), (2, 0, T0)]
+    assert [m.id for m in state.pending(now=T0, limit=2)] == ids[:2]
+
+
+def test_retry_waits_and_holds_later_rows_of_that_chat(state: State) -> None:
+    ids = queue_three(state)
+    first = state.pending(now=T0)[0]
+    retry_at = T0 + timedelta(seconds=30)
+    state.mark_retry(first.id, error="429 Too Many Requests", next_attempt=retry_at)
+    waiting = state.pending(now=T0)
+    assert all(m.chat_id == 2 for m in waiting)  # chat 1's later alerts wait behind its first
+    assert state.outbox_size() == 6
+    due = state.pending(now=retry_at)
+    assert [m.id for m in due] == ids
+    assert due[0].attempts == 1
+
+
+def test_mark_failed_releases_the_chat(state: State) -> None:
+    ids = queue_three(state)
+    state.mark_retry(ids[0], error="bad", next_attempt=T0 + timedelta(days=1))
+    state.mark_failed(ids[0], error="gave up", now=T0)
+    assert [m.id for m in state.pending(now=T0)] == ids[1:]
+    assert state.outbox_size() == 5
+
+
+def test_mark_sent_survives_reopen(tmp_path: Path) -> None:
+    with State.open(tmp_path) as st:
+        ids = queue_three(st)
+        st.mark_sent(ids[0], now=T0)
+        st.mark_sent(ids[0], now=T0)  # twice is harmless
+        st.mark_sent(ids[3], now=T0)
+    with State.open(tmp_path) as st:
+        assert [m.id for m in st.pending(now=T0)] == [i for i in ids if i not in (ids[0], ids[3])]
+        assert st.sent_count() == 2
+        assert st.outbox_size() == 4
+        counts = st.counts()
+    assert counts == {
+        "subscribers_active": 2,
+        "subscribers_total": 2,
+        "events": 3,
+        "items_seen": 3,
+        "outbox_pending": 4,
+        "sent": 2,
+    }
+
+
+# ---- cycles, integrity, pruning -----------------------------------------------------------------
+
+
+def test_cycles(state: State) -> None:
+    assert state.last_cycle() is None
+    state.record_cycle({"sources": 3, "cpu": 0.25}, now=T0)
+    state.record_cycle({"sources": 4, "cpu": 0.5}, now=T0 + timedelta(minutes=15))
+    assert state.last_cycle() == (T0 + timedelta(minutes=15), {"sources": 4, "cpu": 0.5})
+
+
+def test_integrity_ok_detects_damage(tmp_path: Path) -> None:
+    with State.open(tmp_path) as st:
+        st.mark_seen("s", [item(n) for n in range(2000)], now=T0)
+        assert st.integrity_ok()
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(tmp_path / DB_NAME, "r+b") as fh:  # scribble over a whole page in the middle of the file
+        fh.seek(page_size * 50)
+        fh.write(b"\xff" * page_size)
+    try:
+        st = State.open(tmp_path)
+    except StateError:
+        return  # refusing to open is as good as reporting it
+    with st:
+        assert not st.integrity_ok()
+
+
+def test_prune(state: State) -> None:
+    old = T0 - timedelta(days=200)
+    state.mark_seen("s", [item(n) for n in range(10)], now=old)
+    state.mark_seen("s", [item(n) for n in range(10, 15)], now=T0)
+    state.subscribe(1, "private", "a", now=old)
+    res = state.record_finding(source="s", item=item(20), decision=decision(), now=old, alert=True)
+    state.record_finding(source="s", item=item(21), decision=decision("trailer", "t"), now=T0, alert=True)
+    sent_old, unsent = (m.id for m in state.pending(now=T0))
+    state.mark_sent(sent_old, now=old)
+    state.record_cycle({"n": 1}, now=old)
+    state.record_cycle({"n": 2}, now=T0)
+
+    # at most 100 keys per source: all kept, however old
+    assert state.prune(T0, keep_per_source=100) == {"seen": 0, "outbox": 1, "cycles": 1}
+    removed = state.prune(T0, keep_days=180, keep_per_source=5)
+    assert removed == {"seen": 11, "outbox": 0, "cycles": 0}
+    assert state.unseen("s", [item(0)]) == [item(0)]
+    assert state.unseen("s", [item(12)]) == []
+    assert [m.id for m in state.pending(now=T0)] == [unsent]
+    assert state.sent_count() == 1 and state.source_state("s").items_seen == 17
+    assert state.event(res.event.id) is not None  # events are never pruned
