@@ -1,0 +1,220 @@
+"""Texts the bot sends: alerts and command replies in Telegram HTML, plus a plain form for the console.
+
+Every string that comes from outside (headlines, source names, URLs, evidence, titles) is escaped.
+Messages are built line by line and no tag spans two lines, which is what `split_message` relies on.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+from bot.models import KIND_LABELS, KINDS, Source, Watch
+from bot.state import Event, SourceState
+
+TELEGRAM_LIMIT = 4096
+KIND_ICONS: dict[str, str] = {"renewal": "📣", "trailer": "🎬", "release_date": "📅", "production": "🎥"}
+_TAG = re.compile(r"<[^>]*>")
+
+HELP_TEXT = (
+    "<b>newsbot</b> tells you when the next season of a watched show is renewed, gets a trailer "
+    "or a release date, or reaches a production milestone. Speculation articles are ignored.\n"
+    "\n"
+    "/start — subscribe this chat and see what is known now\n"
+    "/stop — unsubscribe\n"
+    "/status — what is known for each watched show\n"
+    "/latest [n] — the most recent findings\n"
+    "/sources — the news sources and their health\n"
+    "/settings — choose which kinds of news and which shows you get\n"
+    "/subscribe @channel — send alerts to a channel you administer\n"
+    "/help — this text"
+)
+ADMIN_HELP_TEXT = (
+    "Operator commands: /addsource URL [name], /removesource NAME, /pause NAME, /resume NAME, "
+    "/stats, /health"
+)
+HINT_TEXT = "I only understand commands. Send /help to see them, or /start to subscribe."
+
+
+def esc(text: object) -> str:
+    """Escape any text for Telegram HTML."""
+    return html.escape(str(text), quote=False)
+
+
+def kind_label(kind: str) -> str:
+    """Human name of a kind of news."""
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def event_date(event: Event) -> str:
+    """The date an event happened: its publication date if known, else when it was first seen."""
+    when: datetime = event.published or event.first_seen
+    return when.strftime("%Y-%m-%d")
+
+
+def _milestone_suffix(event: Event) -> str:
+    if not event.milestone or event.milestone == event.kind:
+        return ""
+    return f" ({event.milestone.replace('_', ' ')})"
+
+
+def _link(url: str, text: str) -> str:
+    """An HTML link when the URL is http(s), else just the escaped text."""
+    if url.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(url, quote=True)}">{esc(text)}</a>'
+    return esc(text)
+
+
+def format_alert(event: Event, watch_title: str) -> str:
+    """An alert about a new event, in Telegram HTML."""
+    icon = KIND_ICONS.get(event.kind, "🔔")
+    lines = [
+        f"{icon} <b>{esc(kind_label(event.kind))}{esc(_milestone_suffix(event))}: {esc(watch_title)}</b>",
+        _link(event.url, event.title or event.url or "(no headline)"),
+        f"Source: {esc(event.source or 'unknown')} · {event_date(event)}",
+    ]
+    if event.evidence:
+        lines.append(f"<i>Why: {esc(event.evidence)}</i>")
+    return "\n".join(lines)
+
+
+def format_alert_plain(event: Event, watch_title: str) -> str:
+    """The same alert as plain text, for the console."""
+    lines = [
+        f"[{kind_label(event.kind)}{_milestone_suffix(event)}] {watch_title}",
+        event.title or "(no headline)",
+        f"Source: {event.source or 'unknown'} · {event_date(event)}",
+    ]
+    if event.url:
+        lines.append(event.url)
+    if event.evidence:
+        lines.append(f"Why: {event.evidence}")
+    return "\n".join(lines)
+
+
+def _event_line(event: Event) -> str:
+    headline = _link(event.url, event.title) if event.title else ""
+    source = f" — {esc(event.source)}" if event.source else ""
+    tail = f": {headline}" if headline else ""
+    return f"{esc(kind_label(event.kind))}{esc(_milestone_suffix(event))}, {event_date(event)}{source}{tail}"
+
+
+def format_known(watches: Sequence[Watch], latest: Mapping[str, Mapping[str, Event]]) -> str:
+    """For each watch, the latest known event of each kind (or "no news yet"); the /start reply body."""
+    blocks: list[str] = []
+    for watch in watches:
+        lines = [f"<b>{esc(watch.title)} — season {watch.season}</b>"]
+        per_kind = latest.get(watch.id, {})
+        for kind in KINDS:
+            event = per_kind.get(kind)
+            lines.append(f"• {_event_line(event)}" if event else f"• {esc(kind_label(kind))}: no news yet")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) if blocks else "No shows are watched yet."
+
+
+def format_start(subscribed: bool, known: str) -> str:
+    """The /start reply: whether the chat was subscribed, then what is known now."""
+    head = ("Subscribed. You will get an alert when there is real news." if subscribed
+            else "This chat is already subscribed.")
+    return f"{head}\n\n{known}\n\nSend /settings to choose what you get, /help for more."
+
+
+def format_status(watches: Sequence[Watch], events: Mapping[str, Sequence[Event]]) -> str:
+    """Per watch: every known event with its date and how many outlets reported it."""
+    blocks: list[str] = []
+    for watch in watches:
+        lines = [f"<b>{esc(watch.title)} — season {watch.season}</b>"]
+        found = events.get(watch.id, ())
+        if not found:
+            lines.append("• no news yet")
+        for event in found:
+            outlets = "outlet" if event.reports == 1 else "outlets"
+            lines.append(f"• {_event_line(event)} ({event.reports} {outlets})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) if blocks else "No shows are watched yet."
+
+
+def format_latest(events: Sequence[Event], titles: Mapping[str, str]) -> str:
+    """The most recent findings, newest first."""
+    if not events:
+        return "Nothing found yet."
+    lines = ["<b>Latest findings</b>"]
+    for event in events:
+        lines.append(f"• {esc(titles.get(event.watch, event.watch))}: {_event_line(event)}")
+    return "\n".join(lines)
+
+
+def _health(state: SourceState | None, paused: bool) -> str:
+    if state is None or (state.last_attempt is None and not paused):
+        return "not fetched yet"
+    if state.disabled:
+        return f"disabled ({state.last_error or 'gone'})"
+    if paused or state.paused:
+        return "paused"
+    if state.consecutive_errors:
+        return f"failing ×{state.consecutive_errors}: {state.last_error or 'error'}"
+    when = state.last_success.strftime("%Y-%m-%d %H:%M UTC") if state.last_success else "never"
+    return f"ok, last success {when}"
+
+
+def format_sources(sources: Sequence[Source], states: Mapping[str, SourceState]) -> str:
+    """Source names with their health."""
+    if not sources:
+        return "No sources are configured."
+    lines = [f"<b>Sources ({len(sources)})</b>"]
+    for source in sources:
+        lines.append(f"• {esc(source.name)}: {esc(_health(states.get(source.name), source.paused))}")
+    return "\n".join(lines)
+
+
+def format_stats(counts: Mapping[str, int],
+                 last_cycle: tuple[datetime, Mapping[str, int | float]] | None) -> str:
+    """Operator statistics: state counts and the last fetch cycle."""
+    lines = ["<b>Stats</b>"]
+    lines.extend(f"• {esc(key)}: {value}" for key, value in sorted(counts.items()))
+    if last_cycle is not None:
+        when, stats = last_cycle
+        lines.append(f"<b>Last cycle</b> {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+        lines.extend(f"• {esc(key)}: {value:g}" for key, value in sorted(stats.items()))
+    return "\n".join(lines)
+
+
+def strip_tags(text: str) -> str:
+    """Plain text of a Telegram HTML fragment."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def _hard_split(line: str, limit: int) -> Iterable[str]:
+    """Split one over-long line: drop its tags and cut the text so each escaped piece fits."""
+    piece = ""
+    for char in strip_tags(line):
+        escaped = esc(char)
+        if len(piece) + len(escaped) > limit:
+            yield piece
+            piece = ""
+        piece += escaped
+    if piece:
+        yield piece
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split a message into parts of at most `limit` characters, only between lines when possible."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        pieces = [line] if len(line) <= limit else list(_hard_split(line, limit))
+        for piece in pieces:
+            candidate = f"{current}\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+                continue
+            if current.strip():
+                parts.append(current)
+            current = piece
+    if current.strip():
+        parts.append(current)
+    return parts

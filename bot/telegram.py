@@ -1,0 +1,123 @@
+"""newsbot's Telegram side: building and running the bot, and telling the operators about problems.
+
+python-telegram-bot supplies the long-polling loop, command routing and a flood-control aware rate
+limiter (Telegram allows about 30 messages per second overall and 20 per minute per group), so the
+code here is only newsbot's own behaviour. Commands live in bot.telegram_commands, delivery of
+alerts in bot.telegram_sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import telegram
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot.messages import split_message
+from bot.telegram_commands import BotDeps, Commands, bot_commands
+from bot.telegram_sender import Sender, SendStats
+
+__all__ = [
+    "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "start_application",
+    "stop_application",
+]
+
+log = logging.getLogger(__name__)
+
+BotApp = Application[Any, Any, Any, Any, Any, Any]
+ON_MESSAGES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+
+def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: int = 32,
+                      read_timeout: float = 10.0, connect_timeout: float = 5.0,
+                      max_retries: int = 3) -> BotApp:
+    """An Application with newsbot's commands, a rate limiter and a connection pool for the sender."""
+    request = HTTPXRequest(connection_pool_size=concurrency + 8, read_timeout=read_timeout,
+                           write_timeout=read_timeout, connect_timeout=connect_timeout,
+                           pool_timeout=read_timeout)
+    updates_request = HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout,
+                                   connect_timeout=connect_timeout)
+    limiter = AIORateLimiter(overall_max_rate=30, overall_time_period=1, group_max_rate=20,
+                             group_time_period=60, max_retries=max_retries)
+    app = (ApplicationBuilder().token(token).base_url(base_url).request(request)
+           .get_updates_request(updates_request).rate_limiter(limiter).post_init(set_commands).build())
+    register_handlers(app, Commands(deps))
+    return app
+
+
+def register_handlers(app: BotApp, commands: Commands) -> None:
+    """Route every command, button press and stray message to its handler."""
+    routes = {
+        "start": commands.start, "stop": commands.stop, "status": commands.status,
+        "latest": commands.latest, "sources": commands.sources, "settings": commands.settings,
+        "help": commands.help, "subscribe": commands.subscribe_channel,
+        "unsubscribe": commands.unsubscribe_channel, "addsource": commands.addsource,
+        "removesource": commands.removesource, "pause": commands.pause, "resume": commands.resume,
+        "stats": commands.stats, "health": commands.health,
+    }
+    for name, callback in routes.items():
+        app.add_handler(CommandHandler(name, callback, filters=ON_MESSAGES))
+    app.add_handler(CallbackQueryHandler(commands.button))
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    app.add_handler(MessageHandler(private & (filters.COMMAND | filters.TEXT), commands.hint))
+    app.add_error_handler(log_error)
+
+
+async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log an error raised while handling an update; the bot keeps running."""
+    where = f"update {update.update_id}" if isinstance(update, Update) else "background work"
+    log.error("error in %s: %s", where, context.error, exc_info=context.error)
+
+
+async def set_commands(app: BotApp) -> None:
+    """Publish the command menu (a failure is logged, not fatal)."""
+    try:
+        await app.bot.set_my_commands(bot_commands())
+    except TelegramError as exc:
+        log.warning("could not publish the command menu: %s", exc)
+
+
+async def start_application(app: BotApp, *, poll_timeout: float = 10.0) -> None:
+    """Initialise the bot, publish its commands and start long polling."""
+    await app.initialize()
+    await set_commands(app)
+    await app.start()
+    if app.updater is not None:
+        await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout),
+                                        allowed_updates=["message", "channel_post", "callback_query"])
+
+
+async def stop_application(app: BotApp) -> None:
+    """Stop polling and shut the bot down cleanly."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+async def notify_admins(bot: telegram.Bot, admins: Iterable[int], text: str) -> int:
+    """Send an operator message (plain text) to every admin; returns how many got it."""
+    delivered = 0
+    for admin in sorted(set(admins)):
+        try:
+            for part in split_message(text):
+                await bot.send_message(admin, part)
+            delivered += 1
+        except TelegramError as exc:
+            log.warning("could not notify admin %s: %s", admin, exc)
+    return delivered

@@ -1,0 +1,235 @@
+"""Delivery of queued alerts: the one sender that empties the outbox into Telegram.
+
+Rows are sent per chat in outbox order, chats in parallel (bounded). Every outcome is written back
+to the state at once, so a crash loses nothing and never sends twice what Telegram confirmed:
+delivered rows are marked sent, chats that blocked or removed the bot are deactivated, and
+transient failures (network, timeouts, 5xx) wait with exponential backoff while later alerts to the
+same chat wait behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+import telegram
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.messages import split_message, strip_tags
+from bot.state import OutboxMessage, State
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[int, int], str | None]
+Clock = Callable[[], datetime]
+
+# BadRequest descriptions that mean the chat itself is unreachable for good.
+GONE_MARKERS = (
+    "chat not found", "user not found", "peer_id_invalid", "chat_write_forbidden", "not enough rights",
+    "have no rights", "group chat was deactivated", "bot was kicked", "user is deactivated",
+)
+PARSE_MARKERS = ("can't parse entities", "can't find end of the entity", "unsupported start tag")
+MAX_BAD_REQUEST_ATTEMPTS = 5
+MAX_INLINE_RETRY_AFTER = 60.0
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Seconds Telegram asked to wait (read quietly: the int form of the field is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SendStats:
+    """What one flush did."""
+
+    sent: int = 0           # outbox rows delivered
+    parts: int = 0          # Telegram messages sent (a long alert is several parts)
+    retried: int = 0        # rows put back to wait for a later attempt
+    deactivated: int = 0    # chats deactivated (blocked, removed, not found)
+    failed: int = 0         # rows given up for good (deactivated chats, undeliverable content)
+    dropped: int = 0        # rows whose event no longer exists
+    rate_limited: int = 0   # flood-control waits that reached the sender
+
+
+class Outcome(Enum):
+    """How one outbox row ended in this flush."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    GONE = "gone"
+    FAILED = "failed"
+
+
+class Sender:
+    """Sends pending outbox rows through a Telegram bot and records each outcome in the state."""
+
+    def __init__(self, bot: telegram.Bot, state: State, render: Render, *, concurrency: int = 32,
+                 backoff_base: float = 1.0, max_backoff: float = 300.0, batch: int = 1000,
+                 clock: Clock = utcnow) -> None:
+        self._bot = bot
+        self._state = state
+        self._render = render
+        self._concurrency = max(1, concurrency)
+        self._backoff_base = backoff_base
+        self._max_backoff = max_backoff
+        self._batch = batch
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._parts_done: dict[int, int] = {}  # row id -> parts already delivered (long alerts)
+
+    async def flush(self) -> SendStats:
+        """Send everything due now; returns counts. One flush runs at a time."""
+        tally: Counter[str] = Counter()
+        async with self._lock:
+            stalled: set[int] = set()  # chats that failed in this flush: not retried before it ends
+            while True:
+                rows = [r for r in self._state.pending(now=self._clock(), limit=self._batch)
+                        if r.chat_id not in stalled]
+                if not rows:
+                    break
+                by_chat: dict[int, list[OutboxMessage]] = {}
+                for row in rows:
+                    by_chat.setdefault(row.chat_id, []).append(row)
+                gate = asyncio.Semaphore(self._concurrency)
+                results = await asyncio.gather(
+                    *(self._send_chat(chat, chat_rows, gate, tally) for chat, chat_rows in by_chat.items()))
+                stalled.update(chat for chat, ok in zip(by_chat, results, strict=True) if not ok)
+        return SendStats(**tally)
+
+    async def _send_chat(self, chat_id: int, rows: list[OutboxMessage], gate: asyncio.Semaphore,
+                         tally: Counter[str]) -> bool:
+        """Send one chat's rows in order, stopping at the first that cannot go now; True if all went."""
+        async with gate:
+            target = chat_id
+            for row in rows:
+                outcome, target = await self._deliver(row, target, tally)
+                if outcome is Outcome.GONE:
+                    return False
+                if outcome is Outcome.RETRY:
+                    return False
+            if target != chat_id:
+                self._state.deactivate(chat_id, f"migrated to {target}")
+            return True
+
+    async def _deliver(self, row: OutboxMessage, target: int, tally: Counter[str]) -> tuple[Outcome, int]:
+        """Send one row (all its parts) and record the outcome; returns it and the chat id to use next."""
+        try:
+            text = self._render(row.event_id, row.chat_id)
+        except Exception as exc:
+            log.exception("could not render alert %s", row.id)
+            self._state.mark_retry(row.id, error=f"render: {exc!r}",
+                                   next_attempt=self._clock() + timedelta(seconds=self.backoff(row.attempts)))
+            tally["retried"] += 1
+            return Outcome.RETRY, target
+        if text is None:
+            self._state.mark_failed(row.id, error="event no longer exists", now=self._clock())
+            tally["dropped"] += 1
+            return Outcome.SENT, target
+        parts = split_message(text)
+        done = self._parts_done.get(row.id, 0)
+        while done < len(parts):
+            try:
+                await self._send_part(target, parts[done], tally)
+            except ChatMigrated as exc:
+                target = self._migrate(row.chat_id, int(exc.new_chat_id))
+                continue
+            except TelegramError as exc:
+                self._parts_done[row.id] = done
+                return self._failure(row, exc, tally), target
+            done += 1
+            tally["parts"] += 1
+        self._parts_done.pop(row.id, None)
+        self._state.mark_sent(row.id, now=self._clock())
+        tally["sent"] += 1
+        return Outcome.SENT, target
+
+    async def _send_part(self, chat_id: int, text: str, tally: Counter[str]) -> None:
+        """Send one message; waits out flood control (a few times) and falls back to plain text."""
+        for _ in range(5):
+            try:
+                await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                return
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                tally["rate_limited"] += 1
+                if wait > MAX_INLINE_RETRY_AFTER:
+                    raise
+                log.info("flood control: waiting %.1fs before sending to %s", wait, chat_id)
+                await asyncio.sleep(wait + 0.05)
+            except BadRequest as exc:
+                if not any(marker in exc.message.lower() for marker in PARSE_MARKERS):
+                    raise
+                log.warning("alert to %s was not valid HTML (%s); sending it as plain text", chat_id, exc)
+                await self._bot.send_message(chat_id, strip_tags(text))
+                return
+        await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+
+    def _failure(self, row: OutboxMessage, exc: TelegramError, tally: Counter[str]) -> Outcome:
+        """Record a failed row: deactivate a gone chat, give up on bad content, else retry later."""
+        message = exc.message.lower()
+        now = self._clock()
+        if isinstance(exc, Forbidden) or (isinstance(exc, BadRequest)
+                                          and any(m in message for m in GONE_MARKERS)):
+            log.info("chat %s is unreachable (%s): deactivated", row.chat_id, exc.message)
+            self._state.deactivate(row.chat_id, exc.message)
+            self._parts_done.pop(row.id, None)
+            tally["deactivated"] += 1
+            tally["failed"] += 1
+            return Outcome.GONE
+        if isinstance(exc, BadRequest) and row.attempts + 1 >= MAX_BAD_REQUEST_ATTEMPTS:
+            log.error("giving up on alert %s to %s after %d attempts: %s", row.id, row.chat_id,
+                      row.attempts + 1, exc.message)
+            self._state.mark_failed(row.id, error=exc.message, now=now)
+            self._parts_done.pop(row.id, None)
+            tally["failed"] += 1
+            return Outcome.FAILED
+        delay = self.backoff(row.attempts)
+        if isinstance(exc, RetryAfter):
+            delay = max(delay, retry_seconds(exc))
+        log.warning("alert %s to %s failed (%s: %s); retry in %.0fs", row.id, row.chat_id,
+                    type(exc).__name__, exc.message, delay)
+        self._state.mark_retry(row.id, error=f"{type(exc).__name__}: {exc.message}",
+                               next_attempt=now + timedelta(seconds=delay))
+        tally["retried"] += 1
+        return Outcome.RETRY
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait before the next attempt after `attempts` earlier failures."""
+        return float(min(self._backoff_base * 2 ** min(attempts, 30), self._max_backoff))
+
+    def _migrate(self, old_chat: int, new_chat: int) -> int:
+        """A group became a supergroup: subscribe the new chat id with the same preferences."""
+        log.info("chat %s migrated to %s", old_chat, new_chat)
+        sub = self._state.subscriber(old_chat)
+        title = sub.title if sub else ""
+        self._state.subscribe(new_chat, "supergroup", title, now=self._clock())
+        if sub is not None:
+            self._state.set_preferences(new_chat, kinds=sub.kinds, watches=sub.watches)
+        return new_chat
+
+    async def run(self, stop: asyncio.Event, *, interval: float = 2.0) -> None:
+        """Flush every `interval` seconds until `stop` is set (errors are logged, never fatal)."""
+        while not stop.is_set():
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("sending alerts failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
