@@ -32,7 +32,7 @@ from bot.state_records import (
 from bot.state_schema import (
     StateError,
     configure,
-    item_keys,
+    item_key,
     load_canonicalizer,
     migrate,
     opt_iso,
@@ -210,14 +210,20 @@ class State(ChatStore):
         return found
 
     def unseen(self, source: str, items: Sequence[Item]) -> list[Item]:
-        """Items never recorded, by guid (this source) or canonical URL (any source); batch-deduped."""
-        canonical = self._canon()
-        keyed = [(item, *item_keys(item, canonical)) for item in items]
+        """Items never recorded, by key (guid, this source) or canonical URL (any source).
+
+        Duplicates within the batch are dropped too. Items already known by key cost no URL
+        canonicalisation, which keeps a re-read of an unchanged page cheap.
+        """
+        keys = [item_key(i) for i in items]
         with self._lock:
-            seen_keys = self._known("key", [k for _, k, _ in keyed], source)
-            seen_urls = self._known("url", sorted({u for _, _, u in keyed if u}), None)
+            seen_keys = self._known("key", sorted(set(keys)), source)
+            rest = [(i, k) for i, k in zip(items, keys, strict=True) if k not in seen_keys]
+            canonical = self._canon()
+            urls = [canonical(i.url) if i.url else "" for i, _ in rest]
+            seen_urls = self._known("url", sorted({u for u in urls if u}), None)
         fresh: list[Item] = []
-        for item, key, url in keyed:
+        for (item, key), url in zip(rest, urls, strict=True):
             if key in seen_keys or (url and url in seen_urls):
                 continue
             seen_keys.add(key)
@@ -230,7 +236,7 @@ class State(ChatStore):
         """Record items as seen inside the caller's transaction; returns how many were new."""
         canonical = self._canon()
         at = to_iso(now)
-        rows = [(source, *item_keys(item, canonical), at) for item in items]
+        rows = [(source, item_key(i), canonical(i.url) if i.url else "", at) for i in items]
         self._ensure_source(conn, source)
         before = conn.total_changes
         conn.executemany(

@@ -211,16 +211,16 @@ def load_canonicalizer() -> Callable[[str], str]:
     return canonical
 
 
-def item_keys(item: Item, canonical: Callable[[str], str]) -> tuple[str, str]:
-    """The per-source dedup key and the global canonical URL ("" if none) of an item.
+def item_key(item: Item) -> str:
+    """The per-source dedup key of an item: its guid, else its link as given, else its title.
 
-    The key is the guid when there is one, else the canonical URL, else the normalised title,
-    so an item with neither guid nor link is still recognised the next time it is read.
+    No canonicalisation is needed, so checking items already seen by their source stays cheap;
+    the canonical URL is compared (across sources) only for items whose key is new.
     """
-    url = canonical(item.url) if item.url else ""
     guid = item.guid.strip()
     if guid:
-        return "g:" + guid, url
+        return "g:" + guid
+    url = item.url.strip()
     if url:
-        return "u:" + url, url
-    return "t:" + " ".join(item.title.split()).casefold(), url
+        return "u:" + url
+    return "t:" + " ".join(item.title.split()).casefold()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
 from bot.state import DB_NAME, State, StateError
-from bot.state_schema import SCHEMA_VERSION, parse_known_date, simple_canonical_url
+from bot.state_schema import SCHEMA_VERSION, load_canonicalizer, parse_known_date, simple_canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
@@ -588,3 +589,18 @@ def test_prune(state: State) -> None:
     assert [m.id for m in state.pending(now=T0)] == [unsent]
     assert state.sent_count() == 1 and state.source_state("s").items_seen == 17
     assert state.event(res.event.id) is not None  # events are never pruned
+
+
+def test_canonicalizer_falls_back_without_bot_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "bot.urls", None)  # makes the import fail
+    assert load_canonicalizer() is simple_canonical_url
+
+
+def test_canonicalizer_survives_a_failing_bot_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(url: str) -> str:
+        raise ValueError(url)
+
+    monkeypatch.setitem(sys.modules, "bot.urls", types.SimpleNamespace(canonical_url=broken))
+    canonical = load_canonicalizer()
+    assert canonical("HTTPS://Ex.com/a#frag") == "https://ex.com/a"
+    assert canonical("  ") == ""
