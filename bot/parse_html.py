@@ -1,0 +1,256 @@
+"""Reading HTML pages: news listings via CSS selectors, feed discovery, and an article's main text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup, Tag
+from soupsieve import SelectorSyntaxError
+
+from bot.models import Item, Selectors
+from bot.parse_text import (
+    TITLE_FROM_SUMMARY_MAX,
+    ParseError,
+    clean_summary,
+    collapse,
+    decode_text,
+    parse_date,
+    resolve_base,
+    resolve_url,
+    shorten,
+    stable_id,
+)
+
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"}
+)
+# Elements that are never part of an article's text.
+_NOISE_TAGS = [
+    "script", "style", "noscript", "template", "svg", "iframe", "nav", "header", "footer", "aside",
+    "form", "button", "select",
+]
+_NOISE_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "dialog")
+_NOISE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|menu|footer|sidebar|related|share|sharing|social|comments?|cookies?|"
+    r"newsletter|subscribe|promo|advert\w*|ads?|breadcrumbs?|popup|modal)(?:$|[\s_-])",
+    re.I,
+)
+_BLOCKS = "p, h2, h3, h4, li, blockquote, pre"
+
+
+def _soup(body: bytes, content_type: str) -> BeautifulSoup:
+    """A BeautifulSoup tree of a page, decoded as `decode_text` does."""
+    return BeautifulSoup(decode_text(body, content_type), "lxml")
+
+
+def _page_base(soup: BeautifulSoup, base_url: str) -> str:
+    """The base URL for the page's relative links: its <base href>, else the page's URL."""
+    base = soup.find("base", href=True)
+    return resolve_base(str(base["href"]), base_url) if isinstance(base, Tag) else base_url
+
+
+def _select(node: Tag | BeautifulSoup, selector: str, what: str) -> list[Tag]:
+    """Elements matching a selector; ParseError naming the selector when it is not valid CSS."""
+    try:
+        return list(node.select(selector))
+    except (SelectorSyntaxError, ValueError, NotImplementedError) as exc:
+        raise ParseError(f"bad CSS selector for {what}: {selector!r}: {exc}") from None
+
+
+def _meta(soup: BeautifulSoup, *names: str) -> str:
+    """The content of the first <meta property|name=...> present among `names`."""
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if isinstance(tag, Tag) and tag.get("content"):
+            return collapse(str(tag["content"]))
+    return ""
+
+
+def parse_html(
+    body: bytes,
+    base_url: str,
+    selectors: Selectors,
+    *,
+    content_type: str = "",
+    language: str = "",
+    max_items: int = 1000,
+) -> list[Item]:
+    """Items of a news listing page, one per element matching `selectors.item`, in page order."""
+    soup = _soup(body, content_type)
+    base = _page_base(soup, base_url)
+    html_tag = soup.find("html")
+    lang = str(html_tag.get("lang") or "") if isinstance(html_tag, Tag) else ""
+    publisher = _meta(soup, "og:site_name")
+    origin = urlsplit(base_url)
+    publisher_url = f"{origin.scheme}://{origin.netloc}" if publisher and origin.netloc else ""
+    items: list[Item] = []
+    for node in _select(soup, selectors.item, "item"):
+        item = _html_item(node, selectors, base, lang.strip() or language, publisher, publisher_url)
+        if item is not None:
+            items.append(item)
+            if len(items) >= max_items:
+                break
+    return items
+
+
+def _first(node: Tag, selector: str, what: str) -> Tag | None:
+    """The first element under `node` matching `selector`, or None (also for an empty selector)."""
+    if not selector:
+        return None
+    found = _select(node, selector, what)
+    return found[0] if found else None
+
+
+def _html_link(node: Tag, selectors: Selectors, base: str) -> str:
+    """The item's link: the link element's href, a link inside it, or the item's own href."""
+    element = _first(node, selectors.link, "link")
+    for candidate in (element, element.find("a", href=True) if element else None, node):
+        if isinstance(candidate, Tag) and candidate.get("href"):
+            return resolve_url(str(candidate["href"]), base)
+    return ""
+
+
+def _html_date(node: Tag, selectors: Selectors) -> str:
+    """The item's date text: the date element's datetime attribute, else its text."""
+    element = _first(node, selectors.date, "date")
+    if element is None:
+        return ""
+    for attribute in ("datetime", "content", "data-date", "title"):
+        if element.get(attribute):
+            return str(element[attribute])
+    return element.get_text(" ")
+
+
+def _html_item(
+    node: Tag, selectors: Selectors, base: str, language: str, publisher: str, publisher_url: str
+) -> Item | None:
+    """One Item from a listing element, or None when it has neither title, summary nor link."""
+    title_element = _first(node, selectors.title, "title")
+    title = collapse(title_element.get_text(" ")) if title_element is not None else ""
+    summary_element = _first(node, selectors.summary, "summary")
+    summary = clean_summary(collapse(summary_element.get_text(" "))) if summary_element is not None else ""
+    url = _html_link(node, selectors, base)
+    if not (title or summary or url):
+        return None
+    title = title or shorten(summary, TITLE_FROM_SUMMARY_MAX)
+    date = _html_date(node, selectors)
+    return Item(
+        title=title,
+        summary=summary,
+        url=url,
+        published=parse_date(date) if date else None,
+        language=language,
+        guid=url or stable_id(title, summary),
+        publisher=publisher,
+        publisher_url=publisher_url,
+    )
+
+
+def discover_feeds(body: bytes, base_url: str, *, content_type: str = "") -> list[str]:
+    """Absolute URLs of the feeds a page announces with <link rel="alternate" type=...>, in page order."""
+    soup = _soup(body, content_type)
+    base = _page_base(soup, base_url)
+    found: list[str] = []
+    for link in soup.find_all("link", href=True):
+        rel: Any = link.get("rel") or []
+        rels = {r.lower() for r in (rel.split() if isinstance(rel, str) else rel)}
+        kind = str(link.get("type") or "").split(";")[0].strip().lower()
+        if "alternate" in rels and kind in FEED_TYPES:
+            url = resolve_url(str(link["href"]), base)
+            if url and url not in found:
+                found.append(url)
+    return found
+
+
+def article_text(body: bytes, base_url: str, *, content_type: str = "", max_chars: int = 20000) -> str:
+    """The main text of an article page: its headings and lede, then its body paragraphs.
+
+    Navigation, headers, footers, asides, forms and scripts are dropped; the body is the largest
+    <article>, else the element holding the most paragraph text.
+    """
+    soup = _soup(body, content_type)
+    head = _headings(soup)
+    _drop_noise(soup)
+    main = _main_block(soup)
+    lines = head + [line for line in _block_lines(main) if line not in head]
+    text = "\n".join(lines)
+    return text[:max_chars]
+
+
+def _headings(soup: BeautifulSoup) -> list[str]:
+    """og:title, <title>, <h1> and og:description/description, each once, in that order."""
+    title_tag = soup.find("title")
+    h1 = soup.find("h1")
+    candidates = [
+        _meta(soup, "og:title", "twitter:title"),
+        collapse(title_tag.get_text(" ")) if isinstance(title_tag, Tag) else "",
+        collapse(h1.get_text(" ")) if isinstance(h1, Tag) else "",
+        _meta(soup, "og:description", "description", "twitter:description"),
+    ]
+    lines: list[str] = []
+    for line in candidates:
+        if line and line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _is_noise(element: Tag) -> bool:
+    """Whether an element is page furniture judged by its role, class or id."""
+    if element.name in ("html", "body", "main", "article") or element.attrs is None:
+        return False
+    if str(element.get("role") or "").lower() in _NOISE_ROLES:
+        return True
+    classes: Any = element.get("class") or []
+    names = classes if isinstance(classes, list) else [str(classes)]
+    marks = " ".join([*names, str(element.get("id") or "")])
+    if not marks.strip() or not _NOISE_CLASS.search(marks):
+        return False
+    # Never drop a container that holds the article itself.
+    return element.find(["article", "main", "h1"]) is None
+
+
+def _drop_noise(soup: BeautifulSoup) -> None:
+    """Remove navigation, scripts and other page furniture from the tree, in place."""
+    for element in soup.find_all(_NOISE_TAGS):
+        element.decompose()
+    for element in soup.find_all(True):
+        if element.decomposed:
+            continue
+        if _is_noise(element):
+            element.decompose()
+
+
+def _main_block(soup: BeautifulSoup) -> Tag | BeautifulSoup:
+    """The element holding the article's body text."""
+    articles = soup.find_all("article")
+    if articles:
+        return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
+    scores: dict[int, tuple[int, Any]] = {}
+    for paragraph in soup.find_all("p"):
+        parent = paragraph.parent
+        if parent is None:
+            continue
+        size = len(paragraph.get_text(" ", strip=True))
+        total, _ = scores.get(id(parent), (0, parent))
+        scores[id(parent)] = (total + size, parent)
+    if not scores:
+        return soup.body or soup
+    best: Tag = max(scores.values(), key=lambda pair: pair[0])[1]
+    return best
+
+
+def _block_lines(main: Tag | BeautifulSoup) -> list[str]:
+    """The text of a block's paragraphs, headings and list items, one line each."""
+    lines: list[str] = []
+    for block in main.select(_BLOCKS):
+        if block.find_parent(["li", "blockquote"]) is not None and block.name in ("p", "li"):
+            continue
+        line = collapse(block.get_text(" "))
+        if line and line not in lines:
+            lines.append(line)
+    if not lines:
+        line = collapse(main.get_text(" "))
+        return [line] if line else []
+    return lines

@@ -1,0 +1,234 @@
+"""Text helpers shared by feed and page parsing: decoding, HTML stripping, dates, links and ids."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import html
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+SUMMARY_MAX = 1000
+TITLE_FROM_SUMMARY_MAX = 100
+
+
+class ParseError(Exception):
+    """A body that cannot be read as what was asked for; the message says what is wrong."""
+
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_XML_DECL_CHARSET = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
+_META_CHARSET = re.compile(
+    rb"<meta\s[^>]*?charset\s*=\s*[\"']?([\w.:-]+)", re.I
+)
+# Browsers read these labels as windows-1252, a superset; ASCII-labelled bodies are usually UTF-8.
+_CHARSET_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+    "x-user-defined": "cp1252",
+}
+
+
+def _codec(label: str) -> str | None:
+    """The Python codec for a charset label, or None when the label is unknown."""
+    name = _CHARSET_ALIASES.get(label.strip().lower(), label.strip().lower())
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def sniff_charset(body: bytes, content_type: str = "") -> str:
+    """The codec that `decode_text` would use for this body."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    found = _HEADER_CHARSET.search(content_type)
+    if found and (codec := _codec(found.group(1))):
+        return codec
+    head = body[:2048]
+    for pattern in (_XML_DECL_CHARSET, _META_CHARSET):
+        match = pattern.search(head)
+        if match and (codec := _codec(match.group(1).decode("ascii", "replace"))):
+            # A document that says UTF-16 in ASCII bytes is not UTF-16.
+            return "utf-8" if codec.startswith("utf-16") or codec.startswith("utf-32") else codec
+    return "utf-8"
+
+
+def decode_text(body: bytes, content_type: str = "") -> str:
+    """Decode a body using its BOM, HTTP charset, XML declaration or <meta> charset, else UTF-8.
+
+    A byte-order mark wins over the header, as in browsers and the XML spec: a body that starts
+    with one cannot be in any other encoding. Undecodable bytes become U+FFFD.
+    """
+    return body.decode(sniff_charset(body, content_type), errors="replace")
+
+
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.S)
+_INLINE_TAG = re.compile(
+    r"</?(?:a|b|i|u|s|em|strong|span|font|small|big|sup|sub|abbr|code|mark|q|cite|time)\b[^<>]*>", re.I
+)
+_ANY_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_OPEN_TAG_AT_END = re.compile(r"<[A-Za-z/][^<>]*$")
+_SPACE = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """Collapse runs of whitespace (including no-break spaces) into single spaces."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def strip_tags(markup: str) -> str:
+    """Plain text of an HTML fragment: tags and scripts dropped, entities unescaped, spaces collapsed."""
+    if "<" in markup:
+        markup = _SCRIPT_STYLE.sub(" ", markup)
+        markup = _COMMENT.sub(" ", markup)
+        markup = _INLINE_TAG.sub("", markup)
+        markup = _ANY_TAG.sub(" ", markup)
+        markup = _OPEN_TAG_AT_END.sub("", markup)
+    if "&" in markup:
+        markup = html.unescape(markup)
+    return collapse(markup)
+
+
+def clean_title(raw: str) -> str:
+    """A title as plain text; titles are often escaped twice, so unescape before dropping tags."""
+    if "&" in raw:
+        raw = html.unescape(raw)
+    return strip_tags(raw)
+
+
+# WordPress appends "The post <title> appeared first on <site>." to every excerpt.
+_WORDPRESS_FOOTER = re.compile(r"\s*The post .{1,400}? appeared first on [^.]{1,120}\.?$", re.S)
+
+
+def clean_summary(markup: str, limit: int = SUMMARY_MAX) -> str:
+    """A summary as plain text of at most about `limit` characters, without WordPress's footer."""
+    # Stripping is linear but long article bodies only need their start.
+    text = strip_tags(markup[: limit * 8])
+    if "appeared first on" in text:
+        text = _WORDPRESS_FOOTER.sub("", text)
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text to at most `limit` characters at a word boundary, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def resolve_url(link: str, base: str) -> str:
+    """An absolute http(s) link with utm_* tracking parameters dropped, or "" for other schemes."""
+    link = link.strip()
+    if not link:
+        return ""
+    absolute = urljoin(base, link) if base else link
+    parts = urlsplit(absolute)
+    if parts.scheme and parts.scheme.lower() not in ("http", "https"):
+        return ""
+    if "utm_" in parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = [(k, v) for k, v in pairs if not k.startswith("utm_")]
+        absolute = urlunsplit(parts._replace(query=urlencode(query)))
+    return absolute
+
+
+def resolve_base(link: str, base: str) -> str:
+    """A base URL (xml:base, channel link, <base href>) resolved against an outer base."""
+    link = link.strip()
+    return urljoin(base, link) if link else base
+
+
+def stable_id(title: str, summary: str) -> str:
+    """An id for items with neither guid nor link, stable across fetches."""
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+_ISO_START = re.compile(r"\d{4}-?\d\d-?\d\d")
+_PAGE_DATE_FORMATS = (
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%Y.%m.%d %H:%M",
+    "%Y.%m.%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A datetime in UTC; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _feedparser_date(text: str) -> datetime | None:
+    """Fallback for unusual formats, using feedparser's table of date handlers."""
+    from feedparser.datetimes import _parse_date
+
+    parsed = _parse_date(text)
+    if not parsed:
+        return None
+    year, month, day, hour, minute, second = parsed[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def _valid_iso_day(text: str) -> bool:
+    """Whether the leading YYYY-MM-DD of a string is a real calendar day."""
+    digits = text[:10].replace("-", "")[:8]
+    try:
+        datetime.strptime(digits, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+def parse_date(text: str) -> datetime | None:
+    """A tz-aware UTC datetime from an RFC 822, ISO 8601 or common page date; None if unreadable."""
+    text = collapse(text)
+    if not text:
+        return None
+    try:
+        if _ISO_START.match(text):
+            try:
+                return _as_utc(datetime.fromisoformat(text))
+            except ValueError:
+                if not _valid_iso_day(text):
+                    # 30 February: do not let the fallbacks below roll it over into March.
+                    return None
+        try:
+            return _as_utc(parsedate_to_datetime(text))
+        except (ValueError, TypeError, IndexError):
+            pass
+        for fmt in _PAGE_DATE_FORMATS:
+            try:
+                return _as_utc(datetime.strptime(text, fmt))
+            except ValueError:
+                continue
+        return _feedparser_date(text)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
