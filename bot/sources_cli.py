@@ -85,6 +85,7 @@ def _add_parser(actions: Any, common: argparse.ArgumentParser) -> None:
 def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
     """Runs `newsbot sources ACTION`; one line on stderr for any problem, never a traceback."""
     from bot.manage import FetchFailed, SourceError
+    from bot.state import StateError
 
     action = getattr(args, "sources_command", None)
     if action is None:
@@ -92,7 +93,7 @@ def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
         return EXIT_USAGE
     try:
         return _dispatch(action, args, paths)
-    except FetchFailed as exc:
+    except (FetchFailed, StateError) as exc:
         return _fail(str(exc), EXIT_FAIL)
     except (SourceError, ConfigError, _Usage) as exc:
         return _fail(str(exc), EXIT_USAGE)

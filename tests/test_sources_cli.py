@@ -344,3 +344,32 @@ async def test_inspect_refuses_private_addresses_unless_allowed(files: tuple[Pat
                                        fetcher=fetcher, newest=1)
     assert preview.source.name == "Private" and preview.source.allow_private
     assert [item.title for item, _ in preview.items] == [HEADLINES[0]]
+
+
+def test_built_url_is_added_with_a_warning_when_its_host_cannot_be_reached(
+        files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # Tests may not leave the machine, so fetching youtube.com fails here as it may in the field.
+    assert run(files, "add", "--youtube", "UCxyz") == 0
+    captured = capsys.readouterr()
+    assert "warning: cannot fetch" in captured.err and "adding the built URL anyway" in captured.err
+    assert "added 'YouTube UCxyz'" in captured.out
+    assert load_config(files[0]).sources[-1].url == youtube_channel_url("UCxyz")
+
+
+def test_a_plain_url_that_cannot_be_reached_is_not_added(files: tuple[Path, Path],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    before = files[0].read_text(encoding="utf-8")
+    assert run(files, "add", "https://unreachable.example/feed") == 1
+    assert "cannot fetch https://unreachable.example/feed" in capsys.readouterr().err
+    assert files[0].read_text(encoding="utf-8") == before
+
+
+def test_sources_without_action_and_unusable_state(files: tuple[Path, Path],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(files) == 2
+    assert "give an action" in capsys.readouterr().err
+    files[1].mkdir()
+    (files[1] / "newsbot.db").write_bytes(b"this is not a database" * 100)
+    assert run(files, "list") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot: cannot use state database") and "Traceback" not in err
