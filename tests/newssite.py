@@ -140,6 +140,7 @@ class NewsSite:
         self._faults: dict[str, Fault] = {}
         self._requests: list[tuple[str, str, dict[str, str]]] = []
         self._connections: set[socket.socket] = set()
+        self.connections_accepted = 0
         self._active = 0
         self._active_by_path: dict[str, int] = {}
         self._peak = 0
@@ -301,6 +302,7 @@ class NewsSite:
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
             if add:
+                self.connections_accepted += 1
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)

@@ -150,7 +150,12 @@ async def test_check_public_url_rejects_non_public(url: str, reason: str) -> Non
 
 @pytest.mark.parametrize(
     "url",
-    ["http://93.184.216.34/feed.xml", "https://93.184.216.34:8443/", "http://[2606:4700:4700::1111]/", "http://8.8.8.8"],
+    [
+        "http://93.184.216.34/feed.xml",
+        "https://93.184.216.34:8443/",
+        "http://[2606:4700:4700::1111]/",
+        "http://8.8.8.8",
+    ],
 )
 async def test_check_public_url_accepts_public_literals(url: str) -> None:
     assert await check_public_url(url) is None

@@ -1,0 +1,473 @@
+"""Polite, bounded HTTP fetching of feeds and pages: one shared client, conditional GETs, hard limits.
+
+`Fetcher.fetch` never raises for network or HTTP trouble; it returns a `FetchResult` whose `error`
+says what went wrong in a few words, so one bad source never disturbs the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import http
+import logging
+import random
+import socket
+import ssl
+import time
+import zlib
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+import brotli  # type: ignore[import-untyped]
+import httpx
+
+from bot import __version__
+from bot.models import Settings
+from bot.urls import host_of
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, application/xml;q=0.9, "
+    "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+)
+ACCEPT_ENCODING = "gzip, deflate, br"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+_DNS_HINTS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated",
+    "getaddrinfo failed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one fetch, successful or not."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    permanent_url: str | None = None
+    retry_after: float | None = None
+    gone: bool = False
+    error: str | None = None
+    elapsed: float = 0.0
+    bytes_received: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer read in full, or a 304."""
+        return self.error is None
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What one fetch has seen so far (kept per call, so failures can report it)."""
+
+    url: str
+    started: float
+    final_url: str = ""
+    status: int = 0
+    bytes_received: int = 0
+    content_type: str = ""
+    chain: list[str] = field(default_factory=list)
+
+
+def user_agent(settings: Settings) -> str:
+    """The honest User-Agent sent with every request."""
+    return f"newsbot/{__version__} (+{settings.user_agent_contact})"
+
+
+def backoff_delay(consecutive_errors: int, base_interval: float, cap: float) -> float:
+    """The wait after `consecutive_errors` failures in a row: doubling, capped, never below base."""
+    if consecutive_errors <= 0:
+        return base_interval
+    exponent = min(consecutive_errors, 60)
+    return max(base_interval, min(cap, base_interval * 2.0**exponent))
+
+
+def jittered(interval: float, rng: random.Random) -> float:
+    """`interval` moved by up to ±10% so that sources polled together drift apart."""
+    return interval * rng.uniform(0.9, 1.1)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None if unusable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _megabytes(size: int) -> str:
+    """A size limit for messages: "5.0 MB", or plain bytes when below a tenth of a megabyte."""
+    if size * 10 < 1024 * 1024:
+        return f"{size} bytes"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _status_text(status: int, reason: str) -> str:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = reason.strip()[:60]
+    return f"HTTP {status} {phrase}".rstrip()
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
+    """A short human message for an exception raised while fetching `url`."""
+    chain = _exception_chain(exc)
+    text = " | ".join(str(item) for item in chain).lower()
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out after {settings.connect_timeout:g}s (connect)"
+    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+        return f"timed out after {settings.read_timeout:g}s (read)"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection"
+    if any(isinstance(item, socket.gaierror) for item in chain) or any(h in text for h in _DNS_HINTS):
+        return f"DNS lookup failed for {host_of(url) or url}"
+    if any(isinstance(item, ConnectionRefusedError) for item in chain) or "connection refused" in text:
+        return "connection refused"
+    if any(isinstance(item, ConnectionResetError) for item in chain) or "reset by peer" in text:
+        return "connection reset by server"
+    if any(isinstance(item, ssl.SSLError) for item in chain):
+        return f"TLS error: {exc}"[:200]
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "without sending a response" in text:
+            return "server closed the connection without answering"
+        if "complete message body" in text:
+            return "body truncated: server closed the connection early"
+        return f"protocol error: {exc}"[:200]
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return f"invalid URL: {exc}"[:200]
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+class DecodeError(Exception):
+    """A body could not be decoded (bad data or an unsupported Content-Encoding)."""
+
+
+class BodyDecoder(Protocol):
+    """Incremental Content-Encoding decoder whose output per call is bounded."""
+
+    def decode(self, data: bytes, max_out: int) -> bytes:
+        """Decode `data`, returning at most about `max_out` bytes (reaching it means "too big")."""
+
+    def flush(self) -> bytes:
+        """Whatever output is left once all input has been given."""
+
+
+class _Identity:
+    def decode(self, data: bytes, max_out: int) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zlib:
+    """gzip or deflate; deflate falls back to raw (headerless) streams, which some servers send."""
+
+    def __init__(self, name: str, wbits: int, fallback_wbits: int | None = None) -> None:
+        self._name = name
+        self._obj = zlib.decompressobj(wbits)
+        self._fallback = fallback_wbits
+        self._started = False
+
+    def decode(self, data: bytes, max_out: int) -> bytes:
+        try:
+            out = self._obj.decompress(data, max_out)
+        except zlib.error as exc:
+            if self._fallback is None or self._started:
+                raise DecodeError(f"could not decode {self._name} body: {exc}") from exc
+            self._obj = zlib.decompressobj(self._fallback)
+            self._fallback = None
+            return self.decode(data, max_out)
+        self._started = True
+        return out
+
+    def flush(self) -> bytes:
+        try:
+            return self._obj.flush()
+        except zlib.error as exc:
+            raise DecodeError(f"could not decode {self._name} body: {exc}") from exc
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._obj = brotli.Decompressor()
+
+    def decode(self, data: bytes, max_out: int) -> bytes:
+        try:
+            return bytes(self._obj.process(data, output_buffer_limit=max_out))
+        except brotli.error as exc:
+            raise DecodeError(f"could not decode br body: {exc}") from exc
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def make_decoder(content_encoding: str) -> BodyDecoder:
+    """A bounded decoder for a Content-Encoding header value (one coding, besides identity)."""
+    codings = [
+        c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")
+    ]
+    if not codings:
+        return _Identity()
+    if len(codings) == 1:
+        coding = codings[0]
+        if coding in ("gzip", "x-gzip"):
+            return _Zlib("gzip", 32 + zlib.MAX_WBITS)
+        if coding == "deflate":
+            return _Zlib("deflate", zlib.MAX_WBITS, -zlib.MAX_WBITS)
+        if coding == "br":
+            return _Brotli()
+    raise DecodeError(f"unsupported Content-Encoding: {content_encoding[:60]}")
+
+
+class Fetcher:
+    """Fetches URLs through one shared client, bounded overall and per host."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._global = asyncio.Semaphore(max(1, settings.concurrency))
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+        # A stalled-but-trickling server is cut off after this long in total.
+        self._total_timeout = settings.connect_timeout + 3 * settings.read_timeout
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.read_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=max(1, settings.concurrency),
+                max_keepalive_connections=max(1, settings.concurrency),
+                keepalive_expiry=30.0,
+            ),
+            headers={
+                "User-Agent": user_agent(settings),
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the shared client and its connections."""
+        await self._client.aclose()
+
+    def _host_semaphore(self, host: str) -> asyncio.Semaphore:
+        semaphore = self._per_host.get(host)
+        if semaphore is None:
+            semaphore = asyncio.Semaphore(max(1, self._settings.per_host))
+            self._per_host[host] = semaphore
+        return semaphore
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url` (conditionally if validators are given); never raises for network or HTTP trouble."""
+        # Host slot first, then a global slot: a busy host never holds global slots while it waits.
+        async with self._host_semaphore(host_of(url)), self._global:
+            progress = _Progress(url=url, started=time.monotonic(), final_url=url)
+            try:
+                async with asyncio.timeout(self._total_timeout):
+                    return await self._follow(progress, etag, last_modified)
+            except TimeoutError:
+                return self._failure(progress, f"timed out after {self._total_timeout:g}s (total)")
+            except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
+                if not isinstance(exc, httpx.HTTPError | httpx.InvalidURL | OSError):
+                    log.warning("unexpected error fetching %s", url, exc_info=True)
+                return self._failure(progress, describe_error(exc, progress.final_url, self._settings))
+
+    def _failure(
+        self, progress: _Progress, error: str, *, retry_after: float | None = None, gone: bool = False
+    ) -> FetchResult:
+        return FetchResult(
+            url=progress.url,
+            final_url=progress.final_url,
+            status=progress.status,
+            content_type=progress.content_type,
+            error=error,
+            elapsed=time.monotonic() - progress.started,
+            bytes_received=progress.bytes_received,
+            retry_after=retry_after,
+            gone=gone,
+        )
+
+    async def _follow(self, progress: _Progress, etag: str | None, last_modified: str | None) -> FetchResult:
+        """Walk the redirect chain by hand, so loops and permanent moves are seen."""
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = progress.url
+        permanent: str | None = None
+        still_permanent = True
+        for _hop in range(self._settings.max_redirects + 1):
+            progress.chain.append(current)
+            progress.final_url = current
+            request = self._client.build_request("GET", current, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                progress.status = response.status_code
+                progress.final_url = str(response.url)
+                target, bad = _redirect_target(response)
+                if target is None and bad is None:
+                    result = await self._answer(progress, response, etag, last_modified)
+                    if permanent is not None and result.ok:
+                        return dataclasses.replace(result, permanent_url=permanent)
+                    return result
+            finally:
+                await response.aclose()
+            if target is None:
+                return self._failure(progress, bad or "bad redirect")
+            still_permanent = still_permanent and response.status_code in _PERMANENT
+            if still_permanent:
+                permanent = target
+            if target in progress.chain:
+                return self._failure(
+                    progress, f"redirect loop: {' -> '.join([*progress.chain, target])}"[:300]
+                )
+            current = target
+        return self._failure(progress, f"too many redirects ({self._settings.max_redirects})")
+
+    async def _answer(
+        self, progress: _Progress, response: httpx.Response, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        """Turn the last response of the chain into a result, reading the body of a 2xx."""
+        status = response.status_code
+        headers = response.headers
+        progress.content_type = headers.get("content-type", "")
+        if status == 304:
+            return self._success(
+                progress,
+                b"",
+                headers.get("etag") or etag,
+                headers.get("last-modified") or last_modified,
+                True,
+            )
+        if 200 <= status < 300:
+            body, error = await self._read_body(progress, response)
+            if error is not None:
+                return self._failure(progress, error)
+            return self._success(progress, body, headers.get("etag"), headers.get("last-modified"), False)
+        retry_after = None
+        if status in _RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(headers.get("retry-after"), time.time())
+        error = _status_text(status, response.reason_phrase)
+        if status in _REDIRECTS:
+            error += " without a Location"
+        if retry_after is not None:
+            error += f" (retry after {retry_after:.0f}s)"
+        return self._failure(progress, error, retry_after=retry_after, gone=status == 410)
+
+    def _success(
+        self,
+        progress: _Progress,
+        body: bytes,
+        etag: str | None,
+        last_modified: str | None,
+        not_modified: bool,
+    ) -> FetchResult:
+        return FetchResult(
+            url=progress.url,
+            final_url=progress.final_url,
+            status=progress.status,
+            body=body,
+            content_type=progress.content_type,
+            etag=etag,
+            last_modified=last_modified,
+            not_modified=not_modified,
+            elapsed=time.monotonic() - progress.started,
+            bytes_received=progress.bytes_received,
+        )
+
+    async def _read_body(self, progress: _Progress, response: httpx.Response) -> tuple[bytes, str | None]:
+        """Stream the raw body, decoding it ourselves so both wire and decoded sizes stay bounded."""
+        limit = self._settings.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return b"", f"body larger than {_megabytes(limit)}"
+        try:
+            decoder: BodyDecoder = make_decoder(response.headers.get("content-encoding", ""))
+        except DecodeError as exc:
+            return b"", str(exc)
+        if response.is_stream_consumed:  # a custom transport handed over a response already read
+            body = response.content
+            return (body, None) if len(body) <= limit else (b"", f"body larger than {_megabytes(limit)}")
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_raw():
+                progress.bytes_received += len(chunk)
+                if progress.bytes_received > limit:
+                    return b"", f"body larger than {_megabytes(limit)}"
+                out = decoder.decode(chunk, limit - size + 1)
+                size += len(out)
+                if size > limit:
+                    return b"", f"decompressed body larger than {_megabytes(limit)}"
+                parts.append(out)
+            tail = decoder.flush()
+        except DecodeError as exc:
+            return b"", str(exc)
+        if size + len(tail) > limit:
+            return b"", f"decompressed body larger than {_megabytes(limit)}"
+        parts.append(tail)
+        return b"".join(parts), None
+
+
+def _redirect_target(response: httpx.Response) -> tuple[str | None, str | None]:
+    """(next URL, None) if `response` redirects, (None, error) for a bad Location, else (None, None)."""
+    if response.status_code not in _REDIRECTS:
+        return None, None
+    location = response.headers.get("location")
+    if not location:
+        return None, None
+    try:
+        target = response.url.join(location.strip())
+    except (httpx.InvalidURL, ValueError) as exc:
+        return None, f"bad redirect Location {location[:100]!r}: {exc}"
+    if target.scheme not in ("http", "https"):
+        return None, f"redirect to unsupported URL {str(target)[:100]}"
+    return str(target), None
