@@ -7,6 +7,7 @@ says what went wrong in a few words, so one bad source never disturbs the others
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import http
@@ -16,6 +17,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
@@ -260,6 +262,7 @@ class Fetcher:
         self._settings = settings
         self._global = asyncio.Semaphore(max(1, settings.concurrency))
         self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._host_users: dict[str, int] = {}
         # A stalled-but-trickling server is cut off after this long in total.
         self._total_timeout = settings.connect_timeout + 3 * settings.read_timeout
         self._client = httpx.AsyncClient(
@@ -295,19 +298,30 @@ class Fetcher:
         """Close the shared client and its connections."""
         await self._client.aclose()
 
-    def _host_semaphore(self, host: str) -> asyncio.Semaphore:
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """Hold one of the host's slots; a host's semaphore lives while anyone holds or awaits it."""
         semaphore = self._per_host.get(host)
         if semaphore is None:
             semaphore = asyncio.Semaphore(max(1, self._settings.per_host))
             self._per_host[host] = semaphore
-        return semaphore
+        self._host_users[host] = self._host_users.get(host, 0) + 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users = self._host_users.pop(host) - 1
+            if users:
+                self._host_users[host] = users
+            else:  # idle: forget it, so hosts seen once (articles) do not pile up
+                del self._per_host[host]
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """GET `url` (conditionally if validators are given); never raises for network or HTTP trouble."""
         # Host slot first, then a global slot: a busy host never holds global slots while it waits.
-        async with self._host_semaphore(host_of(url)), self._global:
+        async with self._host_slot(host_of(url)), self._global:
             progress = _Progress(url=url, started=time.monotonic(), final_url=url)
             try:
                 async with asyncio.timeout(self._total_timeout):

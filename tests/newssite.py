@@ -12,6 +12,7 @@ Tests get a started site from the `news_site` fixture.
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import hashlib
 import socket
@@ -78,6 +79,7 @@ def _encode(body: bytes, encoding: str | None) -> bytes:
     raise ValueError(f"unknown encoding {encoding!r}")
 
 
+@functools.lru_cache(maxsize=4)
 def gzip_bomb(size: int) -> bytes:
     """A small gzip stream that inflates to `size` zero bytes (built without holding them)."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
@@ -145,7 +147,6 @@ class NewsSite:
         self._active_by_path: dict[str, int] = {}
         self._peak = 0
         self._peak_by_path: dict[str, int] = {}
-        self._bombs: dict[int, bytes] = {}
         self._server = _Server((host, port), _Handler)
         self._server.site = self
         self.port: int = self._server.server_address[1]
@@ -235,10 +236,7 @@ class NewsSite:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if kind == "gzip_bomb":
-            size = int(params.get("size", 50 * 1024 * 1024))
-            with self._lock:
-                if size not in self._bombs:
-                    self._bombs[size] = gzip_bomb(size)
+            gzip_bomb(int(params.get("size", 50 * 1024 * 1024)))  # build it now, not mid-request
         with self._lock:
             self._faults[path] = Fault(kind, dict(params))
 
@@ -319,12 +317,6 @@ class NewsSite:
             self._active -= 1
             self._active_by_path[path] -= 1
 
-    def _bomb(self, size: int) -> bytes:
-        with self._lock:
-            if size not in self._bombs:
-                self._bombs[size] = gzip_bomb(size)
-            return self._bombs[size]
-
 
 def _matches(raw: str, path: str) -> bool:
     return raw == path if "?" in path else raw.split("?", 1)[0] == path
@@ -368,7 +360,7 @@ class _Responder:
         elif kind == "huge":
             self._huge(int(params.get("size", 50 * 1024 * 1024)), bool(params.get("content_length", False)))
         elif kind == "gzip_bomb":
-            bomb = self.site._bomb(int(params.get("size", 50 * 1024 * 1024)))
+            bomb = gzip_bomb(int(params.get("size", 50 * 1024 * 1024)))
             self._send(200, bomb, {"Content-Encoding": "gzip"}, "application/rss+xml")
         elif kind == "truncate":
             self._truncate(page)

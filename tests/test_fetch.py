@@ -522,6 +522,13 @@ async def test_connections_are_reused(news_site: NewsSite, fetcher: Fetcher) -> 
     assert news_site.connections_accepted == 1
 
 
+async def test_idle_hosts_are_forgotten(news_site: NewsSite, second_site: NewsSite, fetcher: Fetcher) -> None:
+    news_site.set("/a.xml", RSS)
+    second_site.set("/b.xml", RSS)
+    await asyncio.gather(fetcher.fetch(news_site.url("/a.xml")), fetcher.fetch(second_site.url("/b.xml")))
+    assert fetcher._per_host == {} and fetcher._host_users == {}
+
+
 # -- scheduling helpers --------------------------------------------------------------------------
 
 
