@@ -18,8 +18,18 @@ from typing import Any
 import listparser
 from bs4 import BeautifulSoup
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from bot.config import ConfigError, add_source_to_file, load_config, remove_source_from_file
+from bot.config import (
+    ConfigError,
+    _write_document,
+    add_source_to_file,
+    config_from_yaml,
+    load_config,
+    load_document,
+    remove_source_from_file,
+    source_entry,
+)
 from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult
 from bot.models import Config, Decision, Item, Selectors, Source, SourceKind
@@ -74,6 +84,8 @@ def checked_url(url: str) -> str:
         raise SourceError(f"{text or '(empty)'!r} is not an http(s) URL")
     if not host_of(text):
         raise SourceError(f"{text!r} has no host name")
+    if any(ch.isspace() for ch in text):
+        raise SourceError(f"{text!r} contains spaces (encode them as %20)")
     return text
 
 
@@ -365,6 +377,7 @@ def import_opml(path: Path, opml_file: Path, *, interval: float) -> tuple[list[S
     """Adds every feed of an OPML file not watched yet; returns (added sources, one reason per skip).
 
     listparser reads the OPML: it follows nested outlines and the dialects real readers export.
+    The file is written once, after every feed was considered (all or nothing).
     """
     try:
         data = opml_file.read_bytes()
@@ -378,35 +391,44 @@ def import_opml(path: Path, opml_file: Path, *, interval: float) -> tuple[list[S
     added: list[Source] = []
     skipped: list[str] = []
     for feed in parsed.feeds:
-        outcome = _import_one(path, config, added, str(feed.get("url") or ""), str(feed.get("title") or ""),
-                              interval)
+        current = Config(config.watches, config.sources + tuple(added), config.settings, config.path)
+        outcome = _import_one(current, str(feed.get("url") or ""), str(feed.get("title") or ""), interval)
         if isinstance(outcome, Source):
             added.append(outcome)
         else:
             skipped.append(outcome)
+    if added:
+        _append_sources(path, added)
     return added, skipped
 
 
-def _import_one(path: Path, config: Config, added: list[Source], url: str, title: str,
-                interval: float) -> Source | str:
-    """Adds one OPML feed; returns the source, or why it was skipped."""
-    url = url.strip()
-    label = " ".join(title.split()) or url
+def _import_one(config: Config, url: str, title: str, interval: float) -> Source | str:
+    """The source one OPML feed makes, or why it is skipped."""
+    label = " ".join(title.split()) or url.strip()
     try:
         url = checked_url(url)
+        refuse_duplicate(config, url, None)
     except SourceError as exc:
         return f"{label}: {exc}"
-    current = Config(config.watches, config.sources + tuple(added), config.settings, config.path)
+    return Source(name=unique_name(title or host_of(url), config), url=url, interval=interval)
+
+
+def _append_sources(path: Path, sources: list[Source]) -> None:
+    """Appends many sources with one read and one write of the file (round-trip YAML is slow)."""
     try:
-        refuse_duplicate(current, url, None)
-    except SourceError as exc:
-        return f"{label}: {exc}"
-    source = Source(name=unique_name(title or host_of(url), current), url=url, interval=interval)
-    try:
-        add_source_to_file(path, source)
-    except (ConfigError, OSError) as exc:
-        return f"{label}: {exc}"
-    return source
+        document = load_document(path)
+        if not isinstance(document, CommentedMap):
+            raise ConfigError(f"{path}: the top level is not a mapping")
+        if document.get("sources") is None:
+            document["sources"] = CommentedSeq()
+        for source in sources:
+            document["sources"].append(source_entry(source))
+        config_from_yaml(document, str(path))
+        _write_document(path, document)
+    except ConfigError as exc:
+        raise SourceError(f"nothing imported: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def export_opml(config: Config) -> str:
