@@ -35,6 +35,7 @@ class Fault:
     remaining: int | None = 1
     retry_after: int = 1
     delay: float = 3.0
+    skip: int = 0
 
 
 @dataclass
@@ -121,7 +122,8 @@ class FakeBotAPI:
         self._server.api = self
         self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fakebotapi", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fakebotapi",
+                                        daemon=True)
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> FakeBotAPI:
@@ -223,13 +225,14 @@ class FakeBotAPI:
 
     # faults -------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, *, chat_id: int | None = None, times: int | None = 1,
-                  retry_after: int = 1, delay: float = 3.0) -> None:
+                  retry_after: int = 1, delay: float = 3.0, skip: int = 0) -> None:
         """Make the next `times` sendMessage calls (to `chat_id`, or to any chat) fail; None = until cleared.
 
-        Faults queue up: each applies to its calls, then the next one takes over.
+        `skip` lets that many calls succeed first. Faults queue up: each applies to its calls, then
+        the next one takes over. `delay` is how long a "timeout" fault keeps the client waiting.
         """
         with self._lock:
-            self._faults.setdefault(chat_id, deque()).append(Fault(kind, times, retry_after, delay))
+            self._faults.setdefault(chat_id, deque()).append(Fault(kind, times, retry_after, delay, skip))
 
     def clear_faults(self, chat_id: int | None | Literal["all"] = "all") -> None:
         """Remove the faults of one chat (None: the global ones), or all of them."""
@@ -251,6 +254,9 @@ class FakeBotAPI:
             if not queue:
                 continue
             fault = queue[0]
+            if fault.skip > 0:
+                fault.skip -= 1
+                return None
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
