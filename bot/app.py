@@ -158,6 +158,8 @@ class Daemon:
                                max_instances=1, misfire_grace_time=5)
         self.scheduler.add_job(self.check_reload, "interval", seconds=3.0, id="reload", coalesce=True,
                                max_instances=1, misfire_grace_time=10)
+        self.scheduler.add_job(self.prune, "interval", hours=24, id="prune", coalesce=True,
+                               max_instances=1, misfire_grace_time=3600)
         if self.opts.token:
             self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
                                    max_instances=1, misfire_grace_time=10)
@@ -238,6 +240,11 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.observe_send(sent, failed)
             return sent
+
+    async def prune(self) -> None:
+        """Keeps the database bounded over months of running: drops old seen items and sent rows."""
+        removed = self.state.prune(utcnow())
+        log.info("pruned the state: %s", removed)
 
     def reload(self, reason: str) -> None:
         """Re-reads the sources file; an invalid file is reported and the old configuration stays."""
