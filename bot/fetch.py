@@ -361,6 +361,7 @@ class Fetcher:
         for _hop in range(self._settings.max_redirects + 1):
             progress.chain.append(current)
             progress.final_url = current
+            progress.status = 0
             request = self._client.build_request("GET", current, headers=headers)
             response = await self._client.send(request, stream=True)
             try:
