@@ -11,6 +11,7 @@ import io
 import re
 from dataclasses import dataclass
 from html.entities import name2codepoint
+from itertools import islice
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
@@ -27,6 +28,7 @@ from bot.parse_text import (
     resolve_base,
     resolve_url,
     shorten,
+    sniff_charset,
     stable_id,
 )
 
@@ -44,9 +46,9 @@ _YT = "{http://www.youtube.com/xml/schemas/2015}"
 
 # Characters XML 1.0 forbids; feeds built by string concatenation often carry them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _HTML_START = re.compile(
-    r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S
+    rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S
 )
 _CLOSED_ITEM = re.compile(r"</(?:[\w-]+:)?(?:item|entry)\s*>")
 _ROOT_END = re.compile(r"</(?:[\w-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.S)
@@ -85,15 +87,16 @@ def parse_feed(
     Raises ParseError when the body is not a feed (an HTML page, not XML, entity declarations,
     XML too broken to recover anything from).
     """
-    text = _XML_INVALID.sub("", decode_text(body, content_type))
-    _refuse_non_feeds(text)
+    codec = sniff_charset(body, content_type)
+    # UTF-8 bodies go to lxml as they are; others are decoded once and handed over as UTF-8.
+    data = body if codec == "utf-8" else body.decode(codec, errors="replace").encode("utf-8")
+    _refuse_non_feeds(data)
     if max_items <= 0:
         return []
-    data = text.encode("utf-8")
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError as exc:
-        return _parse_broken(text, exc, base_url, language, max_items)
+        return _parse_broken(decode_text(body, content_type), exc, base_url, language, max_items)
     raws = _read_tree(root, base_url, language, max_items)
     if raws is not None:
         return _items(raws, max_items)
@@ -115,18 +118,20 @@ def _parser(*, recover: bool) -> etree.XMLParser:
     )
 
 
-def _refuse_non_feeds(text: str) -> None:
+def _refuse_non_feeds(data: bytes) -> None:
     """Raise ParseError for bodies that are empty, HTML, not markup, or declare entities."""
-    if not text.strip():
+    start = data.lstrip()
+    if not start:
         raise ParseError("not a feed: the body is empty")
-    if _HTML_START.match(text):
+    if _HTML_START.match(data):
         raise ParseError("not a feed: the body is an HTML page")
-    first = _FIRST_ELEMENT.search(text)
-    prolog = text[: first.start()] if first else text
-    if "<!ENTITY" in prolog.upper():
+    first = _FIRST_ELEMENT.search(data)
+    prolog = data[: first.start()] if first else data
+    if b"<!ENTITY" in prolog.upper():
         raise ParseError("refused: the feed's DOCTYPE declares XML entities (entity expansion attack?)")
-    if not text.lstrip().startswith("<"):
-        raise ParseError(f"not a feed: the body is not XML (starts with {text.lstrip()[:20]!r})")
+    if not start.startswith(b"<"):
+        snippet = start[:20].decode("utf-8", errors="replace")
+        raise ParseError(f"not a feed: the body is not XML (starts with {snippet!r})")
 
 
 def _parse_broken(
@@ -134,22 +139,22 @@ def _parse_broken(
 ) -> list[Item]:
     """Items of a feed lxml refused, by the cheapest repair that works.
 
-    Undefined HTML entities and bare ampersands are fixed and lxml tried again; then feedparser;
-    then lxml's recovery mode, keeping only items whose closing tag arrived (truncated bodies).
+    Bad bytes, control characters, undefined HTML entities and bare ampersands are fixed and lxml
+    tried again; then feedparser; then lxml's recovery mode, keeping only items whose closing tag
+    arrived (truncated bodies).
     """
     where = f"line {exc.lineno or 0}"
     truncated = _ROOT_END.search(text) is None
-    repaired = _repair_entities(text)
+    repaired = _repair_entities(_XML_INVALID.sub("", text))
     data = repaired.encode("utf-8")
     if not truncated:
-        if repaired != text:
-            try:
-                root = etree.fromstring(data, _parser(recover=False))
-                raws = _read_tree(root, base_url, language, max_items)
-                if raws is not None:
-                    return _items(raws, max_items)
-            except etree.XMLSyntaxError:
-                pass
+        try:
+            root = etree.fromstring(data, _parser(recover=False))
+            raws = _read_tree(root, base_url, language, max_items)
+            if raws is not None:
+                return _items(raws, max_items)
+        except etree.XMLSyntaxError:
+            pass
         items = _parse_with_feedparser(data, base_url, language, max_items)
         if items:
             return items
@@ -256,7 +261,7 @@ def _read_rss(
         publisher_url=resolve_url(_text(info.get(f"{ns}link")), base_url),
     )
     parent = root if ns else channel
-    return [_rss_item(node, ns, feed) for node in parent.iterchildren(f"{ns}item")][:max_items]
+    return [_rss_item(node, ns, feed) for node in islice(parent.iterchildren(f"{ns}item"), max_items)]
 
 
 def _rss_item(node: Any, ns: str, feed: _Feed) -> _Raw:
@@ -281,7 +286,8 @@ def _rss_item(node: Any, ns: str, feed: _Feed) -> _Raw:
         date=_text(fields.get(f"{ns}pubDate")) or _text(fields.get(f"{_DC}date")),
         language=node.get(f"{_XML}lang") or _text(fields.get(f"{_DC}language")) or feed.language,
         publisher=_text(source) if source is not None else feed.publisher,
-        publisher_url=source.get("url", "") if source is not None else feed.publisher_url,
+        publisher_url=resolve_url(source.get("url", ""), feed.base) if source is not None
+        else feed.publisher_url,
         base=resolve_base(node.get(f"{_XML}base") or "", feed.base),
     )
 
@@ -307,7 +313,7 @@ def _read_atom(root: Any, base_url: str, language: str, max_items: int) -> list[
         publisher=clean_title(_text(root.find(f"{_ATOM}title"))),
         publisher_url=resolve_url(_alternate(root), base),
     )
-    return [_atom_entry(node, feed) for node in root.iterchildren(f"{_ATOM}entry")][:max_items]
+    return [_atom_entry(node, feed) for node in islice(root.iterchildren(f"{_ATOM}entry"), max_items)]
 
 
 def _atom_entry(node: Any, feed: _Feed) -> _Raw:
@@ -370,7 +376,7 @@ def _item(raw: _Raw) -> Item | None:
         language=raw.language.strip(),
         guid=raw.guid.strip() or url or stable_id(title, summary),
         publisher=publisher,
-        publisher_url=resolve_url(raw.publisher_url, raw.base),
+        publisher_url=raw.publisher_url,
     )
 
 
@@ -393,7 +399,7 @@ def _parse_with_feedparser(data: bytes, base_url: str, language: str, max_items:
         base=base_url,
         language=(head.get("language") or language or "").strip(),
         publisher=head.get("title", ""),
-        publisher_url=head.get("link", ""),
+        publisher_url=resolve_url(head.get("link", ""), base_url),
     )
     return _items([_feedparser_raw(entry, feed) for entry in entries[:max_items]], max_items)
 
@@ -411,6 +417,6 @@ def _feedparser_raw(entry: Any, feed: _Feed) -> _Raw:
         date=entry.get("published", "") or entry.get("updated", ""),
         language=feed.language,
         publisher=source.get("title", "") if source else feed.publisher,
-        publisher_url=source.get("href", "") if source else feed.publisher_url,
+        publisher_url=resolve_url(source.get("href", ""), feed.base) if source else feed.publisher_url,
         base=feed.base,
     )
