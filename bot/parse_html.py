@@ -1,4 +1,8 @@
-"""Reading HTML pages: news listings via CSS selectors, feed discovery, and an article's main text."""
+"""Reading HTML pages: news listings via CSS selectors, feed discovery, and an article's main text.
+
+Listings use BeautifulSoup for its CSS selectors (soupsieve); discovery and article text use lxml's
+HTML parser directly, which builds a tree of a large page several times faster.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Tag
+from lxml import etree  # type: ignore[import-untyped]
+from lxml import html as lxml_html
 from soupsieve import SelectorSyntaxError
 
 from bot.models import Item, Selectors
@@ -37,7 +43,8 @@ _NOISE_CLASS = re.compile(
     r"newsletter|subscribe|promo|advert\w*|ads?|breadcrumbs?|popup|modal)(?:$|[\s_-])",
     re.I,
 )
-_BLOCKS = "p, h2, h3, h4, li, blockquote, pre"
+_BLOCKS = ("p", "h2", "h3", "h4", "li", "blockquote", "pre")
+_KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 
 
 def _soup(body: bytes, content_type: str) -> BeautifulSoup:
@@ -148,17 +155,36 @@ def _html_item(
     )
 
 
+def _tree(body: bytes, content_type: str) -> Any:
+    """An lxml HTML tree of a page (several times faster than BeautifulSoup), or None if empty."""
+    data = decode_text(body, content_type).encode("utf-8")
+    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        return lxml_html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _tree_base(tree: Any, base_url: str) -> str:
+    """The base URL for relative links in an lxml tree: its <base href>, else the page's URL."""
+    for base in tree.iter("base"):
+        if base.get("href"):
+            return resolve_base(base.get("href"), base_url)
+    return base_url
+
+
 def discover_feeds(body: bytes, base_url: str, *, content_type: str = "") -> list[str]:
     """Absolute URLs of the feeds a page announces with <link rel="alternate" type=...>, in page order."""
-    soup = _soup(body, content_type)
-    base = _page_base(soup, base_url)
+    tree = _tree(body, content_type)
+    if tree is None:
+        return []
+    base = _tree_base(tree, base_url)
     found: list[str] = []
-    for link in soup.find_all("link", href=True):
-        rel: Any = link.get("rel") or []
-        rels = {r.lower() for r in (rel.split() if isinstance(rel, str) else rel)}
-        kind = str(link.get("type") or "").split(";")[0].strip().lower()
-        if "alternate" in rels and kind in FEED_TYPES:
-            url = resolve_url(str(link["href"]), base)
+    for link in tree.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        if "alternate" in rels and kind in FEED_TYPES and link.get("href"):
+            url = resolve_url(link.get("href"), base)
             if url and url not in found:
                 found.append(url)
     return found
@@ -170,24 +196,39 @@ def article_text(body: bytes, base_url: str, *, content_type: str = "", max_char
     Navigation, headers, footers, asides, forms and scripts are dropped; the body is the largest
     <article>, else the element holding the most paragraph text.
     """
-    soup = _soup(body, content_type)
-    head = _headings(soup)
-    _drop_noise(soup)
-    main = _main_block(soup)
-    lines = head + [line for line in _block_lines(main) if line not in head]
-    text = "\n".join(lines)
-    return text[:max_chars]
+    tree = _tree(body, content_type)
+    if tree is None:
+        return ""
+    head = _headings(tree)
+    _drop_noise(tree)
+    lines = head + [line for line in _block_lines(_main_block(tree)) if line not in head]
+    return "\n".join(lines)[:max_chars]
 
 
-def _headings(soup: BeautifulSoup) -> list[str]:
+def _meta_content(tree: Any, *names: str) -> str:
+    """The content of the first <meta property|name=...> present among `names`."""
+    metas = [meta for meta in tree.iter("meta") if meta.get("content")]
+    for name in names:
+        for meta in metas:
+            if name in (meta.get("property"), meta.get("name")):
+                return collapse(meta.get("content"))
+    return ""
+
+
+def _first_text(tree: Any, tag: str) -> str:
+    """The text of the first element with this tag, or ""."""
+    for element in tree.iter(tag):
+        return collapse(element.text_content())
+    return ""
+
+
+def _headings(tree: Any) -> list[str]:
     """og:title, <title>, <h1> and og:description/description, each once, in that order."""
-    title_tag = soup.find("title")
-    h1 = soup.find("h1")
     candidates = [
-        _meta(soup, "og:title", "twitter:title"),
-        collapse(title_tag.get_text(" ")) if isinstance(title_tag, Tag) else "",
-        collapse(h1.get_text(" ")) if isinstance(h1, Tag) else "",
-        _meta(soup, "og:description", "description", "twitter:description"),
+        _meta_content(tree, "og:title", "twitter:title"),
+        _first_text(tree, "title"),
+        _first_text(tree, "h1"),
+        _meta_content(tree, "og:description", "description", "twitter:description"),
     ]
     lines: list[str] = []
     for line in candidates:
@@ -196,61 +237,53 @@ def _headings(soup: BeautifulSoup) -> list[str]:
     return lines
 
 
-def _is_noise(element: Tag) -> bool:
+def _is_noise(element: Any) -> bool:
     """Whether an element is page furniture judged by its role, class or id."""
-    if element.name in ("html", "body", "main", "article") or element.attrs is None:
+    if element.tag in _KEEP_TAGS:
         return False
-    if str(element.get("role") or "").lower() in _NOISE_ROLES:
+    if (element.get("role") or "").lower() in _NOISE_ROLES:
         return True
-    classes: Any = element.get("class") or []
-    names = classes if isinstance(classes, list) else [str(classes)]
-    marks = " ".join([*names, str(element.get("id") or "")])
+    marks = f"{element.get('class') or ''} {element.get('id') or ''}"
     if not marks.strip() or not _NOISE_CLASS.search(marks):
         return False
     # Never drop a container that holds the article itself.
-    return element.find(["article", "main", "h1"]) is None
+    return next(element.iter("article", "main", "h1"), None) is None
 
 
-def _drop_noise(soup: BeautifulSoup) -> None:
+def _drop_noise(tree: Any) -> None:
     """Remove navigation, scripts and other page furniture from the tree, in place."""
-    for element in soup.find_all(_NOISE_TAGS):
-        element.decompose()
-    for element in soup.find_all(True):
-        if element.decomposed:
-            continue
-        if _is_noise(element):
-            element.decompose()
+    for element in list(tree.iter(*_NOISE_TAGS)):
+        element.drop_tree()
+    for element in list(tree.iter()):
+        if isinstance(element.tag, str) and element.getparent() is not None and _is_noise(element):
+            element.drop_tree()
 
 
-def _main_block(soup: BeautifulSoup) -> Tag | BeautifulSoup:
+def _main_block(tree: Any) -> Any:
     """The element holding the article's body text."""
-    articles = soup.find_all("article")
+    articles = list(tree.iter("article"))
     if articles:
-        return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
-    scores: dict[int, tuple[int, Any]] = {}
-    for paragraph in soup.find_all("p"):
-        parent = paragraph.parent
-        if parent is None:
-            continue
-        size = len(paragraph.get_text(" ", strip=True))
-        total, _ = scores.get(id(parent), (0, parent))
-        scores[id(parent)] = (total + size, parent)
+        return max(articles, key=lambda article: len(article.text_content()))
+    scores: dict[Any, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0) + len(paragraph.text_content().strip())
     if not scores:
-        return soup.body or soup
-    best: Tag = max(scores.values(), key=lambda pair: pair[0])[1]
-    return best
+        return tree
+    return max(scores, key=lambda parent: scores[parent])
 
 
-def _block_lines(main: Tag | BeautifulSoup) -> list[str]:
+def _block_lines(main: Any) -> list[str]:
     """The text of a block's paragraphs, headings and list items, one line each."""
     lines: list[str] = []
-    for block in main.select(_BLOCKS):
-        if block.find_parent(["li", "blockquote"]) is not None and block.name in ("p", "li"):
+    for block in main.iter(*_BLOCKS):
+        if block.tag in ("p", "li") and any(a.tag in ("li", "blockquote") for a in block.iterancestors()):
             continue
-        line = collapse(block.get_text(" "))
+        line = collapse(block.text_content())
         if line and line not in lines:
             lines.append(line)
     if not lines:
-        line = collapse(main.get_text(" "))
+        line = collapse(main.text_content())
         return [line] if line else []
     return lines
