@@ -22,8 +22,9 @@ from lxml import etree  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.models import Selectors  # noqa: E402
 from bot.parse import _parse_with_feedparser as _fallback  # noqa: E402
-from bot.parse import parse_feed  # noqa: E402
+from bot.parse import article_text, discover_feeds, parse_feed, parse_html  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus/headlines-dev.jsonl")
 START = datetime(2026, 9, 27, 10, 0, tzinfo=UTC)
@@ -81,6 +82,34 @@ def atom_feed(count: int) -> bytes:
     ).encode()
 
 
+def listing_page(count: int) -> bytes:
+    """A news listing page of `count` cards among navigation and footer links."""
+    nav = "".join(f"<a href='/section/{n}'>Section {n}</a>" for n in range(150))
+    cards = "".join(
+        f"<article class='card'><h3 class='title'><a href='/news/{n}?utm_source=home'>{escape(title)}</a>"
+        f"</h3><p class='dek'>{escape(summary)}</p>"
+        "<time datetime='2026-09-27T10:00:00+09:00'>27 Sep</time></article>"
+        for n, (title, summary) in enumerate(headlines(count))
+    )
+    script = "<script>" + "var tracking = 1;" * 3000 + "</script>"
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><title>News</title>{script}</head><body><nav>{nav}</nav>"
+        f"<main>{cards}</main><footer>{nav}</footer></body></html>"
+    ).encode()
+
+
+def article_page() -> bytes:
+    """An article page: a long story wrapped in navigation, related links and scripts."""
+    paragraphs = "".join(f"<p>{escape(summary)}</p>" for _, summary in headlines(40))
+    related = "".join(f"<div class='related'><a href='/r/{n}'>Related {n}</a></div>" for n in range(200))
+    script = "<script>" + "var tracking = 1;" * 3000 + "</script>"
+    return (
+        f"<!DOCTYPE html><html><head><title>Story</title>{script}</head><body><nav>{related}</nav>"
+        f"<article><h1>Story</h1>{paragraphs}</article><aside>{related}</aside><footer>{related}</footer>"
+        "</body></html>"
+    ).encode()
+
+
 def cpu_ms(run: Callable[[], object], repetitions: int) -> float:
     """CPU milliseconds per call, best of three rounds of `repetitions` calls."""
     best = float("inf")
@@ -109,6 +138,14 @@ def main() -> None:
         report("parse_feed (lxml fast path)", lambda b=body: parse_feed(b, base), repetitions)
         report("feedparser.parse alone", lambda b=body: feedparser.parse(io.BytesIO(b)), slow)
         report("fallback (feedparser + Items)", lambda b=body: _fallback(b, base, "", 1000), slow)
+    listing, article = listing_page(50), article_page()
+    selectors = Selectors(item="article.card", title=".title", link="a", summary=".dek", date="time")
+    assert len(parse_html(listing, base, selectors)) == 50
+    print(f"HTML listing page, 50 cards ({len(listing) / 1024:.0f} KiB)")
+    report("parse_html (BeautifulSoup)", lambda: parse_html(listing, base, selectors), slow)
+    report("discover_feeds (lxml.html)", lambda: discover_feeds(listing, base), repetitions // 4)
+    print(f"Article page ({len(article) / 1024:.0f} KiB)")
+    report("article_text (lxml.html)", lambda: article_text(article, base), repetitions // 4)
     big = rss_feed(10000)
     print(f"RSS 2.0, 10,000 items ({len(big) / 1024 / 1024:.1f} MiB), capped at 1000 items")
     report("parse_feed", lambda: parse_feed(big, base), 3)

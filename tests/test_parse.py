@@ -554,3 +554,23 @@ def test_article_text_without_article_element_takes_densest_paragraphs() -> None
         "First paragraph of the story, long enough to count.",
         "Second paragraph of the story, also long enough.",
     ]
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["google_news_en.xml", "google_news_ko.xml", "youtube.xml", "wordpress.xml", "rdf.xml", "atom.xml",
+     "latin1.xml", "bad_utf8.xml", "truncated.xml", "empty.xml"],
+)
+def test_fast_path_never_calls_feedparser(fixture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("feedparser was used")
+
+    monkeypatch.setattr("bot.parse._parse_with_feedparser", refuse)
+    parse_feed(read(fixture), BASE)
+
+
+def test_empty_pages_give_nothing() -> None:
+    assert parse_html(b"", BASE, LISTING) == []
+    assert article_text(b"", BASE) == ""
+    assert article_text(b"  \n", BASE) == ""
+    assert discover_feeds(b"<html></html>", BASE) == []
