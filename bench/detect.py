@@ -1,0 +1,141 @@
+"""Measure detection on labelled headlines: precision, recall, kind accuracy, errors and items/s.
+
+Usage: python bench/detect.py [FILE] [--sources sources.yaml] [--seconds 1.0] [--all]
+
+FILE is JSON Lines with title, summary, label, alert, ambiguous (default: the shared dev corpus next
+to the repository). Ambiguous items are left out of the scores. Watches come from the sources file;
+if it cannot be loaded, a built-in watch for All of Us Are Dead season 2 is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.detect import Detector  # noqa: E402
+from bot.models import Item, Watch  # noqa: E402
+
+DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "headlines-dev.jsonl"
+DEFAULT_WATCH = Watch(
+    id="aouad-s2",
+    title="All of Us Are Dead",
+    season=2,
+    aliases=("지금 우리 학교는", "지우학", "지금우리학교", "Estamos muertos", "We Are All Dead", "We're Dead",
+             "Now at Our School"),
+)
+
+
+def load_watches(path: Path) -> tuple[Watch, ...]:
+    """Watches from the sources file, or the built-in default watch when it cannot be loaded."""
+    try:
+        from bot.config import load_config
+
+        watches = tuple(load_config(path).watches)
+        if watches:
+            return watches
+        print(f"note: {path} has no watches; using the built-in default watch", file=sys.stderr)
+    except Exception as exc:  # any failure to load falls back to the default watch
+        print(f"note: cannot load watches from {path} ({exc}); using the built-in default watch", file=sys.stderr)
+    return (DEFAULT_WATCH,)
+
+
+def load_items(path: Path) -> list[dict[str, object]]:
+    """The labelled records of a JSON Lines file."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"{path}:{n}: not JSON: {exc}") from None
+    return rows
+
+
+def to_item(row: dict[str, object]) -> Item:
+    """An Item from a labelled record."""
+    return Item(title=str(row.get("title") or ""), summary=str(row.get("summary") or ""),
+                url=str(row.get("url") or ""), language=str(row.get("language") or ""))
+
+
+def score(detector: Detector, rows: list[dict[str, object]], show_all: bool) -> None:
+    """Print precision, recall, kind accuracy, the confusion table and the misclassified items."""
+    tp = fp = fn = tn = kind_ok = 0
+    confusion: Counter[tuple[str, bool]] = Counter()
+    errors: list[str] = []
+    for row in rows:
+        d = detector.classify(to_item(row))
+        label, expected = str(row.get("label")), bool(row.get("alert"))
+        line = (f"  {row.get('id')}: expected {label}{'' if expected else ' (no alert)'}, got "
+                f"{(d.kind or 'alert') if d.alert else 'no alert'}"
+                f"{' [needs article]' if d.needs_article else ''} conf={d.confidence:.3f} | {d.evidence[:110]}")
+        if row.get("ambiguous"):
+            if show_all:
+                errors.append(line.replace("  ", "  (ambiguous) ", 1))
+            continue
+        confusion[(label, d.alert)] += 1
+        if expected and d.alert:
+            tp += 1
+            kind_ok += d.kind == label
+            if d.kind != label:
+                errors.append(line)
+        elif d.alert:
+            fp += 1
+            errors.append(line)
+        elif expected:
+            fn += 1
+            errors.append(line)
+        else:
+            tn += 1
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    print(f"items scored: {tp + fp + fn + tn} (ambiguous left out: {sum(1 for r in rows if r.get('ambiguous'))})")
+    print(f"precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})")
+    print(f"kind accuracy on true alerts {kind_ok / tp if tp else 1.0:.3f} ({kind_ok}/{tp})")
+    print("confusion (label: alert / no alert):")
+    for label in sorted({lab for lab, _ in confusion}):
+        print(f"  {label:14} {confusion[(label, True)]:4} / {confusion[(label, False)]:4}")
+    print("misclassified:" if errors else "misclassified: none")
+    for line in errors:
+        print(line)
+
+
+def speed(detector: Detector, rows: list[dict[str, object]], seconds: float) -> None:
+    """Classify the whole file repeatedly for at least `seconds` and print items per second."""
+    items = [to_item(r) for r in rows]
+    if not items:
+        return
+    count = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for item in items:
+            detector.classify(item)
+        count += len(items)
+    print(f"speed: {count / elapsed:,.0f} items/s ({count} items in {elapsed:.2f} s, one core)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--sources", type=Path, default=REPO / "sources.yaml")
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--all", action="store_true", help="also list decisions on ambiguous items")
+    args = parser.parse_args(argv)
+    if not args.file.is_file():
+        print(f"error: no labelled file at {args.file} (give one as the first argument)", file=sys.stderr)
+        return 2
+    rows = load_items(args.file)
+    detector = Detector(load_watches(args.sources))
+    score(detector, rows, args.all)
+    speed(detector, rows, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

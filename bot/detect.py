@@ -1,0 +1,398 @@
+"""Detection: does a news item announce news of a watched show's season, and of which kind.
+
+How it decides: normalise the text; find which watch is the subject (its name with the watched
+season, or "<title> <n>"); refuse other titles, other seasons, fan-made and review items, and
+headline questions, explainers and negations; pick the kind from the strongest cue (headline cues
+weigh more than lede cues, an official attribution adds weight); subtract hedges and negations;
+alert when the remaining score clears a threshold. The score becomes the confidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+from bot import cues
+from bot.detect_index import CueIndex, Hit
+from bot.detect_text import (
+    Prepared,
+    alias_key,
+    alias_patterns,
+    fragments,
+    normalise,
+    prepare,
+    season_patterns,
+    season_value,
+    strip_publisher,
+)
+from bot.models import Decision, Item, Kind, Watch
+
+THRESHOLD = 2.0
+"""Score at which an item is an alert (confidence 0.5)."""
+
+_PRIORITY: dict[str, int] = {"renewal": 1, "production": 2, "trailer": 3, "release_date": 4}
+_SIGNAL_ORDER = ("fan", "review", "medium", "explainer", "negation", "date", "speculation", "official",
+                 "question", "rverb")
+_SIGNAL_RANK = {name: i for i, name in enumerate(_SIGNAL_ORDER)}
+_SIGNAL_TABLES = {**cues.SIGNALS, "date": cues.DATES, "rverb": cues.RELEASE_VERBS}
+_CUE_ENTRIES: tuple[tuple[str, str, str], ...] = (
+    *((f"k{i}", f, "kind") for i, c in enumerate(cues.KIND_CUES) for f in fragments(c[3])),
+    *((n, f, "signal") for n in _SIGNAL_ORDER for f in fragments(_SIGNAL_TABLES[n])),
+    *(("season", p, "") for p in season_patterns()),
+    *(("cmp", f, "cmp") for f in fragments(cues.COMPARISON_BEFORE)),
+)
+_CMP_GAP = re.compile(r" (?:the )?(?:hits? |series |shows? |k-dramas? |dramas? )?"
+                      r"(?:'?[^,.;:'\n]{1,30}'? (?:and|or|y|e|dan) )?'?")
+_COMPARE_AFTER = re.compile("(?:'s|')? ?(?:" + "|".join(fragments(cues.COMPARISON_AFTER)) + ")")
+_GAP = re.compile(r"(?:[\s'\":,\-|()]|'s|의|이|가|은|는|도)*")
+_AFTER_OF = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial |series |a série )?")
+_QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
+_TEASER = re.compile("|".join(cues.TEASER_WORDS))
+_QUESTION_END = re.compile(r"\?(?:\s|$)")
+_EXPLAINER = CueIndex(("explainer", f, "signal") for f in fragments(cues.SIGNALS["explainer"]))
+
+
+class _Name(NamedTuple):
+    start: int
+    end: int
+    watches: tuple[int, ...]
+    number: int
+    comparison: bool
+
+
+class _Hit(NamedTuple):
+    start: int
+    tag: str
+    sent: int
+
+
+class _Cue(NamedTuple):
+    score: float
+    priority: int
+    kind: str
+    milestone: str
+    sent: int
+
+
+class _Verdict(NamedTuple):
+    total: float
+    kind: str | None
+    milestone: str
+    evidence: str
+    refused: str
+
+
+def _confidence(total: float) -> float:
+    return round(1.0 / (1.0 + math.exp(-1.6 * (total - THRESHOLD))), 3)
+
+
+def decision_json(decision: Decision) -> dict[str, object]:
+    """The JSON form of a decision (for `newsbot classify` and logs)."""
+    return {
+        "alert": decision.alert,
+        "kind": decision.kind,
+        "watch": decision.watch,
+        "confidence": round(min(1.0, max(0.0, decision.confidence)), 3),
+        "evidence": decision.evidence,
+    }
+
+
+class Detector:
+    """Classifies news items against a fixed set of watches; every pattern is compiled here once."""
+
+    def __init__(self, watches: Sequence[Watch]) -> None:
+        self._watches = tuple(watches)
+        names, self._alias_keys = alias_patterns(self._watches)
+        self._index = CueIndex((*_CUE_ENTRIES, *(("alias", p, "") for p in names)))
+        self._seasons = frozenset(w.season for w in self._watches)
+
+    # --- public API -------------------------------------------------------------------------
+
+    def classify(self, item: Item) -> Decision:
+        """Judge an item from its headline and summary."""
+        title = strip_publisher(normalise(item.title), item.publisher, self._carries_cue)
+        return self._decide(prepare(title, item.summary))
+
+    def classify_article(self, item: Item, article_text: str) -> Decision:
+        """Judge a near miss again from the article's main text (its first paragraphs as the lede)."""
+        text = normalise(article_text[:40000])
+        lede = _lede(text)
+        decision = replace(self.classify(replace(item, summary=lede)), needs_article=False)
+        if decision.alert and _explainer_count(text.lower()) >= 3:
+            return replace(decision, alert=False, confidence=0.08,
+                           evidence="the article is an explainer: " + decision.evidence)
+        return decision
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def _carries_cue(self, text: str) -> bool:
+        return any(h.tag != "cmp" for h in self._index.find(text))
+
+    def _decide(self, prep: Prepared) -> Decision:
+        kinds: list[_Hit] = []
+        signals: list[_Hit] = []
+        seasons: list[tuple[int, int, int]] = []
+        aliases: list[Hit] = []
+        cmp_ends: list[int] = []
+        rank_at: dict[int, int] = {}
+        for h in self._index.find(prep.low):
+            tag = h.tag
+            if tag[0] == "k" and tag[1:].isdigit():
+                kinds.append(_Hit(h.start, tag, prep.sentence(h.start)))
+            elif tag == "season":
+                if not seasons or h.start >= seasons[-1][1]:
+                    seasons.append((h.start, h.end, season_value(h.match)))
+            elif tag == "alias":
+                aliases.append(h)
+            elif tag == "cmp":
+                cmp_ends.append(h.end)
+            elif rank_at.get(h.start, 99) > _SIGNAL_RANK[tag]:
+                rank_at[h.start] = _SIGNAL_RANK[tag]
+                signals.append(_Hit(h.start, tag, prep.sentence(h.start)))
+        signals = [h for h in signals if rank_at[h.start] == _SIGNAL_RANK[h.tag]]
+        names = self._names(prep.low, aliases, cmp_ends)
+        if not names:
+            return self._unnamed(prep, seasons, kinds, signals)
+        best: Decision | None = None
+        for wi in sorted({wi for n in names for wi in n.watches}):
+            decision = self._judge(wi, prep, names, seasons, kinds, signals)
+            if best is None or decision.confidence > best.confidence:
+                best = decision
+        assert best is not None
+        return best
+
+    def _names(self, low: str, aliases: list[Hit], cmp_ends: list[int]) -> list[_Name]:
+        """Mentions of watched names, longest first where they overlap, with comparison flags."""
+        out: list[_Name] = []
+        for h in sorted(aliases, key=lambda h: (h.start, -h.end)):
+            if out and h.start < out[-1].end:
+                continue
+            watches = self._alias_keys.get(alias_key(h.match.group("a")), ())
+            if not watches:
+                continue
+            tn = h.match.group("tn")
+            start, end = h.start, h.match.end("a")
+            comparison = bool(any(e <= start and start - e <= 60 and _CMP_GAP.fullmatch(low, e, start)
+                                  for e in cmp_ends) or _COMPARE_AFTER.match(low, end))
+            out.append(_Name(start, end, watches, int(tn) if tn else 0, comparison))
+        return out
+
+    def _owner(self, prep: Prepared, names: list[_Name], wi: int, start: int, end: int) -> int:
+        """Who a season reference belongs to: 1 this watch, -1 another title, 0 nobody named."""
+        low = prep.low
+        for n in names:
+            if n.end <= start and start - n.end <= 8 and _GAP.fullmatch(low, n.end, start):
+                return 1 if wi in n.watches and not n.comparison else -1
+        m = _AFTER_OF.match(low, end)
+        if m:
+            for n in names:
+                if n.start == m.end():
+                    return 1 if wi in n.watches and not n.comparison else -1
+            if _titled_word_at(prep, m.end()):
+                return -1
+        if _QUOTED_BEFORE.search(low, max(0, start - 50), start) or _capital_title_before(prep, start):
+            return -1
+        return 0
+
+    def _judge(self, wi: int, prep: Prepared, names: list[_Name], seasons: list[tuple[int, int, int]],
+               kinds: list[_Hit], signals: list[_Hit]) -> Decision:
+        watch = self._watches[wi]
+        mine = [n for n in names if wi in n.watches]
+        subject = [n for n in mine if not n.comparison]
+        if not subject:
+            return _refuse(watch, prep, mine[0].start, "named only in a comparison with another title")
+        refs = [(s, v, self._owner(prep, names, wi, s, e)) for s, e, v in seasons]
+        level, why = _subject_level(watch, prep, subject, refs)
+        if level is None:
+            return _refuse(watch, prep, subject[0].start, why)
+        out_of_scope = _scope(prep, watch, refs, subject)
+        verdict = _score(prep, kinds, signals, out_of_scope, level)
+        return _decision(watch.id, prep, verdict, subject[0].start)
+
+    def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Hit],
+                 signals: list[_Hit]) -> Decision:
+        """No watched name: a near miss if the headline announces the watched season of an unnamed show."""
+        head = [(s, e) for s, e, v in seasons if s < prep.head_end and (v in self._seasons or v == -1)]
+        if not head or all(self._owner(prep, [], -1, s, e) for s, e in head):
+            return Decision(alert=False, confidence=0.01, evidence="")
+        kinds = [h for h in kinds if h.start < prep.head_end]
+        signals = [h for h in signals if h.start < prep.head_end]
+        verdict = _score(prep, kinds, signals, lambda pos: False, 0.0)
+        if verdict.refused or verdict.total < THRESHOLD:
+            return Decision(alert=False, confidence=0.02, evidence=prep.sentence_text(0))
+        return Decision(alert=False, kind=_kind(verdict.kind), confidence=round(0.3 + 0.02 * min(verdict.total, 7), 3),
+                        evidence=prep.sentence_text(0), milestone=verdict.milestone, needs_article=True)
+
+
+# --- scoring helpers ----------------------------------------------------------------------------
+
+
+def _kind(kind: str | None) -> Kind | None:
+    for k in ("renewal", "trailer", "release_date", "production"):
+        if k == kind:
+            return k
+    return None
+
+
+def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
+                   refs: list[tuple[int, int, int]]) -> tuple[float | None, str]:
+    """How firmly the item is about the watched season: 0.5 sure, 0 likely, -0.75 implied; None if not."""
+    if any(n.number == watch.season for n in subject) or any(v == watch.season and o == 1 for _, v, o in refs):
+        return 0.5, ""
+    if any(s < prep.head_end and v == watch.season and o == -1 for s, v, o in refs):
+        return None, "the headline's season news is about another title"
+    if any(v == watch.season and o == 0 for _, v, o in refs):
+        return 0.0, ""
+    if watch.season > 1 and any(v == -1 and o >= 0 for _, v, o in refs):
+        return -0.25, ""
+    numbers = [v for _, v, o in refs if v > 0 and o >= 0] + [n.number for n in subject if n.number]
+    if all(v < watch.season for v in numbers):
+        return -0.75, ""
+    return None, f"about season {numbers[0]}, not season {watch.season}"
+
+
+def _scope(prep: Prepared, watch: Watch, refs: list[tuple[int, int, int]],
+           subject: list[_Name]) -> Callable[[int], bool]:
+    """A test for cues standing in a clause that speaks only of another season."""
+    others = [s for s, v, _ in refs if v > 0 and v != watch.season]
+    if not others:
+        return lambda pos: False
+    ours = [s for s, v, o in refs if v in (watch.season, -1) and o >= 0]
+    ours += [n.start for n in subject if n.number == watch.season]
+
+    def out(pos: int) -> bool:
+        start, end = prep.clause_span(pos)
+        return any(start <= s < end for s in others) and not any(start <= s < end for s in ours)
+
+    return out
+
+
+def _score(prep: Prepared, kinds: list[_Hit], signals: list[_Hit], out: Callable[[int], bool],
+           level: float) -> _Verdict:
+    """Weigh the cues of one item for one watch (or for an unnamed show)."""
+    signals = [h for h in signals if not out(h.start)]
+    head = prep.head_end
+    for h in signals:
+        if h.tag in ("fan", "medium") or (h.start < head and h.tag in ("question", "explainer", "negation", "review")):
+            return _Verdict(-4.0, None, "", prep.sentence_text(h.sent), h.tag)
+    by_sent: dict[int, set[str]] = {}
+    for h in signals:
+        by_sent.setdefault(h.sent, set()).add(h.tag)
+    negated = {prep.clause_span(h.start) for h in signals if h.tag == "negation"}
+    cands: list[_Cue] = []
+    for h in kinds:
+        if out(h.start) or any(a <= h.start < b for a, b in negated):
+            continue
+        kind, milestone, weight, _ = cues.KIND_CUES[int(h.tag[1:])]
+        if level < -0.5 and not (kind == "renewal" and weight >= 3):
+            continue
+        if kind == "trailer" and _TEASER.search(prep.low, h.start, min(len(prep.low), h.start + 30)):
+            milestone = "teaser"
+        cands.append(_cue(prep, h.start, h.sent, kind, milestone, weight, by_sent))
+    if level >= -0.5:
+        cands += _release_cues(prep, signals, by_sent)
+    if not cands and level >= 0 and "official" in by_sent.get(0, set()):
+        cands.append(_Cue(3.0, 1, "renewal", "renewal", 0))
+    if not cands:
+        return _Verdict(level - 1.0, None, "", prep.sentence_text(0), "no announcement cue")
+    best = max(cands)
+    return _Verdict(best.score + level - _penalty(prep, signals, best.sent), best.kind, best.milestone,
+                    prep.sentence_text(best.sent), "")
+
+
+def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weight: float,
+         by_sent: dict[int, set[str]]) -> _Cue:
+    score = weight * (1.0 if start < prep.head_end else 0.85)
+    if "official" in by_sent.get(sent, ()):
+        score += 1.0
+    return _Cue(score, _PRIORITY[kind], kind, milestone, sent)
+
+
+def _release_cues(prep: Prepared, signals: list[_Hit], by_sent: dict[int, set[str]]) -> list[_Cue]:
+    """A release verb beside a date in one sentence announces a release date (a bare year counts less)."""
+    out: list[_Cue] = []
+    for sent, tags in by_sent.items():
+        if "rverb" in tags and "date" in tags:
+            dates = [h for h in signals if h.sent == sent and h.tag == "date"]
+            full = any(not prep.low[h.start:h.start + 4].isdigit() for h in dates)
+            start = min(h.start for h in signals if h.sent == sent and h.tag == "rverb")
+            out.append(_cue(prep, start, sent, "release_date", "release_date", 2.0 if full else 1.5, by_sent))
+    return out
+
+
+def _penalty(prep: Prepared, signals: list[_Hit], best_sent: int) -> float:
+    """What hedges, negations and explainer phrases take away from the best cue."""
+    head_spec = 0.0
+    lede = 0.0
+    for h in signals:
+        if h.start < prep.head_end:
+            if h.tag == "speculation":
+                head_spec += 2.5
+        elif h.tag == "speculation":
+            lede += 1.5 if h.sent == best_sent else 0.75
+        elif h.tag == "negation":
+            lede += 1.25
+        elif h.tag == "explainer":
+            lede += 2.0
+        elif h.tag == "question":
+            lede += 1.5
+    return min(head_spec, 5.0) + min(lede, 4.0)
+
+
+def _decision(watch_id: str, prep: Prepared, verdict: _Verdict, at: int) -> Decision:
+    if verdict.refused and verdict.kind is None and verdict.total <= -4.0:
+        return Decision(alert=False, watch=watch_id, confidence=0.04 if verdict.refused != "explainer" else 0.05,
+                        evidence=verdict.evidence)
+    conf = _confidence(verdict.total)
+    alert = verdict.total >= THRESHOLD and verdict.kind is not None
+    return Decision(alert=alert, kind=_kind(verdict.kind), watch=watch_id, confidence=conf,
+                    evidence=verdict.evidence, milestone=verdict.milestone if verdict.kind else "")
+
+
+def _refuse(watch: Watch, prep: Prepared, at: int, why: str) -> Decision:
+    return Decision(alert=False, watch=watch.id, confidence=0.02,
+                    evidence=f"{why}: {prep.sentence_text(prep.sentence(at))}")
+
+
+def _titled_word_at(prep: Prepared, pos: int) -> bool:
+    """Whether a quoted or capitalised (non-generic) word starts at `pos`."""
+    if pos >= len(prep.low):
+        return False
+    if prep.low[pos] == "'":
+        return True
+    word = prep.orig[pos:pos + 40].split(" ", 1)[0]
+    return word[:1].isupper() and word.lower().strip("',:") not in cues.TITLE_GENERIC_WORDS
+
+
+def _capital_title_before(prep: Prepared, start: int) -> bool:
+    """Whether capitalised words naming some title stand just before `start` ("Squid Game season 2")."""
+    if prep.title_case and start < prep.head_end:
+        return False
+    s0, _ = prep.sentence_span(prep.sentence(start))
+    words = prep.orig[max(s0, start - 60):start].split()
+    named = 0
+    for i, word in enumerate(reversed(words)):
+        bare = word.strip("'\"():,;")
+        if not bare or not (bare[0].isupper() or bare[0].isdigit()) or (i and word[-1] in ":,;"):
+            break
+        lower = bare.lower()
+        if lower in cues.TITLE_STOP_WORDS:
+            break
+        named += lower not in cues.TITLE_GENERIC_WORDS
+    return named > 0
+
+
+def _lede(text: str, limit: int = 1500) -> str:
+    """The first paragraphs of an article, cut at a sentence end near `limit` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1 if cut > limit // 3 else limit]
+
+
+def _explainer_count(low: str) -> int:
+    """How many question sentences and explainer phrases an article holds."""
+    return len(_EXPLAINER.find(low)) + len(_QUESTION_END.findall(low))

@@ -1,0 +1,173 @@
+"""Text preparation for detection: normalising, sentences, season references and title patterns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot import cues
+from bot.models import Watch
+
+_QUOTES = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
+_DASHES = "‐‑‒–—―−"
+_TRANSLATE = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
+_SPACES = re.compile(r"[^\S\n]+")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n|\s\|\s|\.{3}|;\s|\s-\s|\s\[|\]\s")
+_CLAUSE_END = re.compile(r"[,·:]")
+_PUBLISHER_TAIL = re.compile(r"\s+-\s+([^-\n]{1,60})$")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_WORD = re.compile(r"[A-Za-z][\w'&!.+-]*")
+
+
+def normalise(text: str) -> str:
+    """NFKC, one kind of quote (') and dash (-), single spaces; case is kept."""
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return _SPACES.sub(" ", text).strip()
+
+
+def strip_publisher(title: str, publisher: str, keep: Callable[[str], bool]) -> str:
+    """Drop a trailing " - Publisher" (news aggregators) unless the tail carries a cue or a title."""
+    m = _PUBLISHER_TAIL.search(title)
+    if m is None:
+        return title
+    tail = m.group(1).strip()
+    if publisher and tail.lower() == normalise(publisher).lower():
+        return title[: m.start()]
+    if len(tail.split()) <= 5 and not keep(tail.lower()):
+        return title[: m.start()]
+    return title
+
+
+def fragments(table: cues.CueTable) -> list[str]:
+    """Every fragment of a cue table as a pattern, with word boundaries around Latin words."""
+    parts: list[str] = []
+    for lang, frags in table.items():
+        for frag in frags:
+            if lang in ("ko", "all") or _HANGUL.search(frag):
+                parts.append(frag)
+                continue
+            head = "" if frag[0] in "-'?¿" else r"(?<![\w])"
+            tail = "" if frag[-1] in "-' " else r"(?![\w])"
+            parts.append(f"{head}(?:{frag}){tail}")
+    return parts
+
+
+def _words(names: Iterable[str]) -> str:
+    return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+
+
+def season_patterns() -> list[str]:
+    """Patterns for every form of season reference; the named group says how to read the number."""
+    nums = _words(cues.NUMBER_WORDS)
+    ords = _words(cues.ORDINALS)
+    season_words = "|".join(sorted({w for ws in cues.SEASON_WORDS.values() for w in ws}, key=len, reverse=True))
+    after = "|".join(cues.SEASON_NOUNS_AFTER_ORDINAL)
+    return [
+        rf"(?<![\w])(?:{season_words})[ -]?(?:ke-? ?)?(?P<n1>\d{{1,2}})(?![\w])",
+        rf"(?<![\w])(?:{season_words}) (?P<w1>{nums})(?![\w])",
+        rf"(?<![\w])(?:season|musim) (?P<o1>{ords})(?![\w])",
+        rf"(?<![\w])(?P<o2>{ords}) (?:{after})(?![\w])",
+        rf"(?<![\w])(?P<o3>{ords}) temporada(?![\w])",
+        r"(?<![\w])(?P<n2>\d{1,2}) ?[ao°]? temporada(?![\w])",
+        r"s(?<![\w]s)0?(?P<n3>\d{1,2})(?:e\d{1,3})?(?![\w])",
+        r"시즌 ?(?P<n4>\d{1,2})(?!\d)",
+        rf"(?P<o4>{ords}) ?번째 시즌",
+        *(f"(?P<rel>{frag})" for frag in fragments(cues.RELATIVE_SEASON)),
+    ]
+
+
+def season_value(m: re.Match[str]) -> int:
+    """The season number a season pattern's match names, or -1 for "the new season"."""
+    group = m.lastgroup or ""
+    text = m.group(group)
+    if group == "rel":
+        return -1
+    if group[0] == "n":
+        return int(text)
+    if group[0] == "w":
+        return cues.NUMBER_WORDS.get(text, 0)
+    return cues.ORDINALS.get(text, 0)
+
+
+def alias_key(text: str) -> str:
+    """How a matched name is looked up: no spaces, no quotes."""
+    return text.replace(" ", "").replace("'", "")
+
+
+def _alias_pattern(alias: str) -> str:
+    name = normalise(alias).lower()
+    if _HANGUL.search(name):
+        return r"\s?".join(re.escape(c) for c in name.replace(" ", ""))
+    body = " ".join(re.escape(w) for w in name.split())
+    return rf"(?<![\w]){body}(?![a-z0-9])"
+
+
+def alias_patterns(watches: Sequence[Watch]) -> tuple[list[str], dict[str, tuple[int, ...]]]:
+    """A pattern per watched name (title+number form included) and name key → watch indices."""
+    keys: dict[str, list[int]] = {}
+    pats: dict[str, str] = {}
+    for i, watch in enumerate(watches):
+        for name in watch.names:
+            if not name.strip():
+                continue
+            key = alias_key(normalise(name).lower())
+            keys.setdefault(key, []).append(i)
+            pats[key] = _alias_pattern(name)
+    units = "|".join(cues.NUMBER_UNITS)
+    number = rf"(?:'? ?(?P<tn>\d{{1,2}})(?![\d.,:/])(?! ?(?:{units})))?"
+    return [f"(?P<a>{p}){number}" for p in pats.values()], {k: tuple(v) for k, v in keys.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An item's text ready for matching: `low` is lowercase, `orig` keeps case, same positions."""
+
+    low: str
+    orig: str
+    head_end: int
+    bounds: tuple[int, ...]
+    title_case: bool
+
+    def sentence(self, pos: int) -> int:
+        """Index of the sentence holding position `pos`."""
+        return bisect_right(self.bounds, pos)
+
+    def sentence_span(self, index: int) -> tuple[int, int]:
+        """Start and end of sentence `index`."""
+        start = self.bounds[index - 1] if index > 0 else 0
+        end = self.bounds[index] if index < len(self.bounds) else len(self.low)
+        return start, end
+
+    def sentence_text(self, index: int) -> str:
+        """The sentence as written (case kept), trimmed of separators."""
+        start, end = self.sentence_span(index)
+        return self.orig[start:end].strip(" .;|-[]\n")
+
+    def clause_span(self, pos: int) -> tuple[int, int]:
+        """Start and end of the clause (between commas, colons, sentence ends) holding `pos`."""
+        start, end = self.sentence_span(self.sentence(pos))
+        for m in _CLAUSE_END.finditer(self.low, start, end):
+            if m.start() < pos:
+                start = m.end()
+            else:
+                return start, m.start()
+        return start, end
+
+
+def _is_title_case(text: str) -> bool:
+    words = [w for w in _WORD.findall(text) if len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+def prepare(title: str, summary: str) -> Prepared:
+    """Normalise headline and lede into one text; the headline comes first, then a newline."""
+    head = normalise(title)
+    orig = f"{head}\n{normalise(summary)}" if summary.strip() else head
+    low = orig.lower()
+    if len(low) != len(orig):
+        orig = low
+    bounds = tuple(m.end() for m in _SENTENCE_END.finditer(low))
+    return Prepared(low, orig, len(head), bounds, _is_title_case(head))
