@@ -328,6 +328,7 @@ def _atom_entry(node: Any, feed: _Feed) -> _Raw:
         or _text(fields.get(f"{_MEDIA}description"))
         or _text(fields.get(f"{_ATOM}content"))
     )
+    source = fields.get(f"{_ATOM}source")
     return _Raw(
         title=_text(fields.get(f"{_ATOM}title")),
         summary=summary,
@@ -335,8 +336,10 @@ def _atom_entry(node: Any, feed: _Feed) -> _Raw:
         guid=_text(fields.get(f"{_ATOM}id")) or (f"yt:video:{video}" if video else ""),
         date=_text(fields.get(f"{_ATOM}published")) or _text(fields.get(f"{_ATOM}updated")),
         language=node.get(f"{_XML}lang") or feed.language,
-        publisher=feed.publisher,
-        publisher_url=feed.publisher_url,
+        # An aggregated entry names the feed it came from in <source>.
+        publisher=_text(source.find(f"{_ATOM}title")) if source is not None else feed.publisher,
+        publisher_url=resolve_url(_alternate(source), feed.base) if source is not None
+        else feed.publisher_url,
         base=resolve_base(node.get(f"{_XML}base") or "", feed.base),
     )
 

@@ -354,6 +354,14 @@ REPAIR_CASES: list[tuple[str, bytes, list[dict[str, Any]]]] = [
         [{"title": "Bold & ‘quoted’"}, {"title": "Dead – I <3 it"}],
     ),
     (
+        "Atom entry with a <source> feed",
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Planet</title>'
+        b"<entry><title>Post - Origin Blog</title>"
+        b'<id>urn:1</id><source><title>Origin Blog</title><link href="https://origin.example/"/></source>'
+        b"</entry></feed>",
+        [{"title": "Post", "guid": "urn:1", "publisher": "Origin Blog", "publisher_url": "https://origin.example/"}],
+    ),
+    (
         "unsafe link schemes are dropped",
         b'<rss version="2.0"><channel><item><title>t</title><link>javascript:alert(1)</link></item></channel>'
         b"</rss>",
