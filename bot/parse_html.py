@@ -17,9 +17,9 @@ from soupsieve import SelectorSyntaxError
 
 from bot.models import Item, Selectors
 from bot.parse_text import (
+    SUMMARY_MAX,
     TITLE_FROM_SUMMARY_MAX,
     ParseError,
-    clean_summary,
     collapse,
     decode_text,
     parse_date,
@@ -58,9 +58,12 @@ def _page_base(soup: BeautifulSoup, base_url: str) -> str:
     return resolve_base(str(base["href"]), base_url) if isinstance(base, Tag) else base_url
 
 
-def _select(node: Tag | BeautifulSoup, selector: str, what: str) -> list[Tag]:
-    """Elements matching a selector; ParseError naming the selector when it is not valid CSS."""
+def _select(node: Tag | BeautifulSoup, selector: str, what: str, *, first: bool = False) -> list[Tag]:
+    """Elements matching a selector (only the first one if `first`); ParseError for invalid CSS."""
     try:
+        if first:
+            found = node.select_one(selector)
+            return [found] if found is not None else []
         return list(node.select(selector))
     except (SelectorSyntaxError, ValueError, NotImplementedError) as exc:
         raise ParseError(f"bad CSS selector for {what}: {selector!r}: {exc}") from None
@@ -106,14 +109,15 @@ def _first(node: Tag, selector: str, what: str) -> Tag | None:
     """The first element under `node` matching `selector`, or None (also for an empty selector)."""
     if not selector:
         return None
-    found = _select(node, selector, what)
+    found = _select(node, selector, what, first=True)
     return found[0] if found else None
 
 
 def _html_link(node: Tag, selectors: Selectors, base: str) -> str:
     """The item's link: the link element's href, a link inside it, or the item's own href."""
     element = _first(node, selectors.link, "link")
-    for candidate in (element, element.find("a", href=True) if element else None, node):
+    inner = element.find("a", href=True) if element is not None else None
+    for candidate in (element, inner, node):
         if isinstance(candidate, Tag) and candidate.get("href"):
             return resolve_url(str(candidate["href"]), base)
     return ""
@@ -130,14 +134,17 @@ def _html_date(node: Tag, selectors: Selectors) -> str:
     return element.get_text(" ")
 
 
+def _element_text(element: Tag | None) -> str:
+    """An element's text with whitespace collapsed, or "" for None."""
+    return collapse(element.get_text(" ")) if element is not None else ""
+
+
 def _html_item(
     node: Tag, selectors: Selectors, base: str, language: str, publisher: str, publisher_url: str
 ) -> Item | None:
     """One Item from a listing element, or None when it has neither title, summary nor link."""
-    title_element = _first(node, selectors.title, "title")
-    title = collapse(title_element.get_text(" ")) if title_element is not None else ""
-    summary_element = _first(node, selectors.summary, "summary")
-    summary = clean_summary(collapse(summary_element.get_text(" "))) if summary_element is not None else ""
+    title = _element_text(_first(node, selectors.title, "title"))
+    summary = shorten(_element_text(_first(node, selectors.summary, "summary")), SUMMARY_MAX)
     url = _html_link(node, selectors, base)
     if not (title or summary or url):
         return None
