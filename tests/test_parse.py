@@ -582,3 +582,12 @@ def test_empty_pages_give_nothing() -> None:
     assert article_text(b"", BASE) == ""
     assert article_text(b"  \n", BASE) == ""
     assert discover_feeds(b"<html></html>", BASE) == []
+
+
+def test_listing_text_is_taken_literally() -> None:
+    page = (
+        b"<html><body><div class='c'><h2>I &lt;3 zombies &amp;amp; you</h2><a href='/x'>more</a>"
+        b"<time datetime='not a date'>soon</time></div></body></html>"
+    )
+    (item,) = parse_html(page, "https://x.example/a/", Selectors(item=".c", title="h2", date="time"))
+    assert (item.title, item.url, item.published) == ("I <3 zombies &amp; you", "https://x.example/x", None)
