@@ -104,8 +104,9 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
     out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
 
 
-async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO = sys.stdout) -> int:
+async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None) -> int:
     """One pass over every active source now; prints the findings not recorded before."""
+    out = out or sys.stdout
     setup_logging("text", logging.WARNING)
     state = State.open(state_dir)
     try:
@@ -168,10 +169,15 @@ class Daemon:
                  len(self.config.sources), self.opts.state_dir)
 
     async def _start_telegram(self) -> None:
+        from bot.admin import SourceAdmin
+        from bot.report import health_report
         from bot.telegram import BotDeps, Sender, build_application, start_application
 
+        admin = SourceAdmin(self.opts.sources_path, self.state, self.fetcher, lambda: self.config, self.reload)
         deps = BotDeps(state=self.state, config_provider=lambda: self.config, admins=self.opts.admins,
-                       sources_path=self.opts.sources_path, fetcher=self.fetcher)
+                       on_add_source=admin.add, on_remove_source=admin.remove, on_pause=admin.pause,
+                       on_resume=admin.resume,
+                       health=lambda: health_report(self.config, self.state, utcnow()))
         self.app = build_application(self.opts.token, base_url=self.opts.api_url, deps=deps)
         await start_application(self.app)
         self.sender = Sender(self.app.bot, self.state, self.render)

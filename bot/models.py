@@ -85,6 +85,8 @@ class Settings:
     failure_alert_threshold: int = 5
     article_fetch_budget: int = 10
     max_backoff_seconds: float = 6 * 3600.0
+    allow_private: bool = False
+    send_rate: int = 30
 
 
 @dataclass(frozen=True, slots=True)

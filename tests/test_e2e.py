@@ -18,6 +18,15 @@ from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
 
 USER = 4242
+REPO = Path(__file__).resolve().parent.parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a newsbot child process: no inherited newsbot or Telegram settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSBOT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
 
 
 def rss(items: list[tuple[str, str, datetime]]) -> str:
@@ -65,9 +74,9 @@ def daemon(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI) -> Iterator
     news_site.set("/feed.xml", rss([("All of Us Are Dead renewed for season 2 by Netflix",
                                      "The streamer confirmed a second season.", old)]))
     write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123:TEST", "TELEGRAM_API_URL": bot_api.base_url,
-           "NEWSBOT_SOURCES": str(tmp_path / "sources.yaml"), "NEWSBOT_STATE_DIR": str(tmp_path / "state"),
-           "NEWSBOT_ADMINS": str(USER)}
+    env = clean_env(TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_URL=bot_api.base_url,
+                    NEWSBOT_SOURCES=str(tmp_path / "sources.yaml"), NEWSBOT_STATE_DIR=str(tmp_path / "state"),
+                    NEWSBOT_ADMINS=str(USER))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     yield proc

@@ -1,0 +1,75 @@
+"""Operator actions on sources from Telegram (/addsource, /removesource, /pause, /resume)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.fetch import Fetcher
+from bot.manage import SourceError, add_source, find_source, inspect_source, remove_source
+from bot.models import Config
+from bot.state import State
+
+
+class SourceAdmin:
+    """Runs the admin commands against the sources file and the state; replies are Telegram HTML."""
+
+    def __init__(self, sources_path: Path, state: State, fetcher: Fetcher,
+                 config: Callable[[], Config], reload: Callable[[str], None]) -> None:
+        self.sources_path = sources_path
+        self.state = state
+        self.fetcher = fetcher
+        self.config = config
+        self.reload = reload
+
+    async def add(self, url: str, name: str | None) -> str:
+        """Validates, previews and saves a new source; non-public addresses need `allow_private`."""
+        config = self.config()
+        try:
+            preview = await inspect_source(url, name=name, interval=None, config=config, fetcher=self.fetcher,
+                                           allow_private=config.settings.allow_private)
+            add_source(self.sources_path, preview.source)
+        except SourceError as exc:
+            return f"Not added: {html.escape(str(exc))}"
+        self.reload("source added from Telegram")
+        src = preview.source
+        lines = [f"Added <b>{html.escape(src.name)}</b> ({src.kind}, every {int(src.interval)} s)",
+                 html.escape(src.url)]
+        if preview.note:
+            lines.append(html.escape(preview.note))
+        lines.append("")
+        lines.append("Newest items and what detection says:")
+        for item, decision in preview.items:
+            verdict = f"ALERT {decision.kind}" if decision.alert else "no alert"
+            lines.append(f"• {html.escape(item.title[:150])} — <i>{verdict}</i> ({decision.confidence:.2f})")
+        if not preview.items:
+            lines.append("(no items yet)")
+        return "\n".join(lines)
+
+    async def remove(self, name: str) -> str:
+        """Removes a source from the sources file and forgets its fetch state."""
+        try:
+            source = remove_source(self.sources_path, name, self.state)
+        except SourceError as exc:
+            return html.escape(str(exc))
+        self.reload("source removed from Telegram")
+        return f"Removed <b>{html.escape(source.name)}</b>."
+
+    async def pause(self, name: str) -> str:
+        """Stops fetching a source until /resume (kept in the state, survives restarts)."""
+        return self._set_paused(name, True)
+
+    async def resume(self, name: str) -> str:
+        """Fetches a paused (or disabled) source again."""
+        return self._set_paused(name, False)
+
+    def _set_paused(self, name: str, paused: bool) -> str:
+        source = find_source(self.config(), name)
+        if source is None:
+            return f"No source called {html.escape(name)!s}. /sources lists them."
+        self.state.set_paused(source.name, paused)
+        if not paused:
+            self.state.set_disabled(source.name, False)
+        return f"{'Paused' if paused else 'Resumed'} <b>{html.escape(source.name)}</b>."
+
