@@ -36,6 +36,7 @@ def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # long URLs stay on one line
     return yaml
 
 
@@ -334,6 +335,11 @@ def _write_document(path: Path, document: Any) -> None:
 
 def add_source_to_file(path: Path | str, source: Source) -> None:
     """Appends a source to the sources file, keeping its comments and order; validates the result first."""
+    add_sources_to_file(path, [source])
+
+
+def add_sources_to_file(path: Path | str, sources: list[Source]) -> None:
+    """Appends sources with one read and one write (round-trip YAML is slow); validates before writing."""
     p = Path(path)
     document = load_document(p)
     if document is None:
@@ -342,7 +348,8 @@ def add_source_to_file(path: Path | str, source: Source) -> None:
         raise ConfigError(f"{p}: the top level is not a mapping")
     if document.get("sources") is None:
         document["sources"] = CommentedSeq()
-    document["sources"].append(source_entry(source))
+    for source in sources:
+        document["sources"].append(source_entry(source))
     config_from_yaml(document, str(p))
     _write_document(p, document)
 

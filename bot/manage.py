@@ -18,17 +18,13 @@ from typing import Any
 import listparser
 from bs4 import BeautifulSoup
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.config import (
     ConfigError,
-    _write_document,
     add_source_to_file,
-    config_from_yaml,
+    add_sources_to_file,
     load_config,
-    load_document,
     remove_source_from_file,
-    source_entry,
 )
 from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult
@@ -414,17 +410,9 @@ def _import_one(config: Config, url: str, title: str, interval: float) -> Source
 
 
 def _append_sources(path: Path, sources: list[Source]) -> None:
-    """Appends many sources with one read and one write of the file (round-trip YAML is slow)."""
+    """Appends many sources with one read and one write of the file."""
     try:
-        document = load_document(path)
-        if not isinstance(document, CommentedMap):
-            raise ConfigError(f"{path}: the top level is not a mapping")
-        if document.get("sources") is None:
-            document["sources"] = CommentedSeq()
-        for source in sources:
-            document["sources"].append(source_entry(source))
-        config_from_yaml(document, str(path))
-        _write_document(path, document)
+        add_sources_to_file(path, sources)
     except ConfigError as exc:
         raise SourceError(f"nothing imported: {exc}") from None
     except OSError as exc:
