@@ -42,7 +42,8 @@ def load_watches(path: Path) -> tuple[Watch, ...]:
             return watches
         print(f"note: {path} has no watches; using the built-in default watch", file=sys.stderr)
     except Exception as exc:  # any failure to load falls back to the default watch
-        print(f"note: cannot load watches from {path} ({exc}); using the built-in default watch", file=sys.stderr)
+        print(f"note: cannot load watches from {path} ({exc}); using the built-in default watch",
+              file=sys.stderr)
     return (DEFAULT_WATCH,)
 
 
@@ -74,7 +75,8 @@ def score(detector: Detector, rows: list[dict[str, object]], show_all: bool) -> 
         label, expected = str(row.get("label")), bool(row.get("alert"))
         line = (f"  {row.get('id')}: expected {label}{'' if expected else ' (no alert)'}, got "
                 f"{(d.kind or 'alert') if d.alert else 'no alert'}"
-                f"{' [needs article]' if d.needs_article else ''} conf={d.confidence:.3f} | {d.evidence[:110]}")
+                f"{' [needs article]' if d.needs_article else ''} conf={d.confidence:.3f}"
+                f" | {d.evidence[:110]}")
         if row.get("ambiguous"):
             if show_all:
                 errors.append(line.replace("  ", "  (ambiguous) ", 1))
@@ -95,7 +97,8 @@ def score(detector: Detector, rows: list[dict[str, object]], show_all: bool) -> 
             tn += 1
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
-    print(f"items scored: {tp + fp + fn + tn} (ambiguous left out: {sum(1 for r in rows if r.get('ambiguous'))})")
+    left_out = sum(1 for r in rows if r.get("ambiguous"))
+    print(f"items scored: {tp + fp + fn + tn} (ambiguous left out: {left_out})")
     print(f"precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})")
     print(f"kind accuracy on true alerts {kind_ok / tp if tp else 1.0:.3f} ({kind_ok}/{tp})")
     print("confusion (label: alert / no alert):")

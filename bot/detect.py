@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -22,6 +23,7 @@ from bot.detect_text import (
     alias_key,
     alias_patterns,
     fragments,
+    is_title_case,
     normalise,
     prepare,
     season_patterns,
@@ -37,11 +39,14 @@ _PRIORITY: dict[str, int] = {"renewal": 1, "production": 2, "trailer": 3, "relea
 _SIGNAL_ORDER = ("fan", "review", "medium", "explainer", "negation", "date", "speculation", "official",
                  "question", "rverb")
 _SIGNAL_RANK = {name: i for i, name in enumerate(_SIGNAL_ORDER)}
+_DECISIVE_ANYWHERE = frozenset(("fan", "medium"))
+_DECISIVE_IN_HEADLINE = frozenset(("question", "explainer", "negation", "review"))
+_KIND_TAGS = frozenset(f"k{i}" for i in range(len(cues.KIND_CUES)))
 _SIGNAL_TABLES = {**cues.SIGNALS, "date": cues.DATES, "rverb": cues.RELEASE_VERBS}
 _CUE_ENTRIES: tuple[tuple[str, str, str], ...] = (
+    *(("season", p, "season") for p in season_patterns()),
     *((f"k{i}", f, "kind") for i, c in enumerate(cues.KIND_CUES) for f in fragments(c[3])),
     *((n, f, "signal") for n in _SIGNAL_ORDER for f in fragments(_SIGNAL_TABLES[n])),
-    *(("season", p, "") for p in season_patterns()),
     *(("cmp", f, "cmp") for f in fragments(cues.COMPARISON_BEFORE)),
 )
 _CMP_GAP = re.compile(r" (?:the )?(?:hits? |series |shows? |k-dramas? |dramas? )?"
@@ -52,6 +57,7 @@ _AFTER_OF = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial 
 _QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
 _TEASER = re.compile("|".join(cues.TEASER_WORDS))
 _QUESTION_END = re.compile(r"\?(?:\s|$)")
+_NOTHING = Decision(alert=False, confidence=0.01, evidence="")
 _EXPLAINER = CueIndex(("explainer", f, "signal") for f in fragments(cues.SIGNALS["explainer"]))
 
 
@@ -106,7 +112,8 @@ class Detector:
     def __init__(self, watches: Sequence[Watch]) -> None:
         self._watches = tuple(watches)
         names, self._alias_keys = alias_patterns(self._watches)
-        self._index = CueIndex((*_CUE_ENTRIES, *(("alias", p, "") for p in names)))
+        self._index = CueIndex((*_CUE_ENTRIES, *(("alias", p, "alias") for p in names)),
+                               unmerged=("alias", "season"), required=("alias", "season"))
         self._seasons = frozenset(w.season for w in self._watches)
 
     # --- public API -------------------------------------------------------------------------
@@ -114,7 +121,7 @@ class Detector:
     def classify(self, item: Item) -> Decision:
         """Judge an item from its headline and summary."""
         title = strip_publisher(normalise(item.title), item.publisher, self._carries_cue)
-        return self._decide(prepare(title, item.summary))
+        return self._decide(prepare(title, normalise(item.summary)))
 
     def classify_article(self, item: Item, article_text: str) -> Decision:
         """Judge a near miss again from the article's main text (its first paragraphs as the lede)."""
@@ -129,31 +136,34 @@ class Detector:
     # --- the steps --------------------------------------------------------------------------
 
     def _carries_cue(self, text: str) -> bool:
-        return any(h.tag != "cmp" for h in self._index.find(text))
+        return any(h[2] != "cmp" for h in self._index.find(text))
 
     def _decide(self, prep: Prepared) -> Decision:
-        kinds: list[_Hit] = []
-        signals: list[_Hit] = []
+        low = prep.low
         seasons: list[tuple[int, int, int]] = []
         aliases: list[Hit] = []
+        kinds: list[_Hit] = []
+        signals: list[_Hit] = []
         cmp_ends: list[int] = []
         rank_at: dict[int, int] = {}
-        for h in self._index.find(prep.low):
-            tag = h.tag
-            if tag[0] == "k" and tag[1:].isdigit():
-                kinds.append(_Hit(h.start, tag, prep.sentence(h.start)))
+        bounds = prep.bounds
+        for start, end, tag, match in self._index.find(low):
+            if tag in _KIND_TAGS:
+                kinds.append(_Hit(start, tag, bisect_right(bounds, start)))
             elif tag == "season":
-                if not seasons or h.start >= seasons[-1][1]:
-                    seasons.append((h.start, h.end, season_value(h.match)))
+                if not seasons or start >= seasons[-1][1]:
+                    seasons.append((start, end, season_value(match)))
             elif tag == "alias":
-                aliases.append(h)
+                aliases.append((start, end, tag, match))
             elif tag == "cmp":
-                cmp_ends.append(h.end)
-            elif rank_at.get(h.start, 99) > _SIGNAL_RANK[tag]:
-                rank_at[h.start] = _SIGNAL_RANK[tag]
-                signals.append(_Hit(h.start, tag, prep.sentence(h.start)))
+                cmp_ends.append(end)
+            elif rank_at.get(start, 99) > _SIGNAL_RANK[tag]:
+                rank_at[start] = _SIGNAL_RANK[tag]
+                signals.append(_Hit(start, tag, bisect_right(bounds, start)))
+        if not aliases and not (seasons and seasons[0][0] < prep.head_end):
+            return _NOTHING
         signals = [h for h in signals if rank_at[h.start] == _SIGNAL_RANK[h.tag]]
-        names = self._names(prep.low, aliases, cmp_ends)
+        names = self._names(low, aliases, cmp_ends)
         if not names:
             return self._unnamed(prep, seasons, kinds, signals)
         best: Decision | None = None
@@ -167,14 +177,14 @@ class Detector:
     def _names(self, low: str, aliases: list[Hit], cmp_ends: list[int]) -> list[_Name]:
         """Mentions of watched names, longest first where they overlap, with comparison flags."""
         out: list[_Name] = []
-        for h in sorted(aliases, key=lambda h: (h.start, -h.end)):
-            if out and h.start < out[-1].end:
+        for start, _, _, match in sorted(aliases, key=lambda h: (h[0], -h[1])):
+            if out and start < out[-1].end:
                 continue
-            watches = self._alias_keys.get(alias_key(h.match.group("a")), ())
+            watches = self._alias_keys.get(alias_key(match.group("a")), ())
             if not watches:
                 continue
-            tn = h.match.group("tn")
-            start, end = h.start, h.match.end("a")
+            tn = match.group("tn")
+            end = match.end("a")
             comparison = bool(any(e <= start and start - e <= 60 and _CMP_GAP.fullmatch(low, e, start)
                                   for e in cmp_ends) or _COMPARE_AFTER.match(low, end))
             out.append(_Name(start, end, watches, int(tn) if tn else 0, comparison))
@@ -223,7 +233,8 @@ class Detector:
         verdict = _score(prep, kinds, signals, lambda pos: False, 0.0)
         if verdict.refused or verdict.total < THRESHOLD:
             return Decision(alert=False, confidence=0.02, evidence=prep.sentence_text(0))
-        return Decision(alert=False, kind=_kind(verdict.kind), confidence=round(0.3 + 0.02 * min(verdict.total, 7), 3),
+        conf = round(0.3 + 0.02 * min(verdict.total, 7), 3)
+        return Decision(alert=False, kind=_kind(verdict.kind), confidence=conf,
                         evidence=prep.sentence_text(0), milestone=verdict.milestone, needs_article=True)
 
 
@@ -240,7 +251,9 @@ def _kind(kind: str | None) -> Kind | None:
 def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
                    refs: list[tuple[int, int, int]]) -> tuple[float | None, str]:
     """How firmly the item is about the watched season: 0.5 sure, 0 likely, -0.75 implied; None if not."""
-    if any(n.number == watch.season for n in subject) or any(v == watch.season and o == 1 for _, v, o in refs):
+    if any(n.number == watch.season for n in subject) or any(
+        v == watch.season and o == 1 for _, v, o in refs
+    ):
         return 0.5, ""
     if any(s < prep.head_end and v == watch.season and o == -1 for s, v, o in refs):
         return None, "the headline's season news is about another title"
@@ -276,7 +289,7 @@ def _score(prep: Prepared, kinds: list[_Hit], signals: list[_Hit], out: Callable
     signals = [h for h in signals if not out(h.start)]
     head = prep.head_end
     for h in signals:
-        if h.tag in ("fan", "medium") or (h.start < head and h.tag in ("question", "explainer", "negation", "review")):
+        if h.tag in _DECISIVE_ANYWHERE or (h.start < head and h.tag in _DECISIVE_IN_HEADLINE):
             return _Verdict(-4.0, None, "", prep.sentence_text(h.sent), h.tag)
     by_sent: dict[int, set[str]] = {}
     for h in signals:
@@ -289,7 +302,7 @@ def _score(prep: Prepared, kinds: list[_Hit], signals: list[_Hit], out: Callable
         kind, milestone, weight, _ = cues.KIND_CUES[int(h.tag[1:])]
         if level < -0.5 and not (kind == "renewal" and weight >= 3):
             continue
-        if kind == "trailer" and _TEASER.search(prep.low, h.start, min(len(prep.low), h.start + 30)):
+        if kind == "trailer" and _TEASER.search(prep.low, max(0, h.start - 12), h.start + 30):
             milestone = "teaser"
         cands.append(_cue(prep, h.start, h.sent, kind, milestone, weight, by_sent))
     if level >= -0.5:
@@ -344,7 +357,8 @@ def _penalty(prep: Prepared, signals: list[_Hit], best_sent: int) -> float:
 
 def _decision(watch_id: str, prep: Prepared, verdict: _Verdict, at: int) -> Decision:
     if verdict.refused and verdict.kind is None and verdict.total <= -4.0:
-        return Decision(alert=False, watch=watch_id, confidence=0.04 if verdict.refused != "explainer" else 0.05,
+        conf = 0.04 if verdict.refused != "explainer" else 0.05
+        return Decision(alert=False, watch=watch_id, confidence=conf,
                         evidence=verdict.evidence)
     conf = _confidence(verdict.total)
     alert = verdict.total >= THRESHOLD and verdict.kind is not None
@@ -369,7 +383,7 @@ def _titled_word_at(prep: Prepared, pos: int) -> bool:
 
 def _capital_title_before(prep: Prepared, start: int) -> bool:
     """Whether capitalised words naming some title stand just before `start` ("Squid Game season 2")."""
-    if prep.title_case and start < prep.head_end:
+    if start < prep.head_end and is_title_case(prep.orig[: prep.head_end]):
         return False
     s0, _ = prep.sentence_span(prep.sentence(start))
     words = prep.orig[max(s0, start - 60):start].split()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 _sre: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
@@ -23,13 +24,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _MAX_PREFIXES = 2000
 
 
-class Hit(NamedTuple):
-    """One match of one pattern: where, which tag, and the match itself."""
-
-    start: int
-    end: int
-    tag: str
-    match: re.Match[str]
+Hit = tuple[int, int, str, "re.Match[str]"]
+"""One match of one pattern: start, end, tag, and the match itself."""
 
 
 def _is_word(ch: str) -> bool:
@@ -121,6 +117,8 @@ def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
 
 _Cand = tuple[re.Pattern[str], str, dict[str, str] | None]
 """A pattern, its tag, and for merged patterns the group name → tag map."""
+_Table = dict[str, dict[str, list[_Cand]]]
+"""Key → family → candidates."""
 
 
 def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
@@ -133,65 +131,90 @@ def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
     return [(re.compile("|".join(f"(?P<g{j}>{p})" for j, (_, p) in enumerate(group))), "", names)]
 
 
+def _trie(words: Iterable[str]) -> str:
+    """A regex alternation of literal words shaped as a trie, so the engine branches per character."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree) or "(?!)"
+
+
 class CueIndex:
     """Many tagged patterns, matched together; built once, used for every item.
 
     Entries are (tag, pattern, family). Patterns of one family that start with the same word are
     tried as one alternation, in entry order, so at one position only the first of them matches;
-    patterns with their own named groups take the family "" (never merged).
+    families listed in `unmerged` (patterns with their own named groups) are never merged.
+    `find` gives up early, returning [], when no pattern of a `required` family can start.
     """
 
-    def __init__(self, entries: Iterable[tuple[str, str, str]]) -> None:
-        tables: tuple[dict[str, list[tuple[str, str, str]]], ...] = ({}, {}, {})
+    def __init__(self, entries: Iterable[tuple[str, str, str]], unmerged: tuple[str, ...] = (),
+                 required: tuple[str, ...] = ()) -> None:
+        raw: tuple[dict[str, list[tuple[str, str, str]]], ...] = ({}, {}, {})
         self._scan: list[tuple[str, re.Pattern[str], str]] = []
+        self._scan_required = False
         for tag, pattern, family in entries:
             keys = _keys(pattern)
             if keys is None:
                 self._scan.append((tag, re.compile(pattern), _literal_run(_sre.parse(pattern))))
+                self._scan_required |= family in required
                 continue
-            for table, found in zip(tables, keys, strict=True):
+            for table, found in zip(raw, keys, strict=True):
                 for key in found:
                     table.setdefault(key, []).append((tag, pattern, family))
         self._words, self._stems, self._korean = (
-            {key: [c for fam in dict.fromkeys(f for _, _, f in group)
-                   for c in _merge([(t, p) for t, p, f in group if f == fam], bool(fam))]
-             for key, group in table.items()}
-            for table in tables
+            {key: (
+                [c for fam in dict.fromkeys(f for _, _, f in group)
+                 for c in _merge([(t, p) for t, p, f in group if f == fam], fam not in unmerged)],
+                any(f in required for _, _, f in group),
+            ) for key, group in table.items()}
+            for table in raw
         )
-        self._word_keys = frozenset(self._words)
-        self._stem_keys = frozenset(self._stems)
-        self._korean_keys = tuple(self._korean)
+        self._latin_re = re.compile(rf"\b(?:(?P<w>{_trie(self._words)})\b|{_trie(self._stems)})")
+        self._korean_re = re.compile(f"(?=({_trie(self._korean)}))") if self._korean else None
+        self._required = bool(required) and not self._scan_required
 
     def find(self, text: str) -> list[Hit]:
-        """Every match of every pattern in `text`, by start position."""
+        """Every match in `text`, by start position ([] early if no required pattern can start)."""
+        words, stems = self._words, self._stems
+        places: list[tuple[int, tuple[list[_Cand], bool]]] = []
+        for m in self._latin_re.finditer(text):
+            key = m.group()
+            if m.group("w"):
+                places.append((m.start(), words[key]))
+                if key[:4] in stems:
+                    places.append((m.start(), stems[key[:4]]))
+            else:
+                places.append((m.start(), stems[key]))
+        if self._korean_re is not None and _HANGUL.search(text):
+            korean = self._korean
+            for m in self._korean_re.finditer(text):
+                key = m.group(1)
+                places.append((m.start(), korean[key]))
+                if len(key) > 1 and key[0] in korean:
+                    places.append((m.start(), korean[key[0]]))
+        if self._required and not any(p[1][1] for p in places):
+            return []
         hits: list[Hit] = []
-        tokens = set(_TOKEN.findall(text))
-        for key in tokens & self._word_keys:
-            _run(text, key, self._words[key], True, hits)
-        for key in {t[:4] for t in tokens} & self._stem_keys:
-            _run(text, key, self._stems[key], False, hits)
-        if self._korean_keys and _HANGUL.search(text):
-            for key in [k for k in self._korean_keys if k in text]:
-                _run(text, key, self._korean[key], None, hits)
-        for tag, pat, literal in self._scan:
-            if literal and literal not in text:
-                continue
-            hits.extend(Hit(m.start(), m.end(), tag, m) for m in pat.finditer(text))
-        hits.sort(key=lambda h: h.start)
-        return hits
-
-
-def _run(text: str, key: str, cands: list[_Cand], whole: bool | None, hits: list[Hit]) -> None:
-    """Try the candidates at each place `key` starts a word (the whole word if `whole`)."""
-    size = len(key)
-    pos = text.find(key)
-    while pos >= 0:
-        if whole is None or (
-            (pos == 0 or not text[pos - 1].isalnum())
-            and (not whole or pos + size >= len(text) or not text[pos + size].isalnum())
-        ):
+        append = hits.append
+        for pos, (cands, _) in places:
             for pat, tag, names in cands:
-                m = pat.match(text, pos)
-                if m:
-                    hits.append(Hit(pos, m.end(), names[m.lastgroup or ""] if names else tag, m))
-        pos = text.find(key, pos + 1)
+                found = pat.match(text, pos)
+                if found:
+                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
+        for tag, pat, literal in self._scan:
+            if not literal or literal in text:
+                hits.extend((m.start(), m.end(), tag, m) for m in pat.finditer(text))
+        hits.sort(key=itemgetter(0))
+        return hits

@@ -14,8 +14,10 @@ from bot.models import Watch
 _QUOTES = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
 _DASHES = "‐‑‒–—―−"
 _TRANSLATE = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
-_SPACES = re.compile(r"[^\S\n]+")
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n|\s\|\s|\.{3}|;\s|\s-\s|\s\[|\]\s")
+_SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(  # one punctuation mark first, so the engine can skip to candidates
+    r"[.!?\n|;\-\[\]](?:(?<=\.\.\.)|(?<=[.!?])(?=\s)|(?<=\n)|(?<=\s\|)\s|(?<=;)\s|(?<=\s-)\s|(?<=\s\[)|(?<=\])\s)"
+)
 _CLAUSE_END = re.compile(r"[,·:]")
 _PUBLISHER_TAIL = re.compile(r"\s+-\s+([^-\n]{1,60})$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -24,8 +26,14 @@ _WORD = re.compile(r"[A-Za-z][\w'&!.+-]*")
 
 def normalise(text: str) -> str:
     """NFKC, one kind of quote (') and dash (-), single spaces; case is kept."""
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    return _SPACES.sub(" ", text).strip()
+    if text.isascii():
+        if '"' in text or "`" in text or "<" in text or ">" in text:
+            text = text.translate(_TRANSLATE)
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text:
+        text = _SPACES.sub(" ", text.replace("\n", " "))
+    return text.strip()
 
 
 def strip_publisher(title: str, publisher: str, keep: Callable[[str], bool]) -> str:
@@ -59,11 +67,14 @@ def _words(names: Iterable[str]) -> str:
     return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
 
 
+_NUMBERS = "|".join(str(n) for n in range(20, 0, -1))
+
+
 def season_patterns() -> list[str]:
     """Patterns for every form of season reference; the named group says how to read the number."""
     nums = _words(cues.NUMBER_WORDS)
     ords = _words(cues.ORDINALS)
-    season_words = "|".join(sorted({w for ws in cues.SEASON_WORDS.values() for w in ws}, key=len, reverse=True))
+    season_words = _words({w for ws in cues.SEASON_WORDS.values() for w in ws})
     after = "|".join(cues.SEASON_NOUNS_AFTER_ORDINAL)
     return [
         rf"(?<![\w])(?:{season_words})[ -]?(?:ke-? ?)?(?P<n1>\d{{1,2}})(?![\w])",
@@ -71,8 +82,8 @@ def season_patterns() -> list[str]:
         rf"(?<![\w])(?:season|musim) (?P<o1>{ords})(?![\w])",
         rf"(?<![\w])(?P<o2>{ords}) (?:{after})(?![\w])",
         rf"(?<![\w])(?P<o3>{ords}) temporada(?![\w])",
-        r"(?<![\w])(?P<n2>\d{1,2}) ?[ao°]? temporada(?![\w])",
-        r"s(?<![\w]s)0?(?P<n3>\d{1,2})(?:e\d{1,3})?(?![\w])",
+        rf"(?<![\w])(?P<n2>{_NUMBERS})(?:a|o|°)? temporada(?![\w])",
+        rf"(?<![\w])s0?(?P<n3>{_NUMBERS})(?![\w])",
         r"시즌 ?(?P<n4>\d{1,2})(?!\d)",
         rf"(?P<o4>{ords}) ?번째 시즌",
         *(f"(?P<rel>{frag})" for frag in fragments(cues.RELATIVE_SEASON)),
@@ -129,7 +140,6 @@ class Prepared:
     orig: str
     head_end: int
     bounds: tuple[int, ...]
-    title_case: bool
 
     def sentence(self, pos: int) -> int:
         """Index of the sentence holding position `pos`."""
@@ -157,17 +167,17 @@ class Prepared:
         return start, end
 
 
-def _is_title_case(text: str) -> bool:
+def is_title_case(text: str) -> bool:
+    """Whether most longer words of a headline are capitalised (then capitals do not mark titles)."""
     words = [w for w in _WORD.findall(text) if len(w) > 3]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
 
-def prepare(title: str, summary: str) -> Prepared:
-    """Normalise headline and lede into one text; the headline comes first, then a newline."""
-    head = normalise(title)
-    orig = f"{head}\n{normalise(summary)}" if summary.strip() else head
+def prepare(head: str, lede: str) -> Prepared:
+    """Headline and lede (both normalised) as one text: the headline first, then a newline."""
+    orig = f"{head}\n{lede}" if lede else head
     low = orig.lower()
     if len(low) != len(orig):
         orig = low
     bounds = tuple(m.end() for m in _SENTENCE_END.finditer(low))
-    return Prepared(low, orig, len(head), bounds, _is_title_case(head))
+    return Prepared(low, orig, len(head), bounds)
