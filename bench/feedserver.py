@@ -19,6 +19,7 @@ import gzip
 import json
 import random
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -173,9 +174,11 @@ class FeedServer:
         if path.startswith("/article/"):
             bits = path.split("/")
             if len(bits) == 4 and bits[2].isdigit() and bits[3].isdigit():
-                return 200, make_article(int(bits[2]), int(bits[3])), ["Content-Type: text/html; charset=utf-8"]
+                html = ["Content-Type: text/html; charset=utf-8"]
+                return 200, make_article(int(bits[2]), int(bits[3])), html
         if path == "/_stats":
-            return 200, json.dumps(self.stats).encode(), ["Content-Type: application/json"]
+            stats = {**self.stats, "cpu": time.process_time()}
+            return 200, json.dumps(stats).encode(), ["Content-Type: application/json"]
         if path.startswith("/_latency/") and path[10:].isdigit():
             self.latency = int(path[10:]) / 1000
             return 200, b"ok", ["Content-Type: text/plain"]
@@ -229,7 +232,8 @@ async def listen(server: FeedServer, port: int = 0) -> tuple[int, list[asyncio.S
             servers.append(first)
             chosen = first.sockets[0].getsockname()[1]
             for h in range(1, server.fs.hosts):
-                servers.append(await asyncio.start_server(server.handle, host_address(h), chosen, backlog=1024))
+                address = host_address(h)
+                servers.append(await asyncio.start_server(server.handle, address, chosen, backlog=1024))
             return chosen, servers
         except OSError as exc:
             for s in servers:
