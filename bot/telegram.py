@@ -29,7 +29,7 @@ from telegram.request import HTTPXRequest
 
 from bot.messages import split_message
 from bot.telegram_commands import BotDeps, Commands, bot_commands
-from bot.telegram_sender import Sender, SendStats
+from bot.telegram_sender import DEFAULT_CONCURRENCY, Sender, SendStats
 
 __all__ = [
     "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "start_application",
@@ -42,17 +42,27 @@ BotApp = Application[Any, Any, Any, Any, Any, Any]
 ON_MESSAGES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 
-def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: int = 32,
+def rate_limiter(*, per_second: float = 30.0, max_retries: int = 3) -> AIORateLimiter:
+    """Telegram's flood limits: `per_second` messages overall, 20 per minute in each group.
+
+    The overall rate is spread out (at most a tenth of a second's worth at once) rather than
+    allowed in bursts of a full second's worth: a burst of 30 followed by 30/s is more than a
+    strict 30-per-second limit accepts once network jitter bunches requests up.
+    """
+    return AIORateLimiter(overall_max_rate=max(1.0, per_second / 10), overall_time_period=0.1,
+                          group_max_rate=20, group_time_period=60, max_retries=max_retries)
+
+
+def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: int = DEFAULT_CONCURRENCY,
                       read_timeout: float = 10.0, connect_timeout: float = 5.0,
                       max_retries: int = 3) -> BotApp:
     """An Application with newsbot's commands, a rate limiter and a connection pool for the sender."""
-    request = HTTPXRequest(connection_pool_size=concurrency + 8, read_timeout=read_timeout,
+    request = HTTPXRequest(connection_pool_size=concurrency + 4, read_timeout=read_timeout,
                            write_timeout=read_timeout, connect_timeout=connect_timeout,
                            pool_timeout=read_timeout)
     updates_request = HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout,
                                    connect_timeout=connect_timeout)
-    limiter = AIORateLimiter(overall_max_rate=30, overall_time_period=1, group_max_rate=20,
-                             group_time_period=60, max_retries=max_retries)
+    limiter = rate_limiter(max_retries=max_retries)
     app = (ApplicationBuilder().token(token).base_url(base_url).request(request)
            .get_updates_request(updates_request).rate_limiter(limiter).post_init(set_commands).build())
     register_handlers(app, Commands(deps))

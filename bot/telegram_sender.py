@@ -38,6 +38,9 @@ GONE_MARKERS = (
 PARSE_MARKERS = ("can't parse entities", "can't find end of the entity", "unsupported start tag")
 MAX_BAD_REQUEST_ATTEMPTS = 5
 MAX_INLINE_RETRY_AFTER = 60.0
+# Messages in flight at once. Telegram's 30/s limit needs only a few to cover its round trip,
+# and the HTTP connection pool gets slower per request as it grows (measured by bench/broadcast.py).
+DEFAULT_CONCURRENCY = 8
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -78,7 +81,8 @@ class Outcome(Enum):
 class Sender:
     """Sends pending outbox rows through a Telegram bot and records each outcome in the state."""
 
-    def __init__(self, bot: telegram.Bot, state: State, render: Render, *, concurrency: int = 32,
+    def __init__(self, bot: telegram.Bot, state: State, render: Render, *,
+                 concurrency: int = DEFAULT_CONCURRENCY,
                  backoff_base: float = 1.0, max_backoff: float = 300.0, batch: int = 1000,
                  clock: Clock = utcnow) -> None:
         self._bot = bot
@@ -105,26 +109,30 @@ class Sender:
                 by_chat: dict[int, list[OutboxMessage]] = {}
                 for row in rows:
                     by_chat.setdefault(row.chat_id, []).append(row)
-                gate = asyncio.Semaphore(self._concurrency)
-                results = await asyncio.gather(
-                    *(self._send_chat(chat, chat_rows, gate, tally) for chat, chat_rows in by_chat.items()))
-                stalled.update(chat for chat, ok in zip(by_chat, results, strict=True) if not ok)
+                queue = list(by_chat.items())
+                queue.reverse()  # workers pop from the end: chats go in order of their first row
+                workers = min(self._concurrency, len(queue))
+                await asyncio.gather(*(self._worker(queue, stalled, tally) for _ in range(workers)))
         return SendStats(**tally)
 
-    async def _send_chat(self, chat_id: int, rows: list[OutboxMessage], gate: asyncio.Semaphore,
-                         tally: Counter[str]) -> bool:
+    async def _worker(self, queue: list[tuple[int, list[OutboxMessage]]], stalled: set[int],
+                      tally: Counter[str]) -> None:
+        """Take chats off the shared queue and send each one's rows in order."""
+        while queue:
+            chat_id, rows = queue.pop()
+            if not await self._send_chat(chat_id, rows, tally):
+                stalled.add(chat_id)
+
+    async def _send_chat(self, chat_id: int, rows: list[OutboxMessage], tally: Counter[str]) -> bool:
         """Send one chat's rows in order, stopping at the first that cannot go now; True if all went."""
-        async with gate:
-            target = chat_id
-            for row in rows:
-                outcome, target = await self._deliver(row, target, tally)
-                if outcome is Outcome.GONE:
-                    return False
-                if outcome is Outcome.RETRY:
-                    return False
-            if target != chat_id:
-                self._state.deactivate(chat_id, f"migrated to {target}")
-            return True
+        target = chat_id
+        for row in rows:
+            outcome, target = await self._deliver(row, target, tally)
+            if outcome in (Outcome.GONE, Outcome.RETRY):
+                return False
+        if target != chat_id:
+            self._state.deactivate(chat_id, f"migrated to {target}")
+        return True
 
     async def _deliver(self, row: OutboxMessage, target: int, tally: Counter[str]) -> tuple[Outcome, int]:
         """Send one row (all its parts) and record the outcome; returns it and the chat id to use next."""

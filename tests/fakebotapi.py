@@ -6,7 +6,9 @@ text, button presses) that a long-polling client receives, and injects faults on
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -443,6 +445,16 @@ class FakeBotAPI:
             ids = sorted(self._admins.get(chat_id, set()) | ({creator} if creator is not None else set()))
             return _ok([self._member(chat_id, user_id) for user_id in ids])
 
+    def _m_fakeStats(self, params: Params) -> Reply:
+        """Not a Bot API method: delivery figures, for a bench running this server in another process."""
+        with self._lock:
+            per_chat: dict[int | str, int] = {}
+            for chat, _, _ in self.delivered:
+                per_chat[chat] = per_chat.get(chat, 0) + 1
+            return _ok({"delivered": len(self.delivered), "chats": len(per_chat),
+                        "max_per_chat": max(per_chat.values(), default=0), "rate_limited": self.rate_limited,
+                        "calls": len(self.calls)})
+
     def _m_getChat(self, params: Params) -> Reply:
         chat_id = self._resolve_chat(params.get("chat_id"))
         if chat_id is None:
@@ -456,11 +468,16 @@ class FakeBotAPI:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 256  # many clients connect at once; the default backlog of 5 drops them
     api: FakeBotAPI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (timeouts, resets) is normal here: stay quiet."""
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -495,6 +512,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Serve until stdin closes: `python -m tests.fakebotapi [--rate-limit N]` prints the base URL."""
+    parser = argparse.ArgumentParser(description="A local fake of the Telegram Bot API.")
+    parser.add_argument("--rate-limit", type=float, default=None, help="answer 429 above N sendMessage/s")
+    parser.add_argument("--burst", type=float, default=None, help="messages allowed at once (default N)")
+    args = parser.parse_args(argv)
+    api = FakeBotAPI(rate_limit_per_second=args.rate_limit, rate_limit_burst=args.burst).start()
+    print(api.base_url, flush=True)
+    sys.stdin.read()
+    api.stop()
+
+
 @pytest.fixture
 def bot_api() -> Iterator[FakeBotAPI]:
     """A started fake Bot API server, stopped after the test."""
@@ -503,3 +532,7 @@ def bot_api() -> Iterator[FakeBotAPI]:
         yield api
     finally:
         api.stop()
+
+
+if __name__ == "__main__":
+    main()
