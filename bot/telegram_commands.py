@@ -50,7 +50,12 @@ GROUP_REFUSAL = "Only admins of this group can do that."
 
 @dataclass(frozen=True, slots=True)
 class BotDeps:
-    """What the chat side needs from the rest of newsbot; a missing action replies "not available"."""
+    """What the chat side needs from the rest of newsbot.
+
+    The source actions return their reply as Telegram HTML (escaped by them) and may raise
+    ValueError/LookupError for bad input; a missing action replies "not available". `health`
+    returns plain text.
+    """
 
     state: State
     config_provider: Callable[[], Config]
@@ -301,7 +306,7 @@ class Commands:
         except (ValueError, KeyError, LookupError) as exc:
             await self._reply(update, context, f"Not done: {html.escape(str(exc))}")
             return
-        await self._reply(update, context, html.escape(result))
+        await self._reply(update, context, result)
 
     async def addsource(self, update: Update, context: Context) -> None:
         """Add a news source: `/addsource URL [name]` (operators only)."""
@@ -338,7 +343,8 @@ class Commands:
         if self.deps.health is None:
             await self._reply(update, context, "That is not available in this deployment.")
             return
-        await self._reply(update, context, f"<pre>{html.escape(self.deps.health())}</pre>")
+        for part in messages.split_message(html.escape(self.deps.health()), messages.TELEGRAM_LIMIT - 11):
+            await self._reply(update, context, f"<pre>{part}</pre>")
 
 
 def _by_name(action: SourceAction | None) -> Callable[[list[str]], Awaitable[str]] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -81,7 +82,7 @@ class Actions:
             raise RuntimeError("unexpected failure")
         if not url.startswith("http"):
             raise ValueError(f"not a URL: {url}")
-        return f"Added {name or url}"
+        return f"Added <b>{html.escape(name or url)}</b>"
 
     async def remove(self, name: str) -> str:
         self.calls.append(("remove", (name,)))
@@ -336,16 +337,17 @@ async def test_operator_commands_refuse_everyone_else(app: BotApp, bot_api: Fake
 async def test_operator_commands_call_the_application(app: BotApp, bot_api: FakeBotAPI, actions: Actions,
                                                       state: State) -> None:
     chat = Chat(bot_api, OPERATOR, OPERATOR)
-    assert "Added Fresh Feed" in await chat.command("/addsource https://fresh.example/rss Fresh Feed")
+    reply = await chat.command("/addsource https://fresh.example/rss Fresh & Feed")
+    assert "Added <b>Fresh &amp; Feed</b>" in reply
     assert "Removed Example News" in await chat.command("/removesource Example News")
     assert "Resumed Quiet Paper" in await chat.command("/resume Quiet Paper")
-    assert actions.calls == [("add", ("https://fresh.example/rss", "Fresh Feed")),
+    assert actions.calls == [("add", ("https://fresh.example/rss", "Fresh & Feed")),
                              ("remove", ("Example News",)), ("resume", ("Quiet Paper",))]
     assert "Not done: not a URL" in await chat.command("/addsource nonsense")
     assert "Usage: /removesource NAME" in await chat.command("/removesource")
     assert "not available" in await chat.command("/pause Example News")
     assert "subscribers_active" in await chat.command("/stats")
-    assert "all good &lt;ok&gt;" in await chat.command("/health")
+    assert await chat.command("/health") == "<pre>all good &lt;ok&gt;</pre>"
 
 
 async def test_handler_errors_are_logged_and_the_bot_goes_on(app: BotApp, bot_api: FakeBotAPI,
