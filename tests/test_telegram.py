@@ -225,6 +225,16 @@ async def test_sources_show_health(app: BotApp, bot_api: FakeBotAPI, state: Stat
     assert "Quiet Paper: failing ×1: HTTP 503" in reply
 
 
+@pytest.mark.parametrize(("command", "expected"), [
+    ("/status", "All of Us Are Dead — season 2"), ("/latest", "Nothing found yet"),
+    ("/sources", "Example News"), ("/help", "/settings"),
+])
+async def test_read_only_commands_answer_anyone_in_a_group(app: BotApp, bot_api: FakeBotAPI, command: str,
+                                                           expected: str) -> None:
+    assert expected in await Chat(bot_api, GROUP, GROUP_MEMBER, "group").command(command)
+    assert expected in await Chat(bot_api, GROUP, GROUP_ADMIN, "group").command(command + "@newsbot_test_bot")
+
+
 async def test_help_and_hints(app: BotApp, bot_api: FakeBotAPI) -> None:
     chat = Chat(bot_api, USER, USER)
     help_text = await chat.command("/help")
