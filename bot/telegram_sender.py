@@ -154,6 +154,8 @@ class Sender:
             try:
                 await self._send_part(target, parts[done], tally)
             except ChatMigrated as exc:
+                if int(exc.new_chat_id) == target:  # told to move where it already is: give up for now
+                    return self._failure(row, exc, tally), target
                 target = self._migrate(row.chat_id, int(exc.new_chat_id))
                 continue
             except TelegramError as exc:

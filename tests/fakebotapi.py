@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-FaultKind = Literal["retry_after", "blocked", "chat_not_found", "server_error", "timeout"]
+FaultKind = Literal["retry_after", "blocked", "chat_not_found", "server_error", "timeout", "migrated"]
 Params = dict[str, Any]
 
 BOT_ID = 4242
@@ -38,6 +38,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 3.0
     skip: int = 0
+    migrate_to: int = 0
 
 
 @dataclass
@@ -227,14 +228,16 @@ class FakeBotAPI:
 
     # faults -------------------------------------------------------------------------------
     def add_fault(self, kind: FaultKind, *, chat_id: int | None = None, times: int | None = 1,
-                  retry_after: int = 1, delay: float = 3.0, skip: int = 0) -> None:
+                  retry_after: int = 1, delay: float = 3.0, skip: int = 0, migrate_to: int = 0) -> None:
         """Make the next `times` sendMessage calls (to `chat_id`, or to any chat) fail; None = until cleared.
 
         `skip` lets that many calls succeed first. Faults queue up: each applies to its calls, then
-        the next one takes over. `delay` is how long a "timeout" fault keeps the client waiting.
+        the next one takes over. `delay` is how long a "timeout" fault keeps the client waiting;
+        `migrate_to` is the supergroup id a "migrated" group moved to.
         """
+        fault = Fault(kind, times, retry_after, delay, skip, migrate_to)
         with self._lock:
-            self._faults.setdefault(chat_id, deque()).append(Fault(kind, times, retry_after, delay, skip))
+            self._faults.setdefault(chat_id, deque()).append(fault)
 
     def clear_faults(self, chat_id: int | None | Literal["all"] = "all") -> None:
         """Remove the faults of one chat (None: the global ones), or all of them."""
@@ -390,6 +393,9 @@ class FakeBotAPI:
             return _error(403, "Forbidden: bot was blocked by the user")
         if fault.kind == "chat_not_found":
             return _error(400, "Bad Request: chat not found")
+        if fault.kind == "migrated":
+            return _error(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                          migrate_to_chat_id=fault.migrate_to)
         if fault.kind == "timeout":
             time.sleep(fault.delay)
         return _error(500, "Internal Server Error")

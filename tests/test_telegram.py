@@ -537,6 +537,22 @@ async def test_long_alerts_are_split_and_parts_never_repeat(bot: BotApp, bot_api
     assert "\n".join(parts) == long_text
 
 
+async def test_a_group_that_became_a_supergroup_keeps_its_alerts(bot: BotApp, bot_api: FakeBotAPI,
+                                                                  state: State) -> None:
+    old, new = -3001, -1_000_000_003_001
+    subscribe(state, old)
+    state.set_preferences(old, kinds=["trailer"])
+    events = [add_event(state, n) for n in range(1, 3)]
+    bot_api.add_fault("migrated", chat_id=old, times=None, migrate_to=new)
+    stats = await Sender(bot.bot, state, renderer(state)).flush()
+    assert stats.sent == 2 and bot_api.sent(old) == []
+    assert [h.split(">")[1].split("<")[0] for h in headlines(bot_api, new)] == [e.title for e in events]
+    moved, gone = state.subscriber(new), state.subscriber(old)
+    assert moved is not None and moved.active and moved.kinds == frozenset({"trailer"})
+    assert gone is not None and not gone.active
+    assert state.outbox_size() == 0
+
+
 async def test_vanished_events_are_dropped(bot: BotApp, bot_api: FakeBotAPI, state: State) -> None:
     subscribe(state, 61)
     add_event(state, 1)
