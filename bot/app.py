@@ -178,7 +178,8 @@ class Daemon:
                        on_add_source=admin.add, on_remove_source=admin.remove, on_pause=admin.pause,
                        on_resume=admin.resume,
                        health=lambda: health_report(self.config, self.state, utcnow()))
-        self.app = build_application(self.opts.token, base_url=self.opts.api_url, deps=deps)
+        self.app = build_application(self.opts.token, base_url=self.opts.api_url, deps=deps,
+                                     per_second=self.config.settings.send_rate)
         await start_application(self.app)
         self.sender = Sender(self.app.bot, self.state, self.render)
 

@@ -55,14 +55,14 @@ def rate_limiter(*, per_second: float = 30.0, max_retries: int = 3) -> AIORateLi
 
 def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: int = DEFAULT_CONCURRENCY,
                       read_timeout: float = 10.0, connect_timeout: float = 5.0,
-                      max_retries: int = 3) -> BotApp:
+                      max_retries: int = 3, per_second: float = 30.0) -> BotApp:
     """An Application with newsbot's commands, a rate limiter and a connection pool for the sender."""
     request = HTTPXRequest(connection_pool_size=concurrency + 4, read_timeout=read_timeout,
                            write_timeout=read_timeout, connect_timeout=connect_timeout,
                            pool_timeout=read_timeout)
     updates_request = HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout,
                                    connect_timeout=connect_timeout)
-    limiter = rate_limiter(max_retries=max_retries)
+    limiter = rate_limiter(per_second=per_second, max_retries=max_retries)
     app = (ApplicationBuilder().token(token).base_url(base_url).request(request)
            .get_updates_request(updates_request).rate_limiter(limiter).post_init(set_commands).build())
     register_handlers(app, Commands(deps))
