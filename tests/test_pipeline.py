@@ -1,0 +1,221 @@
+"""The pipeline against a real local news site: hostile sources, backfill, dedup, failures and recovery."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.fetch import Fetcher
+from bot.models import Config, Settings, Source, Watch
+from bot.pipeline import Pipeline
+from bot.state import State
+from tests.newssite import NewsSite
+from tests.test_e2e import rss
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+WATCH = Watch(id="aouad-s2", title="All of Us Are Dead", season=2, aliases=("지금 우리 학교는",))
+SETTINGS = Settings(connect_timeout=1.0, read_timeout=0.5, max_body_bytes=4 * 1024 * 1024, max_redirects=3,
+                    failure_alert_threshold=3, backfill_days=3)
+NOW = datetime.now(UTC) - timedelta(hours=2)
+TRAILER = ("Netflix unveils the official trailer for All of Us Are Dead season 2",
+           "The first full trailer arrived on Tuesday.", NOW)
+
+
+def make(sources: list[Source], settings: Settings = SETTINGS) -> Config:
+    return Config(watches=(WATCH,), sources=tuple(sources), settings=settings)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[State, Fetcher]]:
+    state = State.open(tmp_path / "state")
+    fetcher = Fetcher(SETTINGS)
+    yield state, fetcher
+    await fetcher.aclose()
+    state.close()
+
+
+def _feed(name: str) -> Callable[[NewsSite, str], None]:
+    return lambda site, path: site.set(path, (FEEDS / name).read_bytes(), "application/rss+xml")
+
+
+def _fault(kind: str, **params: object) -> Callable[[NewsSite, str], None]:
+    return lambda site, path: site.fault(path, kind, **params)
+
+
+def _big_feed(site: NewsSite, path: str) -> None:
+    site.set(path, rss([(f"Cooking contest episode {i}", "Recipes.", NOW) for i in range(10_000)]))
+
+
+# (name, set-up, expected error or None when the source must still count as fetched)
+HOSTILE: list[tuple[str, Callable[[NewsSite, str], None] | str, str | None]] = [
+    ("dns", "http://no-such-host.invalid/feed.xml", "DNS"),
+    ("refused", "http://127.0.0.1:1/feed.xml", "refused"),
+    ("timeout", _fault("delay", seconds=3), "timed out"),
+    ("404", _fault("status", code=404), "HTTP 404"),
+    ("500", _fault("status", code=500), "HTTP 500"),
+    ("503", _fault("status", code=503, headers={"Retry-After": "120"}), "retry after 120"),
+    ("loop", _fault("redirect_loop"), "redirect"),
+    ("html", lambda site, path: site.set(path, (FEEDS / "not_a_feed.html").read_bytes(), "text/html"),
+     "not a feed"),
+    ("truncated", _feed("truncated.xml"), None),
+    ("bad-utf8", _feed("bad_utf8.xml"), None),
+    ("huge", _fault("huge", size=50 * 1024 * 1024), "larger than"),
+    ("bomb", _fault("gzip_bomb", size=50 * 1024 * 1024), "larger than"),
+    ("empty", _feed("empty.xml"), None),
+    ("10k", _big_feed, None),
+    ("no-link", _feed("no_link_no_title.xml"), None),
+    ("dates", _feed("future_and_bad_dates.xml"), None),
+    ("laughs", _feed("billion_laughs.xml"), "entit"),
+    ("xxe", _feed("xxe.xml"), "entit"),
+]
+
+
+async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    sources = []
+    for name, setup, _ in HOSTILE:
+        if isinstance(setup, str):
+            url = setup
+        else:
+            setup(news_site, f"/{name}")
+            url = news_site.url(f"/{name}")
+        sources.append(Source(name=name, url=url, interval=60))
+    news_site.set("/good", rss([TRAILER]))
+    sources.append(Source(name="good", url=news_site.url("/good"), interval=60))
+    pipeline = Pipeline(make(sources), state, fetcher)
+
+    result = await pipeline.cycle(sources)
+
+    by_name = {o.source: o for o in result.outcomes}
+    assert by_name["good"].status == "fetched"
+    assert [f.event.kind for f in by_name["good"].findings] == ["trailer"]
+    assert result.elapsed < 30
+    for name, _, error in HOSTILE:
+        st = state.source_state(name)
+        if error is None:
+            assert by_name[name].status == "fetched", (name, by_name[name].error)
+            assert st.consecutive_errors == 0
+        else:
+            assert by_name[name].status == "failed", name
+            assert st.consecutive_errors == 1 and st.last_error is not None
+            assert error.lower() in st.last_error.lower(), (name, st.last_error)
+    assert state.source_state("10k").items_seen <= 1000
+    assert state.integrity_ok()
+
+
+async def test_backfill_then_new_items_alert_once(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    state.subscribe(7, "private", "fan", now=NOW)
+    old = ("Netflix releases the teaser for All of Us Are Dead season 2", "A first teaser.",
+           NOW - timedelta(days=30))
+    news_site.set("/feed", rss([old]))
+    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+
+    first = await pipeline.cycle([source])
+    assert [f.alerted for f in first.findings] == [False]
+    assert state.outbox_size() == 0
+
+    unchanged = await pipeline.cycle([source])
+    assert unchanged.outcomes[0].status == "unchanged"
+
+    news_site.set("/feed", rss([TRAILER, old]))
+    second = await pipeline.cycle([source])
+    assert [(f.event.kind, f.alerted) for f in second.findings] == [("trailer", True)]
+    assert state.outbox_size() == 1
+
+    again = ("All of Us Are Dead season 2 trailer is out: Netflix shares the first footage",
+             "Netflix unveiled the official trailer for the second season.", NOW)
+    news_site.set("/feed", rss([again, TRAILER, old]))
+    third = await pipeline.cycle([source])
+    assert [(f.new_event, f.alerted) for f in third.findings] == [(False, False)]
+    assert state.outbox_size() == 1
+    assert state.events("aouad-s2")[0].reports == 2
+
+
+async def test_late_report_of_an_old_event_never_alerts(world: tuple[State, Fetcher],
+                                                         news_site: NewsSite) -> None:
+    state, fetcher = world
+    state.subscribe(7, "private", "fan", now=NOW)
+    news_site.set("/feed", rss([("Cooking show returns", "Recipes.", NOW)]))
+    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    await pipeline.cycle([source])
+    renewal = ("Netflix renews All of Us Are Dead for season 2", "The streamer confirmed a second season.",
+               datetime(2022, 6, 7, tzinfo=UTC))
+    news_site.set("/feed", rss([renewal]))
+    result = await pipeline.cycle([source])
+    assert [(f.event.kind, f.alerted) for f in result.findings] == [("renewal", False)]
+    assert state.outbox_size() == 0
+
+
+async def test_failures_tell_operators_once_and_on_recovery(world: tuple[State, Fetcher],
+                                                            news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.fault("/flaky", "status", code=500)
+    source = Source(name="flaky", url=news_site.url("/flaky"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    messages = []
+    for _ in range(5):
+        result = await pipeline.cycle([source])
+        messages.append(result.outcomes[0].operator_message)
+    assert [m is not None for m in messages] == [False, False, True, False, False]
+    assert "failed 3 times in a row" in (messages[2] or "")
+    news_site.clear_fault("/flaky")
+    news_site.set("/flaky", rss([]))
+    ok = await pipeline.cycle([source])
+    assert ok.outcomes[0].operator_message == "Source flaky has recovered."
+    again = await pipeline.cycle([source])
+    assert again.outcomes[0].operator_message is None
+
+
+async def test_gone_disables_and_moved_updates_url(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.fault("/gone", "status", code=410)
+    news_site.fault("/old", "redirect", to="/new", code=301)
+    news_site.set("/new", rss([]))
+    gone = Source(name="gone", url=news_site.url("/gone"), interval=60)
+    moved = Source(name="moved", url=news_site.url("/old"), interval=60)
+    pipeline = Pipeline(make([gone, moved]), state, fetcher)
+    result = await pipeline.cycle([gone, moved])
+    by_name = {o.source: o for o in result.outcomes}
+    assert "disabled" in (by_name["gone"].operator_message or "")
+    assert state.source_state("gone").disabled
+    assert [s.name for s in pipeline.active_sources()] == ["moved"]
+    assert state.source_state("moved").url == news_site.url("/new")
+    await pipeline.cycle([moved])
+    assert news_site.hits("/old") == 1
+
+
+async def test_backoff_and_retry_after_delay_the_next_fetch(world: tuple[State, Fetcher],
+                                                            news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.fault("/busy", "status", code=503, headers={"Retry-After": "600"})
+    source = Source(name="busy", url=news_site.url("/busy"), interval=5)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    await pipeline.cycle([source])
+    st = state.source_state("busy")
+    assert st.next_fetch_after is not None
+    assert st.next_fetch_after - datetime.now(UTC) > timedelta(seconds=590)
+    assert pipeline.due(datetime.now(UTC) + timedelta(seconds=60)) == []
+    assert pipeline.due(datetime.now(UTC) + timedelta(seconds=700)) == [source]
+
+
+async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    article = ("<html><head><title>News</title></head><body><nav>Home | TV</nav><article>"
+               "<h1>Korean zombie thriller season 2 begins production</h1>"
+               "<p>Netflix confirmed on Thursday that filming of All of Us Are Dead season 2 has begun in "
+               "Seoul, with the original cast returning.</p></article><footer>(c) News</footer></body></html>")
+    news_site.set("/article", article, "text/html; charset=utf-8")
+    headline = ("Korean zombie thriller season 2 begins production - Daily Screen", "", NOW)
+    body = rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id=")
+    news_site.set("/gn", body)
+    source = Source(name="gn", url=news_site.url("/gn"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    result = await pipeline.cycle([source])
+    assert news_site.hits("/article") == 1
+    assert [(f.event.kind, f.event.watch) for f in result.findings] == [("production", "aouad-s2")]
