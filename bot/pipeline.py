@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.detect import Detector
-from bot.fetch import FetchResult, Fetcher, backoff_delay, jittered
+from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
 from bot.parse import ParseError, article_text, parse_feed, parse_html
 from bot.state import Event, SourceState, State
@@ -48,7 +48,7 @@ class SourceOutcome:
     findings: tuple[Finding, ...] = ()
     error: str | None = None
     operator_message: str | None = None
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # parse (worker thread) + detect and state work, awaits excluded
     bytes_received: int = 0
     elapsed: float = 0.0
 
@@ -193,17 +193,22 @@ class Pipeline:
 
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
                        budget: _Budget) -> SourceOutcome:
-        cpu0 = time.thread_time()
         try:
             items, cpu = await asyncio.to_thread(_parse_timed, source, result)
         except ParseError as exc:
             return self._failed(source, f"cannot parse: {exc}", result)
+        # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
+        cpu0 = time.thread_time()
         now = self.clock()
         first = not self.state.has_history(source.name)
         new = self.state.unseen(source.name, items)
         findings, plain = [], []
         for item in new:
-            decision = await self._decide(item, budget)
+            decision = self.detector.classify(item)
+            if decision.needs_article:
+                paused = time.thread_time()
+                decision = await self._decide_by_article(item, decision, budget)
+                cpu0 += time.thread_time() - paused
             if decision.alert and decision.watch:
                 alert = not self._stale(item, now, first)
                 res = self.state.record_finding(source=source.name, item=item, decision=decision,
@@ -223,16 +228,16 @@ class Pipeline:
             cpu_seconds=cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
 
-    async def _decide(self, item: Item, budget: _Budget) -> Decision:
-        """Classifies an item; a near miss is decided from its article page while the budget lasts."""
-        decision = self.detector.classify(item)
+    async def _decide_by_article(self, item: Item, decision: Decision, budget: _Budget) -> Decision:
+        """Decides a near miss from its article page while the budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not budget.take():
             return decision
         page = await self.fetcher.fetch(item.url)
         if not page.ok or not page.body:
             log.info("article %s: %s", item.url, page.error or "empty")
             return decision
-        text = await asyncio.to_thread(article_text, page.body, page.final_url, content_type=page.content_type)
+        text = await asyncio.to_thread(article_text, page.body, page.final_url,
+                                       content_type=page.content_type)
         return self.detector.classify_article(item, text)
 
     def _stale(self, item: Item, now: datetime, first_fetch: bool) -> bool:
