@@ -104,10 +104,14 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
     out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
 
 
-async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None) -> int:
-    """One pass over every active source now; prints the findings not recorded before."""
+async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None,
+               token: str = "", api_url: str = DEFAULT_API_URL) -> int:
+    """One pass over every active source now; prints the findings not recorded before.
+
+    With a bot token, the alerts it queued (and any left from before) are sent before it exits.
+    """
     out = out or sys.stdout
-    setup_logging("text", logging.WARNING)
+    setup_logging("text", logging.WARNING, secrets=(token,))
     state = State.open(state_dir)
     try:
         async with Fetcher(config.settings) as fetcher:
@@ -119,9 +123,42 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         for outcome in result.outcomes:
             if outcome.status == "failed":
                 print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
+        if token and state.outbox_size():
+            await _deliver(config, state, token, api_url)
     finally:
         state.close()
     return 0
+
+
+async def _deliver(config: Config, state: State, token: str, api_url: str) -> None:
+    """Sends the outbox once through the Bot API, without polling for commands."""
+    from bot.telegram import Sender, build_application
+
+    app = build_application(token, base_url=api_url, deps=_no_commands(config, state),
+                            per_second=config.settings.send_rate)
+    await app.initialize()
+    try:
+        stats = await Sender(app.bot, state, lambda e, c: render_alert(config, state, e)).flush()
+        if stats.retried:
+            print(f"newsbot: {stats.retried} alert(s) could not be sent now; they stay in the outbox",
+                  file=sys.stderr)
+    finally:
+        await app.shutdown()
+
+
+def _no_commands(config: Config, state: State) -> Any:
+    from bot.telegram import BotDeps
+
+    return BotDeps(state=state, config_provider=lambda: config, admins=frozenset())
+
+
+def render_alert(config: Config, state: State, event_id: int) -> str | None:
+    """The HTML alert for an event (None if the event is gone)."""
+    event = state.event(event_id)
+    if event is None:
+        return None
+    titles = {w.id: w.title for w in config.watches}
+    return format_alert(event, titles.get(event.watch, event.watch))
 
 
 class Daemon:
@@ -185,11 +222,7 @@ class Daemon:
 
     def render(self, event_id: int, chat_id: int) -> str | None:
         """The HTML alert for an outbox row (None if its event is gone)."""
-        event = self.state.event(event_id)
-        if event is None:
-            return None
-        titles = {w.id: w.title for w in self.config.watches}
-        return format_alert(event, titles.get(event.watch, event.watch))
+        return render_alert(self.config, self.state, event_id)
 
     async def tick(self) -> None:
         """Starts a cycle for the sources that are due and not already in flight."""

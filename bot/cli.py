@@ -134,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scan":
         from bot.app import scan
 
-        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json))
+        from bot.app import DEFAULT_API_URL
+
+        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
+                                token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+                                api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL))
     if args.command == "status":
         from bot.report import print_status
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
 from tests.test_e2e import clean_env, rss, wait_for, write_sources
 
@@ -122,3 +123,22 @@ def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite) -> No
     assert proc.returncode == 0, err
     assert out.count("[Trailer]") == 1 and "official trailer" in out, out
     assert "Will there be" not in out and "renewed for season 2" not in out
+
+
+def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI) -> None:
+    from bot.state import State
+
+    with State.open(tmp_path / "state") as state:
+        state.subscribe(99, "private", "fan", now=NOW)
+    news_site.set("/feed.xml", rss([TRAILER, SPECULATION]))
+    write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
+    env = _env(tmp_path) | {"TELEGRAM_BOT_TOKEN": "123:TEST", "TELEGRAM_API_URL": bot_api.base_url}
+    proc = subprocess.run([sys.executable, "-m", "bot", "scan"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert len(bot_api.sent(99)) == 1 and "official trailer" in bot_api.sent(99)[0]
+    assert not bot_api.calls_to("getUpdates")
+    again = subprocess.run([sys.executable, "-m", "bot", "scan"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0 and again.stdout == ""
+    assert len(bot_api.sent(99)) == 1
