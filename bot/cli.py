@@ -132,9 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                               log_format=args.log_format, metrics_port=args.metrics_port,
                                               metrics_host=args.metrics_host))
     if args.command == "scan":
-        from bot.app import scan
-
-        from bot.app import DEFAULT_API_URL
+        from bot.app import DEFAULT_API_URL, scan
 
         return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
