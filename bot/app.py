@@ -157,8 +157,13 @@ def render_alert(config: Config, state: State, event_id: int) -> str | None:
     event = state.event(event_id)
     if event is None:
         return None
-    titles = {w.id: w.title for w in config.watches}
-    return format_alert(event, titles.get(event.watch, event.watch))
+    return format_alert(event, watch_label(config, event.watch))
+
+
+def watch_label(config: Config, watch_id: str) -> str:
+    """How an alert names a watch: "<title> season <n>"."""
+    watch = next((w for w in config.watches if w.id == watch_id), None)
+    return f"{watch.title} season {watch.season}" if watch else watch_id
 
 
 class Daemon:
@@ -252,7 +257,7 @@ class Daemon:
             self.metrics.observe_cycle(result)
         for finding in result.findings:
             if finding.alerted and self.sender is None:
-                print(format_alert_plain(finding.event, self._title(finding.event.watch)), flush=True)
+                print(format_alert_plain(finding.event, watch_label(self.config, finding.event.watch)), flush=True)
         messages = [o.operator_message for o in result.outcomes if o.operator_message]
         for message in messages:
             log.warning("operator: %s", message)
@@ -266,9 +271,6 @@ class Daemon:
                  "%d alerts queued, %d sent, %.2fs", stats["sources"], stats["fetched"], stats["unchanged"],
                  stats["failed"], stats["items"], stats["findings"], stats["alerts_queued"], sent,
                  stats["elapsed"], extra={"fields": {"event": "cycle", **stats, "sent": sent}})
-
-    def _title(self, watch_id: str) -> str:
-        return next((w.title for w in self.config.watches if w.id == watch_id), watch_id)
 
     async def flush(self) -> int:
         """Sends what the outbox holds; returns how many messages went out."""
