@@ -130,10 +130,16 @@ def format_status(watches: Sequence[Watch], events: Mapping[str, Sequence[Event]
         if not found:
             lines.append("• no news yet")
         for event in found:
-            outlets = "outlet" if event.reports == 1 else "outlets"
-            lines.append(f"• {_event_line(event)} ({event.reports} {outlets})")
+            lines.append(f"• {_event_line(event)} ({_reported(event)})")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) if blocks else "No shows are watched yet."
+
+
+def _reported(event: Event) -> str:
+    """How many outlets reported an event; a configured event nobody reported yet is just "known"."""
+    if event.reports == 0:
+        return "known"
+    return f"{event.reports} outlet" if event.reports == 1 else f"{event.reports} outlets"
 
 
 def format_latest(events: Sequence[Event], titles: Mapping[str, str]) -> str:
