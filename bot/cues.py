@@ -80,8 +80,10 @@ COMPARISON_BEFORE: Final[CueTable] = {
 
 COMPARISON_AFTER: Final[CueTable] = {
     "en": (r"-like", r"-style",
-           r"(?:'s )?(?:director|creator|writer|producer|showrunner|team|makers?|star)(?:'s)?"
-           r" (?:[a-z-]+ ){0,3}?(?:new|next|upcoming|latest) (?:film|movie|series|show|drama|project)"),
+           r"(?:'s )?(?:director|creator|writer|producer|showrunner|team|maker|star)s?(?:'s|')?"
+           r" (?:[a-z-]+ ){0,3}?(?:new|next|upcoming|latest) (?:film|movie|series|show|drama|project)",
+           r"(?:'s )?(?:star|actor|actress|lead|cast member)s? (?:[a-z-]+ ){0,2}?(?:joins?|boards?|lands?|"
+           r"signs? on|(?:is |are )?cast in|to star in|stars? in|reunite)"),
     "ko": ("처럼", "같은", "과 같은", "와 같은", "에 이어", "에 이은", "의 뒤를", "을 잇는", "를 잇는",
            "의 인기를 잇", "의 흥행을 잇", "의 흥행에 이어", "제작진", "팀의",
            r"(?:\S+ )?(?:감독|작가|pd)(?:의|이|가)? ?(?:신작|차기작|새 작품|새 드라마)"),
@@ -100,7 +102,8 @@ TITLE_STOP_WORDS: Final[frozenset[str]] = frozenset(
 
 TITLE_GENERIC_WORDS: Final[frozenset[str]] = frozenset(
     "netflix netflix's hbo max disney disney+ apple prime video amazon tvn jtbc sbs kbs mbc "
-    "coupang tving wavve viki korean k-drama kdrama k-drama's drama series show hit zombie "
+    "coupang tving wavve viki korean k-drama kdrama k-drama's drakor drama series serial serie série seri "
+    "show hit zombie "
     "horror thriller apocalyptic popular acclaimed beloved streamer's streamer the a this its "
     "original global smash fan-favorite fan-favourite favourite favorite cult sci-fi fantasy "
     "romance comedy teen high school anime webtoon".split()
@@ -188,8 +191,8 @@ KIND_CUES: Final[tuple[tuple[str, str, float, CueTable], ...]] = (
         "pt": (r"(?:começa|começou|começam|começaram|inicia|iniciou|iniciam)(?:m)? (?:as |a )?"
                r"(?:filmagens|gravações|produção)",
                r"(?:filmagens|gravações|produção) (?:já )?(?:começaram|começou|iniciadas|em andamento)"),
-        "id": (r"mulai (?:proses )?(?:syuting|produksi)", r"(?:syuting|produksi) (?:resmi |telah |sudah )*"
-               r"(?:dimulai|berjalan|berlangsung)", r"jalani syuting", r"menjalani syuting"),
+        "id": (r"mulai (?:proses )?(?:syuting|produksi)", r"(?:syuting|produksi) (?:[^.,;?]{1,60}? )?"
+               r"(?:resmi |telah |sudah )*(?:dimulai|berjalan|berlangsung)", r"jalani syuting", r"menjalani syuting"),
     }),
     ("production", "delay", 2.5, {
         "en": (r"(?:production|filming|shooting|season \d+) (?:[a-z]+ ){0,5}?(?:has been |was |is |been )?"
@@ -202,7 +205,8 @@ KIND_CUES: Final[tuple[tuple[str, str, float, CueTable], ...]] = (
         "id": (r"(?:produksi|syuting) (?:[a-z]+ ){0,3}?(?:ditunda|tertunda|diundur)",),
     }),
     ("production", "casting", 3.0, {
-        "en": (r"joins? (?:the )?(?:cast|season)", r"cast (?:in|as|for)",
+        "en": (r"joins? (?:the )?(?:cast|season)", r"joins? [^.;:?]{1,60}? (?:cast|lineup|line-up)(?![\w-])",
+               r"adds? [^.;:?]{1,40}? to (?:the )?[^.;:?]{0,40}?cast(?![\w-])", r"cast (?:in|as|for)",
                r"(?:casting|cast|lineup|line-up) (?:is )?(?:confirmed|announced|revealed|unveiled|complete)",
                r"(?:confirms?|confirmed|announces?|announced|reveals?|revealed|unveils?|unveiled) "
                r"(?:the |its |new |returning |full )*(?:cast|casting|lineup|line-up)",
@@ -243,6 +247,10 @@ KIND_CUES: Final[tuple[tuple[str, str, float, CueTable], ...]] = (
     ("trailer", "trailer", 2.0, {
         "en": (_TRAILER,), "ko": ("예고편", "티저"), "es": ("tráiler", "avance"),
         "pt": ("trailer",), "id": ("trailer", "cuplikan"),
+    }),
+    ("release_date", "release_date", 2.0, {
+        "id": (r"tanggal (?:rilis|tayang)",), "ko": (r"공개일",), "es": (r"fecha de estreno",),
+        "pt": (r"data de estreia",),
     }),
     ("production", "casting", 2.0, {
         "en": (r"(?:cast|casting) (?:news|update|announcement|reveal)", r"joins", "reunite"),

@@ -81,6 +81,8 @@ class _Cue(NamedTuple):
     kind: str
     milestone: str
     sent: int
+    start: int = -1
+    end: int = -1
 
 
 class _Verdict(NamedTuple):
@@ -89,6 +91,8 @@ class _Verdict(NamedTuple):
     milestone: str
     evidence: str
     refused: str
+    start: int = -1
+    end: int = -1
 
 
 def _confidence(total: float) -> float:
@@ -163,7 +167,8 @@ class Detector:
         if not aliases and not (seasons and seasons[0][0] < prep.head_end):
             return _NOTHING
         signals = [h for h in signals if rank_at[h.start] == _SIGNAL_RANK[h.tag]]
-        names = self._names(low, aliases, cmp_ends)
+        cue_starts = {h.start for h in kinds} | {h.start for h in signals}
+        names = self._names(prep, aliases, cmp_ends, cue_starts)
         if not names:
             return self._unnamed(prep, seasons, kinds, signals)
         best: Decision | None = None
@@ -174,14 +179,16 @@ class Detector:
         assert best is not None
         return best
 
-    def _names(self, low: str, aliases: list[Hit], cmp_ends: list[int]) -> list[_Name]:
+    def _names(self, prep: Prepared, aliases: list[Hit], cmp_ends: list[int],
+               cue_starts: set[int]) -> list[_Name]:
         """Mentions of watched names, longest first where they overlap, with comparison flags."""
         out: list[_Name] = []
+        low = prep.low
         for start, _, _, match in sorted(aliases, key=lambda h: (h[0], -h[1])):
             if out and start < out[-1].end:
                 continue
             watches = self._alias_keys.get(alias_key(match.group("a")), ())
-            if not watches:
+            if not watches or _ordinary_word(prep, start, match.end("a"), cue_starts):
                 continue
             tn = match.group("tn")
             end = match.end("a")
@@ -220,6 +227,8 @@ class Detector:
             return _refuse(watch, prep, subject[0].start, why)
         out_of_scope = _scope(prep, watch, refs, subject)
         verdict = _score(prep, kinds, signals, out_of_scope, level)
+        if verdict.kind is not None and verdict.start >= 0:
+            verdict = verdict._replace(evidence=_evidence(prep, verdict, [n.start for n in subject]))
         return _decision(watch.id, prep, verdict, subject[0].start)
 
     def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Hit],
@@ -313,15 +322,15 @@ def _score(prep: Prepared, kinds: list[_Hit], signals: list[_Hit], out: Callable
         return _Verdict(level - 1.0, None, "", prep.sentence_text(0), "no announcement cue")
     best = max(cands)
     return _Verdict(best.score + level - _penalty(prep, signals, best.sent), best.kind, best.milestone,
-                    prep.sentence_text(best.sent), "")
+                    prep.sentence_text(best.sent), "", best.start, best.end)
 
 
 def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weight: float,
-         by_sent: dict[int, set[str]]) -> _Cue:
+         by_sent: dict[int, set[str]], end: int = -1) -> _Cue:
     score = weight * (1.0 if start < prep.head_end else 0.85)
     if "official" in by_sent.get(sent, ()):
         score += 1.0
-    return _Cue(score, _PRIORITY[kind], kind, milestone, sent)
+    return _Cue(score, _PRIORITY[kind], kind, milestone, sent, start, end)
 
 
 def _release_cues(prep: Prepared, signals: list[_Hit], by_sent: dict[int, set[str]]) -> list[_Cue]:
@@ -332,8 +341,30 @@ def _release_cues(prep: Prepared, signals: list[_Hit], by_sent: dict[int, set[st
             dates = [h for h in signals if h.sent == sent and h.tag == "date"]
             full = any(not prep.low[h.start:h.start + 4].isdigit() for h in dates)
             start = min(h.start for h in signals if h.sent == sent and h.tag == "rverb")
-            out.append(_cue(prep, start, sent, "release_date", "release_date", 2.0 if full else 1.5, by_sent))
+            end = max(h.start for h in dates) + 1
+            out.append(_cue(prep, start, sent, "release_date", "release_date", 2.0 if full else 1.5, by_sent,
+                            end))
     return out
+
+
+def _evidence(prep: Prepared, verdict: _Verdict, names: list[int], limit: int = 160) -> str:
+    """The phrase that decided: the cue's clause, widened to the watched name when it stands earlier
+    in the same sentence (or anywhere in the headline, for a cue in the headline), and to the date
+    of a release; cut to `limit` characters around the cue."""
+    sent = prep.sentence(verdict.start)
+    s0, _ = prep.sentence_span(sent)
+    start, end = prep.clause_span(verdict.start)
+    if verdict.end > end:
+        end = prep.clause_span(verdict.end - 1)[1]
+    floor = 0 if verdict.start < prep.head_end else s0
+    earlier = [n for n in names if floor <= n < start]
+    if earlier and not any(s0 <= n < end for n in names if n >= start):
+        start = prep.clause_span(max(earlier))[0]
+    text = prep.orig[start:end]
+    if len(text) > limit:
+        at = max(0, verdict.start - start - limit // 3)
+        text = text[at:at + limit].rsplit(" ", 1)[0] + " …"
+    return text.strip(" .;|-[]\n,:") or verdict.evidence
 
 
 def _penalty(prep: Prepared, signals: list[_Hit], best_sent: int) -> float:
@@ -397,6 +428,30 @@ def _capital_title_before(prep: Prepared, start: int) -> bool:
             break
         named += lower not in cues.TITLE_GENERIC_WORDS
     return named > 0
+
+
+_CAPITAL_BEFORE = re.compile(r"(?:^|[\s'(])([A-Z][\w'+.&-]*) $")
+
+
+def _ordinary_word(prep: Prepared, start: int, end: int, cue_starts: set[int]) -> bool:
+    """Whether a one-word Latin name is used as an ordinary word, not as the show's title.
+
+    A title is capitalised: "moving the premiere" and "on wednesday" in a text that uses capitals
+    are not the shows "Moving" and "Wednesday". A capitalised word glued before it that neither
+    describes a show, nor starts a headline phrase, nor is itself news vocabulary ("Syuting",
+    "Trailer") makes a longer title ("Animal Kingdom").
+    """
+    word = prep.orig[start:end]
+    if " " in word or prep.orig is prep.low or not word.isascii() or not word[:1].isalpha():
+        return False
+    if not word[0].isupper():
+        return any(c.isupper() for c in prep.orig)
+    m = _CAPITAL_BEFORE.search(prep.orig, max(0, start - 40), start)
+    if m is None or m.start(1) in cue_starts:
+        return False
+    before = m.group(1).lower().rstrip(":,")
+    return not (before.endswith(("'s", "'")) or before in cues.TITLE_STOP_WORDS
+                or before in cues.TITLE_GENERIC_WORDS)
 
 
 def _lede(text: str, limit: int = 1500) -> str:

@@ -73,11 +73,15 @@ def _prefixes(seq: Any, partials: set[tuple[str, str]]) -> set[tuple[str, str]]:
             partials = done | once | (live if lo == 0 else set())
         elif op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
             continue
+        elif op is _c.IN and all(o is _c.LITERAL for o, _ in av):
+            partials = set(done)
+            for _, code in av:
+                partials |= _prefixes([(_c.LITERAL, code)], live)
         else:
             partials = done | {(w, "cut") for w, _ in live}
         if len(partials) > _MAX_PREFIXES:
             raise ValueError("too many prefixes")
-    return {(w, "complete" if s == "open" else s) for w, s in partials}
+    return partials
 
 
 def _literal_run(seq: Any) -> str:
@@ -95,7 +99,8 @@ def _literal_run(seq: Any) -> str:
 def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
     """Whole first words, 4-letter stems and Korean 1-2 syllable keys of a pattern (None: search it)."""
     try:
-        prefixes = _prefixes(_sre.parse(pattern), {("", "open")})
+        prefixes = {(w, "complete" if s == "open" else s)
+                    for w, s in _prefixes(_sre.parse(pattern), {("", "open")})}
     except ValueError:
         return None
     words: set[str] = set()

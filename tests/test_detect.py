@@ -135,3 +135,15 @@ def test_bad_input_does_not_crash(detector: Detector) -> None:
     for title in ("", " - ", "?", "\x00\ufffd", "season 2" * 500, "시즌", "'" * 50):
         d = detector.classify(Item(title=title, summary=title))
         assert 0.0 <= d.confidence <= 1.0
+
+
+def test_evidence_is_the_deciding_phrase(detector: Detector) -> None:
+    """Evidence is the cue's clause with the show's name, not the whole text."""
+    teaser = detector.classify(Item(title="Tempest: Season 2 | Official Teaser | Netflix"))
+    assert teaser.evidence == "Tempest: Season 2 | Official Teaser"
+    wrap = detector.classify(Item(title="All of Us Are Dead season 2 wraps filming, with a party in Seoul"))
+    assert wrap.evidence == "All of Us Are Dead season 2 wraps filming"
+    lede = detector.classify(Item(
+        title="Netflix unveils its autumn slate",
+        summary="Among the highlights, All of Us Are Dead has been renewed for a second season. More soon."))
+    assert lede.evidence == "All of Us Are Dead has been renewed for a second season"
