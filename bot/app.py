@@ -306,23 +306,28 @@ class Daemon:
             self.reload("sources file changed")
 
     async def stop(self) -> None:
-        """Stops scheduling, gives in-flight work the grace period, then closes everything."""
+        """Stops scheduling and sending new messages, gives in-flight work the grace period, then closes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
         self.stopping.set()
         self.scheduler.shutdown(wait=False)
+        if self.sender is not None:
+            self.sender.stop()
         pending = set(self.cycles)
         if pending:
-            done, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
+            _, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
         if self.app is not None:
             from bot.telegram import stop_application
 
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.1, deadline - loop.time())), self._send_lock:
+                    pass  # the message in flight is finished (or abandoned when the grace runs out)
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(SHUTDOWN_GRACE):
-                    async with self._send_lock:
-                        await stop_application(self.app)
+                async with asyncio.timeout(5):
+                    await stop_application(self.app)
         await self.fetcher.aclose()
         self.state.close()
         log.info("newsbot stopped")

@@ -95,13 +95,18 @@ class Sender:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._parts_done: dict[int, int] = {}  # row id -> parts already delivered (long alerts)
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the messages in flight, start no new ones (for a clean shutdown)."""
+        self._stopping = True
 
     async def flush(self) -> SendStats:
         """Send everything due now; returns counts. One flush runs at a time."""
         tally: Counter[str] = Counter()
         async with self._lock:
             stalled: set[int] = set()  # chats that failed in this flush: not retried before it ends
-            while True:
+            while not self._stopping:
                 rows = [r for r in self._state.pending(now=self._clock(), limit=self._batch)
                         if r.chat_id not in stalled]
                 if not rows:
@@ -118,7 +123,7 @@ class Sender:
     async def _worker(self, queue: list[tuple[int, list[OutboxMessage]]], stalled: set[int],
                       tally: Counter[str]) -> None:
         """Take chats off the shared queue and send each one's rows in order."""
-        while queue:
+        while queue and not self._stopping:
             chat_id, rows = queue.pop()
             if not await self._send_chat(chat_id, rows, tally):
                 stalled.add(chat_id)
@@ -127,6 +132,8 @@ class Sender:
         """Send one chat's rows in order, stopping at the first that cannot go now; True if all went."""
         target = chat_id
         for row in rows:
+            if self._stopping:
+                return False
             outcome, target = await self._deliver(row, target, tally)
             if outcome in (Outcome.GONE, Outcome.RETRY):
                 return False
