@@ -198,9 +198,9 @@ class Deliveries:
 
 
 def _alert_key(header: str, labels: dict[str, str]) -> tuple[str, str] | None:
-    """(show, kind) of an alert from its bold first line, e.g. "🎬 Trailer: Midnight Ferry"."""
+    """(show, kind) of an alert from its bold first line, e.g. "🎬 Trailer: Midnight Ferry season 2"."""
     for show in SHOWS:
-        if header.endswith(": " + show):
+        if f": {show}" in header:
             for label, kind in labels.items():
                 if label in header:
                     return show, kind

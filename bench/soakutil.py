@@ -159,6 +159,8 @@ class SoakServer:
                     break
         except (ConnectionError, ValueError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is shutting down with a hung request open
         finally:
             writer.close()
 
