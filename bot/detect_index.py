@@ -20,6 +20,7 @@ _sre: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 
 _TOKEN = re.compile(r"[^\W_]+")
+_WORD_CHAR = re.compile(r"\w").match
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _MAX_PREFIXES = 2000
 
@@ -155,6 +156,30 @@ def _trie(words: Iterable[str]) -> str:
     return emit(tree) or "(?!)"
 
 
+def _scanner(words: Iterable[str], stems: Iterable[str]) -> str:
+    """One trie for whole-word keys (which must end a word) and stems (which need not).
+
+    The root is a plain alternation of literal characters, so the engine can skip every position
+    whose character starts no key; the word-start test comes after the first character.
+    """
+    tree: dict[str, Any] = {}
+    for word, mark in (*((w, "\x00") for w in words), *((w, "\x01") for w in stems)):
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[mark] = {}
+
+    def emit(node: dict[str, Any], root: bool) -> str:
+        alts = [re.escape(ch) + (r"(?<!\w.)" if root else "") + emit(child, False)
+                for ch, child in sorted(node.items()) if ch not in "\x00\x01"]
+        alts += [r"\b"] * ("\x00" in node) + [""] * ("\x01" in node)
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+    return emit(tree, True) if tree else "(?!)"
+
+
 class CueIndex:
     """Many tagged patterns, matched together; built once, used for every item.
 
@@ -186,26 +211,34 @@ class CueIndex:
             ) for key, group in table.items()}
             for table in raw
         )
-        self._latin_re = re.compile(rf"\b(?:(?P<w>{_trie(self._words)})\b|{_trie(self._stems)})")
-        self._korean_re = re.compile(f"(?=({_trie(self._korean)}))") if self._korean else None
+        # One table per scanner group: 1 = a whole word (with its stem's patterns), 2 = a stem.
+        merged = {key: (cands + self._stems[key[:4]][0] if key[:4] in self._stems else cands, req
+                        or (key[:4] in self._stems and self._stems[key[:4]][1]))
+                  for key, (cands, req) in self._words.items()}
+        self._merged = merged
+        self._latin_re = re.compile(_scanner(self._words, self._stems))
+        # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
+        self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
 
     def find(self, text: str) -> list[Hit]:
         """Every match in `text`, by start position ([] early if no required pattern can start)."""
-        words, stems = self._words, self._stems
+        merged, stems = self._merged, self._stems
         places: list[tuple[int, tuple[list[_Cand], bool]]] = []
         for m in self._latin_re.finditer(text):
             key = m.group()
-            if m.group("w"):
-                places.append((m.start(), words[key]))
-                if key[:4] in stems:
-                    places.append((m.start(), stems[key[:4]]))
+            end = m.end()
+            if key in merged and (end == len(text) or not _WORD_CHAR(text[end])):
+                places.append((m.start(), merged[key]))
             else:
                 places.append((m.start(), stems[key]))
         if self._korean_re is not None and _HANGUL.search(text):
             korean = self._korean
-            for m in self._korean_re.finditer(text):
-                key = m.group(1)
+            search = self._korean_re.search
+            at = 0
+            while (m := search(text, at)) is not None:
+                key = m.group()
+                at = m.start() + 1
                 places.append((m.start(), korean[key]))
                 if len(key) > 1 and key[0] in korean:
                     places.append((m.start(), korean[key[0]]))
