@@ -236,12 +236,12 @@ class CueIndex:
             korean = self._korean
             search = self._korean_re.search
             at = 0
-            while (m := search(text, at)) is not None:
-                key = m.group()
-                at = m.start() + 1
-                places.append((m.start(), korean[key]))
+            while (k := search(text, at)) is not None:
+                key = k.group()
+                at = k.start() + 1
+                places.append((k.start(), korean[key]))
                 if len(key) > 1 and key[0] in korean:
-                    places.append((m.start(), korean[key[0]]))
+                    places.append((k.start(), korean[key[0]]))
         if self._required and not any(p[1][1] for p in places):
             return []
         hits: list[Hit] = []
