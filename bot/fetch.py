@@ -1,4 +1,4 @@
-"""Polite, bounded HTTP fetching of feeds and pages: one shared client, conditional GETs, hard limits.
+"""Polite, bounded HTTP fetching of feeds and pages: small per-host clients, conditional GETs, hard limits.
 
 `Fetcher.fetch` never raises for network or HTTP trouble; it returns a `FetchResult` whose `error`
 says what went wrong in a few words, so one bad source never disturbs the others.
@@ -16,16 +16,14 @@ import random
 import socket
 import ssl
 import time
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
 
-import brotli  # type: ignore[import-untyped]
 import httpx
 
 from bot import __version__
+from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
 from bot.models import Settings
 from bot.urls import host_of
 
@@ -39,6 +37,7 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+_DRAIN_LIMIT = 64 * 1024
 _DNS_HINTS = (
     "name or service not known",
     "nodename nor servname",
@@ -173,118 +172,103 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
-class DecodeError(Exception):
-    """A body could not be decoded (bad data or an unsupported Content-Encoding)."""
+class _HostClients:
+    """One small httpx client per host, made on first use, closed once its host has been idle a while.
 
+    A pool per host stays tiny (at most `per_host` connections), so finding a free connection
+    costs the same at any concurrency, and one host's connections never evict another's. All
+    clients share one SSL context (making one costs tens of milliseconds). With a custom transport
+    (tests) every host shares one client over it.
+    """
 
-class BodyDecoder(Protocol):
-    """Incremental Content-Encoding decoder whose output per call is bounded."""
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None, idle_close: float) -> None:
+        self._settings = settings
+        self._idle_close = idle_close
+        self._timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.read_timeout,
+        )
+        self._headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        self._ssl: ssl.SSLContext | None = None
+        self._shared = None if transport is None else self._make(transport, max(1, settings.concurrency))
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self._users: dict[str, int] = {}
+        self.idle_since: dict[str, float] = {}
+        self._swept = time.monotonic()
 
-    def decode(self, data: bytes, max_out: int) -> bytes:
-        """Decode `data`, returning at most about `max_out` bytes (reaching it means "too big")."""
+    def _make(self, transport: httpx.AsyncBaseTransport | None, size: int) -> httpx.AsyncClient:
+        if transport is None and self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        return httpx.AsyncClient(
+            transport=transport,
+            verify=self._ssl or True,
+            follow_redirects=False,
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0),
+            headers=self._headers,
+        )
 
-    def flush(self) -> bytes:
-        """Whatever output is left once all input has been given."""
-
-
-class _Identity:
-    def decode(self, data: bytes, max_out: int) -> bytes:
-        return data
-
-    def flush(self) -> bytes:
-        return b""
-
-
-class _Zlib:
-    """gzip or deflate; deflate falls back to raw (headerless) streams, which some servers send."""
-
-    def __init__(self, name: str, wbits: int, fallback_wbits: int | None = None) -> None:
-        self._name = name
-        self._obj = zlib.decompressobj(wbits)
-        self._fallback = fallback_wbits
-        self._started = False
-
-    def decode(self, data: bytes, max_out: int) -> bytes:
+    @contextlib.asynccontextmanager
+    async def use(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
+        """The client for `host`, kept open while in use; closes clients of long-idle hosts first."""
+        now = time.monotonic()
+        if self.idle_since and now - self._swept >= min(self._idle_close, 5.0):
+            self._swept = now
+            await self._close_idle(now)
+        if self._shared is not None:
+            yield self._shared
+            return
+        client = self.clients.get(host)
+        if client is None:
+            client = self.clients[host] = self._make(None, max(1, self._settings.per_host))
+        self._users[host] = self._users.get(host, 0) + 1
+        self.idle_since.pop(host, None)
         try:
-            out = self._obj.decompress(data, max_out)
-        except zlib.error as exc:
-            if self._fallback is None or self._started:
-                raise DecodeError(f"could not decode {self._name} body: {exc}") from exc
-            self._obj = zlib.decompressobj(self._fallback)
-            self._fallback = None
-            return self.decode(data, max_out)
-        self._started = True
-        return out
+            yield client
+        finally:
+            users = self._users.pop(host) - 1
+            if users:
+                self._users[host] = users
+            else:
+                self.idle_since[host] = time.monotonic()
 
-    def flush(self) -> bytes:
-        try:
-            return self._obj.flush()
-        except zlib.error as exc:
-            raise DecodeError(f"could not decode {self._name} body: {exc}") from exc
+    async def _close_idle(self, now: float) -> None:
+        stale = [host for host, since in self.idle_since.items() if now - since >= self._idle_close]
+        closing = []
+        for host in stale:  # all taken out first, so none is handed out while others close
+            del self.idle_since[host]
+            closing.append(self.clients.pop(host))
+        for client in closing:
+            await client.aclose()
 
-
-class _Brotli:
-    def __init__(self) -> None:
-        self._obj = brotli.Decompressor()
-
-    def decode(self, data: bytes, max_out: int) -> bytes:
-        try:
-            return bytes(self._obj.process(data, output_buffer_limit=max_out))
-        except brotli.error as exc:
-            raise DecodeError(f"could not decode br body: {exc}") from exc
-
-    def flush(self) -> bytes:
-        return b""
-
-
-def make_decoder(content_encoding: str) -> BodyDecoder:
-    """A bounded decoder for a Content-Encoding header value (one coding, besides identity)."""
-    codings = [
-        c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")
-    ]
-    if not codings:
-        return _Identity()
-    if len(codings) == 1:
-        coding = codings[0]
-        if coding in ("gzip", "x-gzip"):
-            return _Zlib("gzip", 32 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            return _Zlib("deflate", zlib.MAX_WBITS, -zlib.MAX_WBITS)
-        if coding == "br":
-            return _Brotli()
-    raise DecodeError(f"unsupported Content-Encoding: {content_encoding[:60]}")
+    async def aclose(self) -> None:
+        """Close every client and its connections."""
+        clients = [*self.clients.values(), *([self._shared] if self._shared is not None else [])]
+        self.clients.clear()
+        self.idle_since.clear()
+        for client in clients:
+            await client.aclose()
 
 
 class Fetcher:
-    """Fetches URLs through one shared client, bounded overall and per host."""
+    """Fetches URLs through small per-host clients, bounded overall and per host."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        idle_close: float = 60.0,
+    ) -> None:
         self._settings = settings
         self._global = asyncio.Semaphore(max(1, settings.concurrency))
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._host_users: dict[str, int] = {}
         # A stalled-but-trickling server is cut off after this long in total.
         self._total_timeout = settings.connect_timeout + 3 * settings.read_timeout
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.read_timeout,
-            ),
-            limits=httpx.Limits(
-                max_connections=max(1, settings.concurrency),
-                max_keepalive_connections=max(1, settings.concurrency),
-                keepalive_expiry=30.0,
-            ),
-            headers={
-                "User-Agent": user_agent(settings),
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        self._clients = _HostClients(settings, transport, idle_close)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -295,8 +279,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared client and its connections."""
-        await self._client.aclose()
+        """Close every client and its connections."""
+        await self._clients.aclose()
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
@@ -362,19 +346,20 @@ class Fetcher:
             progress.chain.append(current)
             progress.final_url = current
             progress.status = 0
-            request = self._client.build_request("GET", current, headers=headers)
-            response = await self._client.send(request, stream=True)
-            try:
-                progress.status = response.status_code
-                progress.final_url = str(response.url)
-                target, bad = _redirect_target(response)
-                if target is None and bad is None:
-                    result = await self._answer(progress, response, etag, last_modified)
-                    if permanent is not None and result.ok:
-                        return dataclasses.replace(result, permanent_url=permanent)
-                    return result
-            finally:
-                await response.aclose()
+            async with self._clients.use(host_of(current)) as client:
+                response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
+                try:
+                    progress.status = response.status_code
+                    progress.final_url = str(response.url)
+                    target, bad = _redirect_target(response)
+                    if target is None and bad is None:
+                        result = await self._answer(progress, response, etag, last_modified)
+                        if permanent is not None and result.ok:
+                            return dataclasses.replace(result, permanent_url=permanent)
+                        return result
+                    await _drain(response, progress)
+                finally:
+                    await response.aclose()
             if target is None:
                 return self._failure(progress, bad or "bad redirect")
             still_permanent = still_permanent and response.status_code in _PERMANENT
@@ -395,6 +380,7 @@ class Fetcher:
         headers = response.headers
         progress.content_type = headers.get("content-type", "")
         if status == 304:
+            await _drain(response, progress)
             return self._success(
                 progress,
                 b"",
@@ -407,6 +393,7 @@ class Fetcher:
             if error is not None:
                 return self._failure(progress, error)
             return self._success(progress, body, headers.get("etag"), headers.get("last-modified"), False)
+        await _drain(response, progress)
         retry_after = None
         if status in _RETRY_AFTER_STATUSES:
             retry_after = parse_retry_after(headers.get("retry-after"), time.time())
@@ -470,6 +457,22 @@ class Fetcher:
             return b"", f"decompressed body larger than {_megabytes(limit)}"
         parts.append(tail)
         return b"".join(parts), None
+
+
+async def _drain(response: httpx.Response, progress: _Progress) -> None:
+    """Read a small unwanted body (304, error page, redirect) to its end so the connection is kept.
+
+    A response closed before its end closes the connection, and a new one costs a handshake.
+    Bodies over _DRAIN_LIMIT, or of unknown length, are left unread (the connection goes).
+    """
+    if response.is_stream_consumed:
+        return
+    declared = response.headers.get("content-length", "")
+    if response.status_code not in (204, 304) and not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
+        return
+    with contextlib.suppress(httpx.HTTPError):
+        async for chunk in response.aiter_raw():
+            progress.bytes_received += len(chunk)
 
 
 def _redirect_target(response: httpx.Response) -> tuple[str | None, str | None]:

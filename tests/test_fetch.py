@@ -523,6 +523,19 @@ async def test_connections_are_reused(news_site: NewsSite, fetcher: Fetcher) -> 
     assert news_site.connections_accepted == 1
 
 
+
+async def test_unread_answers_keep_the_connection(news_site: NewsSite, fetcher: Fetcher) -> None:
+    """304s, small error pages and redirects are read to their end, so the next request reuses the link."""
+    news_site.set("/feed.xml", RSS)
+    news_site.fault("/gone.xml", "status", code=404, body="no such feed here")
+    news_site.fault("/old.xml", "redirect", code=301, to="/feed.xml")
+    first = await fetcher.fetch(news_site.url("/feed.xml"))
+    for _ in range(3):
+        assert (await fetcher.fetch(news_site.url("/feed.xml"), etag=first.etag)).not_modified
+        assert (await fetcher.fetch(news_site.url("/gone.xml"))).error == "HTTP 404 Not Found"
+        assert (await fetcher.fetch(news_site.url("/old.xml"))).permanent_url == news_site.url("/feed.xml")
+    assert news_site.connections_accepted == 1
+
 async def test_idle_hosts_are_forgotten(news_site: NewsSite, second_site: NewsSite, fetcher: Fetcher) -> None:
     news_site.set("/a.xml", RSS)
     second_site.set("/b.xml", RSS)
@@ -560,3 +573,31 @@ def test_jittered_stays_within_ten_percent_and_varies() -> None:
     values = [jittered(100.0, rng) for _ in range(1000)]
     assert all(90.0 <= v <= 110.0 for v in values)
     assert max(values) - min(values) > 15.0
+
+
+async def test_each_host_gets_its_own_small_pool_sharing_one_ssl_context(
+    news_site: NewsSite, second_site: NewsSite
+) -> None:
+    news_site.set("/a.xml", RSS)
+    second_site.set("/b.xml", RSS)
+    async with Fetcher(Settings(concurrency=32, per_host=2)) as f:
+        await asyncio.gather(f.fetch(news_site.url("/a.xml")), f.fetch(second_site.url("/b.xml")))
+        clients = f._clients.clients
+        assert sorted(clients) == ["127.0.0.1", "127.0.0.2"]
+        pools = [c._transport._pool for c in clients.values()]  # type: ignore[attr-defined]
+        assert [p._max_connections for p in pools] == [2, 2]
+        assert pools[0]._ssl_context is pools[1]._ssl_context
+    assert f._clients.clients == {}
+
+
+async def test_clients_of_idle_hosts_are_closed(news_site: NewsSite, second_site: NewsSite) -> None:
+    news_site.set("/a.xml", RSS)
+    second_site.set("/b.xml", RSS)
+    async with Fetcher(Settings(), idle_close=0.0) as f:
+        assert (await f.fetch(news_site.url("/a.xml"))).ok
+        assert list(f._clients.clients) == ["127.0.0.1"]
+        assert (await f.fetch(second_site.url("/b.xml"))).ok  # the first host is idle: its client goes
+        assert list(f._clients.clients) == ["127.0.0.2"]
+        assert (await f.fetch(news_site.url("/a.xml"))).ok
+    assert news_site.connections_accepted == 2  # the closed client's connection was not reused
+
