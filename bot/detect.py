@@ -1,10 +1,12 @@
 """Detection: does a news item announce news of a watched show's season, and of which kind.
 
 How it decides: normalise the text; find which watch is the subject (its name with the watched
-season, or "<title> <n>"); refuse other titles, other seasons, fan-made and review items, and
+season, or "<title> <n>"; a one-word title only when written as a title); refuse comparisons
+("hits like X", "X star joins ..."), other titles, other seasons, fan-made and review items, and
 headline questions, explainers and negations; pick the kind from the strongest cue (headline cues
 weigh more than lede cues, an official attribution adds weight); subtract hedges and negations;
-alert when the remaining score clears a threshold. The score becomes the confidence.
+alert when the remaining score clears a threshold. The score becomes the confidence, and the
+evidence is the deciding cue's clause with the show's name.
 """
 
 from __future__ import annotations
