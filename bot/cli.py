@@ -117,6 +117,16 @@ def classify(config: Config, stdin: TextIO, stdout: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsbot` command."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     paths = paths_from(args)
