@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ID_RE = re.compile(r"^[^,\s](?:[^,]{0,58}[^,\s])?$")
 
 _WATCH_KEYS = {"id", "title", "season", "aliases", "known"}
 _KNOWN_KEYS = {"kind", "milestone", "date", "source", "title"}
@@ -119,6 +119,8 @@ def _bool(value: object) -> bool:
 
 
 def _positive_int(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("expected a positive whole number")
     return value
@@ -147,11 +149,13 @@ def _kind(value: object) -> Kind:
 def _id(value: object) -> str:
     text = _text(value)
     if not _ID_RE.match(text):
-        raise ValueError(f"{text!r}: use letters, digits, '-', '_' or '.'")
+        raise ValueError(f"{text!r}: at most 60 characters, no commas")
     return text
 
 
 def _aliases(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (_text(value),)
     if not isinstance(value, list):
         raise ValueError("expected a list of names")
     return tuple(_text(v) for v in value)
