@@ -3,31 +3,28 @@
 One `State` owns one connection to `<state_dir>/newsbot.db` (WAL, synchronous=NORMAL). Every
 write happens in an explicit `BEGIN IMMEDIATE` transaction, so recording a finding (item seen,
 event folded or created, outbox rows queued) is all-or-nothing even if the process is killed.
-Subscribers, the outbox and housekeeping are inherited from bot.state_chats.
+Events come from bot.state_events; subscribers, the outbox and housekeeping from bot.state_chats.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.models import KINDS, Decision, Item, Watch
-from bot.state_chats import ChatStore
+from bot.models import Decision, Item
+from bot.state_events import EventStore, check_finding
 from bot.state_records import (
-    EVENT_COLS,
     SOURCE_COLS,
-    SUB_COLS,
     Event,
     FindingResult,
     OutboxMessage,
     SourceState,
     Subscriber,
-    event_from_row,
     source_from_row,
-    subscriber_from_row,
-    wants,
 )
 from bot.state_schema import (
     StateError,
@@ -36,7 +33,6 @@ from bot.state_schema import (
     load_canonicalizer,
     migrate,
     opt_iso,
-    parse_known_date,
     to_iso,
 )
 
@@ -49,19 +45,50 @@ __all__ = [
     "State",
     "StateError",
     "Subscriber",
+    "Unchanged",
 ]
 
 DB_NAME = "newsbot.db"
 _CHUNK = 400  # bound on SQL parameters per IN (...) list
+_CANON_CACHE = 16384  # canonical URLs remembered between checking items and recording them
 _MAX_ERROR = 500  # stored error texts are cut to this many characters
 
 
-class State(ChatStore):
+# A successful fetch. On 304 a validator given as NULL keeps the stored one.
+_FETCH_OK = """UPDATE sources SET
+    etag = CASE WHEN :keep AND :etag IS NULL THEN etag ELSE :etag END,
+    last_modified = CASE WHEN :keep AND :lm IS NULL THEN last_modified ELSE :lm END,
+    url = COALESCE(:url, url), last_attempt = :now, last_success = :now, consecutive_errors = 0,
+    last_error = NULL, next_fetch_after = NULL, failure_notified = 0, items_seen = items_seen + :added
+    WHERE name = :name"""
+_INSERT_SEEN = "INSERT OR IGNORE INTO seen (source, key, url, first_seen) VALUES (?, ?, ?, ?)"
+
+
+def _fetch_ok_row(
+    name: str, now: datetime, etag: str | None, last_modified: str | None, not_modified: bool,
+    new_url: str | None, added: int = 0,
+) -> dict[str, object]:
+    return {"keep": int(not_modified), "etag": etag, "lm": last_modified, "url": new_url, "now": to_iso(now),
+            "added": added, "name": name}
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A source that answered 304 Not Modified, for State.record_unchanged."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    new_url: str | None = None
+
+
+class State(EventStore):
     """The SQLite-backed store; one per process, used from one event loop (guarded by a lock)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         super().__init__(conn, path)
         self._canonical: Callable[[str], str] | None = None
+        self._flags_version = 0  # bumped whenever a source is paused, disabled or forgotten here
 
     @classmethod
     def open(cls, state_dir: Path) -> State:
@@ -85,9 +112,21 @@ class State(ChatStore):
         return self
 
     def _canon(self) -> Callable[[str], str]:
+        """The URL canonicaliser, remembering recent answers: a new item's link is canonicalised
+        when it is checked (unseen) and again when it is recorded, moments later."""
         if self._canonical is None:
-            self._canonical = load_canonicalizer()
+            self._canonical = functools.lru_cache(maxsize=_CANON_CACHE)(load_canonicalizer())
         return self._canonical
+
+    def flags_token(self) -> tuple[int, int]:
+        """Changes whenever a source's paused/disabled flag may have changed, here or in another process.
+
+        Lets a caller keep its own copy of which sources are paused or disabled and reload it only
+        when this token differs (PRAGMA data_version moves on another connection's commits).
+        """
+        with self._lock:
+            other = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return self._flags_version, other
 
     # ---- per-source fetch state -------------------------------------------------------------
 
@@ -119,30 +158,9 @@ class State(ChatStore):
 
         On 304 a validator given as None is kept; on 200 the validators are replaced as given.
         """
-        keep = 1 if not_modified else 0
         with self._tx() as conn:
             self._ensure_source(conn, name)
-            conn.execute(
-                """UPDATE sources SET
-                    etag = CASE WHEN ? AND ? IS NULL THEN etag ELSE ? END,
-                    last_modified = CASE WHEN ? AND ? IS NULL THEN last_modified ELSE ? END,
-                    url = COALESCE(?, url), last_attempt = ?, last_success = ?,
-                    consecutive_errors = 0, last_error = NULL, next_fetch_after = NULL,
-                    failure_notified = 0
-                   WHERE name = ?""",
-                (
-                    keep,
-                    etag,
-                    etag,
-                    keep,
-                    last_modified,
-                    last_modified,
-                    new_url,
-                    to_iso(now),
-                    to_iso(now),
-                    name,
-                ),
-            )
+            conn.execute(_FETCH_OK, _fetch_ok_row(name, now, etag, last_modified, not_modified, new_url))
         return self.source_state(name)
 
     def record_fetch_error(
@@ -155,6 +173,7 @@ class State(ChatStore):
         disable: bool = False,
     ) -> SourceState:
         """A failed fetch: one more consecutive error, the backoff time, optionally disabled."""
+        self._flags_version += int(disable)
         with self._tx() as conn:
             self._ensure_source(conn, name)
             conn.execute(
@@ -165,6 +184,8 @@ class State(ChatStore):
         return self.source_state(name)
 
     def _set_flag(self, name: str, column: str, value: bool) -> None:
+        if column != "failure_notified":
+            self._flags_version += 1
         with self._tx() as conn:
             self._ensure_source(conn, name)
             conn.execute(f"UPDATE sources SET {column} = ? WHERE name = ?", (int(value), name))
@@ -183,6 +204,7 @@ class State(ChatStore):
 
     def forget_source(self, name: str) -> None:
         """Drop a removed source's fetch state and its seen items."""
+        self._flags_version += 1
         with self._tx() as conn:
             conn.execute("DELETE FROM seen WHERE source = ?", (name,))
             conn.execute("DELETE FROM sources WHERE name = ?", (name,))
@@ -232,17 +254,19 @@ class State(ChatStore):
             fresh.append(item)
         return fresh
 
-    def _mark(self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime) -> int:
+    def _insert_seen(self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime) -> int:
         """Record items as seen inside the caller's transaction; returns how many were new."""
         canonical = self._canon()
         at = to_iso(now)
         rows = [(source, item_key(i), canonical(i.url) if i.url else "", at) for i in items]
-        self._ensure_source(conn, source)
         before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO seen (source, key, url, first_seen) VALUES (?, ?, ?, ?)", rows
-        )
-        added = conn.total_changes - before
+        conn.executemany(_INSERT_SEEN, rows)
+        return conn.total_changes - before
+
+    def _mark(self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime) -> int:
+        """Record items as seen and count them on the source, inside the caller's transaction."""
+        self._ensure_source(conn, source)
+        added = self._insert_seen(conn, source, items, now)
         if added:
             conn.execute("UPDATE sources SET items_seen = items_seen + ? WHERE name = ?", (added, source))
         return added
@@ -254,146 +278,49 @@ class State(ChatStore):
 
     # ---- events -------------------------------------------------------------------------------
 
-    def _event_in(self, conn: sqlite3.Connection, where: str, params: Sequence[object]) -> Event | None:
-        row = conn.execute(f"SELECT {EVENT_COLS} FROM events e WHERE {where}", params).fetchone()
-        return None if row is None else event_from_row(tuple(row))
-
     def record_finding(
         self, *, source: str, item: Item, decision: Decision, now: datetime, alert: bool
     ) -> FindingResult:
         """In one transaction: mark the item seen, fold it into its event or create the event, and,
         for a new event with `alert`, queue one outbox row per active subscriber who wants it."""
-        watch, kind, milestone = decision.watch, decision.kind, decision.milestone or ""
-        if not watch or kind not in KINDS:
-            raise ValueError(f"a finding needs a watch and a known kind, got {watch!r}/{kind!r}")
-        assert kind is not None
+        check_finding(decision)
         with self._tx() as conn:
             self._mark(conn, source, [item], now)
-            key = (watch, kind, milestone)
-            existing = self._event_in(conn, "watch = ? AND kind = ? AND milestone = ?", key)
-            if existing is None:
-                event_id = self._insert_event(conn, source, item, decision, now, alert)
-            else:
-                event_id = existing.id
-                conn.execute(
-                    """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
-                       url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
-                    (item.title, item.url, event_id),
-                )
-            self._add_report(conn, event_id, source, item, now)
-            queued = self._queue(conn, event_id, kind, watch, now) if existing is None and alert else 0
-            event = self._event_in(conn, "id = ?", (event_id,))
-        assert event is not None
-        return FindingResult(event=event, new_event=existing is None, queued=queued)
+            return self._finding_in(conn, source, item, decision, now, alert)
 
-    @staticmethod
-    def _insert_event(
-        conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
-    ) -> int:
-        # An alerted event sorts by when it was found; a silent (backfilled) one by its publication.
-        ordered = now
-        if not alert and item.published is not None and to_iso(item.published) < to_iso(now):
-            ordered = item.published
-        cur = conn.execute(
-            """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title, url,
-               source, evidence, alerted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                decision.watch,
-                decision.kind,
-                decision.milestone or "",
-                to_iso(now),
-                opt_iso(item.published),
-                to_iso(ordered),
-                item.title,
-                item.url,
-                item.publisher or source,
-                decision.evidence,
-                int(alert),
-            ),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+    def record_fetched(
+        self,
+        source: str,
+        *,
+        now: datetime,
+        items_seen: Sequence[Item],
+        findings: Sequence[tuple[Item, Decision, bool]],
+        etag: str | None,
+        last_modified: str | None,
+        new_url: str | None = None,
+    ) -> list[FindingResult]:
+        """Everything a fetched (200) source brought, in one transaction: all of it or nothing.
 
-    @staticmethod
-    def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> None:
-        if (
-            item.url
-            and conn.execute(
-                "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, item.url)
-            ).fetchone()
-        ):
-            return  # the same article again: not a second report
-        conn.execute(
-            """INSERT INTO reports (event_id, feed, source, title, url, published, seen_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (
-                event_id,
-                source,
-                item.publisher or source,
-                item.title,
-                item.url,
-                opt_iso(item.published),
-                to_iso(now),
-            ),
-        )
-
-    def _queue(self, conn: sqlite3.Connection, event_id: int, kind: str, watch: str, now: datetime) -> int:
-        """Queue the event for every active subscriber whose preferences match; returns rows made."""
-        rows = conn.execute(f"SELECT {SUB_COLS} FROM subscribers WHERE active = 1 ORDER BY chat_id")
-        chats = [s.chat_id for s in map(subscriber_from_row, map(tuple, rows)) if wants(s, kind, watch)]
-        conn.executemany(
-            "INSERT INTO outbox (chat_id, event_id, created) VALUES (?, ?, ?)",
-            [(chat, event_id, to_iso(now)) for chat in chats],
-        )
-        return len(chats)
-
-    def seed_known(self, watch: Watch, *, now: datetime) -> int:
-        """Insert the watch's already-known events (never alerted) unless present; returns how many."""
-        inserted = 0
+        Plain items are marked seen; each (item, decision, alert) finding is marked seen and
+        recorded as by record_finding; the fetch counts as a success (record_fetch_ok, validators
+        replaced as given). Returns one FindingResult per finding, in order.
+        """
+        for _item, decision, _alert in findings:
+            check_finding(decision)
         with self._tx() as conn:
-            for known in watch.known:
-                date = parse_known_date(known.date)
-                cur = conn.execute(
-                    """INSERT OR IGNORE INTO events (watch, kind, milestone, first_seen, published,
-                       ordered_at, title, url, source, evidence, alerted, seeded)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 'known', 0, 1)""",
-                    (
-                        watch.id,
-                        known.kind,
-                        known.milestone or "",
-                        to_iso(now),
-                        opt_iso(date),
-                        to_iso(date or now),
-                        known.title,
-                        known.source,
-                    ),
-                )
-                inserted += cur.rowcount
-        return inserted
+            self._ensure_source(conn, source)
+            added = self._insert_seen(conn, source, [*items_seen, *(f[0] for f in findings)], now)
+            results = [self._finding_in(conn, source, item, d, now, alert) for item, d, alert in findings]
+            conn.execute(_FETCH_OK, _fetch_ok_row(source, now, etag, last_modified, False, new_url, added))
+        return results
 
-    def events(self, watch: str | None = None) -> list[Event]:
-        """Events, newest first (found time; publication date for seeded and backfilled ones)."""
-        where, params = ("WHERE e.watch = ?", (watch,)) if watch is not None else ("", ())
-        rows = self._read(
-            f"SELECT {EVENT_COLS} FROM events e {where} ORDER BY e.ordered_at DESC, e.id DESC", params
-        )
-        return [event_from_row(r) for r in rows]
-
-    def latest_events(self, watch: str) -> dict[str, Event]:
-        """Per kind, the most recent event of the watch."""
-        latest: dict[str, Event] = {}
-        for event in self.events(watch):
-            latest.setdefault(event.kind, event)
-        return latest
-
-    def event(self, event_id: int) -> Event | None:
-        """One event by id."""
-        with self._lock:
-            return self._event_in(self._conn, "id = ?", (event_id,))
-
-    def event_reports(self, event_id: int) -> list[tuple[str, str, str]]:
-        """(source, title, url) of each item that reported the event, first first."""
-        rows = self._read(
-            "SELECT source, title, url FROM reports WHERE event_id = ? ORDER BY id", (event_id,)
-        )
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+    def record_unchanged(self, sources: Sequence[Unchanged], *, now: datetime) -> None:
+        """Successful 304 answers of many sources, in one transaction (see record_fetch_ok)."""
+        if not sources:
+            return
+        with self._tx() as conn:
+            conn.executemany("INSERT OR IGNORE INTO sources (name) VALUES (?)", [(s.name,) for s in sources])
+            conn.executemany(
+                _FETCH_OK,
+                [_fetch_ok_row(s.name, now, s.etag, s.last_modified, True, s.new_url) for s in sources],
+            )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
-from bot.state import DB_NAME, State, StateError
+from bot.state import DB_NAME, State, StateError, Unchanged
 from bot.state_schema import SCHEMA_VERSION, load_canonicalizer, parse_known_date, simple_canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -387,6 +387,78 @@ def test_record_finding_is_atomic(state: State, tmp_path: Path, monkeypatch: pyt
     monkeypatch.undo()
     res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
     assert res.new_event and res.queued == 1  # the store is usable after the rollback
+
+
+
+def test_record_fetched_records_items_findings_and_the_fetch(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    state.record_fetch_error("s", now=T0, error="HTTP 500")
+    plain = [item(n) for n in range(2, 6)]
+    findings = [(item(1), decision(), True), (item(6), decision(), True), (item(7), decision("trailer", ""), False)]
+    results = state.record_fetched("s", now=T0, items_seen=plain, findings=findings, etag='"v2"',
+                                   last_modified="lm2", new_url="https://news.example/moved.xml")
+    assert [(r.new_event, r.queued, r.event.reports) for r in results] == [(True, 1, 1), (False, 0, 2), (True, 0, 1)]
+    assert results[0].event.id == results[1].event.id
+    assert state.unseen("s", [item(n) for n in range(1, 9)]) == [item(8)]
+    st = state.source_state("s")
+    assert (st.items_seen, st.etag, st.last_modified, st.url) == (7, '"v2"', "lm2", "https://news.example/moved.xml")
+    assert (st.consecutive_errors, st.last_error, st.last_success) == (0, None, T0)
+    assert state.outbox_size() == 1
+    again = state.record_fetched("s", now=T0, items_seen=plain, findings=[], etag=None, last_modified=None)
+    assert again == [] and state.source_state("s").items_seen == 7  # already seen: not counted twice
+    assert state.source_state("s").etag is None  # a 200 replaces the validators as given
+
+
+def test_record_fetched_is_atomic(state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    state.record_fetch_error("s", now=T0, error="HTTP 500")
+    before = table_counts(tmp_path)
+
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("crash while queueing")
+
+    monkeypatch.setattr(State, "_queue", boom)
+    with pytest.raises(RuntimeError, match="crash while queueing"):
+        state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), decision(), True)],
+                             etag='"v2"', last_modified=None)
+    assert table_counts(tmp_path) == before
+    st = state.source_state("s")
+    assert (st.items_seen, st.consecutive_errors, st.etag) == (0, 1, None)
+    with pytest.raises(ValueError, match="needs a watch"):
+        state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), Decision(alert=True), True)],
+                             etag=None, last_modified=None)
+    assert table_counts(tmp_path) == before
+
+
+def test_record_unchanged_in_one_go(state: State) -> None:
+    state.record_fetch_ok("a", now=T0, etag='"a1"', last_modified="lm-a", not_modified=False)
+    state.record_fetch_error("b", now=T0, error="HTTP 500", next_fetch_after=T0 + timedelta(hours=1))
+    later = T0 + timedelta(hours=2)
+    state.record_unchanged([Unchanged("a"), Unchanged("b", etag='"b2"', new_url="https://b.example/feed"),
+                            Unchanged("c")], now=later)
+    a, b, c = (state.source_state(n) for n in "abc")
+    assert (a.etag, a.last_modified, a.last_success) == ('"a1"', "lm-a", later)  # a 304 keeps validators
+    assert (b.etag, b.url, b.consecutive_errors, b.next_fetch_after, b.last_error) == (
+        '"b2"', "https://b.example/feed", 0, None, None)
+    assert c.last_attempt == later
+    state.record_unchanged([], now=later)
+
+
+def test_flags_token_moves_on_pause_disable_forget_and_other_connections(state: State, tmp_path: Path) -> None:
+    token = state.flags_token()
+    state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    state.set_failure_notified("s", True)
+    state.record_fetch_error("s", now=T0, error="HTTP 500")
+    assert state.flags_token() == token  # fetch bookkeeping leaves it alone
+    for change in (lambda: state.set_paused("s", True), lambda: state.set_disabled("s", True),
+                   lambda: state.record_fetch_error("s", now=T0, error="HTTP 410", disable=True),
+                   lambda: state.forget_source("s")):
+        change()
+        assert state.flags_token() != token
+        token = state.flags_token()
+    with State.open(tmp_path) as other:
+        other.set_paused("s", True)
+    assert state.flags_token() != token
 
 
 _KILL_CHILD = textwrap.dedent(
