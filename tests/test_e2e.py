@@ -41,6 +41,16 @@ def rss(items: list[tuple[str, str, datetime]]) -> str:
            f"<link>https://news.example/</link>{body}</channel></rss>"
 
 
+NOW_ITEMS = [
+    ("All of Us Are Dead season 2: everything we know about the release date",
+     "Fans wonder when the zombie series will return; Netflix has not said.",
+     datetime.now(UTC) - timedelta(minutes=5)),
+    ("Netflix releases the official trailer for All of Us Are Dead season 2",
+     "The streamer unveiled the first trailer for the second season on Tuesday.",
+     datetime.now(UTC) - timedelta(minutes=5)),
+]
+
+
 def wait_for(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
     """Polls until check() is truthy; fails the test with `what` after the timeout."""
     deadline = time.monotonic() + timeout
