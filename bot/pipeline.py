@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,7 @@ from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
 from bot.parse import ParseError, article_text, parse_feed, parse_html
-from bot.state import Event, SourceState, State
+from bot.state import Event, SourceState, State, Unchanged
 
 log = logging.getLogger("newsbot.pipeline")
 
@@ -103,6 +104,8 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self._next_due: dict[str, datetime] = {}
+        self._flags_token: tuple[int, int] | None = None
+        self._held: frozenset[str] = frozenset()  # paused or disabled in the state
         self.config = config
         self.detector = Detector(config.watches)
 
@@ -120,27 +123,31 @@ class Pipeline:
 
     def active_sources(self) -> list[Source]:
         """Sources that are neither paused (in the file or in the state) nor disabled."""
-        states = self.state.source_states()
-        out = []
-        for source in self.config.sources:
-            st = states.get(source.name)
-            if source.paused or (st is not None and (st.paused or st.disabled)):
-                continue
-            out.append(source)
-        return out
+        held = self._held_back()
+        return [s for s in self.config.sources if not s.paused and s.name not in held]
+
+    def _held_back(self) -> frozenset[str]:
+        """Names paused or disabled in the state, re-read only when the state says flags may have moved."""
+        token = self.state.flags_token()
+        if token != self._flags_token:
+            states = self.state.source_states()
+            self._held = frozenset(name for name, st in states.items() if st.paused or st.disabled)
+            self._flags_token = token
+        return self._held
 
     def due(self, now: datetime) -> list[Source]:
-        """Active sources whose (jittered) interval and any backoff have elapsed."""
-        states = self.state.source_states()
-        due = []
-        for source in self.active_sources():
-            when = self._next_due.get(source.name)
-            if when is None:
-                when = self._initial_due(source, states.get(source.name))
-                self._next_due[source.name] = when
-            if when <= now:
-                due.append(source)
-        return due
+        """Active sources whose (jittered) interval and any backoff have elapsed.
+
+        The schedule lives in memory; the state is read only for sources not scheduled yet
+        (first tick, new sources) and when a pause or disable may have happened.
+        """
+        sources = self.active_sources()
+        missing = [s for s in sources if s.name not in self._next_due]
+        if missing:
+            states = self.state.source_states()
+            for source in missing:
+                self._next_due[source.name] = self._initial_due(source, states.get(source.name))
+        return [s for s in sources if self._next_due[s.name] <= now]
 
     def _initial_due(self, source: Source, st: SourceState | None) -> datetime:
         if st is None or st.last_attempt is None:
@@ -156,25 +163,36 @@ class Pipeline:
         result = CycleResult(started=self.clock())
         todo = list(sources) if sources is not None else self.due(result.started)
         budget = _Budget(self.config.settings.article_fetch_budget)
-        outcomes = await asyncio.gather(*(self._run_guarded(s, budget) for s in todo))
+        unchanged: list[Unchanged] = []
+        outcomes = await asyncio.gather(*(self._run_guarded(s, budget, unchanged) for s in todo))
+        self._record_unchanged(unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started
         if todo:
             self.state.record_cycle(result.stats(), now=self.clock())
         return result
 
-    async def _run_guarded(self, source: Source, budget: _Budget) -> SourceOutcome:
+    def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
+        """Records the cycle's 304 answers in one transaction (losing them only means an earlier re-check)."""
+        try:
+            self.state.record_unchanged(unchanged, now=self.clock())
+        except sqlite3.Error:
+            log.exception("could not record %d unchanged sources", len(unchanged))
+
+    async def _run_guarded(self, source: Source, budget: _Budget, unchanged: list[Unchanged]) -> SourceOutcome:
         """Runs one source; a bug in one source's handling is recorded, never spread to the others."""
         t0 = time.monotonic()
         try:
-            outcome = await self.run_source(source, budget)
+            outcome = await self.run_source(source, budget, unchanged)
         except Exception as exc:  # noqa: BLE001 - one source must never stop the cycle
             log.exception("source %r: unexpected error", source.name)
             outcome = self._failed(source, f"internal error: {exc.__class__.__name__}: {exc}", None)
         return replace(outcome, elapsed=time.monotonic() - t0)
 
-    async def run_source(self, source: Source, budget: _Budget | None = None) -> SourceOutcome:
-        """Fetches one source and records what it says."""
+    async def run_source(self, source: Source, budget: _Budget | None = None,
+                         unchanged: list[Unchanged] | None = None) -> SourceOutcome:
+        """Fetches one source and records what it says (a 304 goes to `unchanged` if given, for the caller
+        to record with others)."""
         budget = budget or _Budget(self.config.settings.article_fetch_budget)
         st = self.state.source_state(source.name)
         url = st.url or source.url
@@ -183,11 +201,13 @@ class Pipeline:
             return self._failed(source, result.error or f"HTTP {result.status}", result)
         if result.not_modified:
             self._schedule(source, None)
-            before = st.failure_notified
-            self.state.record_fetch_ok(source.name, now=self.clock(), etag=result.etag,
-                                       last_modified=result.last_modified, not_modified=True,
-                                       new_url=result.permanent_url)
-            return SourceOutcome(source.name, "unchanged", operator_message=self._recovered(source, before),
+            done = Unchanged(source.name, result.etag, result.last_modified, result.permanent_url)
+            if unchanged is None:
+                self.state.record_unchanged([done], now=self.clock())
+            else:
+                unchanged.append(done)
+            return SourceOutcome(source.name, "unchanged",
+                                 operator_message=self._recovered(source, st.failure_notified),
                                  bytes_received=result.bytes_received)
         return await self._fetched(source, st, result, budget)
 
@@ -200,9 +220,10 @@ class Pipeline:
         # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
         cpu0 = time.thread_time()
         now = self.clock()
-        first = not self.state.has_history(source.name)
+        first = st.items_seen == 0 and not self.state.has_history(source.name)
         new = self.state.unseen(source.name, items)
-        findings, plain = [], []
+        found: list[tuple[Item, Decision, bool]] = []
+        plain = []
         for item in new:
             decision = self.detector.classify(item)
             if decision.needs_article:
@@ -210,20 +231,17 @@ class Pipeline:
                 decision = await self._decide_by_article(item, decision, budget)
                 cpu0 += time.thread_time() - paused
             if decision.alert and decision.watch:
-                alert = not self._stale(item, now, first)
-                res = self.state.record_finding(source=source.name, item=item, decision=decision,
-                                                now=now, alert=alert)
-                findings.append(Finding(source.name, item, decision, res.event, res.new_event,
-                                        res.new_event and alert, res.queued))
+                found.append((item, decision, not self._stale(item, now, first)))
             else:
                 plain.append(item)
-        self.state.mark_seen(source.name, plain, now=now)
-        self.state.record_fetch_ok(source.name, now=now, etag=result.etag,
-                                   last_modified=result.last_modified, not_modified=False,
-                                   new_url=result.permanent_url)
+        recorded = self.state.record_fetched(source.name, now=now, items_seen=plain, findings=found,
+                                             etag=result.etag, last_modified=result.last_modified,
+                                             new_url=result.permanent_url)
+        findings = tuple(Finding(source.name, item, decision, res.event, res.new_event, res.new_event and alert,
+                                 res.queued) for (item, decision, alert), res in zip(found, recorded, strict=True))
         self._schedule(source, None)
         return SourceOutcome(
-            source.name, "fetched", items=len(items), new_items=len(new), findings=tuple(findings),
+            source.name, "fetched", items=len(items), new_items=len(new), findings=findings,
             operator_message=self._recovered(source, st.failure_notified),
             cpu_seconds=cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )

@@ -219,3 +219,52 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     result = await pipeline.cycle([source])
     assert news_site.hits("/article") == 1
     assert [(f.event.kind, f.event.watch) for f in result.findings] == [("production", "aouad-s2")]
+
+
+async def test_due_rereads_the_state_only_when_flags_may_have_moved(world: tuple[State, Fetcher],
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    state, fetcher = world
+    a, b = (Source(name=n, url=f"http://127.0.0.1:1/{n}", interval=60) for n in "ab")
+    pipeline = Pipeline(make([a, b]), state, fetcher)
+    reads = []
+    real = state.source_states
+    monkeypatch.setattr(state, "source_states", lambda: reads.append(1) or real())
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    assert pipeline.due(now) == [a, b]
+    first = len(reads)
+    for _ in range(5):
+        assert pipeline.due(now) == [a, b]
+    assert len(reads) == first  # nothing changed: the schedule in memory is enough
+    state.set_paused("a", True)  # an admin command in this process
+    assert pipeline.due(now) == [b] and pipeline.active_sources() == [b]
+    state.set_paused("a", False)
+    assert pipeline.due(now) == [a, b]
+    with State.open(tmp_path / "state") as other:  # another process, e.g. the command line
+        other.set_disabled("b", True)
+    assert pipeline.due(now) == [a]
+
+
+async def test_unchanged_sources_are_recorded_together(world: tuple[State, Fetcher], news_site: NewsSite,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    state, fetcher = world
+    sources = []
+    for n in range(3):
+        news_site.set(f"/f{n}", rss([(f"Cooking contest episode {n}", "Recipes.", NOW)]))
+        sources.append(Source(name=f"f{n}", url=news_site.url(f"/f{n}"), interval=60))
+    state.record_fetch_error("f1", now=NOW, error="HTTP 500")
+    pipeline = Pipeline(make(sources), state, fetcher)
+    await pipeline.cycle(sources)
+    batches: list[list[str]] = []
+    real = state.record_unchanged
+    monkeypatch.setattr(state, "record_unchanged",
+                        lambda done, now: batches.append([u.name for u in done]) or real(done, now=now))
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    pipeline.clock = lambda: later
+    result = await pipeline.cycle(sources)
+    assert [o.status for o in result.outcomes] == ["unchanged"] * 3
+    assert [sorted(b) for b in batches] == [["f0", "f1", "f2"]]
+    assert all(state.source_state(s.name).last_success == later for s in sources)
+    assert state.source_state("f0").etag is not None
+    solo = await pipeline.run_source(sources[0])
+    assert solo.status == "unchanged" and batches[-1] == ["f0"]
