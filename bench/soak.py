@@ -174,9 +174,8 @@ class Deliveries:
     _seen: int = 0
 
     def update(self) -> None:
-        with self.api._lock:
-            new = self.api.delivered[self._seen:]
-            self._seen += len(new)
+        new = self.api.delivered[self._seen:]  # the list only grows; a slice is taken atomically
+        self._seen += len(new)
         labels = {label: kind for kind, label in KIND_LABELS.items()}
         for chat, text, _ in new:
             if chat == ADMIN:
