@@ -26,6 +26,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from bot.state import DB_NAME, State
 from bot.telegram_sender import Sender
 from tests.fakebotapi import FakeBotAPI
@@ -257,6 +259,7 @@ def duplicates(api: FakeBotAPI, spans: list[tuple[int, int, bool]]) -> tuple[int
     return total, unexplained, per_run
 
 
+@pytest.mark.timeout(300)  # about 70 s here; room for a slow machine above the 120 s default
 def test_sigkill_during_cycles_and_broadcasts(tmp_path: Path, news_site: NewsSite,
                                               bot_api: FakeBotAPI) -> None:
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(2**32))
