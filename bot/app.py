@@ -182,6 +182,8 @@ class Daemon:
         self.app: Any = None
         self.sender: Any = None
         self.metrics: Any = None
+        self.exit_code = 0
+        self._telegram_task: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
         self._mtime = self._sources_mtime()
 
@@ -194,7 +196,7 @@ class Daemon:
     async def start(self) -> None:
         self.pipeline.seed()
         if self.opts.token:
-            await self._start_telegram()
+            self._telegram_task = asyncio.create_task(self._connect_telegram())
         else:
             log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
         self.scheduler.add_job(self.tick, "interval", seconds=1.0, id="tick", coalesce=True,
@@ -210,6 +212,36 @@ class Daemon:
         log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
                  len(self.config.sources), self.opts.state_dir)
 
+    async def _connect_telegram(self) -> None:
+        """Starts the bot, retrying while the Bot API cannot be reached; sources are fetched meanwhile."""
+        from telegram.error import InvalidToken, TelegramError
+
+        delay = 5.0
+        while not self.stopping.is_set():
+            try:
+                await self._start_telegram()
+                return
+            except InvalidToken as exc:
+                log.error("the Bot API refused TELEGRAM_BOT_TOKEN (%s): stopping", exc)
+                self.exit_code = 2
+                self.stopping.set()
+                return
+            except TelegramError as exc:
+                log.warning("cannot reach the Telegram Bot API (%s); alerts wait in the outbox, retrying in %.0fs",
+                            exc, delay)
+                await self._discard_app()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
+            delay = min(delay * 2, 300.0)
+
+    async def _discard_app(self) -> None:
+        from bot.telegram import stop_application
+
+        app, self.app = self.app, None
+        if app is not None:
+            with contextlib.suppress(Exception):
+                await stop_application(app)
+
     async def _start_telegram(self) -> None:
         from bot.admin import SourceAdmin
         from bot.report import health_report
@@ -224,6 +256,7 @@ class Daemon:
                                      per_second=self.config.settings.send_rate)
         await start_application(self.app)
         self.sender = Sender(self.app.bot, self.state, self.render)
+        log.info("connected to the Telegram Bot API")
 
     def render(self, event_id: int, chat_id: int) -> str | None:
         """The HTML alert for an outbox row (None if its event is gone)."""
@@ -310,7 +343,11 @@ class Daemon:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE
         self.stopping.set()
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._telegram_task is not None and not self._telegram_task.done():
+            self._telegram_task.cancel()
+            await asyncio.gather(self._telegram_task, return_exceptions=True)
         if self.sender is not None:
             self.sender.stop()
         pending = set(self.cycles)
@@ -348,7 +385,7 @@ async def _serve(opts: RunOptions) -> int:
         await daemon.stopping.wait()
     finally:
         await daemon.stop()
-    return 0
+    return daemon.exit_code
 
 
 def run_daemon(opts: RunOptions) -> int:

@@ -128,3 +128,25 @@ def test_start_alert_once_and_clean_stop(daemon: subprocess.Popen[str], news_sit
     output, _ = daemon.communicate(timeout=20)
     assert daemon.returncode == 0, output
     assert "123:TEST" not in output
+
+
+def test_bot_api_down_at_start_up(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI) -> None:
+    news_site.set("/feed.xml", rss([]))
+    write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
+    bot_api.set_down(True)
+    env = clean_env(TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_URL=bot_api.base_url,
+                    NEWSBOT_SOURCES=str(tmp_path / "sources.yaml"), NEWSBOT_STATE_DIR=str(tmp_path / "state"))
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: news_site.hits("/feed.xml") >= 2, what="fetching while the Bot API is down")
+        assert proc.poll() is None
+        bot_api.set_down(False)
+        wait_for(lambda: bot_api.calls_to("getUpdates"), timeout=30, what="the bot connecting later")
+        bot_api.send_command("/start", chat_id=USER, user_id=USER)
+        wait_for(lambda: bot_api.sent(USER), what="reply to /start")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, output
+    assert "cannot reach the Telegram Bot API" in output and "Traceback" not in output
