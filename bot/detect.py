@@ -119,7 +119,8 @@ class Detector:
         self._watches = tuple(watches)
         names, self._alias_keys = alias_patterns(self._watches)
         self._index = CueIndex((*_CUE_ENTRIES, *(("alias", p, "alias") for p in names)),
-                               unmerged=("alias", "season"), required=("alias", "season"))
+                               unmerged=("alias", "season"), required=("alias", "season"),
+                               first=("season",))
         self._seasons = frozenset(w.season for w in self._watches)
 
     # --- public API -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
@@ -121,10 +121,11 @@ def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
     return words, stems, korean
 
 
-_Cand = tuple[re.Pattern[str], str, dict[str, str] | None]
-"""A pattern, its tag, and for merged patterns the group name → tag map."""
-_Table = dict[str, dict[str, list[_Cand]]]
-"""Key → family → candidates."""
+_Match = Callable[[str, int], "re.Match[str] | None"]
+_Cand = tuple[_Match, str, dict[str, str] | None]
+"""A pattern's bound `match`, its tag, and for merged patterns the group name → tag map."""
+_Entry = tuple[list[_Cand], bool]
+"""The candidates tried where a key occurs, and whether any belongs to a required family."""
 
 
 def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
@@ -132,9 +133,30 @@ def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
     if not group:
         return []
     if not mergeable or len(group) == 1:
-        return [(re.compile(p), tag, None) for tag, p in group]
+        return [(re.compile(p).match, tag, None) for tag, p in group]
     names = {f"g{j}": tag for j, (tag, _) in enumerate(group)}
-    return [(re.compile("|".join(f"(?P<g{j}>{p})" for j, (_, p) in enumerate(group))), "", names)]
+    return [(re.compile("|".join(f"(?P<g{j}>{p})" for j, (_, p) in enumerate(group))).match, "", names)]
+
+
+def _units(groups: tuple[list[tuple[str, str, str]], ...], unmerged: tuple[str, ...],
+           first: tuple[str, ...]) -> list[_Cand]:
+    """The candidates of one key: per table and family a (merged) pattern; `first` families as one
+    alternation over all tables, in table order, so only their first match at a position is found."""
+    out: list[_Cand] = []
+    firsts: dict[str, dict[str, str]] = {}
+    for group in groups:
+        for fam in dict.fromkeys(f for _, _, f in group):
+            if fam in first:
+                firsts.setdefault(fam, {}).update((p, t) for t, p, f in group if f == fam)
+            else:
+                out += _merge([(t, p) for t, p, f in group if f == fam], fam not in unmerged)
+    for pats in firsts.values():
+        tags = set(pats.values())
+        if len(pats) == 1 or len(tags) > 1:
+            out += [(re.compile(p).match, t, None) for p, t in pats.items()]
+        else:
+            out.append((re.compile("|".join(f"(?:{p})" for p in pats)).match, tags.pop(), None))
+    return out
 
 
 def _trie(words: Iterable[str]) -> str:
@@ -185,12 +207,14 @@ class CueIndex:
 
     Entries are (tag, pattern, family). Patterns of one family that start with the same word are
     tried as one alternation, in entry order, so at one position only the first of them matches;
-    families listed in `unmerged` (patterns with their own named groups) are never merged.
+    families listed in `unmerged` (patterns with their own named groups) are never merged, and
+    families listed in `first` are merged across the word and stem tables too (their patterns
+    carry distinct group names), for callers that keep only the first match at a position.
     `find` gives up early, returning [], when no pattern of a `required` family can start.
     """
 
     def __init__(self, entries: Iterable[tuple[str, str, str]], unmerged: tuple[str, ...] = (),
-                 required: tuple[str, ...] = ()) -> None:
+                 required: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> None:
         raw: tuple[dict[str, list[tuple[str, str, str]]], ...] = ({}, {}, {})
         self._scan: list[tuple[str, re.Pattern[str], str]] = []
         self._scan_required = False
@@ -203,35 +227,39 @@ class CueIndex:
             for table, found in zip(raw, keys, strict=True):
                 for key in found:
                     table.setdefault(key, []).append((tag, pattern, family))
-        self._words, self._stems, self._korean = (
-            {key: (
-                [c for fam in dict.fromkeys(f for _, _, f in group)
-                 for c in _merge([(t, p) for t, p, f in group if f == fam], fam not in unmerged)],
-                any(f in required for _, _, f in group),
-            ) for key, group in table.items()}
-            for table in raw
-        )
-        # One table per scanner group: 1 = a whole word (with its stem's patterns), 2 = a stem.
-        merged = {key: (cands + self._stems[key[:4]][0] if key[:4] in self._stems else cands, req
-                        or (key[:4] in self._stems and self._stems[key[:4]][1]))
-                  for key, (cands, req) in self._words.items()}
-        self._merged = merged
-        self._latin_re = re.compile(_scanner(self._words, self._stems))
+        words, stems, korean = raw
+
+        def entry(*groups: list[tuple[str, str, str]]) -> _Entry:
+            return _units(groups, unmerged, first), any(f in required for g in groups for _, _, f in g)
+
+        # A whole word also brings its stem's patterns; a 4-letter key can be both (then `_dual`).
+        self._table: dict[str, _Entry] = {key: entry(group, stems.get(key[:4], []))
+                                          for key, group in words.items()}
+        self._dual = {key: self._table[key] for key in stems if key in words}
+        self._stem_table = {key: entry(group) for key, group in stems.items()}
+        for key in self._dual:
+            del self._table[key]
+        for key, value in self._stem_table.items():
+            self._table.setdefault(key, value)
+        self._korean = {key: entry(group) for key, group in korean.items()}
+        self._latin_re = re.compile(_scanner(words, stems))
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
 
     def find(self, text: str) -> list[Hit]:
         """Every match in `text`, by start position ([] early if no required pattern can start)."""
-        merged, stems = self._merged, self._stems
-        places: list[tuple[int, tuple[list[_Cand], bool]]] = []
+        table = self._table
+        places: list[tuple[int, _Entry]] = []
+        append_place = places.append
         for m in self._latin_re.finditer(text):
             key = m.group()
-            end = m.end()
-            if key in merged and (end == len(text) or not _WORD_CHAR(text[end])):
-                places.append((m.start(), merged[key]))
-            else:
-                places.append((m.start(), stems[key]))
+            found_entry = table.get(key)
+            if found_entry is None:  # a 4-letter key that is both a word and a stem
+                end = m.end()
+                word_end = end == len(text) or not _WORD_CHAR(text[end])
+                found_entry = self._dual[key] if word_end else self._stem_table[key]
+            append_place((m.start(), found_entry))
         if self._korean_re is not None and _HANGUL.search(text):
             korean = self._korean
             search = self._korean_re.search
@@ -239,16 +267,16 @@ class CueIndex:
             while (k := search(text, at)) is not None:
                 key = k.group()
                 at = k.start() + 1
-                places.append((k.start(), korean[key]))
+                append_place((k.start(), korean[key]))
                 if len(key) > 1 and key[0] in korean:
-                    places.append((k.start(), korean[key[0]]))
+                    append_place((k.start(), korean[key[0]]))
         if self._required and not any(p[1][1] for p in places):
             return []
         hits: list[Hit] = []
         append = hits.append
         for pos, (cands, _) in places:
-            for pat, tag, names in cands:
-                found = pat.match(text, pos)
+            for match, tag, names in cands:
+                found = match(text, pos)
                 if found:
                     append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
         for tag, pat, literal in self._scan:

@@ -71,7 +71,8 @@ _NUMBERS = "|".join(str(n) for n in range(20, 0, -1))
 
 
 def season_patterns() -> list[str]:
-    """Patterns for every form of season reference; the named group says how to read the number."""
+    """Patterns for every form of season reference; the named group says how to read the number
+    (n: digits, w: a number word, o: an ordinal, r: "the new season"); no two share a group name."""
     nums = _words(cues.NUMBER_WORDS)
     ords = _words(cues.ORDINALS)
     season_words = _words({w for ws in cues.SEASON_WORDS.values() for w in ws})
@@ -86,16 +87,16 @@ def season_patterns() -> list[str]:
         rf"(?<![\w])s0?(?P<n3>{_NUMBERS})(?![\w])",
         r"시즌 ?(?P<n4>\d{1,2})(?!\d)",
         rf"(?P<o4>{ords}) ?번째 시즌",
-        *(f"(?P<rel>{frag})" for frag in fragments(cues.RELATIVE_SEASON)),
+        *(f"(?P<r{i}>{frag})" for i, frag in enumerate(fragments(cues.RELATIVE_SEASON))),
     ]
 
 
 def season_value(m: re.Match[str]) -> int:
     """The season number a season pattern's match names, or -1 for "the new season"."""
     group = m.lastgroup or ""
-    text = m.group(group)
-    if group == "rel":
+    if group[0] == "r":
         return -1
+    text = m.group(group)
     if group[0] == "n":
         return int(text)
     if group[0] == "w":
