@@ -43,7 +43,10 @@ _SIGNAL_ORDER = ("fan", "review", "medium", "explainer", "negation", "date", "sp
 _SIGNAL_RANK = {name: i for i, name in enumerate(_SIGNAL_ORDER)}
 _DECISIVE_ANYWHERE = frozenset(("fan", "medium"))
 _DECISIVE_IN_HEADLINE = frozenset(("question", "explainer", "negation", "review"))
-_KIND_TAGS = frozenset(f"k{i}" for i in range(len(cues.KIND_CUES)))
+_TAG_CODE: dict[str, int] = {
+    **_SIGNAL_RANK, **{f"k{i}": 100 + i for i in range(len(cues.KIND_CUES))}, "season": -1, "alias": -2, "cmp": -3,
+}
+"""How `_decide` files a hit: a signal's rank (0-9), 100 + a kind cue's index, or a negative family code."""
 _SIGNAL_TABLES = {**cues.SIGNALS, "date": cues.DATES, "rverb": cues.RELEASE_VERBS}
 _CUE_ENTRIES: tuple[tuple[str, str, str], ...] = (
     *(("season", p, "season") for p in season_patterns()),
@@ -71,10 +74,10 @@ class _Name(NamedTuple):
     comparison: bool
 
 
-class _Hit(NamedTuple):
-    start: int
-    tag: str
-    sent: int
+_Kind = tuple[int, int, int]
+"""A kind cue found: start, index in cues.KIND_CUES, sentence."""
+_Signal = tuple[int, str, int]
+"""A signal found (the strongest at its start): start, name, sentence."""
 
 
 class _Cue(NamedTuple):
@@ -146,57 +149,63 @@ class Detector:
         return any(h[2] != "cmp" for h in self._index.find(text))
 
     def _decide(self, prep: Prepared) -> Decision:
-        low = prep.low
         seasons: list[tuple[int, int, int]] = []
         aliases: list[Hit] = []
-        kinds: list[_Hit] = []
-        signals: list[_Hit] = []
+        kinds: list[tuple[int, int]] = []
         cmp_ends: list[int] = []
-        rank_at: dict[int, int] = {}
-        bounds = prep.bounds
-        for start, end, tag, match in self._index.find(low):
-            if tag in _KIND_TAGS:
-                kinds.append(_Hit(start, tag, bisect_right(bounds, start)))
-            elif tag == "season":
-                if not seasons or start >= seasons[-1][1]:
-                    seasons.append((start, end, season_value(match)))
-            elif tag == "alias":
-                aliases.append((start, end, tag, match))
-            elif tag == "cmp":
-                cmp_ends.append(end)
-            elif rank_at.get(start, 99) > _SIGNAL_RANK[tag]:
-                rank_at[start] = _SIGNAL_RANK[tag]
-                signals.append(_Hit(start, tag, bisect_right(bounds, start)))
+        rank_at: dict[int, int] = {}  # start → rank of the strongest signal there
+        season_end = -1
+        codes = _TAG_CODE
+        for hit in self._index.find(prep.low):
+            code = codes[hit[2]]
+            if code >= 100:
+                kinds.append((hit[0], code - 100))
+            elif code >= 0:
+                if rank_at.get(hit[0], 99) > code:
+                    rank_at[hit[0]] = code
+            elif code == -1:
+                if hit[0] >= season_end:  # seasons do not overlap: the first at a position wins
+                    seasons.append((hit[0], hit[1], season_value(hit[3])))
+                    season_end = hit[1]
+            elif code == -2:
+                aliases.append(hit)
+            else:
+                cmp_ends.append(hit[1])
         if not aliases and not (seasons and seasons[0][0] < prep.head_end):
             return _NOTHING
-        signals = [h for h in signals if rank_at[h.start] == _SIGNAL_RANK[h.tag]]
-        cue_starts = {h.start for h in kinds} | {h.start for h in signals}
-        names = self._names(prep, aliases, cmp_ends, cue_starts)
+        bounds = prep.bounds
+        found = [(s, k, bisect_right(bounds, s)) for s, k in kinds]
+        signals = [(s, _SIGNAL_ORDER[r], bisect_right(bounds, s)) for s, r in rank_at.items()]
+        names = self._names(prep, aliases, cmp_ends, kinds, rank_at)
         if not names:
-            return self._unnamed(prep, seasons, kinds, signals)
+            return self._unnamed(prep, seasons, found, signals)
+        if len(names) == 1 and len(names[0].watches) == 1:
+            return self._judge(names[0].watches[0], prep, names, seasons, found, signals)
         best: Decision | None = None
         for wi in sorted({wi for n in names for wi in n.watches}):
-            decision = self._judge(wi, prep, names, seasons, kinds, signals)
+            decision = self._judge(wi, prep, names, seasons, found, signals)
             if best is None or decision.confidence > best.confidence:
                 best = decision
         assert best is not None
         return best
 
-    def _names(self, prep: Prepared, aliases: list[Hit], cmp_ends: list[int],
-               cue_starts: set[int]) -> list[_Name]:
+    def _names(self, prep: Prepared, aliases: list[Hit], cmp_ends: list[int], kinds: list[tuple[int, int]],
+               rank_at: dict[int, int]) -> list[_Name]:
         """Mentions of watched names, longest first where they overlap, with comparison flags."""
         out: list[_Name] = []
         low = prep.low
-        for start, _, _, match in sorted(aliases, key=lambda h: (h[0], -h[1])):
+        if len(aliases) > 1:
+            aliases = sorted(aliases, key=lambda h: (h[0], -h[1]))
+        for start, _, _, match in aliases:
             if out and start < out[-1].end:
                 continue
             watches = self._alias_keys.get(alias_key(match.group("a")), ())
-            if not watches or _ordinary_word(prep, start, match.end("a"), cue_starts):
+            end = match.end("a")
+            if not watches or _ordinary_word(prep, start, end, kinds, rank_at):
                 continue
             tn = match.group("tn")
-            end = match.end("a")
-            comparison = bool(any(e <= start and start - e <= 60 and _CMP_GAP.fullmatch(low, e, start)
-                                  for e in cmp_ends) or _COMPARE_AFTER.match(low, end))
+            comparison = bool(cmp_ends and any(e <= start and start - e <= 60 and _CMP_GAP.fullmatch(low, e, start)
+                                               for e in cmp_ends) or _COMPARE_AFTER.match(low, end))
             out.append(_Name(start, end, watches, int(tn) if tn else 0, comparison))
         return out
 
@@ -213,12 +222,14 @@ class Detector:
                     return 1 if wi in n.watches and not n.comparison else -1
             if _titled_word_at(prep, m.end()):
                 return -1
-        if _QUOTED_BEFORE.search(low, max(0, start - 50), start) or _capital_title_before(prep, start):
+        since = max(0, start - 50)
+        if (low.find("'", since, start) >= 0 and _QUOTED_BEFORE.search(low, since, start)) or \
+                _capital_title_before(prep, start):
             return -1
         return 0
 
     def _judge(self, wi: int, prep: Prepared, names: list[_Name], seasons: list[tuple[int, int, int]],
-               kinds: list[_Hit], signals: list[_Hit]) -> Decision:
+               kinds: list[_Kind], signals: list[_Signal]) -> Decision:
         watch = self._watches[wi]
         mine = [n for n in names if wi in n.watches]
         subject = [n for n in mine if not n.comparison]
@@ -234,15 +245,15 @@ class Detector:
             verdict = verdict._replace(evidence=_evidence(prep, verdict, [n.start for n in subject]))
         return _decision(watch.id, prep, verdict, subject[0].start)
 
-    def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Hit],
-                 signals: list[_Hit]) -> Decision:
+    def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Kind],
+                 signals: list[_Signal]) -> Decision:
         """No watched name: a near miss if the headline announces the watched season of an unnamed show."""
         head = [(s, e) for s, e, v in seasons if s < prep.head_end and (v in self._seasons or v == -1)]
         if not head or all(self._owner(prep, [], -1, s, e) for s, e in head):
             return Decision(alert=False, confidence=0.01, evidence="")
-        kinds = [h for h in kinds if h.start < prep.head_end]
-        signals = [h for h in signals if h.start < prep.head_end]
-        verdict = _score(prep, kinds, signals, lambda pos: False, 0.0)
+        kinds = [h for h in kinds if h[0] < prep.head_end]
+        signals = [h for h in signals if h[0] < prep.head_end]
+        verdict = _score(prep, kinds, signals, None, 0.0)
         if verdict.refused or verdict.total < THRESHOLD:
             return Decision(alert=False, confidence=0.02, evidence=prep.sentence_text(0))
         conf = round(0.3 + 0.02 * min(verdict.total, 7), 3)
@@ -280,11 +291,11 @@ def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
 
 
 def _scope(prep: Prepared, watch: Watch, refs: list[tuple[int, int, int]],
-           subject: list[_Name]) -> Callable[[int], bool]:
-    """A test for cues standing in a clause that speaks only of another season."""
+           subject: list[_Name]) -> Callable[[int], bool] | None:
+    """A test for cues standing in a clause that speaks only of another season (None: no other season)."""
     others = [s for s, v, _ in refs if v > 0 and v != watch.season]
     if not others:
-        return lambda pos: False
+        return None
     ours = [s for s, v, o in refs if v in (watch.season, -1) and o >= 0]
     ours += [n.start for n in subject if n.number == watch.season]
 
@@ -295,31 +306,37 @@ def _scope(prep: Prepared, watch: Watch, refs: list[tuple[int, int, int]],
     return out
 
 
-def _score(prep: Prepared, kinds: list[_Hit], signals: list[_Hit], out: Callable[[int], bool],
+def _score(prep: Prepared, kinds: list[_Kind], signals: list[_Signal], out: Callable[[int], bool] | None,
            level: float) -> _Verdict:
     """Weigh the cues of one item for one watch (or for an unnamed show)."""
-    signals = [h for h in signals if not out(h.start)]
+    if out is not None:
+        signals = [h for h in signals if not out(h[0])]
     head = prep.head_end
-    for h in signals:
-        if h.tag in _DECISIVE_ANYWHERE or (h.start < head and h.tag in _DECISIVE_IN_HEADLINE):
-            return _Verdict(-4.0, None, "", prep.sentence_text(h.sent), h.tag)
     by_sent: dict[int, set[str]] = {}
-    for h in signals:
-        by_sent.setdefault(h.sent, set()).add(h.tag)
-    negated = {prep.clause_span(h.start) for h in signals if h.tag == "negation"}
+    negated: set[tuple[int, int]] = set()
+    for start, tag, sent in signals:
+        if tag in _DECISIVE_ANYWHERE or (start < head and tag in _DECISIVE_IN_HEADLINE):
+            return _Verdict(-4.0, None, "", prep.sentence_text(sent), tag)
+    for start, tag, sent in signals:
+        if sent in by_sent:
+            by_sent[sent].add(tag)
+        else:
+            by_sent[sent] = {tag}
+        if tag == "negation":
+            negated.add(prep.clause_span(start))
     cands: list[_Cue] = []
-    for h in kinds:
-        if out(h.start) or any(a <= h.start < b for a, b in negated):
+    for start, index, sent in kinds:
+        if (out is not None and out(start)) or (negated and any(a <= start < b for a, b in negated)):
             continue
-        kind, milestone, weight, _ = cues.KIND_CUES[int(h.tag[1:])]
+        kind, milestone, weight, _ = cues.KIND_CUES[index]
         if level < -0.5 and not (kind == "renewal" and weight >= 3):
             continue
-        if kind == "trailer" and _TEASER.search(prep.low, max(0, h.start - 12), h.start + 30):
+        if kind == "trailer" and _TEASER.search(prep.low, max(0, start - 12), start + 30):
             milestone = "teaser"
-        cands.append(_cue(prep, h.start, h.sent, kind, milestone, weight, by_sent))
+        cands.append(_cue(prep, start, sent, kind, milestone, weight, by_sent))
     if level >= -0.5:
         cands += _release_cues(prep, signals, by_sent)
-    if not cands and level >= 0 and "official" in by_sent.get(0, set()):
+    if not cands and level >= 0 and "official" in by_sent.get(0, ()):
         cands.append(_Cue(3.0, 1, "renewal", "renewal", 0))
     if not cands:
         return _Verdict(level - 1.0, None, "", prep.sentence_text(0), "no announcement cue")
@@ -336,15 +353,15 @@ def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weigh
     return _Cue(score, _PRIORITY[kind], kind, milestone, sent, start, end)
 
 
-def _release_cues(prep: Prepared, signals: list[_Hit], by_sent: dict[int, set[str]]) -> list[_Cue]:
+def _release_cues(prep: Prepared, signals: list[_Signal], by_sent: dict[int, set[str]]) -> list[_Cue]:
     """A release verb beside a date in one sentence announces a release date (a bare year counts less)."""
     out: list[_Cue] = []
     for sent, tags in by_sent.items():
         if "rverb" in tags and "date" in tags:
-            dates = [h for h in signals if h.sent == sent and h.tag == "date"]
-            full = any(not prep.low[h.start:h.start + 4].isdigit() for h in dates)
-            start = min(h.start for h in signals if h.sent == sent and h.tag == "rverb")
-            end = max(h.start for h in dates) + 1
+            dates = [h[0] for h in signals if h[2] == sent and h[1] == "date"]
+            full = any(not prep.low[d:d + 4].isdigit() for d in dates)
+            start = min(h[0] for h in signals if h[2] == sent and h[1] == "rverb")
+            end = max(dates) + 1
             out.append(_cue(prep, start, sent, "release_date", "release_date", 2.0 if full else 1.5, by_sent,
                             end))
     return out
@@ -370,21 +387,22 @@ def _evidence(prep: Prepared, verdict: _Verdict, names: list[int], limit: int = 
     return text.strip(" .;|-[]\n,:") or verdict.evidence
 
 
-def _penalty(prep: Prepared, signals: list[_Hit], best_sent: int) -> float:
+def _penalty(prep: Prepared, signals: list[_Signal], best_sent: int) -> float:
     """What hedges, negations and explainer phrases take away from the best cue."""
     head_spec = 0.0
     lede = 0.0
-    for h in signals:
-        if h.start < prep.head_end:
-            if h.tag == "speculation":
+    head = prep.head_end
+    for start, tag, sent in signals:
+        if start < head:
+            if tag == "speculation":
                 head_spec += 2.5
-        elif h.tag == "speculation":
-            lede += 1.5 if h.sent == best_sent else 0.75
-        elif h.tag == "negation":
+        elif tag == "speculation":
+            lede += 1.5 if sent == best_sent else 0.75
+        elif tag == "negation":
             lede += 1.25
-        elif h.tag == "explainer":
+        elif tag == "explainer":
             lede += 2.0
-        elif h.tag == "question":
+        elif tag == "question":
             lede += 1.5
     return min(head_spec, 5.0) + min(lede, 4.0)
 
@@ -436,7 +454,8 @@ def _capital_title_before(prep: Prepared, start: int) -> bool:
 _CAPITAL_BEFORE = re.compile(r"(?:^|[\s'(])([A-Z][\w'+.&-]*) $")
 
 
-def _ordinary_word(prep: Prepared, start: int, end: int, cue_starts: set[int]) -> bool:
+def _ordinary_word(prep: Prepared, start: int, end: int, kinds: list[tuple[int, int]],
+                   rank_at: dict[int, int]) -> bool:
     """Whether a one-word Latin name is used as an ordinary word, not as the show's title.
 
     A title is capitalised: "moving the premiere" and "on wednesday" in a text that uses capitals
@@ -450,7 +469,10 @@ def _ordinary_word(prep: Prepared, start: int, end: int, cue_starts: set[int]) -
     if not word[0].isupper():
         return any(c.isupper() for c in prep.orig)
     m = _CAPITAL_BEFORE.search(prep.orig, max(0, start - 40), start)
-    if m is None or m.start(1) in cue_starts:
+    if m is None:
+        return False
+    at = m.start(1)
+    if at in rank_at or any(k[0] == at for k in kinds):  # the word before is a cue word
         return False
     before = m.group(1).lower().rstrip(":,")
     return not (before.endswith(("'s", "'")) or before in cues.TITLE_STOP_WORDS
