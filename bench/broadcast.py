@@ -1,6 +1,6 @@
 """Broadcast bench: one alert to many subscribers through the outbox sender and a fake Bot API.
 
-Run: /work/venv/bin/python bench/broadcast.py [--subscribers 10000] [--limited 600]
+Run: python bench/broadcast.py [--subscribers 10000] [--limited 600]
 
 1. No rate limit anywhere: the sender must sustain at least 500 messages/s to 10,000 chats.
 2. Telegram-like limit: the fake answers 429 above 30 messages/s and the bot uses the production

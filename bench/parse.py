@@ -1,6 +1,6 @@
 """CPU cost of parsing a 50-item feed: the lxml fast path against feedparser.
 
-Run: /work/venv/bin/python bench/parse.py [repetitions]
+Run: python bench/parse.py [repetitions]
 Prints CPU milliseconds per feed (time.process_time), best of a few rounds.
 Headlines come from the shared corpus when it is there (read at run time), else are generated.
 """

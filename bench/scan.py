@@ -1,6 +1,6 @@
 """Fetch-cycle benchmark: one cold and one warm cycle over many local feeds, against urlwatch.
 
-Run: /work/venv/bin/python bench/scan.py [--feeds 1000] [--items 50] [--latency 0.2]
+Run: python bench/scan.py [--feeds 1000] [--items 50] [--latency 0.2]
                                         [--concurrency 32 128] [--no-urlwatch] [--profile DIR]
 
 A feed server (bench/feedserver.py, its own process) serves the feeds on loopback hosts 127.0.0.2…

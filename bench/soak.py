@@ -1,6 +1,6 @@
 """Soak and memory bench: the real `newsbot run` against 1,000 faulty local feeds and 10,000 subscribers.
 
-Run: /work/venv/bin/python bench/soak.py [--minutes 30] [--sources 1000] [--subscribers 10000]
+Run: python bench/soak.py [--minutes 30] [--sources 1000] [--subscribers 10000]
 
 A feed server (bench/soakutil.py, its own process) serves the feeds on loopback hosts with random
 500s, resets, hangs, slow answers, truncated and non-XML bodies, new unrelated items and fresh
