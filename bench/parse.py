@@ -26,7 +26,7 @@ from bot.models import Selectors  # noqa: E402
 from bot.parse import _parse_with_feedparser as _fallback  # noqa: E402
 from bot.parse import article_text, discover_feeds, parse_feed, parse_html  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus/headlines-dev.jsonl")
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "headlines-dev.jsonl"
 START = datetime(2026, 9, 27, 10, 0, tzinfo=UTC)
 
 
