@@ -14,6 +14,10 @@ from bot.models import Watch
 _QUOTES = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
 _DASHES = "‐‑‒–—―−"
 _TRANSLATE = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
+_QUOTE_CHARS = re.compile("[" + re.escape(_QUOTES) + "]")
+_DASH_CHARS = re.compile("[" + re.escape(_DASHES) + "]")
+_QUOTE_OR_DASH = re.compile("[" + re.escape(_QUOTES + _DASHES) + "]")
+_MATCH_END = re.Match.end
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(  # one punctuation mark first, so the engine can skip to candidates
     r"[.!?\n|;\-\[\]](?:(?<=\.\.\.)|(?<=[.!?])(?=\s)|(?<=\n)|(?<=\s\|)\s|(?<=;)\s|(?<=\s-)\s|(?<=\s\[)|(?<=\])\s)"
@@ -29,8 +33,10 @@ def normalise(text: str) -> str:
     if text.isascii():
         if '"' in text or "`" in text or "<" in text or ">" in text:
             text = text.translate(_TRANSLATE)
-    else:
-        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    else:  # on non-ASCII text a table lookup per character is slower than two searches
+        text = unicodedata.normalize("NFKC", text)
+        if _QUOTE_OR_DASH.search(text):
+            text = _DASH_CHARS.sub("-", _QUOTE_CHARS.sub("'", text))
     if "  " in text or "\n" in text or "\t" in text or "\r" in text:
         text = _SPACES.sub(" ", text.replace("\n", " "))
     return text.strip()
@@ -38,7 +44,7 @@ def normalise(text: str) -> str:
 
 def strip_publisher(title: str, publisher: str, keep: Callable[[str], bool]) -> str:
     """Drop a trailing " - Publisher" (news aggregators) unless the tail carries a cue or a title."""
-    m = _PUBLISHER_TAIL.search(title)
+    m = _PUBLISHER_TAIL.search(title) if "-" in title else None
     if m is None:
         return title
     tail = m.group(1).strip()
@@ -180,5 +186,5 @@ def prepare(head: str, lede: str) -> Prepared:
     low = orig.lower()
     if len(low) != len(orig):
         orig = low
-    bounds = tuple(m.end() for m in _SENTENCE_END.finditer(low))
+    bounds = tuple(map(_MATCH_END, _SENTENCE_END.finditer(low)))
     return Prepared(low, orig, len(head), bounds)
