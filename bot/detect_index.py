@@ -128,10 +128,21 @@ _Entry = tuple[list[_Cand], bool]
 """The candidates tried where a key occurs, and whether any belongs to a required family."""
 
 
-def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
+_WORD_START = re.compile(r"^((?:\(\?P<\w+>)?)\(\?<!\[\\w\]\)")
+"""A word-start test opening a pattern (perhaps inside its first named group)."""
+
+
+def _bare(pattern: str) -> str:
+    """The pattern without its opening word-start test: where the key scanner stops, a word starts."""
+    return _WORD_START.sub(r"\1", pattern, count=1)
+
+
+def _merge(group: list[tuple[str, str]], mergeable: bool, at_word: bool = False) -> list[_Cand]:
     """One alternation for patterns that start alike (strongest first), or each pattern alone."""
     if not group:
         return []
+    if at_word:
+        group = [(tag, _bare(p)) for tag, p in group]
     if not mergeable or len(group) == 1:
         return [(re.compile(p).match, tag, None) for tag, p in group]
     names = {f"g{j}": tag for j, (tag, _) in enumerate(group)}
@@ -139,7 +150,7 @@ def _merge(group: list[tuple[str, str]], mergeable: bool) -> list[_Cand]:
 
 
 def _units(groups: tuple[list[tuple[str, str, str]], ...], unmerged: tuple[str, ...],
-           first: tuple[str, ...]) -> list[_Cand]:
+           first: tuple[str, ...], at_word: bool) -> list[_Cand]:
     """The candidates of one key: per table and family a (merged) pattern; `first` families as one
     alternation over all tables, in table order, so only their first match at a position is found."""
     out: list[_Cand] = []
@@ -149,13 +160,14 @@ def _units(groups: tuple[list[tuple[str, str, str]], ...], unmerged: tuple[str, 
             if fam in first:
                 firsts.setdefault(fam, {}).update((p, t) for t, p, f in group if f == fam)
             else:
-                out += _merge([(t, p) for t, p, f in group if f == fam], fam not in unmerged)
+                out += _merge([(t, p) for t, p, f in group if f == fam], fam not in unmerged, at_word)
     for pats in firsts.values():
         tags = set(pats.values())
+        bare = [_bare(p) if at_word else p for p in pats]
         if len(pats) == 1 or len(tags) > 1:
-            out += [(re.compile(p).match, t, None) for p, t in pats.items()]
+            out += [(re.compile(b).match, t, None) for b, t in zip(bare, pats.values(), strict=True)]
         else:
-            out.append((re.compile("|".join(f"(?:{p})" for p in pats)).match, tags.pop(), None))
+            out.append((re.compile("|".join(f"(?:{b})" for b in bare)).match, tags.pop(), None))
     return out
 
 
@@ -229,8 +241,9 @@ class CueIndex:
                     table.setdefault(key, []).append((tag, pattern, family))
         words, stems, korean = raw
 
-        def entry(*groups: list[tuple[str, str, str]]) -> _Entry:
-            return _units(groups, unmerged, first), any(f in required for g in groups for _, _, f in g)
+        def entry(*groups: list[tuple[str, str, str]], at_word: bool = True) -> _Entry:
+            return (_units(groups, unmerged, first, at_word),
+                    any(f in required for g in groups for _, _, f in g))
 
         # A whole word also brings its stem's patterns; a 4-letter key can be both (then `_dual`).
         self._table: dict[str, _Entry] = {key: entry(group, stems.get(key[:4], []))
@@ -241,46 +254,63 @@ class CueIndex:
             del self._table[key]
         for key, value in self._stem_table.items():
             self._table.setdefault(key, value)
-        self._korean = {key: entry(group) for key, group in korean.items()}
+        self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
         self._latin_re = re.compile(_scanner(words, stems))
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
 
     def find(self, text: str) -> list[Hit]:
-        """Every match in `text`, by start position ([] early if no required pattern can start)."""
+        """Every match in `text`, by start position ([] if no required pattern can start)."""
         table = self._table
-        places: list[tuple[int, _Entry]] = []
-        append_place = places.append
+        hits: list[Hit] = []
+        append = hits.append
+        required = False
         for m in self._latin_re.finditer(text):
             key = m.group()
-            found_entry = table.get(key)
-            if found_entry is None:  # a 4-letter key that is both a word and a stem
+            entry = table.get(key)
+            if entry is None:  # a 4-letter key that is both a word and a stem
                 end = m.end()
                 word_end = end == len(text) or not _WORD_CHAR(text[end])
-                found_entry = self._dual[key] if word_end else self._stem_table[key]
-            append_place((m.start(), found_entry))
+                entry = self._dual[key] if word_end else self._stem_table[key]
+            if entry[1]:
+                required = True
+            pos = m.start()
+            for match, tag, names in entry[0]:
+                found = match(text, pos)
+                if found:
+                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
+        unsorted = False
         if self._korean_re is not None and _HANGUL.search(text):
-            korean = self._korean
-            search = self._korean_re.search
-            at = 0
-            while (k := search(text, at)) is not None:
-                key = k.group()
-                at = k.start() + 1
-                append_place((k.start(), korean[key]))
-                if len(key) > 1 and key[0] in korean:
-                    append_place((k.start(), korean[key[0]]))
-        if self._required and not any(p[1][1] for p in places):
+            required |= self._find_korean(text, hits)
+            unsorted = True
+        if self._required and not required:
             return []
-        hits: list[Hit] = []
+        for tag, pat, literal in self._scan:
+            if not literal or literal in text:
+                for m in pat.finditer(text):
+                    append((m.start(), m.end(), tag, m))
+                    unsorted = True
+        if unsorted:
+            hits.sort(key=itemgetter(0))
+        return hits
+
+    def _find_korean(self, text: str, hits: list[Hit]) -> bool:
+        """Add the matches found where Korean keys occur; whether any required pattern could start."""
+        korean = self._korean
+        search = self._korean_re.search if self._korean_re is not None else None
+        places: list[tuple[int, _Entry]] = []
+        at = 0
+        while search is not None and (k := search(text, at)) is not None:
+            key = k.group()
+            at = k.start() + 1
+            places.append((at - 1, korean[key]))
+            if len(key) > 1 and key[0] in korean:
+                places.append((at - 1, korean[key[0]]))
         append = hits.append
         for pos, (cands, _) in places:
             for match, tag, names in cands:
                 found = match(text, pos)
                 if found:
                     append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
-        for tag, pat, literal in self._scan:
-            if not literal or literal in text:
-                hits.extend((m.start(), m.end(), tag, m) for m in pat.finditer(text))
-        hits.sort(key=itemgetter(0))
-        return hits
+        return any(p[1][1] for p in places)
