@@ -25,7 +25,6 @@ from bot.detect_text import (
     alias_key,
     alias_patterns,
     fragments,
-    is_title_case,
     normalise,
     prepare,
     season_patterns,
@@ -435,7 +434,7 @@ def _titled_word_at(prep: Prepared, pos: int) -> bool:
 
 def _capital_title_before(prep: Prepared, start: int) -> bool:
     """Whether capitalised words naming some title stand just before `start` ("Squid Game season 2")."""
-    if start < prep.head_end and is_title_case(prep.orig[: prep.head_end]):
+    if start < prep.head_end and prep.head_title_case():
         return False
     s0, _ = prep.sentence_span(prep.sentence(start))
     words = prep.orig[max(s0, start - 60):start].split()

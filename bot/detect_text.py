@@ -6,7 +6,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot import cues
 from bot.models import Watch
@@ -22,7 +22,7 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(  # one punctuation mark first, so the engine can skip to candidates
     r"[.!?\n|;\-\[\]](?:(?<=\.\.\.)|(?<=[.!?])(?=\s)|(?<=\n)|(?<=\s\|)\s|(?<=;)\s|(?<=\s-)\s|(?<=\s\[)|(?<=\])\s)"
 )
-_CLAUSE_END = re.compile(r"[,·:]")
+_CLAUSE_MARKS = ",·:"
 _PUBLISHER_TAIL = re.compile(r"\s+-\s+([^-\n]{1,60})$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _WORD = re.compile(r"[A-Za-z][\w'&!.+-]*")
@@ -147,6 +147,15 @@ class Prepared:
     orig: str
     head_end: int
     bounds: tuple[int, ...]
+    memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    """Answers computed on demand for this item, kept so they are computed once."""
+
+    def head_title_case(self) -> bool:
+        """Whether the headline is in Title Case (see `is_title_case`)."""
+        found = self.memo.get("title_case")
+        if found is None:
+            found = self.memo["title_case"] = is_title_case(self.orig[: self.head_end])
+        return found
 
     def sentence(self, pos: int) -> int:
         """Index of the sentence holding position `pos`."""
@@ -166,11 +175,14 @@ class Prepared:
     def clause_span(self, pos: int) -> tuple[int, int]:
         """Start and end of the clause (between commas, colons, sentence ends) holding `pos`."""
         start, end = self.sentence_span(self.sentence(pos))
-        for m in _CLAUSE_END.finditer(self.low, start, end):
-            if m.start() < pos:
-                start = m.end()
-            else:
-                return start, m.start()
+        low = self.low
+        for mark in _CLAUSE_MARKS:  # the last mark before `pos` and the first one from it
+            found = low.rfind(mark, start, pos)
+            if found >= 0:
+                start = found + 1
+            found = low.find(mark, pos, end)
+            if found >= 0:
+                end = found
         return start, end
 
 
