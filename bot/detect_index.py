@@ -121,6 +121,57 @@ def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
     return words, stems, korean
 
 
+def _literal_prefixes(seq: Any, partials: set[tuple[str, bool]]) -> set[tuple[str, bool]]:
+    """Literal texts every match of a parsed pattern starts with: (text, whether it may go on)."""
+    for op, av in seq:
+        live = {p for p in partials if p[1]}
+        if not live:
+            break
+        done = partials - live
+        if op is _c.LITERAL:
+            partials = done | {(w + chr(av), True) for w, _ in live}
+        elif op is _c.SUBPATTERN and not av[1] and not av[2]:
+            partials = done | _literal_prefixes(av[3], live)
+        elif op is _c.BRANCH:
+            partials = set(done)
+            for alt in av[1]:
+                partials |= _literal_prefixes(alt, live)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            lo, hi, sub = av
+            once = _literal_prefixes(sub, live)
+            if hi > 1:  # another repetition or what follows: the text is known only this far
+                once = {(w, False) for w, _ in once}
+            partials = done | once | (live if lo == 0 else set())
+        elif op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+            continue
+        elif op is _c.IN and all(o is _c.LITERAL for o, _ in av):
+            partials = done | {(w + chr(code), True) for w, _ in live for _, code in av}
+        else:
+            partials = done | {(w, False) for w, _ in live}
+        if len(partials) > _MAX_PREFIXES:
+            raise ValueError("too many prefixes")
+    return partials
+
+
+def _extensions(key: str, patterns: Iterable[str]) -> set[str] | None:
+    """Where a whole-word key is followed by a non-word character: the texts, longer than the key,
+    that each of its patterns needs at that point (None when some pattern needs no more than the key).
+
+    The scanner then stops only where one of these texts stands, not at every occurrence of the word."""
+    out: set[str] = set()
+    for pattern in patterns:
+        try:
+            found = _literal_prefixes(_sre.parse(pattern), {("", True)})
+        except ValueError:
+            return None
+        for text, _ in found:
+            if key.startswith(text):
+                return None
+            if text.startswith(key) and not _WORD_CHAR(text[len(key)]):
+                out.add(text)
+    return out if len(out) <= _MAX_PREFIXES else None
+
+
 _Match = Callable[[str, int], "re.Match[str] | None"]
 _Cand = tuple[_Match, str, dict[str, str] | None]
 """A pattern's bound `match`, its tag, and for merged patterns the group name → tag map."""
@@ -190,23 +241,29 @@ def _trie(words: Iterable[str]) -> str:
     return emit(tree) or "(?!)"
 
 
-def _scanner(words: Iterable[str], stems: Iterable[str]) -> str:
-    """One trie for whole-word keys (which must end a word) and stems (which need not).
+def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[str]]) -> str:
+    """One trie for whole-word keys (which must end a word), stems (which need not), and words that
+    count only where one of the texts in `needs[word]` follows (tested by a lookahead, so the next
+    word can start a key too).
 
     The word-start test comes first: it fails at once inside words, which is cheaper than walking
     the root's alternation of first characters at every position.
     """
     tree: dict[str, Any] = {}
-    for word, mark in (*((w, "\x00") for w in words), *((w, "\x01") for w in stems)):
+    for word, mark in (*((w, "\x00") for w in words), *((w, "\x01") for w in stems),
+                       *((w, "\x02") for w in needs)):
         node = tree
         for ch in word:
             node = node.setdefault(ch, {})
-        node[mark] = {}
+        node[mark] = {"": word}
 
     def emit(node: dict[str, Any]) -> str:
         alts = [re.escape(ch) + emit(child)
-                for ch, child in sorted(node.items()) if ch not in "\x00\x01"]
+                for ch, child in sorted(node.items()) if ch not in "\x00\x01\x02"]
         alts += [r"\b"] * ("\x00" in node) + [""] * ("\x01" in node)
+        if "\x02" in node:
+            word = node["\x02"][""]
+            alts.append("(?=" + _trie(t[len(word):] for t in needs[word]) + ")")
         if len(alts) == 1:
             return alts[0]
         return "(?:" + "|".join(alts) + ")"
@@ -252,10 +309,16 @@ class CueIndex:
         self._stem_table = {key: entry(group) for key, group in stems.items()}
         for key in self._dual:
             del self._table[key]
+        # A word whose patterns all need more text after it counts only where that text follows.
+        needs: dict[str, set[str]] = {}
+        for key, group in words.items():
+            ext = None if key in stems else _extensions(key, (p for _, p, _ in group))
+            if ext:
+                needs[key] = ext
         for key, value in self._stem_table.items():
             self._table.setdefault(key, value)
         self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
-        self._latin_re = re.compile(_scanner(words, stems))
+        self._latin_re = re.compile(_scanner(set(words) - set(needs), stems, needs))
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
