@@ -31,11 +31,12 @@ class EventStore(ChatStore):
         watch, kind = decision.watch, decision.kind
         assert watch is not None and kind is not None
         key = (watch, kind, decision.milestone or "")
-        existing = self._event_in(conn, "watch = ? AND kind = ? AND milestone = ?", key)
+        row = conn.execute("SELECT id FROM events WHERE watch = ? AND kind = ? AND milestone = ?", key).fetchone()
+        existing = None if row is None else int(row[0])
         if existing is None:
             event_id = self._insert_event(conn, source, item, decision, now, alert)
         else:
-            event_id = existing.id
+            event_id = existing
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",

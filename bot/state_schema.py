@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.models import Item
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE sources (
@@ -102,8 +102,15 @@ CREATE TABLE meta (
 );
 """
 
+# Version 2: "is this article already a report of this event?" is asked for every finding; with
+# only reports(event_id) it read all of the event's reports, and a big story has hundreds.
+_V2_REPORTS_BY_URL = """
+DROP INDEX reports_event;
+CREATE INDEX reports_event_url ON reports (event_id, url);
+"""
+
 # One entry per schema version: the script that brings version N-1 to N.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL)
 
 
 class StateError(RuntimeError):

@@ -16,7 +16,7 @@ import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
 from bot.state import DB_NAME, State, StateError, Unchanged
-from bot.state_schema import SCHEMA_VERSION, load_canonicalizer, parse_known_date, simple_canonical_url
+from bot.state_schema import MIGRATIONS, SCHEMA_VERSION, load_canonicalizer, parse_known_date, simple_canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +74,21 @@ def test_open_creates_schema_and_reopens(tmp_path: Path) -> None:
         assert sub is not None and sub.title == "Ann"
         assert again.integrity_ok()
 
+
+
+def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(f"{MIGRATIONS[0]}\nPRAGMA user_version=1;")
+    conn.execute("INSERT INTO events (watch, kind, first_seen, ordered_at) VALUES ('w', 'renewal', 'x', 'x')")
+    conn.execute("INSERT INTO reports (event_id, feed, source, url, seen_at) VALUES (1, 'f', 's', 'u', 'x')")
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as st:
+        assert st.event_reports(1) == [("s", "", "u")]
+        version = st._read("PRAGMA user_version")[0][0]
+        plan = st._read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
+    assert version == SCHEMA_VERSION == 2
+    assert "reports_event_url (event_id=? AND url=?)" in str(plan)
 
 def test_pragmas(state: State) -> None:
     conn = state._conn
