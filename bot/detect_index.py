@@ -153,18 +153,28 @@ def _literal_prefixes(seq: Any, partials: set[tuple[str, bool]]) -> set[tuple[st
     return partials
 
 
-def _extensions(key: str, patterns: Iterable[str]) -> set[str] | None:
+def _starts(pattern: str) -> frozenset[str] | None:
+    """The literal texts a pattern's matches start with (None if too many to list)."""
+    try:
+        return frozenset(text for text, _ in _literal_prefixes(_sre.parse(pattern), {("", True)}))
+    except ValueError:
+        return None
+
+
+def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[str] | None]) -> set[str] | None:
     """Where a whole-word key is followed by a non-word character: the texts, longer than the key,
     that each of its patterns needs at that point (None when some pattern needs no more than the key).
 
-    The scanner then stops only where one of these texts stands, not at every occurrence of the word."""
+    The scanner then stops only where one of these texts stands, not at every occurrence of the word.
+    `starts` keeps each pattern's literal starts, as patterns recur under many keys."""
     out: set[str] = set()
     for pattern in patterns:
-        try:
-            found = _literal_prefixes(_sre.parse(pattern), {("", True)})
-        except ValueError:
+        if pattern not in starts:
+            starts[pattern] = _starts(pattern)
+        found = starts[pattern]
+        if found is None:
             return None
-        for text, _ in found:
+        for text in found:
             if key.startswith(text):
                 return None
             if text.startswith(key) and not _WORD_CHAR(text[len(key)]):
@@ -311,8 +321,9 @@ class CueIndex:
             del self._table[key]
         # A word whose patterns all need more text after it counts only where that text follows.
         needs: dict[str, set[str]] = {}
+        starts: dict[str, frozenset[str] | None] = {}
         for key, group in words.items():
-            ext = None if key in stems else _extensions(key, (p for _, p, _ in group))
+            ext = None if key in stems else _extensions(key, (p for _, p, _ in group), starts)
             if ext:
                 needs[key] = ext
         for key, value in self._stem_table.items():
