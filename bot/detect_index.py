@@ -161,9 +161,11 @@ def _starts(pattern: str) -> frozenset[str] | None:
         return None
 
 
-def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[str] | None]) -> set[str] | None:
-    """Where a whole-word key is followed by a non-word character: the texts, longer than the key,
-    that each of its patterns needs at that point (None when some pattern needs no more than the key).
+def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[str] | None],
+                stem: bool = False) -> set[str] | None:
+    """Where a whole-word key is followed by a non-word character (or, for a stem, where a word starts
+    with it): the texts, longer than the key, that each of its patterns needs at that point (None
+    when some pattern needs no more than the key).
 
     The scanner then stops only where one of these texts stands, not at every occurrence of the word.
     `starts` keeps each pattern's literal starts, as patterns recur under many keys."""
@@ -177,7 +179,7 @@ def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[s
         for text in found:
             if key.startswith(text):
                 return None
-            if text.startswith(key) and not _WORD_CHAR(text[len(key)]):
+            if text.startswith(key) and (stem or not _WORD_CHAR(text[len(key)])):
                 out.add(text)
     return out if len(out) <= _MAX_PREFIXES else None
 
@@ -251,10 +253,11 @@ def _trie(words: Iterable[str]) -> str:
     return emit(tree) or "(?!)"
 
 
-def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[str]]) -> str:
-    """One trie for whole-word keys (which must end a word), stems (which need not), and words that
-    count only where one of the texts in `needs[word]` follows (tested by a lookahead, so the next
-    word can start a key too).
+def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[str]],
+             stem_needs: dict[str, set[str]]) -> str:
+    """One trie for whole-word keys (which must end a word), stems (which need not), and words and
+    stems that count only where one of the texts they need follows (tested by a lookahead, so the
+    next word can start a key too).
 
     The word-start test comes first: it fails at once inside words, which is cheaper than walking
     the root's alternation of first characters at every position.
@@ -270,7 +273,10 @@ def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[st
     def emit(node: dict[str, Any]) -> str:
         alts = [re.escape(ch) + emit(child)
                 for ch, child in sorted(node.items()) if ch not in "\x00\x01\x02"]
-        alts += [r"\b"] * ("\x00" in node) + [""] * ("\x01" in node)
+        alts += [r"\b"] * ("\x00" in node)
+        if "\x01" in node:
+            word = node["\x01"][""]
+            alts.append("(?=" + _trie(t[len(word):] for t in stem_needs[word]) + ")" if word in stem_needs else "")
         if "\x02" in node:
             word = node["\x02"][""]
             alts.append("(?=" + _trie(t[len(word):] for t in needs[word]) + ")")
@@ -326,10 +332,15 @@ class CueIndex:
             ext = None if key in stems else _extensions(key, (p for _, p, _ in group), starts)
             if ext:
                 needs[key] = ext
+        stem_needs: dict[str, set[str]] = {}
+        for key, group in stems.items():
+            ext = _extensions(key, (p for _, p, _ in group), starts, stem=True)
+            if ext:
+                stem_needs[key] = ext
         for key, value in self._stem_table.items():
             self._table.setdefault(key, value)
         self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
-        self._latin_re = re.compile(_scanner(set(words) - set(needs), stems, needs))
+        self._latin_re = re.compile(_scanner(set(words) - set(needs), stems, needs, stem_needs))
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
