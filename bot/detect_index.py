@@ -97,6 +97,31 @@ def _literal_run(seq: Any) -> str:
     return best
 
 
+_OPENING = r"(?<![\w])(?:"
+
+
+def _literal_first(pattern: str) -> str:
+    """The same pattern with its word-start test moved after the letters every match opens with
+    ("20" of a year), so that a search can jump between occurrences of those letters.
+
+    The rewrite is kept only if it parses to the same steps as the original (checked here)."""
+    if not pattern.startswith(_OPENING):
+        return pattern
+    parsed = list(_sre.parse(pattern))
+    letters = ""
+    for op, av in parsed[1:]:
+        if op is not _c.LITERAL or not chr(av).isalnum():
+            break
+        letters += chr(av)
+    if not letters or not pattern.startswith(_OPENING + letters):
+        return pattern
+    moved = f"{letters}(?<![\\w]{letters})(?:{pattern[len(_OPENING) + len(letters):]}"
+    again = list(_sre.parse(moved))
+    n = len(letters)
+    same = str(again[:n]) == str(parsed[1:n + 1]) and str(again[n + 1:]) == str(parsed[n + 1:])
+    return moved if same else pattern
+
+
 def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
     """Whole first words, 4-letter stems and Korean 1-2 syllable keys of a pattern (None: search it)."""
     try:
@@ -306,7 +331,7 @@ class CueIndex:
         for tag, pattern, family in entries:
             keys = _keys(pattern)
             if keys is None:
-                self._scan.append((tag, re.compile(pattern), _literal_run(_sre.parse(pattern))))
+                self._scan.append((tag, re.compile(_literal_first(pattern)), _literal_run(_sre.parse(pattern))))
                 self._scan_required |= family in required
                 continue
             for table, found in zip(raw, keys, strict=True):
