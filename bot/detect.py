@@ -58,6 +58,8 @@ _CMP_GAP = re.compile(r" (?:the )?(?:hits? |series |shows? |k-dramas? |dramas? )
 _COMPARE_AFTER = re.compile("(?:'s|')? ?(?:" + "|".join(fragments(cues.COMPARISON_AFTER)) + ")")
 _GAP = re.compile(r"(?:[\s'\":,\-|()]|'s|의|이|가|은|는|도)*")
 _AFTER_OF = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial |series |a série )?")
+_AFTER_OF_START = (" of ", " de ", " da ", " do ", " dari ", " dal ")
+"""What every `_AFTER_OF` match starts with (tested first: a string test is cheaper than a match)."""
 _QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
 _TEASER = re.compile("|".join(cues.TEASER_WORDS))
 _QUESTION_END = re.compile(r"\?(?:\s|$)")
@@ -214,7 +216,7 @@ class Detector:
         for n in names:
             if n.end <= start and start - n.end <= 8 and _GAP.fullmatch(low, n.end, start):
                 return 1 if wi in n.watches and not n.comparison else -1
-        m = _AFTER_OF.match(low, end)
+        m = _AFTER_OF.match(low, end) if low.startswith(_AFTER_OF_START, end) else None
         if m:
             for n in names:
                 if n.start == m.end():
@@ -240,9 +242,10 @@ class Detector:
             return _refuse(watch, prep, subject[0].start, why)
         out_of_scope = _scope(prep, watch, refs, subject)
         verdict = _score(prep, kinds, signals, out_of_scope, level)
+        evidence = verdict.evidence
         if verdict.kind is not None and verdict.start >= 0:
-            verdict = verdict._replace(evidence=_evidence(prep, verdict, [n.start for n in subject]))
-        return _decision(watch.id, prep, verdict, subject[0].start)
+            evidence = _evidence(prep, verdict, [n.start for n in subject])
+        return _decision(watch.id, verdict, evidence)
 
     def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Kind],
                  signals: list[_Signal]) -> Decision:
@@ -406,15 +409,14 @@ def _penalty(prep: Prepared, signals: list[_Signal], best_sent: int) -> float:
     return min(head_spec, 5.0) + min(lede, 4.0)
 
 
-def _decision(watch_id: str, prep: Prepared, verdict: _Verdict, at: int) -> Decision:
+def _decision(watch_id: str, verdict: _Verdict, evidence: str) -> Decision:
     if verdict.refused and verdict.kind is None and verdict.total <= -4.0:
         conf = 0.04 if verdict.refused != "explainer" else 0.05
-        return Decision(alert=False, watch=watch_id, confidence=conf,
-                        evidence=verdict.evidence)
+        return Decision(alert=False, watch=watch_id, confidence=conf, evidence=evidence)
     conf = _confidence(verdict.total)
     alert = verdict.total >= THRESHOLD and verdict.kind is not None
     return Decision(alert=alert, kind=_kind(verdict.kind), watch=watch_id, confidence=conf,
-                    evidence=verdict.evidence, milestone=verdict.milestone if verdict.kind else "")
+                    evidence=evidence, milestone=verdict.milestone if verdict.kind else "")
 
 
 def _refuse(watch: Watch, prep: Prepared, at: int, why: str) -> Decision:

@@ -390,10 +390,10 @@ class CueIndex:
                 found = match(text, pos)
                 if found:
                     append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
-        unsorted = False
-        if self._korean_re is not None and _HANGUL.search(text):
+        latin = len(hits)
+        if self._korean_re is not None and not text.isascii():  # Korean keys start with a syllable
             required |= self._find_korean(text, hits)
-            unsorted = True
+        unsorted = len(hits) > latin
         if self._required and not required:
             return []
         for tag, pat, literal in self._scan:
