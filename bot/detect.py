@@ -157,7 +157,9 @@ class Detector:
         rank_at: dict[int, int] = {}  # start → rank of the strongest signal there
         season_end = -1
         codes = _TAG_CODE
-        for hit in self._index.find(prep.low):
+        # Without a name or season match the item is nothing, so the index need not settle
+        # whether a required key stood where its patterns could not match.
+        for hit in self._index.find(prep.low, settle=False):
             code = codes[hit[2]]
             if code >= 100:
                 kinds.append((hit[0], code - 100))

@@ -366,12 +366,24 @@ class CueIndex:
             self._table.setdefault(key, value)
         self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
         self._latin_re = re.compile(_scanner(set(words) - set(needs), stems, needs, stem_needs))
+        # Whether a required family could start, as if no key needed more text (see `find`).
+        guarded_required = any(self._table[k][1] for k in needs) or any(self._stem_table[k][1] for k in stem_needs)
+        self._required_re = re.compile(_scanner(
+            [k for k in words if k not in stems and self._table[k][1]]
+            + [k for k in self._dual if self._dual[k][1]],
+            [k for k in stems if self._stem_table[k][1]], {}, {})) if guarded_required else None
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
 
-    def find(self, text: str) -> list[Hit]:
-        """Every match in `text`, by start position ([] if no required pattern can start)."""
+    def find(self, text: str, settle: bool = True) -> list[Hit]:
+        """Every match in `text`, by start position ([] if no key of a required family occurs).
+
+        A key that needs more text after it is not a place where that text is missing; so when
+        no required pattern can match, one more search tells whether a required key occurs at all.
+        `settle=False` skips it (then [] also when required keys occur but none of their patterns
+        can match), for callers that disregard matches found without a required family's match.
+        """
         table = self._table
         hits: list[Hit] = []
         append = hits.append
@@ -394,7 +406,8 @@ class CueIndex:
         if self._korean_re is not None and not text.isascii():  # Korean keys start with a syllable
             required |= self._find_korean(text, hits)
         unsorted = len(hits) > latin
-        if self._required and not required:
+        if self._required and not required and (
+                not settle or self._required_re is None or self._required_re.search(text) is None):
             return []
         for tag, pat, literal in self._scan:
             if not literal or literal in text:
