@@ -48,8 +48,11 @@ class RunOptions:
     @classmethod
     def from_env(cls, config: Config, sources_path: Path, state_dir: Path, **kw: Any) -> RunOptions:
         """Reads TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL and NEWSBOT_ADMINS."""
-        admins = frozenset(int(a) for a in os.environ.get("NEWSBOT_ADMINS", "").replace(" ", "").split(",")
-                           if a.lstrip("-").isdigit())
+        raw = [a for a in os.environ.get("NEWSBOT_ADMINS", "").replace(" ", "").split(",") if a]
+        admins = frozenset(int(a) for a in raw if a.lstrip("-").isdigit())
+        for bad in (a for a in raw if not a.lstrip("-").isdigit()):
+            print(f"newsbot: NEWSBOT_ADMINS: {bad!r} is not a Telegram user id (a number); ignored",
+                  file=sys.stderr)
         return cls(config, sources_path, state_dir, token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
                    api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL,
                    admins=admins, **kw)
@@ -109,9 +112,10 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     """One pass over every active source now; prints the findings not recorded before.
 
     With a bot token, the alerts it queued (and any left from before) are sent before it exits.
+    Exits 1 when no source answered, 0 when at least one was read.
     """
     out = out or sys.stdout
-    setup_logging("text", logging.WARNING, secrets=(token,))
+    setup_logging("text", logging.ERROR, secrets=(token,))
     state = State.open(state_dir)
     try:
         async with Fetcher(config.settings) as fetcher:
@@ -120,13 +124,16 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
             result = await pipeline.cycle(pipeline.active_sources())
         for finding in result.findings:
             print_finding(finding, out, as_json=as_json)
-        for outcome in result.outcomes:
-            if outcome.status == "failed":
-                print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
+        failed = [o for o in result.outcomes if o.status == "failed"]
+        for outcome in failed:
+            print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
         if token and state.outbox_size():
             await _deliver(config, state, token, api_url)
     finally:
         state.close()
+    if result.outcomes and len(failed) == len(result.outcomes):
+        print("newsbot: no source answered", file=sys.stderr)
+        return 1
     return 0
 
 

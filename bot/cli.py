@@ -16,6 +16,7 @@ from typing import TextIO
 from bot import __version__
 from bot.config import ConfigError, load_config
 from bot.models import Config, Item
+from bot.state import StateError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -101,9 +102,9 @@ def classify(config: Config, stdin: TextIO, stdout: TextIO) -> int:
 
     detector = Detector(config.watches)
     for n, line in enumerate(stdin, 1):
-        if not line.strip():
-            continue
         try:
+            if not line.strip():
+                raise ValueError("empty line")
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("expected a JSON object")
@@ -124,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except (StateError, OSError) as exc:
+        print(f"newsbot: state: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -149,6 +153,11 @@ def _main(argv: Sequence[str] | None) -> int:
                                 api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL))
     if args.command == "status":
         from bot.report import print_status
+
+        if not (paths.state / "newsbot.db").exists():
+            print(f"newsbot: no state in {paths.state} yet (run `newsbot scan` or `newsbot run` first)",
+                  file=sys.stderr)
+            return EXIT_FAIL
 
         return print_status(load_or_exit(paths), paths.state)
     from bot.sources_cli import run_sources_command

@@ -142,3 +142,41 @@ def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite,
                            timeout=60)
     assert again.returncode == 0 and again.stdout == ""
     assert len(bot_api.sent(99)) == 1
+
+
+def test_scan_exits_1_when_no_source_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sources.yaml"
+    write_sources(path, "http://127.0.0.1:1/feed.xml")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("  - name: Other\n    url: http://127.0.0.1:2/feed.xml\n")
+    assert main(["scan", "--sources", str(path), "--state", str(tmp_path / "state")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["newsbot: source 'Local news' failed: connection refused",
+                   "newsbot: source 'Other' failed: connection refused",
+                   "newsbot: no source answered"]
+
+
+@pytest.mark.parametrize("command", ["scan", "status", "sources list"])
+def test_unusable_state_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:1/feed.xml")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "newsbot.db").write_bytes(b"this is not a database" * 100)
+    code = main([*command.split(), "--sources", str(tmp_path / "sources.yaml"), "--state", str(tmp_path / "state")])
+    assert code in (1, 2)
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot: ") and "not a database" in err and "Traceback" not in err
+
+
+def test_state_path_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:1/feed.xml")
+    (tmp_path / "state").write_text("a file")
+    assert main(["scan", "--sources", str(tmp_path / "sources.yaml"), "--state", str(tmp_path / "state")]) == 2
+    assert capsys.readouterr().err.startswith("newsbot: state: ")
+
+
+def test_classify_answers_every_line(tmp_path: Path) -> None:
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
+    proc = subprocess.run([sys.executable, "-m", "bot", "classify"], input='{"title": "x"}\n\n{"title": "y"}\n',
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True)
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 3 and "error" in rows[1] and rows[2]["alert"] is False
