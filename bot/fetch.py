@@ -25,7 +25,7 @@ import httpx
 from bot import __version__
 from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
 from bot.models import Settings
-from bot.urls import host_of
+from bot.urls import check_public_url, host_of
 
 log = logging.getLogger(__name__)
 
@@ -301,15 +301,19 @@ class Fetcher:
                 del self._per_host[host]
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, public_only: bool = False
     ) -> FetchResult:
-        """GET `url` (conditionally if validators are given); never raises for network or HTTP trouble."""
+        """GET `url` (conditionally if validators are given); never raises for network or HTTP trouble.
+
+        With `public_only`, every hop of the redirect chain must be a public address (checked before it
+        is requested): a URL given by someone untrusted cannot reach the machine's own network.
+        """
         # Host slot first, then a global slot: a busy host never holds global slots while it waits.
         async with self._host_slot(host_of(url)), self._global:
             progress = _Progress(url=url, started=time.monotonic(), final_url=url)
             try:
                 async with asyncio.timeout(self._total_timeout):
-                    return await self._follow(progress, etag, last_modified)
+                    return await self._follow(progress, etag, last_modified, public_only)
             except TimeoutError:
                 return self._failure(progress, f"timed out after {self._total_timeout:g}s (total)")
             except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
@@ -332,7 +336,8 @@ class Fetcher:
             gone=gone,
         )
 
-    async def _follow(self, progress: _Progress, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _follow(self, progress: _Progress, etag: str | None, last_modified: str | None,
+                      public_only: bool = False) -> FetchResult:
         """Walk the redirect chain by hand, so loops and permanent moves are seen."""
         headers: dict[str, str] = {}
         if etag:
@@ -346,6 +351,8 @@ class Fetcher:
             progress.chain.append(current)
             progress.final_url = current
             progress.status = 0
+            if public_only and (problem := await check_public_url(current)):
+                return self._failure(progress, f"refused: {problem}")
             async with self._clients.use(host_of(current)) as client:
                 response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
                 try:

@@ -108,7 +108,8 @@ async def inspect_source(
         raise SourceError(f"a source of kind html needs CSS selectors: {_SELECTOR_HINT}")
     private = await _guard(url, allow_private)
     refuse_duplicate(config, url, name)
-    found = await _read(url, await _fetch(fetcher, url), fetcher, kind, selectors, language, allow_private)
+    first = await _fetch(fetcher, url, public_only=not allow_private)
+    found = await _read(url, first, fetcher, kind, selectors, language, allow_private)
     if found.url != url:
         private = await _guard(found.url, allow_private) or private
     source = Source(
@@ -163,8 +164,8 @@ async def check_source(source: Source, *, config: Config, fetcher: Fetcher, newe
     return Preview(source, judge(config, items, newest), note)
 
 
-async def _fetch(fetcher: Fetcher, url: str) -> FetchResult:
-    result = await fetcher.fetch(url)
+async def _fetch(fetcher: Fetcher, url: str, *, public_only: bool = False) -> FetchResult:
+    result = await fetcher.fetch(url, public_only=public_only)
     if not result.ok:
         raise FetchFailed(f"cannot fetch {url}: {result.error or f'HTTP {result.status}'}")
     return result
@@ -180,7 +181,7 @@ async def _read(url: str, result: FetchResult, fetcher: Fetcher, kind: str | Non
         feeds = discover_feeds(result.body, result.final_url, content_type=result.content_type)
         if feeds:
             await _guard(feeds[0], allow_private)
-            found = _read_feed(feeds[0], await _fetch(fetcher, feeds[0]), language)
+            found = _read_feed(feeds[0], await _fetch(fetcher, feeds[0], public_only=not allow_private), language)
             if isinstance(found, ParseError):
                 raise SourceError(f"{url} announces the feed {feeds[0]}, but it is not a feed: {found}")
             title = found.title or _page_title(result)
