@@ -29,7 +29,7 @@ from bot.config import (
 from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult
 from bot.models import Config, Decision, Item, Selectors, Source, SourceKind
-from bot.parse import ParseError, decode_text, discover_feeds, parse_feed, parse_html
+from bot.parse import ParseError, decode_text, discover_feeds, parse_feed, parse_html, parse_source
 from bot.state import State
 from bot.urls import canonical_url, check_public_url, host_of, non_public_reason
 
@@ -150,12 +150,7 @@ async def check_source(source: Source, *, config: Config, fetcher: Fetcher, newe
     """Fetches a configured source now and previews its newest items (records nothing)."""
     result = await _fetch(fetcher, source.url)
     try:
-        if source.kind == "html" and source.selectors is not None:
-            items = parse_html(result.body, result.final_url, source.selectors,
-                               content_type=result.content_type, language=source.language)
-        else:
-            items = parse_feed(result.body, result.final_url, content_type=result.content_type,
-                               language=source.language)
+        items = parse_source(source, result.body, result.final_url, content_type=result.content_type)
     except ParseError as exc:
         raise FetchFailed(f"{source.name}: cannot parse {result.final_url}: {exc}") from None
     note = f"HTTP {result.status}, {len(items)} items, {_size(len(result.body))}, {result.elapsed:.2f}s"

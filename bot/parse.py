@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
 
-from bot.models import Item
+from bot.models import Item, Source
 from bot.parse_html import article_text, discover_feeds, parse_html
 from bot.parse_text import (
     TITLE_FROM_SUMMARY_MAX,
@@ -104,6 +104,13 @@ def parse_feed(
     if items is None:
         raise ParseError(f"not a feed: the root element is <{_local(root)}>")
     return items
+
+
+def parse_source(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> list[Item]:
+    """Reads a source's fetched body the way its kind says: a feed, or a page with CSS selectors."""
+    if source.kind == "html" and source.selectors is not None:
+        return parse_html(body, base_url, source.selectors, content_type=content_type, language=source.language)
+    return parse_feed(body, base_url, content_type=content_type, language=source.language)
 
 
 def _parser(*, recover: bool) -> etree.XMLParser:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
-from bot.parse import ParseError, article_text, parse_feed, parse_html
+from bot.parse import ParseError, article_text, parse_source
 from bot.state import Event, SourceState, State, Unchanged
 
 log = logging.getLogger("newsbot.pipeline")
@@ -302,10 +302,5 @@ class Pipeline:
 def _parse_timed(source: Source, result: FetchResult) -> tuple[list[Item], float]:
     """Parses a fetched body (run in a worker thread); returns the items and the CPU time it took."""
     t0 = time.thread_time()
-    if source.kind == "html" and source.selectors is not None:
-        items = parse_html(result.body, result.final_url, source.selectors,
-                           content_type=result.content_type, language=source.language)
-    else:
-        items = parse_feed(result.body, result.final_url, content_type=result.content_type,
-                           language=source.language)
+    items = parse_source(source, result.body, result.final_url, content_type=result.content_type)
     return items, time.thread_time() - t0
