@@ -147,3 +147,41 @@ def test_evidence_is_the_deciding_phrase(detector: Detector) -> None:
         title="Netflix unveils its autumn slate",
         summary="Among the highlights, All of Us Are Dead has been renewed for a second season. More soon."))
     assert lede.evidence == "All of Us Are Dead has been renewed for a second season"
+
+
+# --- the cue index: where the scanner stops must not change what is found ----------------------
+
+INDEX_ENTRIES = (
+    ("season", r"(?<![\w])(?:second|2nd) season(?![\w])", "season"),
+    ("back", r"(?<![\w])(?:(?:is|are) back)(?![\w])", "kind"),
+    ("official", r"(?<![\w])(?:official(?:ly)?)(?![\w])", "signal"),
+    ("ret", r"(?<![\w])(?:returning for an?)(?![\w])", "kind"),
+    ("year", r"(?<![\w])(?:20\d\d)(?![\w])", "signal"),
+    ("ser", r"(?<![\w])(?:serializ\w*)(?![\w])", "signal"),
+    ("name", r"(?<![\w])(?:glass harbor)(?![\w])", "name"),
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A key that needs more text ("returning for a") spans words that start keys of their own.
+    ("glass harbor is returning for a second season", ["name", "ret", "season"]),
+    ("glass harbor: fans are back", ["name", "back"]),
+    ("glass harbor fans are here", ["name"]),  # "are" without "back" is no place
+    ("glass harbor premieres in 2026, not x2026", ["name", "year"]),
+    ("glass harbor serialized; a series", ["name", "ser"]),
+    # No key of the required family: nothing, even where other cues match.
+    ("officially 2026", []),
+    # A required key without the text it needs still counts as a required key occurring.
+    ("glass officially", ["official"]),
+])
+def test_index_finds_every_cue(text: str, expected: list[str]) -> None:
+    from bot.detect_index import CueIndex
+    index = CueIndex(INDEX_ENTRIES, required=("name",))
+    assert [tag for _, _, tag, _ in index.find(text)] == expected
+
+
+def test_index_settle_false_may_skip_required_keys_without_matches() -> None:
+    from bot.detect_index import CueIndex
+    index = CueIndex(INDEX_ENTRIES, required=("name",))
+    assert index.find("glass officially", settle=False) == []
+    assert [h[2] for h in index.find("glass harbor officially", settle=False)] == ["name", "official"]
