@@ -25,7 +25,7 @@ _SENTENCE_END = re.compile(  # one punctuation mark first, so the engine can ski
 _CLAUSE_MARKS = ",·:"
 _PUBLISHER_TAIL = re.compile(r"\s+-\s+([^-\n]{1,60})$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_WORD = re.compile(r"[A-Za-z][\w'&!.+-]*")
+_LONG_WORD = re.compile(r"[A-Za-z][\w'&!.+-]{3,}")
 
 
 def normalise(text: str) -> str:
@@ -44,7 +44,9 @@ def normalise(text: str) -> str:
 
 def strip_publisher(title: str, publisher: str, keep: Callable[[str], bool]) -> str:
     """Drop a trailing " - Publisher" (news aggregators) unless the tail carries a cue or a title."""
-    m = _PUBLISHER_TAIL.search(title) if "-" in title else None
+    dash = title.rfind("-")  # a tail has no dash, so its dash is the last one, between spaces
+    spaced = 0 < dash < len(title) - 1 and title[dash - 1].isspace() and title[dash + 1].isspace()
+    m = _PUBLISHER_TAIL.search(title) if spaced else None
     if m is None:
         return title
     tail = m.group(1).strip()
@@ -189,7 +191,7 @@ class Prepared(NamedTuple):
 
 def is_title_case(text: str) -> bool:
     """Whether most longer words of a headline are capitalised (then capitals do not mark titles)."""
-    words = [w for w in _WORD.findall(text) if len(w) > 3]
+    words = _LONG_WORD.findall(text)  # words of four or more characters
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
 
