@@ -14,8 +14,6 @@ from bot.models import Watch
 _QUOTES = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
 _DASHES = "‐‑‒–—―−"
 _TRANSLATE = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
-_QUOTE_CHARS = re.compile("[" + re.escape(_QUOTES) + "]")
-_DASH_CHARS = re.compile("[" + re.escape(_DASHES) + "]")
 _QUOTE_OR_DASH = re.compile("[" + re.escape(_QUOTES + _DASHES) + "]")
 _MATCH_END = re.Match.end
 _SPACES = re.compile(r"\s+")
@@ -33,10 +31,10 @@ def normalise(text: str) -> str:
     if text.isascii():
         if '"' in text or "`" in text or "<" in text or ">" in text:
             text = text.translate(_TRANSLATE)
-    else:  # on non-ASCII text a table lookup per character is slower than two searches
+    else:  # on non-ASCII text a table lookup per character is slower than one search
         text = unicodedata.normalize("NFKC", text)
-        if _QUOTE_OR_DASH.search(text):
-            text = _DASH_CHARS.sub("-", _QUOTE_CHARS.sub("'", text))
+        for mark in set(_QUOTE_OR_DASH.findall(text)):
+            text = text.replace(mark, _TRANSLATE[ord(mark)])
     if "  " in text or "\n" in text or "\t" in text or "\r" in text:
         text = _SPACES.sub(" ", text.replace("\n", " "))
     return text.strip()
