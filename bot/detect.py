@@ -160,20 +160,21 @@ class Detector:
         # Without a name or season match the item is nothing, so the index need not settle
         # whether a required key stood where its patterns could not match.
         for hit in self._index.find(prep.low, settle=False):
-            code = codes[hit[2]]
+            start, end, tag, match = hit
+            code = codes[tag]
             if code >= 100:
-                kinds.append((hit[0], code - 100))
+                kinds.append((start, code - 100))
             elif code >= 0:
-                if rank_at.get(hit[0], 99) > code:
-                    rank_at[hit[0]] = code
+                if rank_at.get(start, 99) > code:
+                    rank_at[start] = code
             elif code == -1:
-                if hit[0] >= season_end:  # seasons do not overlap: the first at a position wins
-                    seasons.append((hit[0], hit[1], season_value(hit[3])))
-                    season_end = hit[1]
+                if start >= season_end:  # seasons do not overlap: the first at a position wins
+                    seasons.append((start, end, season_value(match)))
+                    season_end = end
             elif code == -2:
                 aliases.append(hit)
             else:
-                cmp_ends.append(hit[1])
+                cmp_ends.append(end)
         if not aliases and not (seasons and seasons[0][0] < prep.head_end):
             return _NOTHING
         bounds = prep.bounds

@@ -389,7 +389,7 @@ class CueIndex:
         append = hits.append
         required = False
         for m in self._latin_re.finditer(text):
-            key = m.group()
+            key = m[0]
             entry = table.get(key)
             if entry is None:  # a 4-letter key that is both a word and a stem
                 end = m.end()
