@@ -95,7 +95,8 @@ class _Verdict(NamedTuple):
     total: float
     kind: str | None
     milestone: str
-    evidence: str
+    sent: int
+    """The sentence that is the evidence unless a narrower phrase is found."""
     refused: str
     start: int = -1
     end: int = -1
@@ -245,9 +246,10 @@ class Detector:
             return _refuse(watch, prep, subject[0].start, why)
         out_of_scope = _scope(prep, watch, refs, subject)
         verdict = _score(prep, kinds, signals, out_of_scope, level)
-        evidence = verdict.evidence
         if verdict.kind is not None and verdict.start >= 0:
             evidence = _evidence(prep, verdict, [n.start for n in subject])
+        else:
+            evidence = prep.sentence_text(verdict.sent)
         return _decision(watch.id, verdict, evidence)
 
     def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Kind],
@@ -279,15 +281,22 @@ def _kind(kind: str | None) -> Kind | None:
 def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
                    refs: list[tuple[int, int, int]]) -> tuple[float | None, str]:
     """How firmly the item is about the watched season: 0.5 sure, 0 likely, -0.75 implied; None if not."""
-    if any(n.number == watch.season for n in subject) or any(
-        v == watch.season and o == 1 for _, v, o in refs
-    ):
+    season = watch.season
+    mine = other_in_head = unowned = new_season = False  # one pass over the references
+    for s, v, o in refs:
+        if v == season:
+            mine = mine or o == 1
+            other_in_head = other_in_head or (o == -1 and s < prep.head_end)
+            unowned = unowned or o == 0
+        elif v == -1 and o >= 0:
+            new_season = True
+    if mine or any(n.number == season for n in subject):
         return 0.5, ""
-    if any(s < prep.head_end and v == watch.season and o == -1 for s, v, o in refs):
+    if other_in_head:
         return None, "the headline's season news is about another title"
-    if any(v == watch.season and o == 0 for _, v, o in refs):
+    if unowned:
         return 0.0, ""
-    if watch.season > 1 and any(v == -1 and o >= 0 for _, v, o in refs):
+    if season > 1 and new_season:
         return -0.25, ""
     numbers = [v for _, v, o in refs if v > 0 and o >= 0] + [n.number for n in subject if n.number]
     if all(v < watch.season for v in numbers):
@@ -321,7 +330,7 @@ def _score(prep: Prepared, kinds: list[_Kind], signals: list[_Signal], out: Call
     negated: set[tuple[int, int]] = set()
     for start, tag, sent in signals:
         if tag in _DECISIVE_ANYWHERE or (start < head and tag in _DECISIVE_IN_HEADLINE):
-            return _Verdict(-4.0, None, "", prep.sentence_text(sent), tag)
+            return _Verdict(-4.0, None, "", sent, tag)
     for start, tag, sent in signals:
         if sent in by_sent:
             by_sent[sent].add(tag)
@@ -344,10 +353,10 @@ def _score(prep: Prepared, kinds: list[_Kind], signals: list[_Signal], out: Call
     if not cands and level >= 0 and "official" in by_sent.get(0, ()):
         cands.append(_Cue(3.0, 1, "renewal", "renewal", 0))
     if not cands:
-        return _Verdict(level - 1.0, None, "", prep.sentence_text(0), "no announcement cue")
+        return _Verdict(level - 1.0, None, "", 0, "no announcement cue")
     best = max(cands)
     return _Verdict(best.score + level - _penalty(prep, signals, best.sent), best.kind, best.milestone,
-                    prep.sentence_text(best.sent), "", best.start, best.end)
+                    best.sent, "", best.start, best.end)
 
 
 def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weight: float,
@@ -389,7 +398,7 @@ def _evidence(prep: Prepared, verdict: _Verdict, names: list[int], limit: int = 
     if len(text) > limit:
         at = max(0, verdict.start - start - limit // 3)
         text = text[at:at + limit].rsplit(" ", 1)[0] + " …"
-    return text.strip(" .;|-[]\n,:") or verdict.evidence
+    return text.strip(" .;|-[]\n,:") or prep.sentence_text(verdict.sent)
 
 
 def _penalty(prep: Prepared, signals: list[_Signal], best_sent: int) -> float:
