@@ -421,19 +421,21 @@ class CueIndex:
     def _find_korean(self, text: str, hits: list[Hit]) -> bool:
         """Add the matches found where Korean keys occur; whether any required pattern could start."""
         korean = self._korean
-        search = self._korean_re.search if self._korean_re is not None else None
-        places: list[tuple[int, _Entry]] = []
-        at = 0
-        while search is not None and (k := search(text, at)) is not None:
-            key = k.group()
-            at = k.start() + 1
-            places.append((at - 1, korean[key]))
-            if len(key) > 1 and key[0] in korean:
-                places.append((at - 1, korean[key[0]]))
+        if self._korean_re is None:
+            return False
+        search = self._korean_re.search
         append = hits.append
-        for pos, (cands, _) in places:
-            for match, tag, names in cands:
-                found = match(text, pos)
-                if found:
-                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
-        return any(p[1][1] for p in places)
+        required = False
+        k = search(text)
+        while k is not None:
+            key = k[0]
+            pos = k.start()
+            entries = (korean[key], korean[key[0]]) if len(key) > 1 and key[0] in korean else (korean[key],)
+            for cands, req in entries:  # a two-syllable key, then its first syllable's own key
+                required = required or req
+                for match, tag, names in cands:
+                    found = match(text, pos)
+                    if found:
+                        append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
+            k = search(text, pos + 1)
+        return required
