@@ -2,10 +2,14 @@
 
 Python's regex engine tries every branch of a large alternation at every position, which is far
 too slow for hundreds of cues. Instead each pattern is parsed once to find the words it can start
-with; matching then tokenises the text once and runs a pattern only at tokens that start it.
-Korean patterns are keyed by their first two syllables and found by substring search, since
-Korean words carry particles and are not split by spaces. Patterns whose start cannot be known
-are searched in full, after a quick check for a literal they must contain.
+with; one scanner (a trie of those words, opened by a word-start test) then stops only at the
+words that start some pattern, and the patterns of that word are tried there. A word whose
+patterns all need more literal text after it ("are" only in "are back", a show's name only when
+whole) counts only where that text follows, tested by a lookahead so that the next word can
+start a key too; this halves the places tried per item. Korean patterns are keyed by their first
+two syllables and found by substring search, since Korean words carry particles and are not
+split by spaces. Patterns whose start cannot be known are searched in full, after a quick check
+for a literal they must contain (letters every match opens with are searched first).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from typing import Any
 _sre: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 
-_TOKEN = re.compile(r"[^\W_]+")
 _WORD_CHAR = re.compile(r"\w").match
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _MAX_PREFIXES = 2000
