@@ -287,8 +287,7 @@ def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[st
     stems that count only where one of the texts they need follows (tested by a lookahead, so the
     next word can start a key too).
 
-    The word-start test comes first: it fails at once inside words, which is cheaper than walking
-    the root's alternation of first characters at every position.
+    The trie is returned bare; a caller puts a word-start test before it.
     """
     tree: dict[str, Any] = {}
     for word, mark in (*((w, "\x00") for w in words), *((w, "\x01") for w in stems),
@@ -312,7 +311,7 @@ def _scanner(words: Iterable[str], stems: Iterable[str], needs: dict[str, set[st
             return alts[0]
         return "(?:" + "|".join(alts) + ")"
 
-    return r"(?<!\w)" + emit(tree) if tree else "(?!)"
+    return emit(tree) if tree else "(?!)"
 
 
 class CueIndex:
@@ -368,10 +367,12 @@ class CueIndex:
         for key, value in self._stem_table.items():
             self._table.setdefault(key, value)
         self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
-        self._latin_re = re.compile(_scanner(set(words) - set(needs), stems, needs, stem_needs))
+        # The text is scanned with a space before it, and every key must follow a non-word
+        # character: the engine then skips straight to those characters.
+        self._latin_re = re.compile(r"\W(" + _scanner(set(words) - set(needs), stems, needs, stem_needs) + ")")
         # Whether a required family could start, as if no key needed more text (see `find`).
         guarded_required = any(self._table[k][1] for k in needs) or any(self._stem_table[k][1] for k in stem_needs)
-        self._required_re = re.compile(_scanner(
+        self._required_re = re.compile(r"(?<!\w)" + _scanner(
             [k for k in words if k not in stems and self._table[k][1]]
             + [k for k in self._dual if self._dual[k][1]],
             [k for k in stems if self._stem_table[k][1]], {}, {})) if guarded_required else None
@@ -391,11 +392,11 @@ class CueIndex:
         hits: list[Hit] = []
         append = hits.append
         required = False
-        for m in self._latin_re.finditer(text):
-            key = m[0]
+        for m in self._latin_re.finditer(" " + text):  # positions are one more than in `text`
+            key = m[1]
             entry = table.get(key)
             if entry is None:  # a 4-letter key that is both a word and a stem
-                end = m.end()
+                end = m.end() - 1
                 word_end = end == len(text) or not _WORD_CHAR(text[end])
                 entry = self._dual[key] if word_end else self._stem_table[key]
             if entry[1]:
