@@ -125,11 +125,11 @@ def _literal_first(pattern: str) -> str:
     return moved if same else pattern
 
 
-def _keys(pattern: str) -> tuple[set[str], set[str], set[str]] | None:
-    """Whole first words, 4-letter stems and Korean 1-2 syllable keys of a pattern (None: search it)."""
+def _keys(parsed: Any) -> tuple[set[str], set[str], set[str]] | None:
+    """Whole first words, 4-letter stems and Korean 1-2 syllable keys of a parsed pattern (None: search it)."""
     try:
         prefixes = {(w, "complete" if s == "open" else s)
-                    for w, s in _prefixes(_sre.parse(pattern), {("", "open")})}
+                    for w, s in _prefixes(parsed, {("", "open")})}
     except ValueError:
         return None
     words: set[str] = set()
@@ -181,16 +181,16 @@ def _literal_prefixes(seq: Any, partials: set[tuple[str, bool]]) -> set[tuple[st
     return partials
 
 
-def _starts(pattern: str) -> frozenset[str] | None:
-    """The literal texts a pattern's matches start with (None if too many to list)."""
+def _starts(parsed: Any) -> frozenset[str] | None:
+    """The literal texts a parsed pattern's matches start with (None if too many to list)."""
     try:
-        return frozenset(text for text, _ in _literal_prefixes(_sre.parse(pattern), {("", True)}))
+        return frozenset(text for text, _ in _literal_prefixes(parsed, {("", True)}))
     except ValueError:
         return None
 
 
 def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[str] | None],
-                stem: bool = False) -> set[str] | None:
+                parses: dict[str, Any], stem: bool = False) -> set[str] | None:
     """Where a whole-word key is followed by a non-word character (or, for a stem, where a word starts
     with it): the texts, longer than the key, that each of its patterns needs at that point (None
     when some pattern needs no more than the key).
@@ -200,7 +200,7 @@ def _extensions(key: str, patterns: Iterable[str], starts: dict[str, frozenset[s
     out: set[str] = set()
     for pattern in patterns:
         if pattern not in starts:
-            starts[pattern] = _starts(pattern)
+            starts[pattern] = _starts(parses[pattern])
         found = starts[pattern]
         if found is None:
             return None
@@ -330,10 +330,12 @@ class CueIndex:
         raw: tuple[dict[str, list[tuple[str, str, str]]], ...] = ({}, {}, {})
         self._scan: list[tuple[str, re.Pattern[str], str]] = []
         self._scan_required = False
+        parses: dict[str, Any] = {}  # each pattern parsed once
         for tag, pattern, family in entries:
-            keys = _keys(pattern)
+            parsed = parses[pattern] = _sre.parse(pattern)
+            keys = _keys(parsed)
             if keys is None:
-                self._scan.append((tag, re.compile(_literal_first(pattern)), _literal_run(_sre.parse(pattern))))
+                self._scan.append((tag, re.compile(_literal_first(pattern)), _literal_run(parsed)))
                 self._scan_required |= family in required
                 continue
             for table, found in zip(raw, keys, strict=True):
@@ -356,12 +358,12 @@ class CueIndex:
         needs: dict[str, set[str]] = {}
         starts: dict[str, frozenset[str] | None] = {}
         for key, group in words.items():
-            ext = None if key in stems else _extensions(key, (p for _, p, _ in group), starts)
+            ext = None if key in stems else _extensions(key, (p for _, p, _ in group), starts, parses)
             if ext:
                 needs[key] = ext
         stem_needs: dict[str, set[str]] = {}
         for key, group in stems.items():
-            ext = _extensions(key, (p for _, p, _ in group), starts, stem=True)
+            ext = _extensions(key, (p for _, p, _ in group), starts, parses, stem=True)
             if ext:
                 stem_needs[key] = ext
         for key, value in self._stem_table.items():
