@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -32,8 +31,8 @@ from bot.state import DB_NAME, State
 from bot.telegram_sender import Sender
 from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
+from tests.test_e2e import clean_env, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
 KILLS = 20
 FEEDS = 4
 # Made-up shows; no title is part of another, so an alert's text names exactly one of them.
@@ -48,25 +47,6 @@ CHATS = tuple(range(7001, 7026))
 BLOCKED = (7007, 7019)
 ACTIVE = tuple(c for c in CHATS if c not in BLOCKED)
 MODES = ("startup", "fetch", "broadcast")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a newsbot child process: no inherited newsbot or Telegram settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSBOT_"))}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    env.update(extra)
-    return env
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    """Polls until check() is truthy; fails the test with `what` after the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def rss(items: list[tuple[str, str, datetime]]) -> str:
