@@ -134,6 +134,8 @@ KIND_CUES: Final[tuple[tuple[str, str, float, CueTable], ...]] = (
                r"revealed|set|unveiled|locked|out)",
                r"(?:sets?|confirms?|confirmed|announces?|announced|reveals?|revealed|gets?|lands?|unveils?)"
                r" (?:an? |its |the )?(?:official )?(?:[a-z]+ )?(?:release|premiere|launch) date",
+               r"(?:sets?|confirms?|confirmed|announces?|announced|reveals?|revealed|unveils?) [^.,:;?!]{1,60}?"
+               r"(?:season|series) (?:\d+|two|three|four|five) (?:release|premiere|launch) date",
                r"(?:set|scheduled|slated|confirmed) to (?:premiere|release|debut|stream|return|arrive)",
                r"(?:premiere|release) date announcement"),
         "ko": (r"공개일 ?(?:을 )?확정", r"공개 ?일정 ?(?:을 )?확정", r"공개를 [^.]{0,20}?확정",

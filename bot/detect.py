@@ -110,7 +110,7 @@ def decision_json(decision: Decision) -> dict[str, object]:
     """The JSON form of a decision (for `newsbot classify` and logs)."""
     return {
         "alert": decision.alert,
-        "kind": decision.kind,
+        "kind": decision.kind if decision.alert else None,
         "watch": decision.watch,
         "confidence": round(min(1.0, max(0.0, decision.confidence)), 3),
         "evidence": decision.evidence,
