@@ -158,13 +158,20 @@ class Commands:
         new = self.deps.state.subscribe(chat.id, chat.type, chat_title(chat), now=self.deps.clock())
         await self._reply(update, context, messages.format_start(new, known))
 
-    async def stop(self, update: Update, context: Context) -> None:
-        """Unsubscribe the chat."""
+    async def _managed_chat(self, update: Update, context: Context) -> Chat | None:
+        """The chat, if the sender may change its subscription (else a refusal is sent and None returned)."""
         chat = update.effective_chat
         if chat is None:
-            return
+            return None
         if not await self._may_manage(update, context):
             await self._reply(update, context, GROUP_REFUSAL)
+            return None
+        return chat
+
+    async def stop(self, update: Update, context: Context) -> None:
+        """Unsubscribe the chat."""
+        chat = await self._managed_chat(update, context)
+        if chat is None:
             return
         was = self.deps.state.unsubscribe(chat.id)
         text = ("Unsubscribed. Send /start to subscribe again." if was
@@ -209,11 +216,8 @@ class Commands:
     # preferences -----------------------------------------------------------------------------
     async def settings(self, update: Update, context: Context) -> None:
         """Show buttons to choose which kinds of news and which shows the chat gets."""
-        chat = update.effective_chat
+        chat = await self._managed_chat(update, context)
         if chat is None:
-            return
-        if not await self._may_manage(update, context):
-            await self._reply(update, context, GROUP_REFUSAL)
             return
         sub = self.deps.state.subscriber(chat.id)
         if sub is None or not sub.active:
