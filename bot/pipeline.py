@@ -111,8 +111,9 @@ class Pipeline:
 
     def update_config(self, config: Config) -> None:
         """Switches to a new configuration (reload) without losing per-source schedules."""
+        if config.watches != self.config.watches:  # building a detector compiles every cue: only when needed
+            self.detector = Detector(config.watches)
         self.config = config
-        self.detector = Detector(config.watches)
         names = {s.name for s in config.sources}
         self._next_due = {k: v for k, v in self._next_due.items() if k in names}
 
