@@ -584,9 +584,9 @@ async def test_each_host_gets_its_own_small_pool_sharing_one_ssl_context(
         await asyncio.gather(f.fetch(news_site.url("/a.xml")), f.fetch(second_site.url("/b.xml")))
         clients = f._clients.clients
         assert sorted(clients) == ["127.0.0.1", "127.0.0.2"]
-        pools = [c._transport._pool for c in clients.values()]  # type: ignore[attr-defined]
-        assert [p._max_connections for p in pools] == [2, 2]
-        assert pools[0]._ssl_context is pools[1]._ssl_context
+        connectors = [c._transport.client.connector for c in clients.values()]  # type: ignore[attr-defined]
+        assert [c.limit for c in connectors] == [2, 2]
+        assert connectors[0]._ssl is connectors[1]._ssl
     assert f._clients.clients == {}
 
 
