@@ -120,8 +120,11 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     try:
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
-            pipeline.seed()
-            result = await pipeline.cycle(pipeline.active_sources())
+            try:
+                pipeline.seed()
+                result = await pipeline.cycle(pipeline.active_sources())
+            finally:
+                pipeline.close()
         for finding in result.findings:
             print_finding(finding, out, as_json=as_json)
         failed = [o for o in result.outcomes if o.status == "failed"]
@@ -373,6 +376,7 @@ class Daemon:
                 async with asyncio.timeout(5):
                     await stop_application(self.app)
         await self.fetcher.aclose()
+        self.pipeline.close()
         self.state.close()
         log.info("newsbot stopped")
 

@@ -87,6 +87,7 @@ class Settings:
     max_backoff_seconds: float = 6 * 3600.0
     allow_private: bool = False
     send_rate: int = 30
+    worker_cycle_size: int = 64  # cycles of this many sources or more parse and judge in a worker process
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import sqlite3
 import time
@@ -14,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from bot.detect import Detector
 from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
-from bot.parse import ParseError, article_text, parse_source
+from bot.parse import ParseError, article_text
 from bot.state import Event, SourceState, State, Unchanged
+from bot.workers import Parsed, ParsePool, parse_here
 
 log = logging.getLogger("newsbot.pipeline")
 
@@ -81,13 +83,16 @@ class CycleResult:
         }
 
 
-class _Budget:
-    """Article page fetches left in this cycle (shared by the sources of one cycle)."""
+class _Cycle:
+    """What the sources of one cycle share: the article fetches left, the 304s to record, the worker use."""
 
-    def __init__(self, n: int) -> None:
-        self.left = n
+    def __init__(self, article_budget: int, pooled: bool = False) -> None:
+        self.left = article_budget
+        self.pooled = pooled
+        self.unchanged: list[Unchanged] = []
 
     def take(self) -> bool:
+        """Takes one article fetch from the budget, if any is left."""
         if self.left <= 0:
             return False
         self.left -= 1
@@ -108,6 +113,24 @@ class Pipeline:
         self._held: frozenset[str] = frozenset()  # paused or disabled in the state
         self.config = config
         self.detector = Detector(config.watches)
+        self._workers = ParsePool(max(1, min(4, (os.cpu_count() or 1) - 1)))
+
+    def close(self) -> None:
+        """Stops the parse workers, if any were started."""
+        self._workers.close()
+
+    @property
+    def uses_workers(self) -> bool:
+        """True once a large cycle has started the parse worker processes."""
+        return self._workers.running
+
+    def worker_pids(self) -> list[int]:
+        """The parse worker processes' ids (none until a large cycle)."""
+        return self._workers.pids()
+
+    def _use_workers(self, size: int) -> bool:
+        """True when a cycle of `size` sources is worth a worker process (and there is a core for it)."""
+        return size >= self.config.settings.worker_cycle_size and (os.cpu_count() or 1) > 1
 
     def update_config(self, config: Config) -> None:
         """Switches to a new configuration (reload) without losing per-source schedules."""
@@ -163,10 +186,11 @@ class Pipeline:
         started = time.monotonic()
         result = CycleResult(started=self.clock())
         todo = list(sources) if sources is not None else self.due(result.started)
-        budget = _Budget(self.config.settings.article_fetch_budget)
-        unchanged: list[Unchanged] = []
-        outcomes = await asyncio.gather(*(self._run_guarded(s, budget, unchanged) for s in todo))
-        self._record_unchanged(unchanged)
+        shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
+        if shared.pooled:
+            self._workers.start(self.config.watches)
+        outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
+        self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started
         if todo:
@@ -180,21 +204,18 @@ class Pipeline:
         except sqlite3.Error:
             log.exception("could not record %d unchanged sources", len(unchanged))
 
-    async def _run_guarded(self, source: Source, budget: _Budget, unchanged: list[Unchanged]) -> SourceOutcome:
+    async def _run_guarded(self, source: Source, shared: _Cycle) -> SourceOutcome:
         """Runs one source; a bug in one source's handling is recorded, never spread to the others."""
         t0 = time.monotonic()
         try:
-            outcome = await self.run_source(source, budget, unchanged)
+            outcome = await self.run_source(source, shared)
         except Exception as exc:  # noqa: BLE001 - one source must never stop the cycle
             log.exception("source %r: unexpected error", source.name)
             outcome = self._failed(source, f"internal error: {exc.__class__.__name__}: {exc}", None)
         return replace(outcome, elapsed=time.monotonic() - t0)
 
-    async def run_source(self, source: Source, budget: _Budget | None = None,
-                         unchanged: list[Unchanged] | None = None) -> SourceOutcome:
-        """Fetches one source and records what it says (a 304 goes to `unchanged` if given, for the caller
-        to record with others)."""
-        budget = budget or _Budget(self.config.settings.article_fetch_budget)
+    async def run_source(self, source: Source, shared: _Cycle | None = None) -> SourceOutcome:
+        """Fetches one source and records what it says (within a cycle, a 304 is recorded with the others)."""
         st = self.state.source_state(source.name)
         url = st.url or source.url
         result = await self.fetcher.fetch(url, etag=st.etag, last_modified=st.last_modified)
@@ -203,30 +224,39 @@ class Pipeline:
         if result.not_modified:
             self._schedule(source, None)
             done = Unchanged(source.name, result.etag, result.last_modified, result.permanent_url)
-            if unchanged is None:
+            if shared is None:
                 self.state.record_unchanged([done], now=self.clock())
             else:
-                unchanged.append(done)
+                shared.unchanged.append(done)
             return SourceOutcome(source.name, "unchanged",
                                  operator_message=self._recovered(source, st.failure_notified),
                                  bytes_received=result.bytes_received)
-        return await self._fetched(source, st, result, budget)
+        return await self._fetched(source, st, result, shared or _Cycle(self.config.settings.article_fetch_budget))
+
+    async def _parse(self, source: Source, result: FetchResult, pooled: bool) -> Parsed:
+        """The body's items: in a worker process (judged there too) for large cycles, else in a thread."""
+        if pooled:
+            return await self._workers.parse(source, result.body, result.final_url, result.content_type)
+        return await asyncio.to_thread(parse_here, source, result.body, result.final_url, result.content_type)
 
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
-                       budget: _Budget) -> SourceOutcome:
+                       budget: _Cycle) -> SourceOutcome:
         try:
-            items, cpu = await asyncio.to_thread(_parse_timed, source, result)
+            parsed = await self._parse(source, result, budget.pooled)
         except ParseError as exc:
             return self._failed(source, f"cannot parse: {exc}", result)
         # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
         cpu0 = time.thread_time()
         now = self.clock()
         first = st.items_seen == 0 and not self.state.has_history(source.name)
+        items = parsed.items
         new = self.state.unseen(source.name, items)
+        judged = {} if parsed.decisions is None else {
+            id(item): d for item, d in zip(items, parsed.decisions, strict=True)}
         found: list[tuple[Item, Decision, bool]] = []
         plain = []
         for item in new:
-            decision = self.detector.classify(item)
+            decision = judged.get(id(item)) or self.detector.classify(item)
             if decision.needs_article:
                 paused = time.thread_time()
                 decision = await self._decide_by_article(item, decision, budget)
@@ -244,10 +274,10 @@ class Pipeline:
         return SourceOutcome(
             source.name, "fetched", items=len(items), new_items=len(new), findings=findings,
             operator_message=self._recovered(source, st.failure_notified),
-            cpu_seconds=cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
+            cpu_seconds=parsed.cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
 
-    async def _decide_by_article(self, item: Item, decision: Decision, budget: _Budget) -> Decision:
+    async def _decide_by_article(self, item: Item, decision: Decision, budget: _Cycle) -> Decision:
         """Decides a near miss from its article page while the budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not budget.take():
             return decision
@@ -299,9 +329,3 @@ class Pipeline:
             when = max(when, not_before)
         self._next_due[source.name] = when
 
-
-def _parse_timed(source: Source, result: FetchResult) -> tuple[list[Item], float]:
-    """Parses a fetched body (run in a worker thread); returns the items and the CPU time it took."""
-    t0 = time.thread_time()
-    items = parse_source(source, result.body, result.final_url, content_type=result.content_type)
-    return items, time.thread_time() - t0

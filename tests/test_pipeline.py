@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,7 +76,9 @@ HOSTILE: list[tuple[str, Callable[[NewsSite, str], None] | str, str | None]] = [
 ]
 
 
-async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+@pytest.mark.parametrize("in_worker", [False, True], ids=["thread", "worker-process"])
+async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetcher], news_site: NewsSite,
+                                                       in_worker: bool) -> None:
     state, fetcher = world
     sources = []
     for name, setup, _ in HOSTILE:
@@ -85,9 +90,14 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
         sources.append(Source(name=name, url=url, interval=60))
     news_site.set("/good", rss([TRAILER]))
     sources.append(Source(name="good", url=news_site.url("/good"), interval=60))
-    pipeline = Pipeline(make(sources), state, fetcher)
+    settings = replace(SETTINGS, worker_cycle_size=1 if in_worker else 10_000)
+    pipeline = Pipeline(make(sources, settings), state, fetcher)
 
-    result = await pipeline.cycle(sources)
+    try:
+        result = await pipeline.cycle(sources)
+        assert pipeline.uses_workers == in_worker
+    finally:
+        pipeline.close()
 
     by_name = {o.source: o for o in result.outcomes}
     assert by_name["good"].status == "fetched"
@@ -104,6 +114,27 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
             assert error.lower() in st.last_error.lower(), (name, st.last_error)
     assert state.source_state("10k").items_seen <= 1000
     assert state.integrity_ok()
+
+
+async def test_a_killed_worker_loses_no_source(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.set("/feed", rss([("A cooking contest returns", "Recipes.", NOW)]))
+    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
+    pipeline = Pipeline(make([source], replace(SETTINGS, worker_cycle_size=1)), state, fetcher)
+    try:
+        assert (await pipeline.cycle([source])).outcomes[0].status == "fetched"
+        for pid in pipeline.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        news_site.set("/feed", rss([TRAILER]))
+        result = await pipeline.cycle([source])
+        assert [f.event.kind for f in result.findings] == ["trailer"]
+        news_site.set("/feed", rss([TRAILER, ("Netflix sets the premiere date for All of Us Are Dead season 2",
+                                             "It arrives on March 3.", NOW)]))
+        later = await pipeline.cycle([source])  # the worker was restarted
+        assert [f.event.kind for f in later.findings] == ["release_date"]
+        assert pipeline.worker_pids()
+    finally:
+        pipeline.close()
 
 
 async def test_backfill_then_new_items_alert_once(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
