@@ -112,6 +112,7 @@ class Item:
     guid: str = ""
     publisher: str = ""
     publisher_url: str = ""
+    canonical_url: str = ""  # filled when parsed for the pipeline, so the state need not compute it
 
 
 @dataclass(frozen=True, slots=True)

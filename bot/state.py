@@ -242,7 +242,7 @@ class State(EventStore):
             seen_keys = self._known("key", sorted(set(keys)), source)
             rest = [(i, k) for i, k in zip(items, keys, strict=True) if k not in seen_keys]
             canonical = self._canon()
-            urls = [canonical(i.url) if i.url else "" for i, _ in rest]
+            urls = [i.canonical_url or (canonical(i.url) if i.url else "") for i, _ in rest]
             seen_urls = self._known("url", sorted({u for u in urls if u}), None)
         fresh: list[Item] = []
         for (item, key), url in zip(rest, urls, strict=True):
@@ -258,7 +258,7 @@ class State(EventStore):
         """Record items as seen inside the caller's transaction; returns how many were new."""
         canonical = self._canon()
         at = to_iso(now)
-        rows = [(source, item_key(i), canonical(i.url) if i.url else "", at) for i in items]
+        rows = [(source, item_key(i), i.canonical_url or (canonical(i.url) if i.url else ""), at) for i in items]
         before = conn.total_changes
         conn.executemany(_INSERT_SEEN, rows)
         return conn.total_changes - before

@@ -13,6 +13,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _AMP_FLAG_VALUES = frozenset({"", "1", "true", "yes"})
 _AMP_HTML = re.compile(r"\.amp\.html?$", re.IGNORECASE)
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+# The common shape of an article link: lower-case http(s), plain host, optional port, no query or fragment.
+_PLAIN_URL = re.compile(r"(https?)://((?!amp\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([0-9]{1,5}))?(/[^?#\s]*)?")
 
 _GOOGLE_NEWS_LOCALES: dict[str, str] = {
     "en": "hl=en-US&gl=US&ceid=US:en",
@@ -78,6 +80,28 @@ def canonical_url(url: str) -> str:
     returned stripped but otherwise unchanged.
     """
     text = url.strip()
+    plain = _PLAIN_URL.fullmatch(text)
+    if plain is not None and (fast := _canonical_plain(plain)) is not None:
+        return fast
+    return _canonical_general(text)
+
+
+def _canonical_plain(m: re.Match[str]) -> str | None:
+    """canonical_url of a link of the plain shape, without the general parser (None: not that simple)."""
+    scheme, host, port, path = m.group(1, 2, 3, 4)
+    netloc = host
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            return None
+        if number != _DEFAULT_PORTS[scheme]:
+            netloc = f"{host}:{number}"
+    path = _canonical_path(path) if path else ""
+    return f"{scheme}://{netloc}{path}"
+
+
+def _canonical_general(text: str) -> str:
+    """canonical_url for any text: parsed in full."""
     try:
         parts = urlsplit(text)
     except ValueError:

@@ -15,11 +15,12 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.detect import Detector
 from bot.models import Decision, Item, Source, Watch
 from bot.parse import parse_source
+from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,16 @@ def _ready() -> bool:
     return _WorkerDetector.detector is not None
 
 
+def _parse_for_state(source: Source, body: bytes, url: str, content_type: str) -> list[Item]:
+    """The body's items with their canonical URLs, which the state compares across sources."""
+    items = parse_source(source, body, url, content_type=content_type)
+    return [replace(item, canonical_url=canonical_url(item.url)) if item.url else item for item in items]
+
+
 def _parse_and_judge(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
     """Runs in the worker: parse, then classify every item."""
     t0 = time.process_time()
-    items = parse_source(source, body, url, content_type=content_type)
+    items = _parse_for_state(source, body, url, content_type)
     detector = _WorkerDetector.detector
     decisions = None if detector is None else [detector.classify(item) for item in items]
     return Parsed(items, decisions, time.process_time() - t0)
@@ -59,7 +66,7 @@ def _parse_and_judge(source: Source, body: bytes, url: str, content_type: str) -
 def parse_here(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
     """Parses in the calling process (run in a thread); detection is left to the caller."""
     t0 = time.thread_time()
-    items = parse_source(source, body, url, content_type=content_type)
+    items = _parse_for_state(source, body, url, content_type)
     return Parsed(items, None, time.thread_time() - t0)
 
 

@@ -64,6 +64,27 @@ def test_variants_fold_together(variants: list[str]) -> None:
     assert len({canonical_url(v) for v in variants}) == 1
 
 
+PLAIN_LINKS = [
+    "http://127.0.0.5:8000/article/3/0", "https://example.com", "https://example.com/", "http://example.com:80/a",
+    "https://example.com:443/a/", "https://example.com:0443/a", "http://example.com:080/a", "http://example.com:0/a",
+    "https://example.com:65535/a", "https://example.com:65536/a", "https://example.com:99999/a",
+    "https://news.example.co.kr/amp/2026/story/amp/", "https://example.com/story.amp.html",
+    "https://example.com/story.AMP.HTM", "https://amp.example.com/a", "https://ampexample.com/a",
+    "https://a-b.example.com/x//y//", "https://example.com/a;b=c/d", "https://example.com/a:b@c",
+    "https://example.com/~user/_x-y.z", "https://example.com/a%20b", "https://example.com/뉴스/%EC%8B%9C/", "http://1.2.3.4/x",
+    "https://example.com/a?b", "https://example.com/a#b", "https://Example.com/a", "HTTP://example.com/a",
+    "https://example.com./a", "https://user@example.com/a", "https://example.com/a b", "https://example.com/\u00e9",
+    "ftp://example.com/a",
+]
+
+
+@pytest.mark.parametrize("url", PLAIN_LINKS)
+def test_fast_path_agrees_with_the_general_parser(url: str) -> None:
+    from bot.urls import _canonical_general
+
+    assert canonical_url(url) == _canonical_general(url.strip())
+
+
 def test_canonical_url_is_idempotent() -> None:
     for url, _expected in CANONICAL_CASES:
         once = canonical_url(url)
