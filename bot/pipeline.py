@@ -251,12 +251,15 @@ class Pipeline:
         first = st.items_seen == 0 and not self.state.has_history(source.name)
         items = parsed.items
         new = self.state.unseen(source.name, items)
-        judged = {} if parsed.decisions is None else {
+        judged = None if parsed.decisions is None else {
             id(item): d for item, d in zip(items, parsed.decisions, strict=True)}
         found: list[tuple[Item, Decision, bool]] = []
         plain = []
         for item in new:
-            decision = judged.get(id(item)) or self.detector.classify(item)
+            decision = self.detector.classify(item) if judged is None else judged[id(item)]
+            if decision is None:  # judged in the worker: nothing to say
+                plain.append(item)
+                continue
             if decision.needs_article:
                 paused = time.thread_time()
                 decision = await self._decide_by_article(item, decision, budget)

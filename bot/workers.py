@@ -27,10 +27,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A body's items, with one decision per item when they were judged in a worker."""
+    """A body's items, with one decision per item when they were judged in a worker.
+
+    A decision of None means no alert and nothing to fetch (most items): only decisions that
+    matter cross back from the worker.
+    """
 
     items: list[Item]
-    decisions: list[Decision] | None
+    decisions: list[Decision | None] | None
     cpu: float
 
 
@@ -59,8 +63,12 @@ def _parse_and_judge(source: Source, body: bytes, url: str, content_type: str) -
     t0 = time.process_time()
     items = _parse_for_state(source, body, url, content_type)
     detector = _WorkerDetector.detector
-    decisions = None if detector is None else [detector.classify(item) for item in items]
+    decisions = None if detector is None else [_worth_sending(detector.classify(item)) for item in items]
     return Parsed(items, decisions, time.process_time() - t0)
+
+
+def _worth_sending(decision: Decision) -> Decision | None:
+    return decision if decision.alert or decision.needs_article else None
 
 
 def parse_here(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
