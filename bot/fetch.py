@@ -16,13 +16,14 @@ import random
 import socket
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import aiohttp
 import httpx
-from httpx_aiohttp import HttpxAiohttpClient
+from httpx_aiohttp import AiohttpTransport
 
 from bot import __version__
 from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
@@ -207,12 +208,16 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
 
 
 class _HostClients:
-    """One small httpx client per host, made on first use, closed once its host has been idle a while.
+    """One small connection pool (an httpx transport over aiohttp) per host, made on first use,
+    closed once its host has been idle a while.
 
     A pool per host stays tiny (at most `per_host` connections), so finding a free connection
-    costs the same at any concurrency, and one host's connections never evict another's. All
-    clients share one SSL context (making one costs tens of milliseconds). With a custom transport
-    (tests) every host shares one client over it.
+    costs the same at any concurrency, and one host's connections never evict another's. Requests
+    go straight to the transport: the fetcher follows redirects itself and keeps no cookies, so
+    httpx's client layer would only add CPU to every request. aiohttp's pool and C HTTP parser
+    cost about half of httpx's own transport per request. All pools share one SSL context (making
+    one costs tens of milliseconds). Proxies come from HTTP(S)_PROXY / NO_PROXY, read once. With a
+    custom transport (tests) every host shares it.
     """
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None, idle_close: float) -> None:
@@ -223,35 +228,40 @@ class _HostClients:
             read=settings.read_timeout,
             write=settings.read_timeout,
             pool=settings.read_timeout,
-        )
+        ).as_dict()
         self._headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
         self._ssl: ssl.SSLContext | None = None
-        self._shared = None if transport is None else self._make(transport, max(1, settings.concurrency))
-        self.clients: dict[str, httpx.AsyncClient] = {}
+        self._proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
+        self._shared = transport
+        self.clients: dict[str, httpx.AsyncBaseTransport] = {}
         self._users: dict[str, int] = {}
         self.idle_since: dict[str, float] = {}
         self._swept = time.monotonic()
 
-    def _make(self, transport: httpx.AsyncBaseTransport | None, size: int) -> httpx.AsyncClient:
-        """A client of `size` connections: httpx over aiohttp's pool and C HTTP parser, which costs
-        about half the CPU per request of httpx's own transport (or over `transport`: tests)."""
-        if transport is None and self._ssl is None:
+    def request(self, url: str, headers: dict[str, str]) -> httpx.Request:
+        """A GET of `url` with the fetcher's headers and timeouts."""
+        return httpx.Request("GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout})
+
+    def _key(self, url: str) -> str:
+        """The pool a URL goes through: its host (and its scheme, when proxies are configured)."""
+        host = host_of(url)
+        if self._proxies:
+            return f"{url.partition(':')[0].lower()}://{host}"
+        return host
+
+    def _make(self, url: str) -> httpx.AsyncBaseTransport:
+        if self._ssl is None:
             self._ssl = httpx.create_ssl_context()
-        # Proxies from HTTP(S)_PROXY / NO_PROXY are read once here (httpx mounts one transport per proxy),
-        # not at every request as aiohttp's own trust_env would.
-        return HttpxAiohttpClient(
-            transport=transport,
-            verify=self._ssl or True,
-            trust_env=True,
-            follow_redirects=False,
-            timeout=self._timeout,
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0),
-            headers=self._headers,
-        )
+        size = max(1, self._settings.per_host)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
+        proxy = self._proxies.get(url.partition(":")[0].lower())
+        if proxy and urllib.request.proxy_bypass(host_of(url)):
+            proxy = None
+        return AiohttpTransport(verify=self._ssl, limits=limits, proxy=httpx.Proxy(proxy) if proxy else None)
 
     @contextlib.asynccontextmanager
-    async def use(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
-        """The client for `host`, kept open while in use; closes clients of long-idle hosts first."""
+    async def use(self, url: str) -> AsyncIterator[httpx.AsyncBaseTransport]:
+        """The transport for `url`'s host, kept open while in use; closes those of long-idle hosts first."""
         now = time.monotonic()
         if self.idle_since and now - self._swept >= min(self._idle_close, 5.0):
             self._swept = now
@@ -259,31 +269,32 @@ class _HostClients:
         if self._shared is not None:
             yield self._shared
             return
-        client = self.clients.get(host)
+        key = self._key(url)
+        client = self.clients.get(key)
         if client is None:
-            client = self.clients[host] = self._make(None, max(1, self._settings.per_host))
-        self._users[host] = self._users.get(host, 0) + 1
-        self.idle_since.pop(host, None)
+            client = self.clients[key] = self._make(url)
+        self._users[key] = self._users.get(key, 0) + 1
+        self.idle_since.pop(key, None)
         try:
             yield client
         finally:
-            users = self._users.pop(host) - 1
+            users = self._users.pop(key) - 1
             if users:
-                self._users[host] = users
+                self._users[key] = users
             else:
-                self.idle_since[host] = time.monotonic()
+                self.idle_since[key] = time.monotonic()
 
     async def _close_idle(self, now: float) -> None:
-        stale = [host for host, since in self.idle_since.items() if now - since >= self._idle_close]
+        stale = [key for key, since in self.idle_since.items() if now - since >= self._idle_close]
         closing = []
-        for host in stale:  # all taken out first, so none is handed out while others close
-            del self.idle_since[host]
-            closing.append(self.clients.pop(host))
+        for key in stale:  # all taken out first, so none is handed out while others close
+            del self.idle_since[key]
+            closing.append(self.clients.pop(key))
         for client in closing:
             await client.aclose()
 
     async def aclose(self) -> None:
-        """Close every client and its connections."""
+        """Close every pool and its connections."""
         clients = [*self.clients.values(), *([self._shared] if self._shared is not None else [])]
         self.clients.clear()
         self.idle_since.clear()
@@ -392,8 +403,10 @@ class Fetcher:
             progress.status = 0
             if public_only and (problem := await check_public_url(current)):
                 return self._failure(progress, f"refused: {problem}")
-            async with self._clients.use(host_of(current)) as client:
-                response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
+            async with self._clients.use(current) as transport:
+                request = self._clients.request(current, headers)
+                response = await transport.handle_async_request(request)
+                response.request = request
                 try:
                     progress.status = response.status_code
                     progress.final_url = str(response.url)

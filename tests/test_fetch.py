@@ -584,7 +584,7 @@ async def test_each_host_gets_its_own_small_pool_sharing_one_ssl_context(
         await asyncio.gather(f.fetch(news_site.url("/a.xml")), f.fetch(second_site.url("/b.xml")))
         clients = f._clients.clients
         assert sorted(clients) == ["127.0.0.1", "127.0.0.2"]
-        connectors = [c._transport.client.connector for c in clients.values()]  # type: ignore[attr-defined]
+        connectors = [c.client.connector for c in clients.values()]  # type: ignore[attr-defined]
         assert [c.limit for c in connectors] == [2, 2]
         assert connectors[0]._ssl is connectors[1]._ssl
     assert f._clients.clients == {}
@@ -601,3 +601,20 @@ async def test_clients_of_idle_hosts_are_closed(news_site: NewsSite, second_site
         assert (await f.fetch(news_site.url("/a.xml"))).ok
     assert news_site.connections_accepted == 2  # the closed client's connection was not reused
 
+
+
+async def test_proxy_from_the_environment(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    news_site.set("http://feeds.example/feed.xml", RSS)  # a proxy is asked for the absolute URL
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", news_site.url("/").rstrip("/"))
+    async with Fetcher(Settings()) as f:
+        result = await f.fetch("http://feeds.example/feed.xml")
+    assert (result.status, result.body) == (200, RSS.encode())
+    assert news_site.requests[-1][1] == "http://feeds.example/feed.xml"
+
+    monkeypatch.setenv("NO_PROXY", "feeds.example")
+    async with Fetcher(Settings()) as f:
+        bypassed = await f.fetch("http://feeds.example/feed.xml")
+    assert bypassed.error == "DNS lookup failed for feeds.example"  # asked directly, and the name is unknown
