@@ -378,6 +378,10 @@ class CueIndex:
             [k for k in words if k not in stems and self._table[k][1]]
             + [k for k in self._dual if self._dual[k][1]],
             [k for k in stems if self._stem_table[k][1]], {}, {})) if guarded_required else None
+        # A two-syllable key also brings its first syllable's own candidates (tried after its own).
+        self._korean = {key: (value[0] + self._korean[key[0]][0], value[1] or self._korean[key[0]][1])
+                        if len(key) > 1 and key[0] in self._korean else value
+                        for key, value in self._korean.items()}
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
@@ -434,14 +438,12 @@ class CueIndex:
         required = False
         k = search(text)
         while k is not None:
-            key = k[0]
             pos = k.start()
-            entries = (korean[key], korean[key[0]]) if len(key) > 1 and key[0] in korean else (korean[key],)
-            for cands, req in entries:  # a two-syllable key, then its first syllable's own key
-                required = required or req
-                for match, tag, names in cands:
-                    found = match(text, pos)
-                    if found:
-                        append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
+            cands, req = korean[k[0]]
+            required = required or req
+            for match, tag, names in cands:
+                found = match(text, pos)
+                if found:
+                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
             k = search(text, pos + 1)
         return required
