@@ -16,7 +16,6 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import NamedTuple
 
 from bot import cues
 from bot.detect_index import CueIndex, Hit
@@ -61,45 +60,32 @@ _AFTER_OF = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial 
 _AFTER_OF_START = (" of ", " de ", " da ", " do ", " dari ", " dal ")
 """What every `_AFTER_OF` match starts with (tested first: a string test is cheaper than a match)."""
 _QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
+_KIND_CUES = cues.KIND_CUES
 _TEASER = re.compile("|".join(cues.TEASER_WORDS))
 _QUESTION_END = re.compile(r"\?(?:\s|$)")
 _NOTHING = Decision(alert=False, confidence=0.01, evidence="")
 _EXPLAINER = CueIndex(("explainer", f, "signal") for f in fragments(cues.SIGNALS["explainer"]))
 
 
-class _Name(NamedTuple):
-    start: int
-    end: int
-    watches: tuple[int, ...]
-    number: int
-    comparison: bool
+_Name = tuple[int, int, tuple[int, ...], int, bool]
+"""A mention of a watched name: start, end, watch indices, the number written after it, whether
+it stands in a comparison (plain tuples: one is made per mention, and a tuple is made fastest)."""
+_START, _END, _WATCHES, _NUMBER, _COMPARISON = range(5)
 
+_ALIAS_ORDER: Callable[[Hit], tuple[int, int]] = lambda h: (h[0], -h[1])  # noqa: E731
+"""Name mentions by start, the longest first."""
 
 _Kind = tuple[int, int, int]
 """A kind cue found: start, index in cues.KIND_CUES, sentence."""
 _Signal = tuple[int, str, int]
 """A signal found (the strongest at its start): start, name, sentence."""
 
+_Cue = tuple[float, int, str, str, int, int, int]
+"""A kind candidate: score, priority, kind, milestone, sentence, start, end (compared as a tuple)."""
 
-class _Cue(NamedTuple):
-    score: float
-    priority: int
-    kind: str
-    milestone: str
-    sent: int
-    start: int = -1
-    end: int = -1
-
-
-class _Verdict(NamedTuple):
-    total: float
-    kind: str | None
-    milestone: str
-    sent: int
-    """The sentence that is the evidence unless a narrower phrase is found."""
-    refused: str
-    start: int = -1
-    end: int = -1
+_Verdict = tuple[float, "str | None", str, int, str, int, int]
+"""How one item scored for one watch: total, kind, milestone, the sentence that is the evidence
+unless a narrower phrase is found, why it was refused (or ""), the deciding cue's start and end."""
 
 
 def _confidence(total: float) -> float:
@@ -181,13 +167,15 @@ class Detector:
         bounds = prep.bounds
         found = [(s, k, bisect_right(bounds, s)) for s, k in kinds]
         signals = [(s, _SIGNAL_ORDER[r], bisect_right(bounds, s)) for s, r in rank_at.items()]
-        names = self._names(prep, aliases, cmp_ends, kinds, rank_at)
+        names = self._names(prep, aliases, cmp_ends, kinds, rank_at) if aliases else []
         if not names:
             return self._unnamed(prep, seasons, found, signals)
-        if len(names) == 1 and len(names[0].watches) == 1:
-            return self._judge(names[0].watches[0], prep, names, seasons, found, signals)
+        watches = {wi for n in names for wi in n[2]} if len(names) > 1 else names[0][2]
+        if len(watches) == 1:
+            for wi in watches:
+                return self._judge(wi, prep, names, seasons, found, signals)
         best: Decision | None = None
-        for wi in sorted({wi for n in names for wi in n.watches}):
+        for wi in sorted(watches):
             decision = self._judge(wi, prep, names, seasons, found, signals)
             if best is None or decision.confidence > best.confidence:
                 best = decision
@@ -199,32 +187,35 @@ class Detector:
         """Mentions of watched names, longest first where they overlap, with comparison flags."""
         out: list[_Name] = []
         low = prep.low
+        keys = self._alias_keys
         if len(aliases) > 1:
-            aliases = sorted(aliases, key=lambda h: (h[0], -h[1]))
+            aliases = sorted(aliases, key=_ALIAS_ORDER)
+        last_end = -1
         for start, _, _, match in aliases:
-            if out and start < out[-1].end:
+            if start < last_end:
                 continue
-            watches = self._alias_keys.get(alias_key(match.group("a")), ())
-            end = match.end("a")
+            a_start, end = match.span("a")
+            watches = keys.get(low[a_start:end].replace(" ", "").replace("'", ""), ())
             if not watches or _ordinary_word(prep, start, end, kinds, rank_at):
                 continue
             tn = match.group("tn")
             comparison = bool(cmp_ends and any(e <= start and start - e <= 60 and _CMP_GAP.fullmatch(low, e, start)
                                                for e in cmp_ends) or _COMPARE_AFTER.match(low, end))
-            out.append(_Name(start, end, watches, int(tn) if tn else 0, comparison))
+            out.append((start, end, watches, int(tn) if tn else 0, comparison))
+            last_end = end
         return out
 
     def _owner(self, prep: Prepared, names: list[_Name], wi: int, start: int, end: int) -> int:
         """Who a season reference belongs to: 1 this watch, -1 another title, 0 nobody named."""
         low = prep.low
-        for n in names:
-            if n.end <= start and start - n.end <= 8 and _GAP.fullmatch(low, n.end, start):
-                return 1 if wi in n.watches and not n.comparison else -1
+        for n_start, n_end, watches, _, comparison in names:
+            if n_end <= start and start - n_end <= 8 and _GAP.fullmatch(low, n_end, start):
+                return 1 if wi in watches and not comparison else -1
         m = _AFTER_OF.match(low, end) if low.startswith(_AFTER_OF_START, end) else None
         if m:
-            for n in names:
-                if n.start == m.end():
-                    return 1 if wi in n.watches and not n.comparison else -1
+            for n_start, _, watches, _, comparison in names:
+                if n_start == m.end():
+                    return 1 if wi in watches and not comparison else -1
             if _titled_word_at(prep, m.end()):
                 return -1
         since = max(0, start - 50)
@@ -236,20 +227,21 @@ class Detector:
     def _judge(self, wi: int, prep: Prepared, names: list[_Name], seasons: list[tuple[int, int, int]],
                kinds: list[_Kind], signals: list[_Signal]) -> Decision:
         watch = self._watches[wi]
-        mine = [n for n in names if wi in n.watches]
-        subject = [n for n in mine if not n.comparison]
+        mine = [n for n in names if wi in n[2]]
+        subject = [n for n in mine if not n[4]]
         if not subject:
-            return _refuse(watch, prep, mine[0].start, "named only in a comparison with another title")
-        refs = [(s, v, self._owner(prep, names, wi, s, e)) for s, e, v in seasons]
+            return _refuse(watch, prep, mine[0][0], "named only in a comparison with another title")
+        owner = self._owner
+        refs = [(s, v, owner(prep, names, wi, s, e)) for s, e, v in seasons]
         level, why = _subject_level(watch, prep, subject, refs)
         if level is None:
-            return _refuse(watch, prep, subject[0].start, why)
-        out_of_scope = _scope(prep, watch, refs, subject)
+            return _refuse(watch, prep, subject[0][0], why)
+        out_of_scope = _scope(prep, watch, refs, subject) if seasons else None
         verdict = _score(prep, kinds, signals, out_of_scope, level)
-        if verdict.kind is not None and verdict.start >= 0:
-            evidence = _evidence(prep, verdict, [n.start for n in subject])
+        if verdict[1] is not None and verdict[5] >= 0:
+            evidence = _evidence(prep, verdict, [n[0] for n in subject])
         else:
-            evidence = prep.sentence_text(verdict.sent)
+            evidence = prep.sentence_text(verdict[3])
         return _decision(watch.id, verdict, evidence)
 
     def _unnamed(self, prep: Prepared, seasons: list[tuple[int, int, int]], kinds: list[_Kind],
@@ -261,11 +253,11 @@ class Detector:
         kinds = [h for h in kinds if h[0] < prep.head_end]
         signals = [h for h in signals if h[0] < prep.head_end]
         verdict = _score(prep, kinds, signals, None, 0.0)
-        if verdict.refused or verdict.total < THRESHOLD:
+        if verdict[4] or verdict[0] < THRESHOLD:
             return Decision(alert=False, confidence=0.02, evidence=prep.sentence_text(0))
-        conf = round(0.3 + 0.02 * min(verdict.total, 7), 3)
-        return Decision(alert=False, kind=_kind(verdict.kind), confidence=conf,
-                        evidence=prep.sentence_text(0), milestone=verdict.milestone, needs_article=True)
+        conf = round(0.3 + 0.02 * min(verdict[0], 7), 3)
+        return Decision(alert=False, kind=_kind(verdict[1]), confidence=conf,
+                        evidence=prep.sentence_text(0), milestone=verdict[2], needs_article=True)
 
 
 # --- scoring helpers ----------------------------------------------------------------------------
@@ -290,7 +282,7 @@ def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
             unowned = unowned or o == 0
         elif v == -1 and o >= 0:
             new_season = True
-    if mine or any(n.number == season for n in subject):
+    if mine or any(n[3] == season for n in subject):
         return 0.5, ""
     if other_in_head:
         return None, "the headline's season news is about another title"
@@ -298,7 +290,7 @@ def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
         return 0.0, ""
     if season > 1 and new_season:
         return -0.25, ""
-    numbers = [v for _, v, o in refs if v > 0 and o >= 0] + [n.number for n in subject if n.number]
+    numbers = [v for _, v, o in refs if v > 0 and o >= 0] + [n[3] for n in subject if n[3]]
     if all(v < watch.season for v in numbers):
         return -0.75, ""
     return None, f"about season {numbers[0]}, not season {watch.season}"
@@ -311,7 +303,7 @@ def _scope(prep: Prepared, watch: Watch, refs: list[tuple[int, int, int]],
     if not others:
         return None
     ours = [s for s, v, o in refs if v in (watch.season, -1) and o >= 0]
-    ours += [n.start for n in subject if n.number == watch.season]
+    ours += [n[0] for n in subject if n[3] == watch.season]
 
     def out(pos: int) -> bool:
         start, end = prep.clause_span(pos)
@@ -327,36 +319,37 @@ def _score(prep: Prepared, kinds: list[_Kind], signals: list[_Signal], out: Call
         signals = [h for h in signals if not out(h[0])]
     head = prep.head_end
     by_sent: dict[int, set[str]] = {}
-    negated: set[tuple[int, int]] = set()
+    negated: list[tuple[int, int]] = []
     for start, tag, sent in signals:
         if tag in _DECISIVE_ANYWHERE or (start < head and tag in _DECISIVE_IN_HEADLINE):
-            return _Verdict(-4.0, None, "", sent, tag)
-    for start, tag, sent in signals:
+            return (-4.0, None, "", sent, tag, -1, -1)
         if sent in by_sent:
             by_sent[sent].add(tag)
         else:
             by_sent[sent] = {tag}
         if tag == "negation":
-            negated.add(prep.clause_span(start))
+            negated.append(prep.clause_span(start))
     cands: list[_Cue] = []
     for start, index, sent in kinds:
         if (out is not None and out(start)) or (negated and any(a <= start < b for a, b in negated)):
             continue
-        kind, milestone, weight, _ = cues.KIND_CUES[index]
+        kind, milestone, weight, _ = _KIND_CUES[index]
         if level < -0.5 and not (kind == "renewal" and weight >= 3):
             continue
         if kind == "trailer" and _TEASER.search(prep.low, max(0, start - 12), start + 30):
             milestone = "teaser"
-        cands.append(_cue(prep, start, sent, kind, milestone, weight, by_sent))
+        score = weight * (1.0 if start < head else 0.85)
+        if sent in by_sent and "official" in by_sent[sent]:
+            score += 1.0
+        cands.append((score, _PRIORITY[kind], kind, milestone, sent, start, -1))
     if level >= -0.5:
         cands += _release_cues(prep, signals, by_sent)
-    if not cands and level >= 0 and "official" in by_sent.get(0, ()):
-        cands.append(_Cue(3.0, 1, "renewal", "renewal", 0))
+    if not cands and level >= 0 and 0 in by_sent and "official" in by_sent[0]:
+        cands.append((3.0, 1, "renewal", "renewal", 0, -1, -1))
     if not cands:
-        return _Verdict(level - 1.0, None, "", 0, "no announcement cue")
-    best = max(cands)
-    return _Verdict(best.score + level - _penalty(prep, signals, best.sent), best.kind, best.milestone,
-                    best.sent, "", best.start, best.end)
+        return (level - 1.0, None, "", 0, "no announcement cue", -1, -1)
+    best = max(cands) if len(cands) > 1 else cands[0]
+    return (best[0] + level - _penalty(prep, signals, best[4]), best[2], best[3], best[4], "", best[5], best[6])
 
 
 def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weight: float,
@@ -364,7 +357,7 @@ def _cue(prep: Prepared, start: int, sent: int, kind: str, milestone: str, weigh
     score = weight * (1.0 if start < prep.head_end else 0.85)
     if "official" in by_sent.get(sent, ()):
         score += 1.0
-    return _Cue(score, _PRIORITY[kind], kind, milestone, sent, start, end)
+    return (score, _PRIORITY[kind], kind, milestone, sent, start, end)
 
 
 def _release_cues(prep: Prepared, signals: list[_Signal], by_sent: dict[int, set[str]]) -> list[_Cue]:
@@ -385,20 +378,21 @@ def _evidence(prep: Prepared, verdict: _Verdict, names: list[int], limit: int = 
     """The phrase that decided: the cue's clause, widened to the watched name when it stands earlier
     in the same sentence (or anywhere in the headline, for a cue in the headline), and to the date
     of a release; cut to `limit` characters around the cue."""
-    sent = prep.sentence(verdict.start)
+    v_start, v_end = verdict[5], verdict[6]
+    sent = prep.sentence(v_start)
     s0, _ = prep.sentence_span(sent)
-    start, end = prep.clause_span(verdict.start)
-    if verdict.end > end:
-        end = prep.clause_span(verdict.end - 1)[1]
-    floor = 0 if verdict.start < prep.head_end else s0
+    start, end = prep.clause_span(v_start)
+    if v_end > end:
+        end = prep.clause_span(v_end - 1)[1]
+    floor = 0 if v_start < prep.head_end else s0
     earlier = [n for n in names if floor <= n < start]
     if earlier and not any(s0 <= n < end for n in names if n >= start):
         start = prep.clause_span(max(earlier))[0]
     text = prep.orig[start:end]
     if len(text) > limit:
-        at = max(0, verdict.start - start - limit // 3)
+        at = max(0, v_start - start - limit // 3)
         text = text[at:at + limit].rsplit(" ", 1)[0] + " …"
-    return text.strip(" .;|-[]\n,:") or prep.sentence_text(verdict.sent)
+    return text.strip(" .;|-[]\n,:") or prep.sentence_text(verdict[3])
 
 
 def _penalty(prep: Prepared, signals: list[_Signal], best_sent: int) -> float:
@@ -422,13 +416,14 @@ def _penalty(prep: Prepared, signals: list[_Signal], best_sent: int) -> float:
 
 
 def _decision(watch_id: str, verdict: _Verdict, evidence: str) -> Decision:
-    if verdict.refused and verdict.kind is None and verdict.total <= -4.0:
-        conf = 0.04 if verdict.refused != "explainer" else 0.05
+    total, kind = verdict[0], verdict[1]
+    if verdict[4] and kind is None and total <= -4.0:
+        conf = 0.04 if verdict[4] != "explainer" else 0.05
         return Decision(alert=False, watch=watch_id, confidence=conf, evidence=evidence)
-    conf = _confidence(verdict.total)
-    alert = verdict.total >= THRESHOLD and verdict.kind is not None
-    return Decision(alert=alert, kind=_kind(verdict.kind), watch=watch_id, confidence=conf,
-                    evidence=evidence, milestone=verdict.milestone if verdict.kind else "")
+    conf = _confidence(total)
+    alert = total >= THRESHOLD and kind is not None
+    return Decision(alert=alert, kind=_kind(kind), watch=watch_id, confidence=conf,
+                    evidence=evidence, milestone=verdict[2] if kind else "")
 
 
 def _refuse(watch: Watch, prep: Prepared, at: int, why: str) -> Decision:
