@@ -150,6 +150,7 @@ async def _cycles(fs: FeedSet, concurrency: int, per_host: int, latency: float,
                     after = control(fs, "/_stats")
                     out[phase] = _phase_figures(result, wall, sum(split) - sum(split0), before, after)
                     out[phase]["worker_cpu"] = split[1] - split0[1]
+                    out[phase]["parsed"] = dict(pipeline._workers.counts)
                     if profiler and profile_dir:
                         profiler.dump_stats(os.path.join(profile_dir, f"c{concurrency}-{phase}.prof"))
                 out["http_only"] = await http_only_cost(fetcher, fs, state, sources)
@@ -322,6 +323,8 @@ def report(args: argparse.Namespace, runs: dict[int, dict[str, Any]], uw: dict[s
         if phase == "cold":
             row("  findings", "d", lambda c, r: r["cold"]["findings"])
             row("  pipeline cpu_seconds/feed (ms)", ".2f", lambda c, r: r["cold"]["pipeline_cpu_ms"])
+            row("  feeds parsed in workers / here", "", lambda c, r:
+                f"{r['cold']['parsed']['worker']}/{r['cold']['parsed']['here']}")
     lines.append("HTTP client alone (304s at 0 ms, no pipeline)")
     row("  wall (s)", ".2f", lambda c, r: r["http_only"]["wall"])
     row("  CPU per request (ms)", ".3f", lambda c, r: r["http_only"]["cpu_ms"])

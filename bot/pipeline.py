@@ -17,7 +17,7 @@ from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
 from bot.parse import ParseError, article_text
 from bot.state import Event, SourceState, State, Unchanged
-from bot.workers import Parsed, ParsePool, parse_here
+from bot.workers import Parsed, ParsePool, parse_and_judge
 
 log = logging.getLogger("newsbot.pipeline")
 
@@ -236,8 +236,10 @@ class Pipeline:
     async def _parse(self, source: Source, result: FetchResult, pooled: bool) -> Parsed:
         """The body's items: in a worker process (judged there too) for large cycles, else in a thread."""
         if pooled:
-            return await self._workers.parse(source, result.body, result.final_url, result.content_type)
-        return await asyncio.to_thread(parse_here, source, result.body, result.final_url, result.content_type)
+            return await self._workers.parse(source, result.body, result.final_url, result.content_type,
+                                             self.detector)
+        return await asyncio.to_thread(parse_and_judge, None, source, result.body, result.final_url,
+                                       result.content_type)
 
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
                        budget: _Cycle) -> SourceOutcome:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +24,7 @@ from bot.parse import parse_source
 from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)
+_LOCAL_BACKLOG = 16  # bodies waiting before this process's own thread helps (its loop needs the core too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,38 +60,51 @@ def _parse_for_state(source: Source, body: bytes, url: str, content_type: str) -
     return [replace(item, canonical_url=canonical_url(item.url)) if item.url else item for item in items]
 
 
-def _parse_and_judge(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
-    """Runs in the worker: parse, then classify every item."""
-    t0 = time.process_time()
+def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url: str,
+                    content_type: str) -> Parsed:
+    """Parse, then classify every item if a detector is given (else the caller judges what is new)."""
+    t0 = time.thread_time()
     items = _parse_for_state(source, body, url, content_type)
-    detector = _WorkerDetector.detector
     decisions = None if detector is None else [_worth_sending(detector.classify(item)) for item in items]
-    return Parsed(items, decisions, time.process_time() - t0)
+    return Parsed(items, decisions, time.thread_time() - t0)
+
+
+def _in_worker(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
+    return parse_and_judge(_WorkerDetector.detector, source, body, url, content_type)
 
 
 def _worth_sending(decision: Decision) -> Decision | None:
     return decision if decision.alert or decision.needs_article else None
 
 
-def parse_here(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
-    """Parses in the calling process (run in a thread); detection is left to the caller."""
-    t0 = time.thread_time()
-    items = _parse_for_state(source, body, url, content_type)
-    return Parsed(items, None, time.thread_time() - t0)
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One body waiting to be parsed, and the future its source awaits."""
+
+    done: asyncio.Future[Parsed]
+    args: tuple[Source, bytes, str, str]
+    detector: Detector
 
 
 class ParsePool:
     """A worker process (or a few) for the parsing and detection of large cycles.
 
     Started on first use and again whenever the watches change (each worker holds a detector
-    built from them). A pool that breaks (a worker killed) is replaced; the body is then parsed
-    in a thread, so no source is lost to it.
+    built from them). Bodies wait in one queue; each worker has two in flight (one running, one
+    on its way), and while a backlog waits a thread of this process takes bodies too, so both
+    cores stay busy whichever side is slower. A pool that breaks (a worker killed) is replaced;
+    the body is then parsed in a thread, so no source is lost to it.
     """
 
     def __init__(self, processes: int) -> None:
         self._processes = max(1, processes)
         self._pool: ProcessPoolExecutor | None = None
         self._watches: tuple[Watch, ...] | None = None
+        self._pending: deque[_Job] = deque()
+        self._in_workers = 0  # bodies sent to the workers and not back yet
+        self._local_busy = False  # a body is being parsed in this process's thread
+        self._running: set[asyncio.Task[None]] = set()
+        self.counts = {"worker": 0, "here": 0}  # bodies parsed on each side, for the figures
 
     def start(self, watches: Sequence[Watch]) -> None:
         """Makes sure workers for these watches are starting (they warm up while fetches are in flight)."""
@@ -113,21 +128,78 @@ class ParsePool:
         """The worker processes' ids (for status and tests)."""
         return [] if self._pool is None else list(self._pool._processes or {})
 
-    async def parse(self, source: Source, body: bytes, url: str, content_type: str) -> Parsed:
-        """Parses and judges one body in a worker; ParseError comes back as raised there."""
-        pool = self._pool
-        if pool is None:
-            return await asyncio.to_thread(parse_here, source, body, url, content_type)
-        loop = asyncio.get_running_loop()
+    async def parse(self, source: Source, body: bytes, url: str, content_type: str,
+                    detector: Detector) -> Parsed:
+        """Parses and judges one body, in a worker or (with `detector`) in a thread of this process.
+
+        ParseError comes back as raised where the body was parsed.
+        """
+        if self._pool is None:
+            return await asyncio.to_thread(parse_and_judge, detector, source, body, url, content_type)
+        job = _Job(asyncio.get_running_loop().create_future(), (source, body, url, content_type), detector)
+        self._pending.append(job)
+        self._dispatch()
+        return await job.done
+
+    def _dispatch(self) -> None:
+        """Hands waiting bodies to free workers first, then to this process's thread if it is free."""
+        while self._pending:
+            if self._in_workers < 2 * self._processes:
+                in_worker = True
+                self._in_workers += 1
+            elif not self._local_busy and len(self._pending) >= _LOCAL_BACKLOG and self._local_share_left():
+                in_worker = False
+                self._local_busy = True
+            else:
+                return
+            job = self._pending.popleft()
+            self.counts["worker" if in_worker else "here"] += 1
+            task = asyncio.ensure_future(self._run(job, in_worker))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    def _local_share_left(self) -> bool:
+        """True while this process has parsed less than a third as many bodies as the workers.
+
+        The loop itself (HTTP, state) needs most of this process's core; a third keeps both sides
+        about equally busy on two cores (bench/scan.py).
+        """
+        return self.counts["here"] * 3 < self.counts["worker"] * self._processes
+
+    async def _run(self, job: _Job, in_worker: bool) -> None:
         try:
-            return await loop.run_in_executor(pool, _parse_and_judge, source, body, url, content_type)
+            if job.done.cancelled():
+                return
+            if in_worker:
+                result = await self._in_pool(job)
+            else:
+                result = await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting source, which records it
+            if not job.done.done():
+                job.done.set_exception(exc)
+        else:
+            if not job.done.done():
+                job.done.set_result(result)
+        finally:
+            if in_worker:
+                self._in_workers -= 1
+            else:
+                self._local_busy = False
+            self._dispatch()
+
+    async def _in_pool(self, job: _Job) -> Parsed:
+        pool = self._pool
+        try:
+            if pool is None:
+                raise BrokenProcessPool("the workers were stopped")
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_worker, *job.args)
         except BrokenProcessPool:
-            if pool is self._pool:  # the first source to see it restarts the workers
+            if pool is not None and pool is self._pool:  # the first source to see it restarts the workers
                 log.warning("a parse worker stopped; restarting the workers")
                 watches = self._watches or ()
                 self.close()
                 self.start(watches)
-            return await asyncio.to_thread(parse_here, source, body, url, content_type)
+            return await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
 
     def close(self) -> None:
         """Stops the workers (without waiting for a task in flight)."""
