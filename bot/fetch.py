@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import functools
 import http
 import logging
 import random
@@ -207,6 +208,12 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_url(url: str) -> httpx.URL:
+    """httpx's parsed form of a URL (immutable), kept for the next cycle's fetch of the same feed."""
+    return httpx.URL(url)
+
+
 class _HostClients:
     """One small connection pool (an httpx transport over aiohttp) per host, made on first use,
     closed once its host has been idle a while.
@@ -240,7 +247,8 @@ class _HostClients:
 
     def request(self, url: str, headers: dict[str, str]) -> httpx.Request:
         """A GET of `url` with the fetcher's headers and timeouts."""
-        return httpx.Request("GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout})
+        return httpx.Request("GET", _parsed_url(url), headers={**self._headers, **headers},
+                             extensions={"timeout": self._timeout})
 
     def _key(self, url: str) -> str:
         """The pool a URL goes through: its host (and its scheme, when proxies are configured)."""
