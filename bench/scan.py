@@ -392,21 +392,18 @@ def notes(args: argparse.Namespace, runs: dict[int, dict[str, Any]], t: Targets)
         per = 1000 * r["warm"]["cpu"] / max(1, r["warm"]["sources"])
         http = r["http_only"]["cpu_ms"]
         if per > t.warm_cpu_ms_per_source:
-            out.append(f"  C={c}: warm CPU {per:.3f} ms per source, of which the HTTP client alone (httpx + httpcore, "
-                       f"one 304 on a kept connection) takes {http:.3f} ms.")
+            out.append(f"  C={c}: warm CPU {per:.3f} ms per source, of which the HTTP client alone (httpx over "
+                       f"aiohttp, one 304 on a kept connection) takes {http:.3f} ms.")
         cold = r["cold"]
         allowed = t.cold_over_limit * limit
         if cold["wall"] > allowed:
-            per_feed = (f"per feed {1000 * cold['cpu'] / max(1, cold['sources']):.2f} ms (parse + detect "
-                        f"{r['parse_detect']['parse_ms'] + r['parse_detect']['detect_ms']:.2f}, HTTP ~{http:.2f}, "
-                        f"the rest state and scheduling)")
-            if cold["cpu"] >= allowed:
-                out.append(f"  C={c}: the cold cycle used {cold['cpu']:.2f} s of CPU in this process (Python runs "
-                           f"it on one core at a time) against {allowed:.2f} s allowed: it is CPU-bound; {per_feed}.")
-            else:
-                out.append(f"  C={c}: the cold cycle's CPU ({cold['cpu']:.2f} s) fits in {allowed:.2f} s, but the "
-                           f"answers of each wave of {c} requests arrive together and are processed one after "
-                           f"another on the event loop, which delays the next wave; {per_feed}.")
+            cores = os.cpu_count() or 1
+            main = cold["cpu"] - cold["worker_cpu"]
+            out.append(f"  C={c}: the cold cycle used {cold['cpu']:.2f} s of CPU ({main:.2f} s in the loop's process, "
+                       f"{cold['worker_cpu']:.2f} s in parse workers) against {allowed:.2f} s of wall allowed on "
+                       f"{cores} cores: {1000 * cold['cpu'] / max(1, cold['sources']):.2f} ms per feed (parse + "
+                       f"detect {r['parse_detect']['parse_ms'] + r['parse_detect']['detect_ms']:.2f}, the rest "
+                       f"HTTP, state, scheduling and moving feeds between processes).")
     return out
 
 

@@ -25,6 +25,7 @@ from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)
 _LOCAL_BACKLOG = 16  # bodies waiting before this process's own thread helps (its loop needs the core too)
+_IN_FLIGHT = 8  # bodies on their way to or in each worker, so it never waits for the loop to send the next
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +91,10 @@ class ParsePool:
     """A worker process (or a few) for the parsing and detection of large cycles.
 
     Started on first use and again whenever the watches change (each worker holds a detector
-    built from them). Bodies wait in one queue; each worker has two in flight (one running, one
-    on its way), and while a backlog waits a thread of this process takes bodies too, so both
-    cores stay busy whichever side is slower. A pool that breaks (a worker killed) is replaced;
-    the body is then parsed in a thread, so no source is lost to it.
+    built from them). Bodies wait in one queue; each worker has a few in flight (so it never
+    waits for the loop to send the next), and while a backlog waits, a thread of this process
+    takes bodies too, so both cores stay busy whichever side is slower. A pool that breaks (a
+    worker killed) is replaced; the body is then parsed in a thread, so no source is lost to it.
     """
 
     def __init__(self, processes: int) -> None:
@@ -113,6 +114,7 @@ class ParsePool:
             return
         self.close()
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["bot.workers"])  # imported once, before workers fork from it
         self._pool = ProcessPoolExecutor(self._processes, mp_context=context,
                                          initializer=_start_worker, initargs=(watches,))
         self._watches = watches
@@ -144,7 +146,7 @@ class ParsePool:
     def _dispatch(self) -> None:
         """Hands waiting bodies to free workers first, then to this process's thread if it is free."""
         while self._pending:
-            if self._in_workers < 2 * self._processes:
+            if self._in_workers < _IN_FLIGHT * self._processes:
                 in_worker = True
                 self._in_workers += 1
             elif not self._local_busy and len(self._pending) >= _LOCAL_BACKLOG and self._local_share_left():
