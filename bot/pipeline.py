@@ -189,6 +189,8 @@ class Pipeline:
         shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
         if shared.pooled:
             self._workers.start(self.config.watches)
+        else:  # a small cycle: workers left from a large one (the first after a start) give their memory back
+            self._workers.close()
         outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)

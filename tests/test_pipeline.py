@@ -137,6 +137,24 @@ async def test_a_killed_worker_loses_no_source(world: tuple[State, Fetcher], new
         pipeline.close()
 
 
+async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.set("/a", rss([TRAILER]))
+    news_site.set("/b", rss([("A cooking contest returns", "Recipes.", NOW)]))
+    a, b = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in "ab")
+    pipeline = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher)
+    try:
+        large = await pipeline.cycle([a, b])
+        assert pipeline.uses_workers
+        assert [f.event.kind for f in large.findings] == ["trailer"]
+        news_site.set("/b", rss([TRAILER]))
+        small = await pipeline.cycle([b])  # parsed in a thread; the idle workers are stopped
+        assert not pipeline.uses_workers and pipeline.worker_pids() == []
+        assert [(f.event.kind, f.new_event) for f in small.findings] == [("trailer", False)]
+    finally:
+        pipeline.close()
+
+
 async def test_backfill_then_new_items_alert_once(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
     state, fetcher = world
     state.subscribe(7, "private", "fan", now=NOW)
