@@ -147,7 +147,8 @@ async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], new
         large = await pipeline.cycle([a, b])
         assert pipeline.uses_workers
         assert [f.event.kind for f in large.findings] == ["trailer"]
-        news_site.set("/b", rss([TRAILER]))
+        news_site.set("/b", rss([("All of Us Are Dead season 2 trailer: Netflix shows the first footage",
+                                  "The official trailer for the second season is out.", NOW)]))
         small = await pipeline.cycle([b])  # parsed in a thread; the idle workers are stopped
         assert not pipeline.uses_workers and pipeline.worker_pids() == []
         assert [(f.event.kind, f.new_event) for f in small.findings] == [("trailer", False)]
