@@ -30,7 +30,7 @@ from bot.detect_text import (
     season_value,
     strip_publisher,
 )
-from bot.models import Decision, Item, Kind, Watch
+from bot.models import KINDS, Decision, Item, Kind, Watch
 
 THRESHOLD = 2.0
 """Score at which an item is an alert (confidence 0.5)."""
@@ -61,6 +61,9 @@ _AFTER_OF_START = (" of ", " de ", " da ", " do ", " dari ", " dal ")
 """What every `_AFTER_OF` match starts with (tested first: a string test is cheaper than a match)."""
 _QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
 _KIND_CUES = cues.KIND_CUES
+_TITLE_STOP_WORDS = cues.TITLE_STOP_WORDS
+_TITLE_GENERIC_WORDS = cues.TITLE_GENERIC_WORDS
+_KINDS: dict[str | None, Kind] = {k: k for k in KINDS}
 _TEASER = re.compile("|".join(cues.TEASER_WORDS))
 _QUESTION_END = re.compile(r"\?(?:\s|$)")
 _NOTHING = Decision(alert=False, confidence=0.01, evidence="")
@@ -264,10 +267,7 @@ class Detector:
 
 
 def _kind(kind: str | None) -> Kind | None:
-    for k in ("renewal", "trailer", "release_date", "production"):
-        if k == kind:
-            return k
-    return None
+    return _KINDS.get(kind)
 
 
 def _subject_level(watch: Watch, prep: Prepared, subject: list[_Name],
@@ -443,9 +443,9 @@ def _titled_word_at(prep: Prepared, pos: int) -> bool:
 
 def _capital_title_before(prep: Prepared, start: int) -> bool:
     """Whether capitalised words naming some title stand just before `start` ("Squid Game season 2")."""
-    if start < prep.head_end and prep.head_title_case():
-        return False
-    s0, _ = prep.sentence_span(prep.sentence(start))
+    bounds = prep.bounds
+    sent = bisect_right(bounds, start)
+    s0 = bounds[sent - 1] if sent else 0
     words = prep.orig[max(s0, start - 60):start].split()
     named = 0
     for i, word in enumerate(reversed(words)):
@@ -453,10 +453,11 @@ def _capital_title_before(prep: Prepared, start: int) -> bool:
         if not bare or not (bare[0].isupper() or bare[0].isdigit()) or (i and word[-1] in ":,;"):
             break
         lower = bare.lower()
-        if lower in cues.TITLE_STOP_WORDS:
+        if lower in _TITLE_STOP_WORDS:
             break
-        named += lower not in cues.TITLE_GENERIC_WORDS
-    return named > 0
+        named += lower not in _TITLE_GENERIC_WORDS
+    # In a Title Case headline capitals do not mark titles (asked last: it is the dearer test).
+    return named > 0 and not (start < prep.head_end and prep.head_title_case())
 
 
 _CAPITAL_BEFORE = re.compile(r"(?:^|[\s'(])([A-Z][\w'+.&-]*) $")
