@@ -371,7 +371,10 @@ class CueIndex:
         self._korean = {key: entry(group, at_word=False) for key, group in korean.items()}
         # The text is scanned with a space before it, and every key must follow a non-word
         # character: the engine then skips straight to those characters.
-        self._latin_re = re.compile(r"\W(" + _scanner(set(words) - set(needs), stems, needs, stem_needs) + ")")
+        scanner = r"\W(" + _scanner(set(words) - set(needs), stems, needs, stem_needs) + ")"
+        self._latin_re = re.compile(scanner)
+        # On ASCII text ASCII word classes mean the same and are tested faster (no Unicode tables).
+        self._ascii_re = re.compile(scanner, re.ASCII)
         # Whether a required family could start, as if no key needed more text (see `find`).
         guarded_required = any(self._table[k][1] for k in needs) or any(self._stem_table[k][1] for k in stem_needs)
         self._required_re = re.compile(r"(?<!\w)" + _scanner(
@@ -398,7 +401,8 @@ class CueIndex:
         hits: list[Hit] = []
         append = hits.append
         required = False
-        for m in self._latin_re.finditer(" " + text):  # positions are one more than in `text`
+        scanner = self._ascii_re if text.isascii() else self._latin_re
+        for m in scanner.finditer(" " + text):  # positions are one more than in `text`
             key = m[1]
             entry = table.get(key)
             if entry is None:  # a 4-letter key that is both a word and a stem
