@@ -402,20 +402,26 @@ class CueIndex:
         append = hits.append
         required = False
         scanner = self._ascii_re if text.isascii() else self._latin_re
-        for m in scanner.finditer(" " + text):  # positions are one more than in `text`
-            key = m[1]
+        # Split around the keys (no match objects): the text before the first key, then each key
+        # with the text after it. A key's character before it is taken too, so with a space before
+        # the text the key's position in `text` is the length of everything before that character.
+        parts = scanner.split(" " + text)
+        pos = len(parts[0])
+        for i in range(1, len(parts), 2):
+            key = parts[i]
             entry = table.get(key)
             if entry is None:  # a 4-letter key that is both a word and a stem
-                end = m.end() - 1
+                end = pos + len(key)
                 word_end = end == len(text) or not _WORD_CHAR(text[end])
                 entry = self._dual[key] if word_end else self._stem_table[key]
             if entry[1]:
                 required = True
-            pos = m.start()
+            here = pos
+            pos += len(key) + len(parts[i + 1]) + 1
             for match, tag, names in entry[0]:
-                found = match(text, pos)
+                found = match(text, here)
                 if found:
-                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
+                    append((here, found.end(), names[found.lastgroup or ""] if names else tag, found))
         latin = len(hits)
         if self._korean_re is not None and not text.isascii():  # Korean keys start with a syllable
             required |= self._find_korean(text, hits)
