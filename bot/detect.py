@@ -21,7 +21,6 @@ from bot import cues
 from bot.detect_index import CueIndex, Hit
 from bot.detect_text import (
     Prepared,
-    alias_key,
     alias_patterns,
     fragments,
     normalise,
@@ -198,7 +197,7 @@ class Detector:
             if start < last_end:
                 continue
             a_start, end = match.span("a")
-            watches = keys.get(low[a_start:end].replace(" ", "").replace("'", ""), ())
+            watches = keys.get(low[a_start:end].replace(" ", "").replace("'", ""), ())  # as alias_key
             if not watches or _ordinary_word(prep, start, end, kinds, rank_at):
                 continue
             tn = match.group("tn")
@@ -211,7 +210,7 @@ class Detector:
     def _owner(self, prep: Prepared, names: list[_Name], wi: int, start: int, end: int) -> int:
         """Who a season reference belongs to: 1 this watch, -1 another title, 0 nobody named."""
         low = prep.low
-        for n_start, n_end, watches, _, comparison in names:
+        for _, n_end, watches, _, comparison in names:
             if n_end <= start and start - n_end <= 8 and _GAP.fullmatch(low, n_end, start):
                 return 1 if wi in watches and not comparison else -1
         m = _AFTER_OF.match(low, end) if low.startswith(_AFTER_OF_START, end) else None
