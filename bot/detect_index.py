@@ -373,6 +373,8 @@ class CueIndex:
         # character: the engine then skips straight to those characters.
         scanner = r"\W(" + _scanner(set(words) - set(needs), stems, needs, stem_needs) + ")"
         self._latin_re = re.compile(scanner)
+        if self._latin_re.groups != 1:  # `find` splits around the keys: one group, the key
+            raise ValueError("the key scanner must capture the key and nothing else")
         # On ASCII text ASCII word classes mean the same and are tested faster (no Unicode tables).
         self._ascii_re = re.compile(scanner, re.ASCII)
         # Whether a required family could start, as if no key needed more text (see `find`).
