@@ -530,12 +530,13 @@ async def _drain(response: httpx.Response, progress: _Progress) -> None:
     """Read a small unwanted body (304, error page, redirect) to its end so the connection is kept.
 
     A response closed before its end closes the connection, and a new one costs a handshake.
-    Bodies over _DRAIN_LIMIT, or of unknown length, are left unread (the connection goes).
+    Bodies over _DRAIN_LIMIT, or of unknown length, are left unread (the connection goes). A 204 or
+    304 has no body by definition: the transport ends it at its headers.
     """
-    if response.is_stream_consumed:
+    if response.is_stream_consumed or response.status_code in (204, 304):
         return
     declared = response.headers.get("content-length", "")
-    if response.status_code not in (204, 304) and not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
+    if not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
         return
     with contextlib.suppress(httpx.HTTPError):
         async for chunk in response.aiter_raw():

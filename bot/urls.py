@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -27,8 +28,12 @@ _GOOGLE_NEWS_LOCALES: dict[str, str] = {
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)
 def host_of(url: str) -> str:
-    """The lower-cased host name of `url` without port or brackets, or "" if it has none."""
+    """The lower-cased host name of `url` without port or brackets, or "" if it has none.
+
+    Asked several times per fetch of the same feeds every cycle, so answers are kept.
+    """
     try:
         return (urlsplit(url.strip()).hostname or "").rstrip(".")
     except ValueError:
