@@ -103,7 +103,8 @@ class Pipeline:
     """Runs sources through fetch → parse → detect → state, deciding when each source is due."""
 
     def __init__(self, config: Config, state: State, fetcher: Fetcher, *,
-                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
+                 worker_idle: float = 600.0) -> None:
         self.state = state
         self.fetcher = fetcher
         self.clock = clock
@@ -114,6 +115,8 @@ class Pipeline:
         self.config = config
         self.detector = Detector(config.watches)
         self._workers = ParsePool(max(1, min(4, (os.cpu_count() or 1) - 1)))
+        self._worker_idle = worker_idle  # seconds without a large cycle before the workers stop
+        self._last_large = 0.0
 
     def close(self) -> None:
         """Stops the parse workers, if any were started."""
@@ -189,8 +192,9 @@ class Pipeline:
         shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
         if shared.pooled:
             self._workers.start(self.config.watches)
-        else:  # a small cycle: workers left from a large one (the first after a start) give their memory back
-            self._workers.close()
+            self._last_large = started
+        elif started - self._last_large >= self._worker_idle:
+            self._workers.close()  # workers left from a large cycle (the first after a start) give memory back
         outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -142,16 +143,19 @@ async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], new
     news_site.set("/a", rss([TRAILER]))
     news_site.set("/b", rss([("A cooking contest returns", "Recipes.", NOW)]))
     a, b = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in "ab")
-    pipeline = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher)
+    pipeline = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher, worker_idle=0.5)
     try:
         large = await pipeline.cycle([a, b])
         assert pipeline.uses_workers
         assert [f.event.kind for f in large.findings] == ["trailer"]
         news_site.set("/b", rss([("All of Us Are Dead season 2 trailer: Netflix shows the first footage",
                                   "The official trailer for the second season is out.", NOW)]))
-        small = await pipeline.cycle([b])  # parsed in a thread; the idle workers are stopped
-        assert not pipeline.uses_workers and pipeline.worker_pids() == []
+        small = await pipeline.cycle([b])  # parsed in a thread; the workers stay a while
+        assert pipeline.uses_workers
         assert [(f.event.kind, f.new_event) for f in small.findings] == [("trailer", False)]
+        await asyncio.sleep(0.5)
+        await pipeline.cycle([b])  # idle long enough: the workers are stopped
+        assert not pipeline.uses_workers and pipeline.worker_pids() == []
     finally:
         pipeline.close()
 
