@@ -192,10 +192,11 @@ class Pipeline:
         shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
         if shared.pooled:
             self._workers.start(self.config.watches)
-            self._last_large = started
         elif started - self._last_large >= self._worker_idle:
             self._workers.close()  # workers left from a large cycle (the first after a start) give memory back
         outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
+        if shared.pooled:
+            self._last_large = time.monotonic()  # the workers' idle time counts from here
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started

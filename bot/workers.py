@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -47,8 +49,16 @@ class _WorkerDetector:
     detector: Detector | None = None
 
 
-def _start_worker(watches: tuple[Watch, ...]) -> None:
+def _start_worker(watches: tuple[Watch, ...], parent: int) -> None:
     _WorkerDetector.detector = Detector(watches)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Ends the worker once the loop's process is gone (killed), instead of waiting for work forever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -113,10 +123,10 @@ class ParsePool:
         if self._pool is not None and watches == self._watches:
             return
         self.close()
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["bot.workers"])  # imported once, before workers fork from it
+        # spawn: a fresh interpreter, not a fork of a process that runs threads and an event loop
+        context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(self._processes, mp_context=context,
-                                         initializer=_start_worker, initargs=(watches,))
+                                         initializer=_start_worker, initargs=(watches, os.getpid()))
         self._watches = watches
         for _ in range(self._processes):
             self._pool.submit(_ready)
