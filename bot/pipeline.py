@@ -117,6 +117,7 @@ class Pipeline:
         self._workers = ParsePool(max(1, min(4, (os.cpu_count() or 1) - 1)))
         self._worker_idle = worker_idle  # seconds without a large cycle before the workers stop
         self._last_large = 0.0
+        self._large_running = 0  # large cycles under way (the daemon may run cycles side by side)
 
     def close(self) -> None:
         """Stops the parse workers, if any were started."""
@@ -192,11 +193,15 @@ class Pipeline:
         shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
         if shared.pooled:
             self._workers.start(self.config.watches)
-        elif started - self._last_large >= self._worker_idle:
+            self._large_running += 1
+        elif not self._large_running and started - self._last_large >= self._worker_idle:
             self._workers.close()  # workers left from a large cycle (the first after a start) give memory back
-        outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
-        if shared.pooled:
-            self._last_large = time.monotonic()  # the workers' idle time counts from here
+        try:
+            outcomes = await asyncio.gather(*(self._run_guarded(s, shared) for s in todo))
+        finally:
+            if shared.pooled:
+                self._large_running -= 1
+                self._last_large = time.monotonic()  # the workers' idle time counts from here
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started

@@ -186,6 +186,9 @@ class ParsePool:
                 result = await self._in_pool(job)
             else:
                 result = await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
+        except asyncio.CancelledError:
+            job.done.cancel()
+            raise
         except Exception as exc:  # noqa: BLE001 - handed to the waiting source, which records it
             if not job.done.done():
                 job.done.set_exception(exc)
@@ -214,8 +217,9 @@ class ParsePool:
             return await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
 
     def close(self) -> None:
-        """Stops the workers (without waiting for a task in flight)."""
+        """Stops the workers once the bodies already handed to them are done (without waiting here);
+        bodies still queued here are then parsed in a thread."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=False)
             self._pool = None
             self._watches = None

@@ -1,0 +1,72 @@
+"""The parse pool: bodies handed to worker processes always come back, whatever happens to the pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.detect import Detector
+from bot.models import Source, Watch
+from bot.parse import ParseError
+from bot.workers import ParsePool
+from tests.test_e2e import rss
+
+WATCH = Watch(id="lk-s3", title="The Lantern Keepers", season=3)
+OTHER = Watch(id="gh-s2", title="Glass Harbour", season=2)
+NOW = datetime.now(UTC)
+SOURCE = Source(name="wire", url="https://news.example/feed.xml")
+
+
+def body(n: int) -> bytes:
+    items = [(f"Harbour market report number {n}", "Prices held steady.", NOW),
+             (f"Netflix releases the official trailer for The Lantern Keepers season 3 ({n})",
+              "The first full trailer is out.", NOW)]
+    return rss(items).encode()
+
+
+@pytest.fixture
+def pool() -> Iterator[ParsePool]:
+    workers = ParsePool(1)
+    workers.start((WATCH,))
+    yield workers
+    workers.close()
+
+
+async def parse_many(pool: ParsePool, detector: Detector, n: int) -> list[asyncio.Task[object]]:
+    return [asyncio.ensure_future(pool.parse(SOURCE, body(i), SOURCE.url, "application/rss+xml", detector))
+            for i in range(n)]
+
+
+async def test_every_body_comes_back_judged(pool: ParsePool) -> None:
+    detector = Detector((WATCH,))
+    results = await asyncio.gather(*await parse_many(pool, detector, 60))
+    for parsed in results:
+        assert [d is not None and d.kind for d in parsed.decisions] == [False, "trailer"]  # type: ignore[attr-defined]
+        assert all(item.canonical_url for item in parsed.items)  # type: ignore[attr-defined]
+    assert pool.counts["worker"] > 0 and sum(pool.counts.values()) == 60
+
+
+@pytest.mark.parametrize("change", ["close", "new-watches"])
+async def test_bodies_in_flight_survive_a_stop_or_a_restart(pool: ParsePool, change: str) -> None:
+    detector = Detector((WATCH,))
+    tasks = await parse_many(pool, detector, 40)
+    await asyncio.sleep(0)  # handed out: some to the workers, the rest queued here
+    if change == "close":
+        pool.close()
+    else:
+        pool.start((WATCH, OTHER))
+    results = await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    assert len(results) == 40
+    assert all(len(parsed.items) == 2 for parsed in results)  # type: ignore[attr-defined]
+
+
+async def test_a_body_that_is_not_a_feed_fails_alone(pool: ParsePool) -> None:
+    detector = Detector((WATCH,))
+    bad = pool.parse(SOURCE, b"<html><body>Not a feed</body></html>", SOURCE.url, "text/html", detector)
+    good = pool.parse(SOURCE, body(1), SOURCE.url, "application/rss+xml", detector)
+    outcomes = await asyncio.gather(bad, good, return_exceptions=True)
+    assert isinstance(outcomes[0], ParseError)
+    assert len(outcomes[1].items) == 2  # type: ignore[union-attr]
