@@ -262,7 +262,7 @@ class Pipeline:
         # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
         cpu0 = time.thread_time()
         now = self.clock()
-        first = st.items_seen == 0 and not self.state.has_history(source.name)
+        first: bool | None = None  # a first fetch? asked only for an undated finding (it backfills)
         items = parsed.items
         new = self.state.unseen(source.name, items)
         judged = None if parsed.decisions is None else {
@@ -279,7 +279,9 @@ class Pipeline:
                 decision = await self._decide_by_article(item, decision, budget)
                 cpu0 += time.thread_time() - paused
             if decision.alert and decision.watch:
-                found.append((item, decision, not self._stale(item, now, first)))
+                if first is None and item.published is None:
+                    first = st.items_seen == 0 and not self.state.has_history(source.name)
+                found.append((item, decision, not self._stale(item, now, bool(first))))
             else:
                 plain.append(item)
         recorded = self.state.record_fetched(source.name, now=now, items_seen=plain, findings=found,

@@ -160,6 +160,31 @@ async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], new
         pipeline.close()
 
 
+def undated(*titles: str) -> str:
+    """A feed whose items carry no date."""
+    items = "".join(f"<item><title>{t}</title><link>https://news.example/{abs(hash(t))}</link></item>"
+                    for t in titles)
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>{items}</channel></rss>"
+
+
+async def test_undated_items_backfill_on_the_first_fetch_only(world: tuple[State, Fetcher],
+                                                              news_site: NewsSite) -> None:
+    state, fetcher = world
+    state.subscribe(7, "private", "fan", now=NOW)
+    old = "Netflix releases the teaser for All of Us Are Dead season 2"
+    news_site.set("/feed", undated(old))
+    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+
+    first = await pipeline.cycle([source])
+    assert [(f.event.kind, f.alerted) for f in first.findings] == [("trailer", False)]  # no date: backfill
+
+    news_site.set("/feed", undated("Netflix sets the premiere date for All of Us Are Dead season 2", old))
+    later = await pipeline.cycle([source])
+    assert [(f.event.kind, f.alerted) for f in later.findings] == [("release_date", True)]
+    assert state.outbox_size() == 1
+
+
 async def test_backfill_then_new_items_alert_once(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
     state, fetcher = world
     state.subscribe(7, "private", "fan", now=NOW)
