@@ -208,6 +208,27 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
+def env_proxies() -> dict[str, str]:
+    """Proxy URLs by scheme from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY (no scheme given means http://).
+
+    Only HTTP proxies can carry the fetches; another kind (socks5://) is named once in the log and
+    left out, so feeds are fetched directly rather than failing one by one.
+    """
+    found = urllib.request.getproxies()
+    proxies: dict[str, str] = {}
+    for scheme in ("http", "https"):
+        url = (found.get(scheme) or found.get("all") or "").strip()
+        if not url:
+            continue
+        if "://" not in url:
+            url = f"http://{url}"
+        if url.partition("://")[0].lower() not in ("http", "https"):
+            log.warning("proxy %s for %s URLs is not an HTTP proxy; fetching them directly", url, scheme)
+            continue
+        proxies[scheme] = url
+    return proxies
+
+
 @functools.lru_cache(maxsize=4096)
 def _parsed_url(url: str) -> httpx.URL:
     """httpx's parsed form of a URL (immutable), kept for the next cycle's fetch of the same feed."""
@@ -238,7 +259,7 @@ class _HostClients:
         ).as_dict()
         self._headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
         self._ssl: ssl.SSLContext | None = None
-        self._proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
+        self._proxies = env_proxies()
         self._shared = transport
         self.clients: dict[str, httpx.AsyncBaseTransport] = {}
         self._users: dict[str, int] = {}
@@ -261,11 +282,18 @@ class _HostClients:
         if self._ssl is None:
             self._ssl = httpx.create_ssl_context()
         size = max(1, self._settings.per_host)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
+        ssl_context = self._ssl
+
+        def session() -> aiohttp.ClientSession:
+            connector = aiohttp.TCPConnector(limit=size, ssl=ssl_context, keepalive_timeout=30.0)
+            # No cookie jar: a feed is the same for everyone, and a server's cookies are not sent back.
+            return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                         auto_decompress=False, trust_env=False)
+
         proxy = self._proxies.get(url.partition(":")[0].lower())
         if proxy and urllib.request.proxy_bypass(host_of(url)):
             proxy = None
-        return AiohttpTransport(verify=self._ssl, limits=limits, proxy=httpx.Proxy(proxy) if proxy else None)
+        return AiohttpTransport(verify=ssl_context, client=session, proxy=httpx.Proxy(proxy) if proxy else None)
 
     @contextlib.asynccontextmanager
     async def use(self, url: str) -> AsyncIterator[httpx.AsyncBaseTransport]:

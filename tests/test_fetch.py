@@ -603,12 +603,20 @@ async def test_clients_of_idle_hosts_are_closed(news_site: NewsSite, second_site
 
 
 
-async def test_proxy_from_the_environment(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
-    news_site.set("http://feeds.example/feed.xml", RSS)  # a proxy is asked for the absolute URL
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("HTTP_PROXY", news_site.url("/").rstrip("/"))
+
+
+@pytest.mark.parametrize(("variable", "with_scheme"), [("HTTP_PROXY", True), ("HTTP_PROXY", False),
+                                                       ("ALL_PROXY", True)])
+async def test_proxy_from_the_environment(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch,
+                                          variable: str, with_scheme: bool) -> None:
+    news_site.set("http://feeds.example/feed.xml", RSS)  # a proxy is asked for the absolute URL
+    _clear_proxies(monkeypatch)
+    address = news_site.url("/").rstrip("/")
+    monkeypatch.setenv(variable, address if with_scheme else address.removeprefix("http://"))
     async with Fetcher(Settings()) as f:
         result = await f.fetch("http://feeds.example/feed.xml")
     assert (result.status, result.body) == (200, RSS.encode())
@@ -618,3 +626,26 @@ async def test_proxy_from_the_environment(news_site: NewsSite, monkeypatch: pyte
     async with Fetcher(Settings()) as f:
         bypassed = await f.fetch("http://feeds.example/feed.xml")
     assert bypassed.error == "DNS lookup failed for feeds.example"  # asked directly, and the name is unknown
+
+
+async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    news_site.set("/feed.xml", RSS)
+    async with Fetcher(Settings()) as f:
+        result = await f.fetch(news_site.url("/feed.xml"))
+    assert result.ok
+    assert "not an HTTP proxy" in caplog.text
+
+
+async def test_cookies_are_not_sent_back(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "http://feeds.example/feed.xml"  # a host name (through a proxy): cookies of bare IPs are never kept
+    news_site.set(url, RSS, headers={"Set-Cookie": "visitor=abc123; Path=/"})
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", news_site.url("/").rstrip("/"))
+    async with Fetcher(Settings()) as f:
+        assert (await f.fetch(url)).ok
+        assert (await f.fetch(url)).ok
+    assert [path for _, path, _ in news_site.requests] == [url, url]
+    assert all("cookie" not in headers for _, _, headers in news_site.requests)
