@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -50,6 +51,10 @@ class _WorkerDetector:
 
 
 def _start_worker(watches: tuple[Watch, ...], parent: int) -> None:
+    # Ctrl-C or a service stop signals the whole process group; the daemon stops its workers itself
+    # (or they end with it), so a worker must not die under the bodies it was handed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _WorkerDetector.detector = Detector(watches)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 

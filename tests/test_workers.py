@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -70,3 +72,16 @@ async def test_a_body_that_is_not_a_feed_fails_alone(pool: ParsePool) -> None:
     outcomes = await asyncio.gather(bad, good, return_exceptions=True)
     assert isinstance(outcomes[0], ParseError)
     assert len(outcomes[1].items) == 2  # type: ignore[union-attr]
+
+
+async def test_workers_outlive_a_signal_to_the_process_group(pool: ParsePool) -> None:
+    detector = Detector((WATCH,))
+    assert len((await pool.parse(SOURCE, body(0), SOURCE.url, "application/rss+xml", detector)).items) == 2
+    for pid in pool.pids():  # as Ctrl-C or systemd's stop would: the daemon itself decides when they go
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+    await asyncio.sleep(0.5)
+    before = pool.pids()
+    results = await asyncio.gather(*await parse_many(pool, detector, 20))
+    assert all(len(parsed.items) == 2 for parsed in results)  # type: ignore[attr-defined]
+    assert pool.pids() == before and pool.counts["worker"] > 1
