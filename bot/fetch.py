@@ -202,7 +202,10 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     if isinstance(exc, httpx.RemoteProtocolError) or any(
         isinstance(item, aiohttp.ClientResponseError) for item in chain
     ):
-        return f"protocol error: {chain[-1]}"[:200]
+        return f"protocol error: {' '.join(str(chain[-1]).split())}"[:200]
+    connector = next((item for item in chain if isinstance(item, aiohttp.ClientConnectorError)), None)
+    if connector is not None:  # unreachable network, no route, no address...: not a timeout
+        return f"cannot connect: {connector.os_error.strerror or connector.os_error}"[:200]
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | aiohttp.InvalidURL):
         return f"invalid URL: {exc}"[:200]
     return f"{type(exc).__name__}: {exc}"[:200]
@@ -260,6 +263,7 @@ class _HostClients:
         self._headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
         self._ssl: ssl.SSLContext | None = None
         self._proxies = env_proxies()
+        self._tolerant: set[str] = set()  # pools (hosts) whose answers aiohttp's strict parser refused
         self._shared = transport
         self.clients: dict[str, httpx.AsyncBaseTransport] = {}
         self._users: dict[str, int] = {}
@@ -272,17 +276,36 @@ class _HostClients:
                              extensions={"timeout": self._timeout})
 
     def _key(self, url: str) -> str:
-        """The pool a URL goes through: its host (and its scheme, when proxies are configured)."""
+        """The pool a URL goes through: its host (and its scheme, when proxies are configured), marked
+        for hosts whose answers need the tolerant parser."""
         host = host_of(url)
-        if self._proxies:
-            return f"{url.partition(':')[0].lower()}://{host}"
-        return host
+        key = f"{url.partition(':')[0].lower()}://{host}" if self._proxies else host
+        return f"tolerant {key}" if key in self._tolerant else key
 
-    def _make(self, url: str) -> httpx.AsyncBaseTransport:
+    def tolerate(self, url: str) -> bool:
+        """Sends `url`'s host through httpx's own HTTP/1.1 parser from now on (aiohttp's refused one of
+        its answers: both Content-Length and chunked, a repeated Content-Length...). False if it
+        already goes there, or with a custom transport."""
+        if self._shared is not None:
+            return False
+        key = self._key(url)
+        if key.startswith("tolerant "):
+            return False
+        self._tolerant.add(key)
+        log.info("%s: answers need the tolerant HTTP parser; using it for this host", host_of(url))
+        return True
+
+    def _make(self, url: str, key: str) -> httpx.AsyncBaseTransport:
         if self._ssl is None:
             self._ssl = httpx.create_ssl_context()
         size = max(1, self._settings.per_host)
         ssl_context = self._ssl
+        proxy = self._proxies.get(url.partition(":")[0].lower())
+        if proxy and urllib.request.proxy_bypass(host_of(url)):
+            proxy = None
+        if key.startswith("tolerant "):
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
+            return httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, proxy=proxy)
 
         def session() -> aiohttp.ClientSession:
             connector = aiohttp.TCPConnector(limit=size, ssl=ssl_context, keepalive_timeout=30.0)
@@ -290,9 +313,6 @@ class _HostClients:
             return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          auto_decompress=False, trust_env=False)
 
-        proxy = self._proxies.get(url.partition(":")[0].lower())
-        if proxy and urllib.request.proxy_bypass(host_of(url)):
-            proxy = None
         return AiohttpTransport(verify=ssl_context, client=session, proxy=httpx.Proxy(proxy) if proxy else None)
 
     @contextlib.asynccontextmanager
@@ -308,7 +328,7 @@ class _HostClients:
         key = self._key(url)
         client = self.clients.get(key)
         if client is None:
-            client = self.clients[key] = self._make(url)
+            client = self.clients[key] = self._make(url, key)
         self._users[key] = self._users.get(key, 0) + 1
         self.idle_since.pop(key, None)
         try:
@@ -440,9 +460,11 @@ class Fetcher:
             if public_only and (problem := await check_public_url(current)):
                 return self._failure(progress, f"refused: {problem}")
             async with self._clients.use(current) as transport:
-                request = self._clients.request(current, headers)
-                response = await transport.handle_async_request(request)
-                response.request = request
+                response = await self._send(transport, current, headers)
+                if response is None:  # refused by the strict parser: once more, through the tolerant one
+                    async with self._clients.use(current) as tolerant:
+                        response = await self._send(tolerant, current, headers)
+                assert response is not None
                 try:
                     progress.status = response.status_code
                     progress.final_url = str(response.url)
@@ -466,6 +488,20 @@ class Fetcher:
                 )
             current = target
         return self._failure(progress, f"too many redirects ({self._settings.max_redirects})")
+
+    async def _send(self, transport: httpx.AsyncBaseTransport, url: str,
+                    headers: dict[str, str]) -> httpx.Response | None:
+        """The answer's head (body still unread), or None when aiohttp's parser refused an answer
+        that httpx's tolerates, so the caller asks again through the tolerant pool."""
+        request = self._clients.request(url, headers)
+        try:
+            response = await transport.handle_async_request(request)
+        except aiohttp.ClientResponseError:
+            if self._clients.tolerate(url):
+                return None
+            raise
+        response.request = request
+        return response
 
     async def _answer(
         self, progress: _Progress, response: httpx.Response, etag: str | None, last_modified: str | None

@@ -649,3 +649,40 @@ async def test_cookies_are_not_sent_back(news_site: NewsSite, monkeypatch: pytes
         assert (await f.fetch(url)).ok
     assert [path for _, path, _ in news_site.requests] == [url, url]
     assert all("cookie" not in headers for _, _, headers in news_site.requests)
+
+
+async def _raw_server(reply: bytes, seen: list[bytes]) -> asyncio.Server:
+    """A loopback server that answers every request with `reply` as given, then hangs up."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<rss>\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n<rss>",
+], ids=["length-and-chunked", "length-twice"])
+async def test_answers_a_strict_parser_refuses_are_still_read(head: bytes) -> None:
+    seen: list[bytes] = []
+    server = await _raw_server(head, seen)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
+    async with server, Fetcher(Settings()) as f:
+        first = await f.fetch(url)
+        asked = len(seen)
+        again = await f.fetch(url)
+    assert (first.status, first.body, first.error) == (200, b"<rss>", None)
+    assert (again.status, again.body) == (200, b"<rss>")
+    assert len(seen) - asked == 1  # the host now goes straight to the tolerant parser
+
+
+async def test_garbage_is_a_one_line_protocol_error() -> None:
+    server = await _raw_server(b"this is not http\r\n\r\n", [])
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
+    async with server, Fetcher(Settings()) as f:
+        result = await f.fetch(url)
+    assert result.error is not None and result.error.startswith("protocol error: ")
+    assert "\n" not in result.error and "this is not http" in result.error
