@@ -51,7 +51,9 @@ class SourceOutcome:
     findings: tuple[Finding, ...] = ()
     error: str | None = None
     operator_message: str | None = None
-    cpu_seconds: float = 0.0  # parse (worker thread) + detect and state work, awaits excluded
+    # CPU of parsing and judging where it ran (a worker process judges every item, a thread only the
+    # new ones) plus this source's own work on the loop, awaits excluded
+    cpu_seconds: float = 0.0
     bytes_received: int = 0
     elapsed: float = 0.0
 
