@@ -28,6 +28,7 @@ from bot.detect_text import (
     season_patterns,
     season_value,
     strip_publisher,
+    with_sentences,
 )
 from bot.models import KINDS, Decision, Item, Kind, Watch
 
@@ -166,6 +167,7 @@ class Detector:
                 cmp_ends.append(end)
         if not aliases and not (seasons and seasons[0][0] < prep.head_end):
             return _NOTHING
+        prep = with_sentences(prep)
         bounds = prep.bounds
         found = [(s, k, bisect_right(bounds, s)) for s, k in kinds]
         signals = [(s, _SIGNAL_ORDER[r], bisect_right(bounds, s)) for s, r in rank_at.items()]

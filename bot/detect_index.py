@@ -390,6 +390,8 @@ class CueIndex:
         # A plain trie (no lookahead) lets the engine skip to the syllables that can start a key.
         self._korean_re = re.compile(_trie(self._korean)) if self._korean else None
         self._required = bool(required) and not self._scan_required
+        # Keys that open a required family in some reading (word, stem or both), for a quick "none here".
+        self._required_keys = frozenset(k for k, e in (*self._table.items(), *self._dual.items()) if e[1])
 
     def find(self, text: str, settle: bool = True) -> list[Hit]:
         """Every match in `text`, by start position ([] if no key of a required family occurs).
@@ -408,6 +410,9 @@ class CueIndex:
         # with the text after it. A key's character before it is taken too, so with a space before
         # the text the key's position in `text` is the length of everything before that character.
         parts = scanner.split(" " + text)
+        if (not settle and self._required and (self._korean_re is None or text.isascii())
+                and self._required_keys.isdisjoint(parts[1::2])):
+            return []  # no required family can match: the patterns need not be tried
         pos = len(parts[0])
         for i in range(1, len(parts), 2):
             key = parts[i]

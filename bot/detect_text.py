@@ -194,10 +194,18 @@ def is_title_case(text: str) -> bool:
 
 
 def prepare(head: str, lede: str) -> Prepared:
-    """Headline and lede (both normalised) as one text: the headline first, then a newline."""
+    """Headline and lede (both normalised) as one text: the headline first, then a newline.
+
+    Sentences are not found yet (most items name nothing watched and never need them): call
+    `with_sentences` before using `bounds`.
+    """
     orig = f"{head}\n{lede}" if lede else head
     low = orig.lower()
     if len(low) != len(orig):
         orig = low
-    bounds = tuple(map(_MATCH_END, _SENTENCE_END.finditer(low)))
-    return Prepared(low, orig, len(head), bounds, {})
+    return Prepared(low, orig, len(head), (), {})
+
+
+def with_sentences(prep: Prepared) -> Prepared:
+    """`prep` with its sentence ends found."""
+    return prep._replace(bounds=tuple(map(_MATCH_END, _SENTENCE_END.finditer(prep.low))))
