@@ -152,7 +152,7 @@ async def _cycles(fs: FeedSet, concurrency: int, per_host: int, latency: float,
                     after = control(fs, "/_stats")
                     out[phase] = _phase_figures(result, wall, sum(split) - sum(split0), before, after)
                     out[phase]["worker_cpu"] = split[1] - split0[1]
-                    out[phase]["parsed"] = dict(pipeline._workers.counts)
+                    out[phase]["parsed"] = pipeline.parse_counts()
                     if profiler and profile_dir:
                         profiler.dump_stats(os.path.join(profile_dir, f"c{concurrency}-{phase}.prof"))
                 out["http_only"] = await http_only_cost(fetcher, fs, state, sources)

@@ -134,6 +134,10 @@ class Pipeline:
         """The parse worker processes' ids (none until a large cycle)."""
         return self._workers.pids()
 
+    def parse_counts(self) -> dict[str, int]:
+        """Bodies parsed so far in worker processes ("worker") and in this process ("here")."""
+        return dict(self._workers.counts)
+
     def _use_workers(self, size: int) -> bool:
         """True when a cycle of `size` sources is worth a worker process (and there is a core for it)."""
         return size >= self.config.settings.worker_cycle_size and (os.cpu_count() or 1) > 1
@@ -256,9 +260,9 @@ class Pipeline:
                                        result.content_type)
 
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
-                       budget: _Cycle) -> SourceOutcome:
+                       shared: _Cycle) -> SourceOutcome:
         try:
-            parsed = await self._parse(source, result, budget.pooled)
+            parsed = await self._parse(source, result, shared.pooled)
         except ParseError as exc:
             return self._failed(source, f"cannot parse: {exc}", result)
         # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
@@ -278,7 +282,7 @@ class Pipeline:
                 continue
             if decision.needs_article:
                 paused = time.thread_time()
-                decision = await self._decide_by_article(item, decision, budget)
+                decision = await self._decide_by_article(item, decision, shared)
                 cpu0 += time.thread_time() - paused
             if decision.alert and decision.watch:
                 if first is None and item.published is None:
@@ -298,9 +302,9 @@ class Pipeline:
             cpu_seconds=parsed.cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
 
-    async def _decide_by_article(self, item: Item, decision: Decision, budget: _Cycle) -> Decision:
-        """Decides a near miss from its article page while the budget lasts (else keeps `decision`)."""
-        if not decision.needs_article or not item.url or not budget.take():
+    async def _decide_by_article(self, item: Item, decision: Decision, shared: _Cycle) -> Decision:
+        """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""
+        if not decision.needs_article or not item.url or not shared.take():
             return decision
         page = await self.fetcher.fetch(item.url)
         if not page.ok or not page.body:
