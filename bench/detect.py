@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.build_info import compiled  # noqa: E402
 from bot.detect import Detector, decision_json  # noqa: E402
 from bot.models import Item, Watch  # noqa: E402
 
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = load_items(args.file)
     detector = Detector(load_watches(args.sources))
+    native = [m for m in compiled() if m.startswith("detect") or m == "cues"]
+    print("detection code: " + ("compiled (" + ", ".join(native) + ")" if native else
+                                "plain Python (installed without a C compiler, or NEWSBOT_PURE_PYTHON set)"))
     score(detector, rows, args.all)
     if args.dump:
         dump(detector, rows, args.dump)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
+from bot.build_info import stale_message
 from bot.config import ConfigError, load_config
 from bot.models import Config, Item
 from bot.state import StateError
@@ -131,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    if stale := stale_message():
+        print(f"newsbot: warning: {stale}", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     paths = paths_from(args)
