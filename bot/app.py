@@ -121,6 +121,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
             try:
+                pipeline.start_workers()  # they warm up while the state is seeded
                 pipeline.seed()
                 result = await pipeline.cycle(pipeline.active_sources())
             finally:
@@ -205,6 +206,7 @@ class Daemon:
 
     async def start(self) -> None:
         self.pipeline.seed()
+        self.pipeline.start_workers()  # warm by the first tick, which fetches every source
         if self.opts.token:
             self._telegram_task = asyncio.create_task(self._connect_telegram())
         else:

@@ -138,6 +138,19 @@ class Pipeline:
         """Bodies parsed so far in worker processes ("worker") and in this process ("here")."""
         return dict(self._workers.counts)
 
+    def start_workers(self) -> bool:
+        """Starts the parse workers now when the active sources make large cycles, so that they are
+        warm by the first cycle (which fetches every source); True if they are up or starting."""
+        if not self._use_workers(len(self.active_sources())):
+            return False
+        self._workers.start(self.config.watches)
+        self._last_large = time.monotonic()  # their idle time counts from here
+        return True
+
+    async def workers_ready(self) -> None:
+        """Waits until started parse workers are ready to take bodies (at once if none were started)."""
+        await self._workers.ready()
+
     def _use_workers(self, size: int) -> bool:
         """True when a cycle of `size` sources is worth a worker process (and there is a core for it)."""
         return size >= self.config.settings.worker_cycle_size and (os.cpu_count() or 1) > 1

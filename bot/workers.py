@@ -136,6 +136,13 @@ class ParsePool:
         for _ in range(self._processes):
             self._pool.submit(_ready)
 
+    async def ready(self) -> None:
+        """Waits until every worker has started (built its detector); at once when none run."""
+        if self._pool is None:
+            return
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self._processes)))
+
     @property
     def running(self) -> bool:
         """True while worker processes are up (or starting)."""

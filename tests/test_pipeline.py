@@ -160,6 +160,27 @@ async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], new
         pipeline.close()
 
 
+async def test_workers_start_before_the_first_cycle_when_sources_are_many(world: tuple[State, Fetcher],
+                                                                         news_site: NewsSite) -> None:
+    state, fetcher = world
+    news_site.set("/a", rss([TRAILER]))
+    a, b = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in "ab")
+    few = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=3)), state, fetcher)
+    assert not few.start_workers() and not few.uses_workers
+    await few.workers_ready()  # nothing started: returns at once
+    many = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher)
+    try:
+        assert many.start_workers()
+        await many.workers_ready()
+        pids = many.worker_pids()
+        assert pids
+        result = await many.cycle([a, b])  # the same workers take the cycle
+        assert [f.event.kind for f in result.findings] == ["trailer"]
+        assert many.worker_pids() == pids and many.parse_counts()["worker"] >= 1
+    finally:
+        many.close()
+
+
 def undated(*titles: str) -> str:
     """A feed whose items carry no date."""
     items = "".join(f"<item><title>{t}</title><link>https://news.example/{abs(hash(t))}</link></item>"
