@@ -112,12 +112,12 @@ TITLE_GENERIC_WORDS: Final[frozenset[str]] = frozenset(
 
 # --- What kind of news (kind, milestone, weight, fragments) -----------------------------------
 
-_RELEASE_VERBS = (
+_RELEASE_VERBS: Final = (
     r"(?:premieres?|premiering|debuts?|debuting|arrives?|arriving|launch(?:es)?|lands?|streams?|"
     r"streaming|returns?|comes?|coming|hits?|drops?|releases?|released|to release)"
 )
-_TRAILER = r"(?:teaser trailer|teaser|trailer|first look|first-look)"
-_REVEAL = (r"(?:releases?d?|drops?|dropped|unveils?|unveiled|reveals?|revealed|shares?|shared|debuts?|"
+_TRAILER: Final = r"(?:teaser trailer|teaser|trailer|first look|first-look)"
+_REVEAL: Final = (r"(?:releases?d?|drops?|dropped|unveils?|unveiled|reveals?|revealed|shares?|shared|debuts?|"
            r"launch(?:es|ed)?|lands?|out now|arrives?|premieres?)")
 
 KIND_CUES: Final[tuple[tuple[str, str, float, CueTable], ...]] = (

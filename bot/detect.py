@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Final
 
 from bot import cues
 from bot.detect_index import CueIndex, Hit
@@ -32,42 +33,42 @@ from bot.detect_text import (
 )
 from bot.models import KINDS, Decision, Item, Kind, Watch
 
-THRESHOLD = 2.0
+THRESHOLD: Final = 2.0
 """Score at which an item is an alert (confidence 0.5)."""
 
-_PRIORITY: dict[str, int] = {"renewal": 1, "production": 2, "trailer": 3, "release_date": 4}
-_SIGNAL_ORDER = ("fan", "review", "medium", "explainer", "negation", "date", "speculation", "official",
+_PRIORITY: Final[dict[str, int]] = {"renewal": 1, "production": 2, "trailer": 3, "release_date": 4}
+_SIGNAL_ORDER: Final = ("fan", "review", "medium", "explainer", "negation", "date", "speculation", "official",
                  "question", "rverb")
-_SIGNAL_RANK = {name: i for i, name in enumerate(_SIGNAL_ORDER)}
-_DECISIVE_ANYWHERE = frozenset(("fan", "medium"))
-_DECISIVE_IN_HEADLINE = frozenset(("question", "explainer", "negation", "review"))
-_TAG_CODE: dict[str, int] = {
+_SIGNAL_RANK: Final = {name: i for i, name in enumerate(_SIGNAL_ORDER)}
+_DECISIVE_ANYWHERE: Final = frozenset(("fan", "medium"))
+_DECISIVE_IN_HEADLINE: Final = frozenset(("question", "explainer", "negation", "review"))
+_TAG_CODE: Final[dict[str, int]] = {
     **_SIGNAL_RANK, **{f"k{i}": 100 + i for i in range(len(cues.KIND_CUES))}, "season": -1, "alias": -2, "cmp": -3,
 }
 """How `_decide` files a hit: a signal's rank (0-9), 100 + a kind cue's index, or a negative family code."""
-_SIGNAL_TABLES = {**cues.SIGNALS, "date": cues.DATES, "rverb": cues.RELEASE_VERBS}
-_CUE_ENTRIES: tuple[tuple[str, str, str], ...] = (
+_SIGNAL_TABLES: Final = {**cues.SIGNALS, "date": cues.DATES, "rverb": cues.RELEASE_VERBS}
+_CUE_ENTRIES: Final[tuple[tuple[str, str, str], ...]] = (
     *(("season", p, "season") for p in season_patterns()),
     *((f"k{i}", f, "kind") for i, c in enumerate(cues.KIND_CUES) for f in fragments(c[3])),
     *((n, f, "signal") for n in _SIGNAL_ORDER for f in fragments(_SIGNAL_TABLES[n])),
     *(("cmp", f, "cmp") for f in fragments(cues.COMPARISON_BEFORE)),
 )
-_CMP_GAP = re.compile(r" (?:the )?(?:hits? |series |shows? |k-dramas? |dramas? )?"
+_CMP_GAP: Final = re.compile(r" (?:the )?(?:hits? |series |shows? |k-dramas? |dramas? )?"
                       r"(?:'?[^,.;:'\n]{1,30}'? (?:and|or|y|e|dan) )?'?")
-_COMPARE_AFTER = re.compile("(?:'s|')? ?(?:" + "|".join(fragments(cues.COMPARISON_AFTER)) + ")")
-_GAP = re.compile(r"(?:[\s'\":,\-|()]|'s|의|이|가|은|는|도)*")
-_AFTER_OF = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial |series |a série )?")
-_AFTER_OF_START = (" of ", " de ", " da ", " do ", " dari ", " dal ")
+_COMPARE_AFTER: Final = re.compile("(?:'s|')? ?(?:" + "|".join(fragments(cues.COMPARISON_AFTER)) + ")")
+_GAP: Final = re.compile(r"(?:[\s'\":,\-|()]|'s|의|이|가|은|는|도)*")
+_AFTER_OF: Final = re.compile(r" (?:of|de|da|do|dari|dal) (?:the |la |la serie |serial |series |a série )?")
+_AFTER_OF_START: Final = (" of ", " de ", " da ", " do ", " dari ", " dal ")
 """What every `_AFTER_OF` match starts with (tested first: a string test is cheaper than a match)."""
-_QUOTED_BEFORE = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
-_KIND_CUES = cues.KIND_CUES
-_TITLE_STOP_WORDS = cues.TITLE_STOP_WORDS
-_TITLE_GENERIC_WORDS = cues.TITLE_GENERIC_WORDS
-_KINDS: dict[str | None, Kind] = {k: k for k in KINDS}
-_TEASER = re.compile("|".join(cues.TEASER_WORDS))
-_QUESTION_END = re.compile(r"\?(?:\s|$)")
-_NOTHING = Decision(alert=False, confidence=0.01, evidence="")
-_EXPLAINER = CueIndex(("explainer", f, "signal") for f in fragments(cues.SIGNALS["explainer"]))
+_QUOTED_BEFORE: Final = re.compile(r"'([^'\n]{1,40})' ?(?:'s |의 ?|: ?)?$")
+_KIND_CUES: Final = cues.KIND_CUES
+_TITLE_STOP_WORDS: Final = cues.TITLE_STOP_WORDS
+_TITLE_GENERIC_WORDS: Final = cues.TITLE_GENERIC_WORDS
+_KINDS: Final[dict[str | None, Kind]] = {k: k for k in KINDS}
+_TEASER: Final = re.compile("|".join(cues.TEASER_WORDS))
+_QUESTION_END: Final = re.compile(r"\?(?:\s|$)")
+_NOTHING: Final = Decision(alert=False, confidence=0.01, evidence="")
+_EXPLAINER: Final = CueIndex(("explainer", f, "signal") for f in fragments(cues.SIGNALS["explainer"]))
 
 
 _Name = tuple[int, int, tuple[int, ...], int, bool]
@@ -75,7 +76,7 @@ _Name = tuple[int, int, tuple[int, ...], int, bool]
 it stands in a comparison (plain tuples: one is made per mention, and a tuple is made fastest)."""
 _START, _END, _WATCHES, _NUMBER, _COMPARISON = range(5)
 
-_ALIAS_ORDER: Callable[[Hit], tuple[int, int]] = lambda h: (h[0], -h[1])  # noqa: E731
+_ALIAS_ORDER: Final[Callable[[Hit], tuple[int, int]]] = lambda h: (h[0], -h[1])  # noqa: E731
 """Name mentions by start, the longest first."""
 
 _Kind = tuple[int, int, int]
@@ -235,8 +236,7 @@ class Detector:
         subject = [n for n in mine if not n[4]]
         if not subject:
             return _refuse(watch, prep, mine[0][0], "named only in a comparison with another title")
-        owner = self._owner
-        refs = [(s, v, owner(prep, names, wi, s, e)) for s, e, v in seasons]
+        refs = [(s, v, self._owner(prep, names, wi, s, e)) for s, e, v in seasons]
         level, why = _subject_level(watch, prep, subject, refs)
         if level is None:
             return _refuse(watch, prep, subject[0][0], why)
@@ -461,7 +461,7 @@ def _capital_title_before(prep: Prepared, start: int) -> bool:
     return named > 0 and not (start < prep.head_end and prep.head_title_case())
 
 
-_CAPITAL_BEFORE = re.compile(r"(?:^|[\s'(])([A-Z][\w'+.&-]*) $")
+_CAPITAL_BEFORE: Final = re.compile(r"(?:^|[\s'(])([A-Z][\w'+.&-]*) $")
 
 
 def _ordinary_word(prep: Prepared, start: int, end: int, kinds: list[tuple[int, int]],

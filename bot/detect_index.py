@@ -18,14 +18,18 @@ import importlib
 import re
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 _sre: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 
-_WORD_CHAR = re.compile(r"\w").match
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_MAX_PREFIXES = 2000
+_WORD_CHAR: Final = re.compile(r"\w").match
+_ASCII_WORD: Final = bytes(1 if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else 0 for b in range(256))
+"""Which bytes of ASCII text are word characters, by byte value."""
+_HANGUL: Final = re.compile(r"[\uac00-\ud7a3]")
+_COMPILED: Final = not __file__.endswith(".py")
+"""Whether this module runs compiled (setup.py): its word-by-word loop then beats the key scanner."""
+_MAX_PREFIXES: Final = 2000
 
 
 Hit = tuple[int, int, str, "re.Match[str]"]
@@ -100,7 +104,7 @@ def _literal_run(seq: Any) -> str:
     return best
 
 
-_OPENING = r"(?<![\w])(?:"
+_OPENING: Final = r"(?<![\w])(?:"
 
 
 def _literal_first(pattern: str) -> str:
@@ -219,7 +223,7 @@ _Entry = tuple[list[_Cand], bool]
 """The candidates tried where a key occurs, and whether any belongs to a required family."""
 
 
-_WORD_START = re.compile(r"^((?:\(\?P<\w+>)?)\(\?<!\[\\w\]\)")
+_WORD_START: Final = re.compile(r"^((?:\(\?P<\w+>)?)\(\?<!\[\\w\]\)")
 """A word-start test opening a pattern (perhaps inside its first named group)."""
 
 
@@ -372,6 +376,11 @@ class CueIndex:
         # The text is scanned with a space before it, and every key must follow a non-word
         # character: the engine then skips straight to those characters.
         scanner = r"\W(" + _scanner(set(words) - set(needs), stems, needs, stem_needs) + ")"
+        # The same keys for `_ascii_keys`, which finds them without the scanner on ASCII text.
+        self._plain_words = frozenset(words) - frozenset(needs)
+        self._stems = frozenset(stems)
+        self._needs = {k: tuple(sorted(v)) for k, v in needs.items()}
+        self._stem_needs = {k: tuple(sorted(v)) for k, v in stem_needs.items()}
         self._latin_re = re.compile(scanner)
         if self._latin_re.groups != 1:  # `find` splits around the keys: one group, the key
             raise ValueError("the key scanner must capture the key and nothing else")
@@ -405,17 +414,11 @@ class CueIndex:
         hits: list[Hit] = []
         append = hits.append
         required = False
-        scanner = self._ascii_re if text.isascii() else self._latin_re
-        # Split around the keys (no match objects): the text before the first key, then each key
-        # with the text after it. A key's character before it is taken too, so with a space before
-        # the text the key's position in `text` is the length of everything before that character.
-        parts = scanner.split(" " + text)
+        keys = self._ascii_keys(text) if _COMPILED and text.isascii() else self._scanned_keys(text)
         if (not settle and self._required and (self._korean_re is None or text.isascii())
-                and self._required_keys.isdisjoint(parts[1::2])):
+                and self._required_keys.isdisjoint([k for _, k in keys])):
             return []  # no required family can match: the patterns need not be tried
-        pos = len(parts[0])
-        for i in range(1, len(parts), 2):
-            key = parts[i]
+        for pos, key in keys:
             entry = table.get(key)
             if entry is None:  # a 4-letter key that is both a word and a stem
                 end = pos + len(key)
@@ -423,12 +426,10 @@ class CueIndex:
                 entry = self._dual[key] if word_end else self._stem_table[key]
             if entry[1]:
                 required = True
-            here = pos
-            pos += len(key) + len(parts[i + 1]) + 1
             for match, tag, names in entry[0]:
-                found = match(text, here)
+                found = match(text, pos)
                 if found:
-                    append((here, found.end(), names[found.lastgroup or ""] if names else tag, found))
+                    append((pos, found.end(), names[found.lastgroup or ""] if names else tag, found))
         latin = len(hits)
         if self._korean_re is not None and not text.isascii():  # Korean keys start with a syllable
             required |= self._find_korean(text, hits)
@@ -444,6 +445,64 @@ class CueIndex:
         if unsorted:
             hits.sort(key=itemgetter(0))
         return hits
+
+    def _scanned_keys(self, text: str) -> list[tuple[int, str]]:
+        """Where keys start in `text`, and which, found by the scanner (any script; `find` reads
+        ASCII text with `_ascii_keys`, which must agree with this)."""
+        # Split around the keys (no match objects): the text before the first key, then each key
+        # with the text after it. A key's character before it is taken too, so with a space before
+        # the text the key's position in `text` is the length of everything before that character.
+        scanner = self._ascii_re if text.isascii() else self._latin_re
+        parts = scanner.split(" " + text)
+        out = []
+        pos = len(parts[0])
+        for i in range(1, len(parts), 2):
+            key = parts[i]
+            out.append((pos, key))
+            pos += len(key) + len(parts[i + 1]) + 1
+        return out
+
+    def _ascii_keys(self, text: str) -> list[tuple[int, str]]:
+        """The same as `_scanned_keys` for ASCII text, read word by word: each word is looked up
+        whole, then by its 4-letter stem, with the scanner's order and lookahead tests."""
+        out = []
+        data = text.encode("ascii")
+        n = len(data)
+        i = 0
+        while i < n:
+            if not _ASCII_WORD[data[i]]:
+                i += 1
+                continue
+            j = i + 1
+            while j < n and _ASCII_WORD[data[j]]:
+                j += 1
+            key = self._word_key(text, i, j)
+            if key:
+                out.append((i, key))
+            i = j
+        return out
+
+    def _word_key(self, text: str, start: int, end: int) -> str:
+        """The key the scanner takes for the word text[start:end] ("" for none)."""
+        word = text[start:end]
+        if word in self._plain_words:
+            return word
+        if len(word) == 4 and word in self._stems and self._follows(text, start, self._stem_needs.get(word)):
+            return word
+        needs = self._needs.get(word)
+        if needs is not None and self._follows(text, start, needs):
+            return word
+        stem = word[:4]
+        if len(word) > 4 and stem in self._stems and self._follows(text, start, self._stem_needs.get(stem)):
+            return stem
+        return ""
+
+    @staticmethod
+    def _follows(text: str, start: int, needs: tuple[str, ...] | None) -> bool:
+        """Whether one of the texts a key needs stands at `start` (always, when it needs none)."""
+        if needs is None:
+            return True
+        return any(text.startswith(t, start) for t in needs)
 
     def _find_korean(self, text: str, hits: list[Hit]) -> bool:
         """Add the matches found where Korean keys occur; whether any required pattern could start."""

@@ -6,24 +6,24 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Final
 
 from bot import cues
 from bot.models import Watch
 
-_QUOTES = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
-_DASHES = "‐‑‒–—―−"
-_TRANSLATE = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
-_QUOTE_OR_DASH = re.compile("[" + re.escape(_QUOTES + _DASHES) + "]")
-_MATCH_END = re.Match.end
-_SPACES = re.compile(r"\s+")
-_SENTENCE_END = re.compile(  # one punctuation mark first, so the engine can skip to candidates
+_QUOTES: Final = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"
+_DASHES: Final = "‐‑‒–—―−"
+_TRANSLATE: Final = {ord(c): "'" for c in _QUOTES} | {ord(c): "-" for c in _DASHES}
+_QUOTE_OR_DASH: Final = re.compile("[" + re.escape(_QUOTES + _DASHES) + "]")
+_MATCH_END: Final = re.Match.end
+_SPACES: Final = re.compile(r"\s+")
+_SENTENCE_END: Final = re.compile(  # one punctuation mark first, so the engine can skip to candidates
     r"[.!?\n|;\-\[\]](?:(?<=\.\.\.)|(?<=[.!?])(?=\s)|(?<=\n)|(?<=\s\|)\s|(?<=;)\s|(?<=\s-)\s|(?<=\s\[)|(?<=\])\s)"
 )
-_CLAUSE_MARKS = ",·:"
-_PUBLISHER_TAIL = re.compile(r"\s+-\s+([^-\n]{1,60})$")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_LONG_WORD = re.compile(r"[A-Za-z][\w'&!.+-]{3,}")
+_CLAUSE_MARKS: Final = ",·:"
+_PUBLISHER_TAIL: Final = re.compile(r"\s+-\s+([^-\n]{1,60})$")
+_HANGUL: Final = re.compile(r"[\uac00-\ud7a3]")
+_LONG_WORD: Final = re.compile(r"[A-Za-z][\w'&!.+-]{3,}")
 
 
 def normalise(text: str) -> str:
@@ -73,7 +73,7 @@ def _words(names: Iterable[str]) -> str:
     return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
 
 
-_NUMBERS = "|".join(str(n) for n in range(20, 0, -1))
+_NUMBERS: Final = "|".join(str(n) for n in range(20, 0, -1))
 
 
 def season_patterns() -> list[str]:
@@ -139,17 +139,20 @@ def alias_patterns(watches: Sequence[Watch]) -> tuple[list[str], dict[str, tuple
     return [f"(?P<a>{p}){number}" for p in pats.values()], {k: tuple(v) for k, v in keys.items()}
 
 
-class Prepared(NamedTuple):
+class Prepared:
     """An item's text ready for matching: `low` is lowercase, `orig` keeps case, same positions.
 
-    A named tuple rather than a dataclass: one is made per item, and a tuple is made fastest."""
+    `bounds` (sentence ends) is filled by `with_sentences`; `memo` keeps answers computed on demand
+    for this item, so they are computed once."""
 
-    low: str
-    orig: str
-    head_end: int
-    bounds: tuple[int, ...]
-    memo: dict[str, bool]
-    """Answers computed on demand for this item, kept so they are computed once."""
+    __slots__ = ("low", "orig", "head_end", "bounds", "memo")
+
+    def __init__(self, low: str, orig: str, head_end: int, bounds: tuple[int, ...] = ()) -> None:
+        self.low = low
+        self.orig = orig
+        self.head_end = head_end
+        self.bounds = bounds
+        self.memo: dict[str, bool] = {}
 
     def head_title_case(self) -> bool:
         """Whether the headline is in Title Case (see `is_title_case`)."""
@@ -203,9 +206,10 @@ def prepare(head: str, lede: str) -> Prepared:
     low = orig.lower()
     if len(low) != len(orig):
         orig = low
-    return Prepared(low, orig, len(head), (), {})
+    return Prepared(low, orig, len(head))
 
 
 def with_sentences(prep: Prepared) -> Prepared:
-    """`prep` with its sentence ends found."""
-    return prep._replace(bounds=tuple(map(_MATCH_END, _SENTENCE_END.finditer(prep.low))))
+    """`prep` with its sentence ends found (the same object, completed)."""
+    prep.bounds = tuple(map(_MATCH_END, _SENTENCE_END.finditer(prep.low)))
+    return prep

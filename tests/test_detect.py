@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from bot.detect import Detector, decision_json
+from bot.detect import _EXPLAINER, Detector, decision_json
 from bot.detect_text import normalise
 from bot.models import Item, Watch
 
@@ -185,3 +186,22 @@ def test_index_settle_false_may_skip_required_keys_without_matches() -> None:
     index = CueIndex(INDEX_ENTRIES, required=("name",))
     assert index.find("glass officially", settle=False) == []
     assert [h[2] for h in index.find("glass harbor officially", settle=False)] == ["name", "official"]
+
+
+def test_word_by_word_key_reading_agrees_with_the_key_scanner() -> None:
+    """The compiled build reads ASCII text word by word instead of with the key scanner: both must
+    find the same keys at the same places (checked here in either build)."""
+    texts = [normalise(f"{c['title']}\n{c.get('summary', '')}").lower() for c in CASES]
+    texts = [t for t in texts if t.isascii()]
+    words = " ".join(texts).split()
+    rng = random.Random(7)
+    for _ in range(3000):  # shuffled words, and texts cut and glued at odd characters
+        texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))))
+        text = rng.choice(texts)
+        cut = rng.randint(0, len(text))
+        texts.append(text[cut:] + rng.choice("-'(_.x0 ") + text[:cut])
+    other = Detector((Watch(id="lk3", title="The Lantern Keepers", season=3, aliases=("Lantern Keepers",)),))
+    for detector in (Detector(WATCHES), other):
+        for index in (detector._index, _EXPLAINER):
+            for text in texts:
+                assert index._ascii_keys(text) == index._scanned_keys(text), text
