@@ -379,8 +379,8 @@ class CueIndex:
         # The same keys for `_ascii_keys`, which finds them without the scanner on ASCII text.
         self._plain_words = frozenset(words) - frozenset(needs)
         self._stems = frozenset(stems)
-        self._needs = {k: tuple(sorted(v)) for k, v in needs.items()}
-        self._stem_needs = {k: tuple(sorted(v)) for k, v in stem_needs.items()}
+        self._needs = {k: re.compile(_trie(v)).match for k, v in needs.items()}
+        self._stem_needs = {k: re.compile(_trie(v)).match for k, v in stem_needs.items()}
         self._latin_re = re.compile(scanner)
         if self._latin_re.groups != 1:  # `find` splits around the keys: one group, the key
             raise ValueError("the key scanner must capture the key and nothing else")
@@ -498,11 +498,9 @@ class CueIndex:
         return ""
 
     @staticmethod
-    def _follows(text: str, start: int, needs: tuple[str, ...] | None) -> bool:
+    def _follows(text: str, start: int, needs: _Match | None) -> bool:
         """Whether one of the texts a key needs stands at `start` (always, when it needs none)."""
-        if needs is None:
-            return True
-        return any(text.startswith(t, start) for t in needs)
+        return needs is None or needs(text, start) is not None
 
     def _find_korean(self, text: str, hits: list[Hit]) -> bool:
         """Add the matches found where Korean keys occur; whether any required pattern could start."""
