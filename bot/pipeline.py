@@ -17,6 +17,7 @@ from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
 from bot.parse import ParseError, article_text
 from bot.state import Event, SourceState, State, Unchanged
+from bot.state_schema import SeenKey
 from bot.workers import Parsed, ParsePool, parse_and_judge
 
 log = logging.getLogger("newsbot.pipeline")
@@ -282,17 +283,10 @@ class Pipeline:
         cpu0 = time.thread_time()
         now = self.clock()
         first: bool | None = None  # a first fetch? asked only for an undated finding (it backfills)
-        items = parsed.items
-        new = self.state.unseen(source.name, items)
-        judged = None if parsed.decisions is None else {
-            id(item): d for item, d in zip(items, parsed.decisions, strict=True)}
         found: list[tuple[Item, Decision, bool]] = []
-        plain = []
-        for item in new:
-            decision = self.detector.classify(item) if judged is None else judged[id(item)]
-            if decision is None:  # judged in the worker: nothing to say
-                plain.append(item)
-                continue
+        plain: list[Item] = []
+        judged, plain_keys, new_count = self._new_items(source, parsed)
+        for item, decision in judged:
             if decision.needs_article:
                 paused = time.thread_time()
                 decision = await self._decide_by_article(item, decision, shared)
@@ -305,15 +299,28 @@ class Pipeline:
                 plain.append(item)
         recorded = self.state.record_fetched(source.name, now=now, items_seen=plain, findings=found,
                                              etag=result.etag, last_modified=result.last_modified,
-                                             new_url=result.permanent_url)
+                                             new_url=result.permanent_url, keys_seen=plain_keys)
         findings = tuple(Finding(source.name, item, decision, res.event, res.new_event, res.new_event and alert,
                                  res.queued) for (item, decision, alert), res in zip(found, recorded, strict=True))
         self._schedule(source, None)
         return SourceOutcome(
-            source.name, "fetched", items=len(items), new_items=len(new), findings=findings,
+            source.name, "fetched", items=parsed.count, new_items=new_count, findings=findings,
             operator_message=self._recovered(source, st.failure_notified),
             cpu_seconds=parsed.cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
+
+    def _new_items(self, source: Source, parsed: Parsed) -> tuple[list[tuple[Item, Decision]], list[SeenKey], int]:
+        """The body's new items with their decisions, the new items nothing needs to be said of
+        (known by their keys only, when judged in a worker), and how many items were new."""
+        if parsed.keys is None:  # parsed here: the new items are judged now
+            new = self.state.unseen(source.name, parsed.items)
+            return [(item, self.detector.classify(item)) for item in new], [], len(new)
+        # Judged in a worker: only the items whose decision matters came back whole.
+        fresh = self.state.unseen_keys(source.name, parsed.keys)
+        worth = dict(zip(parsed.positions or [], zip(parsed.items, parsed.decisions or [], strict=True), strict=True))
+        judged = [worth[i] for i in fresh if i in worth]
+        plain_keys = [parsed.keys[i] for i in fresh if i not in worth]
+        return judged, plain_keys, len(fresh)
 
     async def _decide_by_article(self, item: Item, decision: Decision, shared: _Cycle) -> Decision:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""

@@ -27,6 +27,7 @@ from bot.state_records import (
     source_from_row,
 )
 from bot.state_schema import (
+    SeenKey,
     StateError,
     configure,
     item_key,
@@ -237,28 +238,46 @@ class State(EventStore):
         Duplicates within the batch are dropped too. Items already known by key cost no URL
         canonicalisation, which keeps a re-read of an unchanged page cheap.
         """
-        keys = [item_key(i) for i in items]
+        canonical = self._canon()
+
+        def url_of(i: int) -> str:
+            item = items[i]
+            return item.canonical_url or (canonical(item.url) if item.url else "")
+
+        return [items[i] for i in self._fresh(source, [item_key(i) for i in items], url_of)]
+
+    def unseen_keys(self, source: str, seen: Sequence[SeenKey]) -> list[int]:
+        """Positions of the (key, canonical URL) pairs never recorded, as `unseen` decides for items
+        (pairs computed where the feed was parsed)."""
+        return self._fresh(source, [key for key, _ in seen], lambda i: seen[i][1])
+
+    def _fresh(self, source: str, keys: list[str], url_of: Callable[[int], str]) -> list[int]:
+        """Positions of the keys never recorded for this source whose URL (asked only for those)
+        was never recorded for any source; later repeats within the batch are dropped too."""
         with self._lock:
             seen_keys = self._known("key", sorted(set(keys)), source)
-            rest = [(i, k) for i, k in zip(items, keys, strict=True) if k not in seen_keys]
-            canonical = self._canon()
-            urls = [i.canonical_url or (canonical(i.url) if i.url else "") for i, _ in rest]
+            rest = [i for i, k in enumerate(keys) if k not in seen_keys]
+            urls = [url_of(i) for i in rest]
             seen_urls = self._known("url", sorted({u for u in urls if u}), None)
-        fresh: list[Item] = []
-        for (item, key), url in zip(rest, urls, strict=True):
+        fresh: list[int] = []
+        for i, url in zip(rest, urls, strict=True):
+            key = keys[i]
             if key in seen_keys or (url and url in seen_urls):
                 continue
             seen_keys.add(key)
             if url:
                 seen_urls.add(url)
-            fresh.append(item)
+            fresh.append(i)
         return fresh
 
-    def _insert_seen(self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime) -> int:
-        """Record items as seen inside the caller's transaction; returns how many were new."""
+    def _insert_seen(self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime,
+                     keys: Sequence[SeenKey] = ()) -> int:
+        """Record items (and items known only by their key pairs) as seen inside the caller's
+        transaction; returns how many were new."""
         canonical = self._canon()
         at = to_iso(now)
         rows = [(source, item_key(i), i.canonical_url or (canonical(i.url) if i.url else ""), at) for i in items]
+        rows += [(source, key, url, at) for key, url in keys]
         before = conn.total_changes
         conn.executemany(_INSERT_SEEN, rows)
         return conn.total_changes - before
@@ -298,10 +317,12 @@ class State(EventStore):
         etag: str | None,
         last_modified: str | None,
         new_url: str | None = None,
+        keys_seen: Sequence[SeenKey] = (),
     ) -> list[FindingResult]:
         """Everything a fetched (200) source brought, in one transaction: all of it or nothing.
 
-        Plain items are marked seen; each (item, decision, alert) finding is marked seen and
+        Plain items (and `keys_seen`, items known by their (key, canonical URL) pair) are marked
+        seen; each (item, decision, alert) finding is marked seen and
         recorded as by record_finding; the fetch counts as a success (record_fetch_ok, validators
         replaced as given). Returns one FindingResult per finding, in order.
         """
@@ -309,7 +330,7 @@ class State(EventStore):
             check_finding(decision)
         with self._tx() as conn:
             self._ensure_source(conn, source)
-            added = self._insert_seen(conn, source, [*items_seen, *(f[0] for f in findings)], now)
+            added = self._insert_seen(conn, source, [*items_seen, *(f[0] for f in findings)], now, keys_seen)
             results = [self._finding_in(conn, source, item, d, now, alert) for item, d, alert in findings]
             conn.execute(_FETCH_OK, _fetch_ok_row(source, now, etag, last_modified, False, new_url, added))
         return results

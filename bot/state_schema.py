@@ -218,6 +218,10 @@ def load_canonicalizer() -> Callable[[str], str]:
     return canonical
 
 
+SeenKey = tuple[str, str]
+"""What the state keeps of an item it has seen: its key (see `item_key`) and its canonical URL."""
+
+
 def item_key(item: Item) -> str:
     """The per-source dedup key of an item: its guid, else its link as given, else its title.
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from bot.detect import Detector
 from bot.models import Decision, Item, Source, Watch
 from bot.parse import parse_source
+from bot.state_schema import SeenKey, item_key
 from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,25 @@ _IN_FLIGHT = 8  # bodies on their way to or in each worker, so it never waits fo
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A body's items, with one decision per item when they were judged in a worker.
+    """A body's items, or, when they were judged in a worker, only what the caller needs of them.
 
-    A decision of None means no alert and nothing to fetch (most items): only decisions that
-    matter cross back from the worker.
+    Parsed in a thread: `items` holds every item and `decisions` is None (the caller judges the
+    new ones). Judged in a worker: `keys` holds every item's (key, canonical URL), all the state
+    records of an item nobody is told about (most items), and `items`, `decisions` and
+    `positions` only the items whose decision matters (an alert or an article to fetch), with
+    their places in `keys`. Crossing between processes, a pair costs far less than an item.
     """
 
     items: list[Item]
-    decisions: list[Decision | None] | None
+    decisions: list[Decision] | None
     cpu: float
+    keys: list[SeenKey] | None = None
+    positions: list[int] | None = None
+
+    @property
+    def count(self) -> int:
+        """How many items the body held."""
+        return len(self.items) if self.keys is None else len(self.keys)
 
 
 class _WorkerDetector:
@@ -81,16 +92,23 @@ def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url:
     """Parse, then classify every item if a detector is given (else the caller judges what is new)."""
     t0 = time.thread_time()
     items = _parse_for_state(source, body, url, content_type)
-    decisions = None if detector is None else [_worth_sending(detector.classify(item)) for item in items]
-    return Parsed(items, decisions, time.thread_time() - t0)
+    if detector is None:
+        return Parsed(items, None, time.thread_time() - t0)
+    kept: list[Item] = []
+    decisions: list[Decision] = []
+    positions: list[int] = []
+    for i, item in enumerate(items):
+        decision = detector.classify(item)
+        if decision.alert or decision.needs_article:
+            kept.append(item)
+            decisions.append(decision)
+            positions.append(i)
+    keys = [(item_key(item), item.canonical_url) for item in items]
+    return Parsed(kept, decisions, time.thread_time() - t0, keys, positions)
 
 
 def _in_worker(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
     return parse_and_judge(_WorkerDetector.detector, source, body, url, content_type)
-
-
-def _worth_sending(decision: Decision) -> Decision | None:
-    return decision if decision.alert or decision.needs_article else None
 
 
 @dataclass(frozen=True, slots=True)
