@@ -31,6 +31,7 @@ from bot.parse_text import (
     sniff_charset,
     stable_id,
 )
+from bot.urls import canonical_url
 
 __all__ = ["ParseError", "article_text", "decode_text", "discover_feeds", "parse_feed", "parse_html"]
 
@@ -387,6 +388,7 @@ def _item(raw: _Raw) -> Item | None:
         guid=raw.guid.strip() or url or stable_id(title, summary),
         publisher=publisher,
         publisher_url=raw.publisher_url,
+        canonical_url=canonical_url(url) if url else "",
     )
 
 

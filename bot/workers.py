@@ -83,8 +83,9 @@ def _ready() -> bool:
 
 def _parse_for_state(source: Source, body: bytes, url: str, content_type: str) -> list[Item]:
     """The body's items with their canonical URLs, which the state compares across sources."""
-    items = parse_source(source, body, url, content_type=content_type)
-    return [replace(item, canonical_url=canonical_url(item.url)) if item.url else item for item in items]
+    items = parse_source(source, body, url, content_type=content_type)  # feeds come with them
+    return [replace(item, canonical_url=canonical_url(item.url)) if item.url and not item.canonical_url else item
+            for item in items]
 
 
 def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url: str,
