@@ -30,7 +30,12 @@ def compiled(package: Path = _PACKAGE) -> list[str]:
 
 
 def stale(package: Path = _PACKAGE) -> list[str]:
-    """Source files changed after their module was compiled (the change does not run yet)."""
+    """Source files changed after their module was compiled (the change does not run yet).
+
+    Only a source checkout (an editable install) is checked: an installed copy's files carry the
+    times they were unpacked, which say nothing about what was compiled from what."""
+    if {"site-packages", "dist-packages"} & set(package.parts):
+        return []
     out = []
     for name in COMPILED:
         binary, source = _compiled_file(name, package), package / f"{name}.py"

@@ -46,3 +46,11 @@ def test_a_current_compiled_module_is_not_reported(tmp_path: Path) -> None:
     assert build_info.compiled(package) == ["detect"]
     assert build_info.stale(package) == []
     assert build_info.stale_message(package) == ""
+
+
+def test_an_installed_copy_is_never_reported(tmp_path: Path) -> None:
+    installed = tmp_path / "lib" / "site-packages" / "bot"
+    installed.mkdir(parents=True)
+    package = _package(installed, source_newer=True)
+    assert build_info.compiled(package) == ["detect"]
+    assert build_info.stale(package) == []
