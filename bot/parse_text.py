@@ -222,18 +222,46 @@ _RFC822 = re.compile(
 _MONTHS = {name: n for n, name in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
 
 
+def _in_utc(value: datetime, zone: str) -> datetime:
+    """A wall-clock time read with tzinfo=UTC, moved to UTC from its zone ("GMT", "+0900", ...)."""
+    if zone[0] in "+-" and zone[1:] != "0000":
+        offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (1 if zone[0] == "+" else -1)
+        value -= timedelta(minutes=offset)
+    return value
+
+
+def _rfc822_fixed(text: str) -> datetime | None:
+    """The commonest shape of all, "Wed, 23 Sep 2026 07:10:00 +0000" (or "GMT"), read by position."""
+    if not (len(text) in (29, 31) and text[3:5] == ", " and text[7] == " " and text[11] == " "
+            and text[16] == " " and text[19] == ":" and text[22] == ":" and text[25] == " "):
+        return None
+    digits = text[5:7] + text[12:16] + text[17:19] + text[20:22] + text[23:25]
+    zone = text[26:]
+    month = _MONTHS.get(text[8:11].lower())
+    if (month is None or not (digits.isascii() and digits.isdigit() and text[:3].isascii() and text[:3].isalpha())
+            or not (zone == "GMT" or (len(zone) == 5 and zone[0] in "+-" and zone[1:].isascii()
+                                      and zone[1:].isdigit()))):
+        return None
+    value = datetime(int(text[12:16]), month, int(text[5:7]), int(text[17:19]), int(text[20:22]), int(text[23:25]),
+                     tzinfo=UTC)
+    return _in_utc(value, zone)
+
+
 def _rfc822_fast(text: str) -> datetime | None:
     """The common RFC 822 shapes ("Wed, 23 Sep 2026 07:10:00 GMT"/"+0900"), parsed without email.utils."""
+    fixed = _rfc822_fixed(text)
+    return fixed if fixed is not None else _rfc822_pattern(text)
+
+
+def _rfc822_pattern(text: str) -> datetime | None:
+    """The RFC 822 shapes `_rfc822_fast` reads, by pattern."""
     match = _RFC822.match(text)
     month = _MONTHS.get(match.group(2).lower()) if match else None
     if match is None or month is None:
         return None
     day, _, year, hour, minute, second, zone = match.groups()
     value = datetime(int(year), month, int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
-    if zone[0] in "+-" and zone[1:] != "0000":
-        offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (1 if zone[0] == "+" else -1)
-        value -= timedelta(minutes=offset)
-    return value
+    return _in_utc(value, zone)
 
 
 def parse_date(text: str) -> datetime | None:

@@ -51,6 +51,8 @@ def _is_amp_flag(key: str, value: str) -> bool:
 
 def _canonical_path(path: str) -> str:
     """Path without AMP segments, AMP file suffixes or trailing slashes."""
+    if "amp" not in path.lower():  # most paths: nothing AMP to drop
+        return path.rstrip("/")
     segments = [segment for segment in path.split("/") if segment.lower() != "amp"]
     path = "/".join(segments)
     path = _AMP_HTML.sub(".html", path)

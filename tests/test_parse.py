@@ -19,7 +19,7 @@ from bot.parse import (
     parse_feed,
     parse_html,
 )
-from bot.parse_text import clean_title, parse_date, resolve_url
+from bot.parse_text import _rfc822_fixed, _rfc822_pattern, clean_title, parse_date, resolve_url
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 BASE = "https://fetched.example/feed.xml"
@@ -591,3 +591,29 @@ def test_listing_text_is_taken_literally() -> None:
     )
     (item,) = parse_html(page, "https://x.example/a/", Selectors(item=".c", title="h2", date="time"))
     assert (item.title, item.url, item.published) == ("I <3 zombies &amp; you", "https://x.example/x", None)
+
+
+def test_dates_read_by_position_agree_with_the_pattern() -> None:
+    """The fixed-position reader of the commonest RFC 822 shape gives what the pattern gives, and
+    leaves every other shape to it."""
+    seen = 0
+    for day in ("01", "09", "23", "31", "30"):
+        for month in ("Jan", "feb", "SEP", "Dec", "Foo"):
+            for zone in ("+0000", "GMT", "+0930", "-0500", "UTC", "+09:00", "EST"):
+                for text in (f"Wed, {day} {month} 2026 07:10:59 {zone}", f"Wed,  {day} {month} 2026 07:10:59 {zone}",
+                             f"Wed, {day} {month} 2026 07:10 {zone}", f"W3d, {day} {month} 2026 07:10:59 {zone}",
+                             f"Wed, {day} {month} 2026 07:1x:59 {zone}", f"Wed, {day} {month} 2026 ０7:10:59 {zone}"):
+                    try:
+                        expected = _rfc822_pattern(text)
+                    except ValueError:  # a day the month does not have
+                        expected = None
+                    try:
+                        fixed = _rfc822_fixed(text)
+                    except ValueError:
+                        fixed = None
+                    if fixed is not None:
+                        seen += 1
+                        assert fixed == expected, text
+                    assert parse_date(text) == expected or expected is None, text
+    assert seen >= 40
+    assert _rfc822_fixed("Sun, 22 Nov 2026 17:11:57 +0900") == datetime(2026, 11, 22, 8, 11, 57, tzinfo=UTC)
