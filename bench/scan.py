@@ -415,7 +415,10 @@ def notes(args: argparse.Namespace, runs: dict[int, dict[str, Any]], t: Targets)
                        f"{cold['worker_cpu']:.2f} s in parse workers) against {allowed:.2f} s of wall allowed on "
                        f"{cores} cores: {1000 * cold['cpu'] / max(1, cold['sources']):.2f} ms per feed (parse + "
                        f"detect {r['parse_detect']['parse_ms'] + r['parse_detect']['detect_ms']:.2f}, the rest "
-                       f"HTTP, state, scheduling and moving feeds between processes).")
+                       f"HTTP, state, scheduling and moving feeds between processes). The loop's process was "
+                       f"busy {main / cold['wall']:.0%} of the cycle and the workers "
+                       f"{cold['worker_cpu'] / cold['wall']:.0%} of a core: the first answers come one latency "
+                       f"in, and each body is parsed only after it arrives, so the loop's process sets the pace.")
     return out
 
 
