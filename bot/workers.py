@@ -83,7 +83,8 @@ def _ready() -> bool:
 
 def _parse_for_state(source: Source, body: bytes, url: str, content_type: str) -> list[Item]:
     """The body's items with their canonical URLs, which the state compares across sources."""
-    items = parse_source(source, body, url, content_type=content_type)  # feeds come with them
+    # Feed items come with their canonical URL; items read from a page with selectors get it here.
+    items = parse_source(source, body, url, content_type=content_type)
     return [replace(item, canonical_url=canonical_url(item.url)) if item.url and not item.canonical_url else item
             for item in items]
 
