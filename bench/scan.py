@@ -89,7 +89,7 @@ def _peak_mb() -> float:
 
 
 def _workers_peak_mb() -> float:
-    """The largest peak RSS among the live worker processes (the forkserver included)."""
+    """The largest peak RSS among the live child processes (the parse workers and multiprocessing's helper)."""
     peak = 0
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(OSError, psutil.Error):

@@ -6,10 +6,12 @@ with; one scanner (a trie of those words, opened by a word-start test) then stop
 words that start some pattern, and the patterns of that word are tried there. A word whose
 patterns all need more literal text after it ("are" only in "are back", a show's name only when
 whole) counts only where that text follows, tested by a lookahead so that the next word can
-start a key too; this halves the places tried per item. Korean patterns are keyed by their first
-two syllables and found by substring search, since Korean words carry particles and are not
-split by spaces. Patterns whose start cannot be known are searched in full, after a quick check
-for a literal they must contain (letters every match opens with are searched first).
+start a key too; this halves the places tried per item. Compiled (setup.py), ASCII text is read
+word by word instead, with the same keys, order and lookahead tests as the scanner (a test holds
+the two to the same answers). Korean patterns are keyed by their first two syllables and found by
+substring search, since Korean words carry particles and are not split by spaces. Patterns whose
+start cannot be known are searched in full, after a quick check for a literal they must contain
+(letters every match opens with are searched first).
 """
 
 from __future__ import annotations
