@@ -212,7 +212,9 @@ def client_main(spec: str) -> int:
     """Entry of a client process: runs the cycles and prints one JSON line."""
     args = json.loads(spec)
     fs = FeedSet(args["feeds"], args["items"], args["hosts"], args["port"])
-    out = asyncio.run(_cycles(fs, args["concurrency"], args["per_host"], args["latency"], args["profile"]))
+    from bot import aio
+
+    out = aio.run(_cycles(fs, args["concurrency"], args["per_host"], args["latency"], args["profile"]))
     print(json.dumps(out), flush=True)
     return 0
 
@@ -302,13 +304,21 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def loop_name() -> str:
+    """The event loop the client processes run on (the daemon's choice, see bot/aio.py)."""
+    from bot.aio import loop_name as name
+
+    return name()
+
+
 def report(args: argparse.Namespace, runs: dict[int, dict[str, Any]], uw: dict[str, Any] | None,
            uw_note: str) -> list[str]:
     """The printed table, with PASS/FAIL next to each target."""
     t = Targets()
     n = args.feeds
     lines = [f"fetch cycle: {n} feeds × {args.items} items, {args.hosts} loopback hosts, "
-             f"latency {args.latency * 1000:.0f} ms, per_host {args.per_host}, {os.cpu_count()} CPUs", ""]
+             f"latency {args.latency * 1000:.0f} ms, per_host {args.per_host}, {os.cpu_count()} CPUs, "
+             f"{loop_name()} event loop", ""]
     head = f"{'':34}" + "".join(f"{'C=' + str(c):>14}" for c in runs)
     lines.append(head)
 

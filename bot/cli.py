@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import __version__
+from bot import __version__, aio
 from bot.build_info import stale_message
 from bot.config import ConfigError, load_config
 from bot.models import Config, Item
@@ -151,7 +150,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "scan":
         from bot.app import DEFAULT_API_URL, scan
 
-        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
+        return aio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
                                 api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL))
     if args.command == "status":
