@@ -10,24 +10,22 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
-import functools
 import http
 import logging
 import random
 import socket
 import ssl
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from bot import __version__
 from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
+from bot.fetch_pool import Answer, HostClients, Pool, wire_url
 from bot.models import Settings
 from bot.urls import check_public_url, host_of
 
@@ -211,153 +209,6 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
-def env_proxies() -> dict[str, str]:
-    """Proxy URLs by scheme from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY (no scheme given means http://).
-
-    Only HTTP proxies can carry the fetches; another kind (socks5://) is named once in the log and
-    left out, so feeds are fetched directly rather than failing one by one.
-    """
-    found = urllib.request.getproxies()
-    proxies: dict[str, str] = {}
-    for scheme in ("http", "https"):
-        url = (found.get(scheme) or found.get("all") or "").strip()
-        if not url:
-            continue
-        if "://" not in url:
-            url = f"http://{url}"
-        if url.partition("://")[0].lower() not in ("http", "https"):
-            log.warning("proxy %s for %s URLs is not an HTTP proxy; fetching them directly", url, scheme)
-            continue
-        proxies[scheme] = url
-    return proxies
-
-
-@functools.lru_cache(maxsize=4096)
-def _parsed_url(url: str) -> httpx.URL:
-    """httpx's parsed form of a URL (immutable), kept for the next cycle's fetch of the same feed."""
-    return httpx.URL(url)
-
-
-class _HostClients:
-    """One small connection pool (an httpx transport over aiohttp) per host, made on first use,
-    closed once its host has been idle a while.
-
-    A pool per host stays tiny (at most `per_host` connections), so finding a free connection
-    costs the same at any concurrency, and one host's connections never evict another's. Requests
-    go straight to the transport: the fetcher follows redirects itself and keeps no cookies, so
-    httpx's client layer would only add CPU to every request. aiohttp's pool and C HTTP parser
-    cost about half of httpx's own transport per request. All pools share one SSL context (making
-    one costs tens of milliseconds). Proxies come from HTTP(S)_PROXY / NO_PROXY, read once. With a
-    custom transport (tests) every host shares it.
-    """
-
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None, idle_close: float) -> None:
-        self._settings = settings
-        self._idle_close = idle_close
-        self._timeout = httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.read_timeout,
-            pool=settings.read_timeout,
-        ).as_dict()
-        self._headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        self._ssl: ssl.SSLContext | None = None
-        self._proxies = env_proxies()
-        self._tolerant: set[str] = set()  # pools (hosts) whose answers aiohttp's strict parser refused
-        self._shared = transport
-        self.clients: dict[str, httpx.AsyncBaseTransport] = {}
-        self._users: dict[str, int] = {}
-        self.idle_since: dict[str, float] = {}
-        self._swept = time.monotonic()
-
-    def request(self, url: str, headers: dict[str, str]) -> httpx.Request:
-        """A GET of `url` with the fetcher's headers and timeouts."""
-        return httpx.Request("GET", _parsed_url(url), headers={**self._headers, **headers},
-                             extensions={"timeout": self._timeout})
-
-    def _key(self, url: str) -> str:
-        """The pool a URL goes through: its host (and its scheme, when proxies are configured), marked
-        for hosts whose answers need the tolerant parser."""
-        host = host_of(url)
-        key = f"{url.partition(':')[0].lower()}://{host}" if self._proxies else host
-        return f"tolerant {key}" if key in self._tolerant else key
-
-    def tolerate(self, url: str) -> bool:
-        """Sends `url`'s host through httpx's own HTTP/1.1 parser from now on (aiohttp's refused one of
-        its answers: both Content-Length and chunked, a repeated Content-Length...). False if it
-        already goes there, or with a custom transport."""
-        if self._shared is not None:
-            return False
-        key = self._key(url)
-        if key.startswith("tolerant "):
-            return False
-        self._tolerant.add(key)
-        log.info("%s: answers need the tolerant HTTP parser; using it for this host", host_of(url))
-        return True
-
-    def _make(self, url: str, key: str) -> httpx.AsyncBaseTransport:
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
-        size = max(1, self._settings.per_host)
-        ssl_context = self._ssl
-        proxy = self._proxies.get(url.partition(":")[0].lower())
-        if proxy and urllib.request.proxy_bypass(host_of(url)):
-            proxy = None
-        if key.startswith("tolerant "):
-            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
-            return httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, proxy=proxy)
-
-        def session() -> aiohttp.ClientSession:
-            connector = aiohttp.TCPConnector(limit=size, ssl=ssl_context, keepalive_timeout=30.0)
-            # No cookie jar: a feed is the same for everyone, and a server's cookies are not sent back.
-            return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                         auto_decompress=False, trust_env=False)
-
-        return AiohttpTransport(verify=ssl_context, client=session, proxy=httpx.Proxy(proxy) if proxy else None)
-
-    @contextlib.asynccontextmanager
-    async def use(self, url: str) -> AsyncIterator[httpx.AsyncBaseTransport]:
-        """The transport for `url`'s host, kept open while in use; closes those of long-idle hosts first."""
-        now = time.monotonic()
-        if self.idle_since and now - self._swept >= min(self._idle_close, 5.0):
-            self._swept = now
-            await self._close_idle(now)
-        if self._shared is not None:
-            yield self._shared
-            return
-        key = self._key(url)
-        client = self.clients.get(key)
-        if client is None:
-            client = self.clients[key] = self._make(url, key)
-        self._users[key] = self._users.get(key, 0) + 1
-        self.idle_since.pop(key, None)
-        try:
-            yield client
-        finally:
-            users = self._users.pop(key) - 1
-            if users:
-                self._users[key] = users
-            else:
-                self.idle_since[key] = time.monotonic()
-
-    async def _close_idle(self, now: float) -> None:
-        stale = [key for key, since in self.idle_since.items() if now - since >= self._idle_close]
-        closing = []
-        for key in stale:  # all taken out first, so none is handed out while others close
-            del self.idle_since[key]
-            closing.append(self.clients.pop(key))
-        for client in closing:
-            await client.aclose()
-
-    async def aclose(self) -> None:
-        """Close every pool and its connections."""
-        clients = [*self.clients.values(), *([self._shared] if self._shared is not None else [])]
-        self.clients.clear()
-        self.idle_since.clear()
-        for client in clients:
-            await client.aclose()
-
-
 class Fetcher:
     """Fetches URLs through small per-host clients, bounded overall and per host."""
 
@@ -374,7 +225,8 @@ class Fetcher:
         self._host_users: dict[str, int] = {}
         # A stalled-but-trickling server is cut off after this long in total.
         self._total_timeout = settings.connect_timeout + 3 * settings.read_timeout
-        self._clients = _HostClients(settings, transport, idle_close)
+        headers = {"User-Agent": user_agent(settings), "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        self._clients = HostClients(settings, headers, transport, idle_close)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -420,9 +272,9 @@ class Fetcher:
             try:
                 async with asyncio.timeout(self._total_timeout):
                     return await self._follow(progress, etag, last_modified, public_only)
-            except TimeoutError:
-                return self._failure(progress, f"timed out after {self._total_timeout:g}s (total)")
             except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
+                if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ClientError):
+                    return self._failure(progress, f"timed out after {self._total_timeout:g}s (total)")
                 if not isinstance(exc, httpx.HTTPError | httpx.InvalidURL | aiohttp.ClientError | OSError):
                     log.warning("unexpected error fetching %s", url, exc_info=True)
                 return self._failure(progress, describe_error(exc, progress.final_url, self._settings))
@@ -459,16 +311,16 @@ class Fetcher:
             progress.status = 0
             if public_only and (problem := await check_public_url(current)):
                 return self._failure(progress, f"refused: {problem}")
-            async with self._clients.use(current) as transport:
-                response = await self._send(transport, current, headers)
+            async with self._clients.use(current) as pool:
+                response = await self._send(pool, current, headers)
                 if response is None:  # refused by the strict parser: once more, through the tolerant one
                     async with self._clients.use(current) as tolerant:
                         response = await self._send(tolerant, current, headers)
                 assert response is not None
                 try:
-                    progress.status = response.status_code
-                    progress.final_url = str(response.url)
-                    target, bad = _redirect_target(response)
+                    progress.status = response.status
+                    progress.final_url = str(wire_url(current)[0])
+                    target, bad = _redirect_target(response, current)
                     if target is None and bad is None:
                         result = await self._answer(progress, response, etag, last_modified)
                         if permanent is not None and result.ok:
@@ -479,7 +331,7 @@ class Fetcher:
                     await response.aclose()
             if target is None:
                 return self._failure(progress, bad or "bad redirect")
-            still_permanent = still_permanent and response.status_code in _PERMANENT
+            still_permanent = still_permanent and response.status in _PERMANENT
             if still_permanent:
                 permanent = target
             if target in progress.chain:
@@ -489,25 +341,21 @@ class Fetcher:
             current = target
         return self._failure(progress, f"too many redirects ({self._settings.max_redirects})")
 
-    async def _send(self, transport: httpx.AsyncBaseTransport, url: str,
-                    headers: dict[str, str]) -> httpx.Response | None:
+    async def _send(self, pool: Pool, url: str, extra: dict[str, str]) -> Answer | None:
         """The answer's head (body still unread), or None when aiohttp's parser refused an answer
         that httpx's tolerates, so the caller asks again through the tolerant pool."""
-        request = self._clients.request(url, headers)
         try:
-            response = await transport.handle_async_request(request)
+            return await pool.send(url, {**self._clients.headers, **extra} if extra else self._clients.headers)
         except aiohttp.ClientResponseError:
             if self._clients.tolerate(url):
                 return None
             raise
-        response.request = request
-        return response
 
     async def _answer(
-        self, progress: _Progress, response: httpx.Response, etag: str | None, last_modified: str | None
+        self, progress: _Progress, response: Answer, etag: str | None, last_modified: str | None
     ) -> FetchResult:
         """Turn the last response of the chain into a result, reading the body of a 2xx."""
-        status = response.status_code
+        status = response.status
         headers = response.headers
         progress.content_type = headers.get("content-type", "")
         if status == 304:
@@ -528,7 +376,7 @@ class Fetcher:
         retry_after = None
         if status in _RETRY_AFTER_STATUSES:
             retry_after = parse_retry_after(headers.get("retry-after"), time.time())
-        error = _status_text(status, response.reason_phrase)
+        error = _status_text(status, response.reason)
         if status in _REDIRECTS:
             error += " without a Location"
         if retry_after is not None:
@@ -556,7 +404,7 @@ class Fetcher:
             bytes_received=progress.bytes_received,
         )
 
-    async def _read_body(self, progress: _Progress, response: httpx.Response) -> tuple[bytes, str | None]:
+    async def _read_body(self, progress: _Progress, response: Answer) -> tuple[bytes, str | None]:
         """Stream the raw body, decoding it ourselves so both wire and decoded sizes stay bounded."""
         limit = self._settings.max_body_bytes
         declared = response.headers.get("content-length", "")
@@ -566,13 +414,13 @@ class Fetcher:
             decoder: BodyDecoder = make_decoder(response.headers.get("content-encoding", ""))
         except DecodeError as exc:
             return b"", str(exc)
-        if response.is_stream_consumed:  # a custom transport handed over a response already read
-            body = response.content
+        if response.read_already is not None:  # a custom transport handed over a response already read
+            body = response.read_already
             return (body, None) if len(body) <= limit else (b"", f"body larger than {_megabytes(limit)}")
         parts: list[bytes] = []
         size = 0
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.raw():
                 progress.bytes_received += len(chunk)
                 if progress.bytes_received > limit:
                     return b"", f"body larger than {_megabytes(limit)}"
@@ -590,32 +438,32 @@ class Fetcher:
         return b"".join(parts), None
 
 
-async def _drain(response: httpx.Response, progress: _Progress) -> None:
+async def _drain(response: Answer, progress: _Progress) -> None:
     """Read a small unwanted body (304, error page, redirect) to its end so the connection is kept.
 
     A response closed before its end closes the connection, and a new one costs a handshake.
     Bodies over _DRAIN_LIMIT, or of unknown length, are left unread (the connection goes). A 204 or
     304 has no body by definition: the transport ends it at its headers.
     """
-    if response.is_stream_consumed or response.status_code in (204, 304):
+    if response.read_already is not None or response.status in (204, 304):
         return
     declared = response.headers.get("content-length", "")
     if not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
         return
-    with contextlib.suppress(httpx.HTTPError):
-        async for chunk in response.aiter_raw():
+    with contextlib.suppress(httpx.HTTPError, aiohttp.ClientError):
+        async for chunk in response.raw():
             progress.bytes_received += len(chunk)
 
 
-def _redirect_target(response: httpx.Response) -> tuple[str | None, str | None]:
-    """(next URL, None) if `response` redirects, (None, error) for a bad Location, else (None, None)."""
-    if response.status_code not in _REDIRECTS:
+def _redirect_target(response: Answer, url: str) -> tuple[str | None, str | None]:
+    """(next URL, None) if `response` (to `url`) redirects, (None, error) for a bad Location, else (None, None)."""
+    if response.status not in _REDIRECTS:
         return None, None
     location = response.headers.get("location")
     if not location:
         return None, None
     try:
-        target = response.url.join(location.strip())
+        target = wire_url(url)[0].join(location.strip())
     except (httpx.InvalidURL, ValueError) as exc:
         return None, f"bad redirect Location {location[:100]!r}: {exc}"
     if target.scheme not in ("http", "https"):

@@ -585,7 +585,7 @@ async def test_each_host_gets_its_own_small_pool_sharing_one_ssl_context(
         await asyncio.gather(f.fetch(news_site.url("/a.xml")), f.fetch(second_site.url("/b.xml")))
         clients = f._clients.clients
         assert sorted(clients) == ["127.0.0.1", "127.0.0.2"]
-        connectors = [c.client.connector for c in clients.values()]  # type: ignore[attr-defined]
+        connectors = [c.session.connector for c in clients.values()]  # type: ignore[attr-defined]
         assert [c.limit for c in connectors] == [2, 2]
         assert connectors[0]._ssl is connectors[1]._ssl
     assert f._clients.clients == {}
@@ -639,6 +639,16 @@ async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeyp
             result = await f.fetch(news_site.url("/feed.xml"))
     assert result.ok
     assert "not an HTTP proxy" in caplog.text
+
+
+async def test_escapes_in_a_url_are_sent_as_written(news_site: NewsSite, fetcher: Fetcher) -> None:
+    # A signed feed URL breaks if %2F or %3A in its query is decoded on the way; a space is encoded.
+    news_site.set("/signed.xml", RSS)
+    query = "?next=http%3A%2F%2Fexample.org%2Fa&sig=ab%2Fcd%3D"
+    result = await fetcher.fetch(news_site.url("/signed.xml") + query)
+    assert (result.ok, news_site.requests[-1][1]) == (True, "/signed.xml" + query)
+    await fetcher.fetch(news_site.url("/signed.xml") + "?q=two words&x=%41")
+    assert news_site.requests[-1][1] == "/signed.xml?q=two%20words&x=%41"
 
 
 async def test_cookies_are_not_sent_back(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
