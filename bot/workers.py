@@ -16,20 +16,22 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.detect import Detector
 from bot.models import Decision, Item, Source, Watch
-from bot.parse import parse_source
+from bot.parse import ParseError, parse_source
 from bot.state_schema import SeenKey, item_key
 from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)
 _LOCAL_BACKLOG = 16  # bodies waiting before this process's own thread helps (its loop needs the core too)
 _IN_FLIGHT = 8  # bodies on their way to or in each worker, so it never waits for the loop to send the next
+_BATCH = 4  # bodies handed over at once while a backlog waits: each hand-over costs both processes CPU
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,28 @@ def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url:
     return Parsed(kept, decisions, time.thread_time() - t0, keys, positions)
 
 
-def _in_worker(source: Source, body: bytes, url: str, content_type: str) -> Parsed:
-    return parse_and_judge(_WorkerDetector.detector, source, body, url, content_type)
+def _in_worker(batch: list[tuple[Source, bytes, str, str]]) -> list[Parsed | Exception]:
+    """Parses and judges a batch of bodies in a worker; a body's error comes back in its place."""
+    out: list[Parsed | Exception] = []
+    for args in batch:
+        try:
+            out.append(parse_and_judge(_WorkerDetector.detector, *args))
+        except ParseError as exc:
+            out.append(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug with one body: its source reports it, the others go on
+            out.append(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def _here(detector: Detector, batch: list[tuple[Source, bytes, str, str]]) -> list[Parsed | Exception]:
+    """As `_in_worker`, in a thread of this process (the workers broke under the batch)."""
+    out: list[Parsed | Exception] = []
+    for args in batch:
+        try:
+            out.append(parse_and_judge(detector, *args))
+        except Exception as exc:  # noqa: BLE001 - each body's error goes back to its own source
+            out.append(exc)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +144,23 @@ class _Job:
     detector: Detector
 
 
+def _settle(job: _Job, result: Parsed | Exception) -> None:
+    """Hands a body's result (or its error) to the source waiting for it, unless it gave up."""
+    if job.done.done():
+        return
+    if isinstance(result, Exception):
+        job.done.set_exception(result)
+    else:
+        job.done.set_result(result)
+
+
 class ParsePool:
     """A worker process (or a few) for the parsing and detection of large cycles.
 
     Started on first use and again whenever the watches change (each worker holds a detector
     built from them). Bodies wait in one queue; each worker has a few in flight (so it never
-    waits for the loop to send the next), and while a backlog waits, a thread of this process
+    waits for the loop to send the next; with a backlog they go a few at a time, which halves what
+    handing them over costs), and while a backlog waits, a thread of this process
     takes bodies too, so both cores stay busy whichever side is slower. A pool that breaks (a
     worker killed) is replaced; the body is then parsed in a thread, so no source is lost to it.
     """
@@ -186,21 +219,26 @@ class ParsePool:
         return await job.done
 
     def _dispatch(self) -> None:
-        """Hands waiting bodies to free workers first, then to this process's thread if it is free."""
+        """Hands waiting bodies to the workers first (a batch once there is room for it), then to this
+        process's thread if it is free."""
         while self._pending:
-            if self._in_workers < _IN_FLIGHT * self._processes:
-                in_worker = True
-                self._in_workers += 1
+            size = min(_BATCH, len(self._pending))
+            if self._in_workers + size <= _IN_FLIGHT * self._processes:
+                batch = [self._pending.popleft() for _ in range(size)]
+                self._in_workers += size
+                self.counts["worker"] += size
+                self._spawn(self._run_batch(batch))
             elif not self._local_busy and len(self._pending) >= _LOCAL_BACKLOG and self._local_share_left():
-                in_worker = False
                 self._local_busy = True
+                self.counts["here"] += 1
+                self._spawn(self._run_here(self._pending.popleft()))
             else:
                 return
-            job = self._pending.popleft()
-            self.counts["worker" if in_worker else "here"] += 1
-            task = asyncio.ensure_future(self._run(job, in_worker))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     def _local_share_left(self) -> bool:
         """True while this process has parsed less than a third as many bodies as the workers.
@@ -210,43 +248,44 @@ class ParsePool:
         """
         return self.counts["here"] * 3 < self.counts["worker"] * self._processes
 
-    async def _run(self, job: _Job, in_worker: bool) -> None:
+    async def _run_batch(self, batch: list[_Job]) -> None:
+        live = [job for job in batch if not job.done.cancelled()]
         try:
-            if job.done.cancelled():
-                return
-            if in_worker:
-                result = await self._in_pool(job)
-            else:
-                result = await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
-        except asyncio.CancelledError:
-            job.done.cancel()
-            raise
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting source, which records it
-            if not job.done.done():
-                job.done.set_exception(exc)
-        else:
-            if not job.done.done():
-                job.done.set_result(result)
+            try:
+                results = await self._in_pool(live) if live else []
+            except asyncio.CancelledError:
+                for job in live:
+                    job.done.cancel()
+                raise
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting sources, which record it
+                results = [exc] * len(live)
+            for job, result in zip(live, results, strict=True):
+                _settle(job, result)
         finally:
-            if in_worker:
-                self._in_workers -= 1
-            else:
-                self._local_busy = False
+            self._in_workers -= len(batch)
             self._dispatch()
 
-    async def _in_pool(self, job: _Job) -> Parsed:
+    async def _run_here(self, job: _Job) -> None:
+        try:
+            if not job.done.cancelled():
+                _settle(job, (await asyncio.to_thread(_here, job.detector, [job.args]))[0])
+        finally:
+            self._local_busy = False
+            self._dispatch()
+
+    async def _in_pool(self, batch: list[_Job]) -> list[Parsed | Exception]:
         pool = self._pool
         try:
             if pool is None:
                 raise BrokenProcessPool("the workers were stopped")
-            return await asyncio.get_running_loop().run_in_executor(pool, _in_worker, *job.args)
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_worker, [job.args for job in batch])
         except BrokenProcessPool:
             if pool is not None and pool is self._pool:  # the first source to see it restarts the workers
                 log.warning("a parse worker stopped; restarting the workers")
                 watches = self._watches or ()
                 self.close()
                 self.start(watches)
-            return await asyncio.to_thread(parse_and_judge, job.detector, *job.args)
+            return await asyncio.to_thread(_here, batch[0].detector, [job.args for job in batch])
 
     def close(self) -> None:
         """Stops the workers once the bodies already handed to them are done (without waiting here);
