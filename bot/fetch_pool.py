@@ -85,6 +85,12 @@ def wire_url(url: str) -> tuple[httpx.URL, yarl.URL]:
     return parsed, yarl.URL(str(parsed), encoded=True)
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one SSL context for feeds: making one reads the CA bundle (tens of milliseconds)."""
+    return httpx.create_ssl_context()
+
+
 def env_proxies() -> dict[str, str]:
     """Proxy URLs by scheme from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY (no scheme given means http://).
 
@@ -167,9 +173,8 @@ class HostClients:
     A pool per host stays tiny (at most `per_host` connections), so finding a free connection
     costs the same at any concurrency, and one host's connections never evict another's. The
     fetcher follows redirects itself and keeps no cookies, so requests go straight to the pool with
-    no client layer on top. All pools share one SSL context (making one costs tens of
-    milliseconds). Proxies come from HTTP(S)_PROXY / NO_PROXY, read once. With a custom transport
-    (tests) every host shares it.
+    no client layer on top. All pools share one SSL context. Proxies come from HTTP(S)_PROXY /
+    NO_PROXY, read once. With a custom transport (tests) every host shares it.
     """
 
     def __init__(self, settings: Settings, headers: dict[str, str], transport: httpx.AsyncBaseTransport | None,
@@ -187,7 +192,7 @@ class HostClients:
             sock_connect=settings.connect_timeout, sock_read=settings.read_timeout, connect=settings.read_timeout
         )
         self.headers = headers
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = shared_ssl_context()  # made now, not by the first fetch of a cycle
         self._proxies = env_proxies()
         self._tolerant: set[str] = set()  # pools (hosts) whose answers aiohttp's strict parser refused
         self._shared = _HttpxPool(transport, self._timeout) if transport is not None else None
@@ -217,8 +222,6 @@ class HostClients:
         return True
 
     def _make(self, url: str, key: str) -> Pool:
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
         size = max(1, self._settings.per_host)
         proxy = self._proxies.get(url.partition(":")[0].lower())
         if proxy and urllib.request.proxy_bypass(host_of(url)):

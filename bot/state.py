@@ -141,6 +141,16 @@ class State(EventStore):
         rows = self._read(f"SELECT {SOURCE_COLS} FROM sources ORDER BY name")
         return {str(r[0]): source_from_row(r, str(r[0])) for r in rows}
 
+    def states_of(self, names: Sequence[str]) -> dict[str, SourceState]:
+        """Fetch state of each named source (defaults for one never fetched), in a few queries."""
+        found: dict[str, SourceState] = {}
+        for start in range(0, len(names), _CHUNK):
+            chunk = list(names[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for r in self._read(f"SELECT {SOURCE_COLS} FROM sources WHERE name IN ({marks})", chunk):
+                found[str(r[0])] = source_from_row(r, str(r[0]))
+        return {name: found.get(name) or source_from_row(None, name) for name in names}
+
     @staticmethod
     def _ensure_source(conn: sqlite3.Connection, name: str) -> None:
         conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (name,))

@@ -136,6 +136,16 @@ def test_unknown_source_has_defaults(state: State) -> None:
     assert state.source_states() == {}
 
 
+def test_states_of_many_sources_read_at_once_match_one_by_one(state: State) -> None:
+    names = [f"feed-{i:04d}" for i in range(0, 1000, 3)] + ["never-fetched"]
+    for i, name in enumerate(names[:-1]):
+        state.record_fetch_ok(name, now=T0, etag=f'"e{i}"', last_modified=None, not_modified=False)
+    many = state.states_of([*names, *[f"new-{i}" for i in range(500)]])  # more names than one query takes
+    assert len(many) == len(names) + 500
+    assert all(many[name] == state.source_state(name) for name in names)
+    assert many["feed-0999"].etag == f'"e{len(names) - 2}"' and many["never-fetched"].etag is None
+
+
 def test_fetch_ok_then_errors_then_recovery(state: State) -> None:
     st = state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="Sat, 01 Mar 2025", not_modified=False)
     assert (st.etag, st.last_modified, st.last_success, st.consecutive_errors) == (
