@@ -634,7 +634,7 @@ async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeyp
     _clear_proxies(monkeypatch)
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
     news_site.set("/feed.xml", RSS)
-    with caplog.at_level(logging.WARNING, logger="bot.fetch"):  # other tests may have quietened logging
+    with caplog.at_level(logging.WARNING, logger="bot.fetch_pool"):  # other tests may have quietened logging
         async with Fetcher(Settings()) as f:
             result = await f.fetch(news_site.url("/feed.xml"))
     assert result.ok
