@@ -111,28 +111,23 @@ def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url:
     return Parsed(kept, decisions, time.thread_time() - t0, keys, positions)
 
 
-def _in_worker(batch: list[tuple[Source, bytes, str, str]]) -> list[Parsed | Exception]:
-    """Parses and judges a batch of bodies in a worker; a body's error comes back in its place."""
-    out: list[Parsed | Exception] = []
-    for args in batch:
-        try:
-            out.append(parse_and_judge(_WorkerDetector.detector, *args))
-        except ParseError as exc:
-            out.append(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug with one body: its source reports it, the others go on
-            out.append(RuntimeError(f"{type(exc).__name__}: {exc}"))
-    return out
-
-
-def _here(detector: Detector, batch: list[tuple[Source, bytes, str, str]]) -> list[Parsed | Exception]:
-    """As `_in_worker`, in a thread of this process (the workers broke under the batch)."""
+def _parse_all(detector: Detector | None, batch: list[tuple[Source, bytes, str, str]],
+               portable: bool = False) -> list[Parsed | Exception]:
+    """Parses and judges a batch of bodies; a body's error comes back in its place. `portable`: an
+    error other than ParseError comes back as a RuntimeError naming it, which any process can unpickle."""
     out: list[Parsed | Exception] = []
     for args in batch:
         try:
             out.append(parse_and_judge(detector, *args))
-        except Exception as exc:  # noqa: BLE001 - each body's error goes back to its own source
+        except ParseError as exc:
             out.append(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug with one body: its source reports it, the others go on
+            out.append(RuntimeError(f"{type(exc).__name__}: {exc}") if portable else exc)
     return out
+
+
+def _in_worker(batch: list[tuple[Source, bytes, str, str]]) -> list[Parsed | Exception]:
+    return _parse_all(_WorkerDetector.detector, batch, portable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +263,7 @@ class ParsePool:
     async def _run_here(self, job: _Job) -> None:
         try:
             if not job.done.cancelled():
-                _settle(job, (await asyncio.to_thread(_here, job.detector, [job.args]))[0])
+                _settle(job, (await asyncio.to_thread(_parse_all, job.detector, [job.args]))[0])
         finally:
             self._local_busy = False
             self._dispatch()
@@ -285,7 +280,7 @@ class ParsePool:
                 watches = self._watches or ()
                 self.close()
                 self.start(watches)
-            return await asyncio.to_thread(_here, batch[0].detector, [job.args for job in batch])
+            return await asyncio.to_thread(_parse_all, batch[0].detector, [job.args for job in batch])
 
     def close(self) -> None:
         """Stops the workers once the bodies already handed to them are done (without waiting here);

@@ -86,3 +86,26 @@ async def test_workers_outlive_a_signal_to_the_process_group(pool: ParsePool) ->
     results = await asyncio.gather(*await parse_many(pool, detector, 20))
     assert all(parsed.count == 2 for parsed in results)  # type: ignore[attr-defined]
     assert pool.pids() == before and pool.counts["worker"] > 1
+
+
+def test_a_bug_with_one_body_of_a_batch_comes_back_in_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    import bot.workers
+
+    real = bot.workers.parse_and_judge
+
+    def flaky(detector: Detector | None, source: Source, data: bytes, url: str, content_type: str) -> object:
+        if data == b"bug":
+            raise KeyError("no such field")
+        return real(detector, source, data, url, content_type)
+
+    monkeypatch.setattr(bot.workers, "parse_and_judge", flaky)
+    batch = [(SOURCE, body(0), SOURCE.url, "application/rss+xml"), (SOURCE, b"bug", SOURCE.url, "text/xml"),
+             (SOURCE, b"<html>not a feed</html>", SOURCE.url, "text/html")]
+    here = bot.workers._parse_all(Detector((WATCH,)), batch)
+    sent = pickle.loads(pickle.dumps(bot.workers._parse_all(Detector((WATCH,)), batch, portable=True)))
+    assert here[0].count == sent[0].count == 2  # type: ignore[union-attr]
+    assert isinstance(here[1], KeyError)
+    assert isinstance(sent[1], RuntimeError) and str(sent[1]) == "KeyError: 'no such field'"
+    assert isinstance(here[2], ParseError) and isinstance(sent[2], ParseError)
