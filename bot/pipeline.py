@@ -253,7 +253,8 @@ class Pipeline:
                          st: SourceState | None = None) -> SourceOutcome:
         """Fetches one source and records what it says (within a cycle, a 304 is recorded with the others;
         `st`: its fetch state, when the caller read it already)."""
-        st = st or self.state.source_state(source.name)
+        if st is None:
+            st = self.state.source_state(source.name)
         url = st.url or source.url
         result = await self.fetcher.fetch(url, etag=st.etag, last_modified=st.last_modified)
         if not result.ok:

@@ -154,7 +154,7 @@ class ParsePool:
 
     Started on first use and again whenever the watches change (each worker holds a detector
     built from them). Bodies wait in one queue; each worker has a few in flight (so it never
-    waits for the loop to send the next; with a backlog they go a few at a time, which halves what
+    waits for the loop to send the next; with a backlog they go a few at a time, which cuts what
     handing them over costs), and while a backlog waits, a thread of this process
     takes bodies too, so both cores stay busy whichever side is slower. A pool that breaks (a
     worker killed) is replaced; the body is then parsed in a thread, so no source is lost to it.
