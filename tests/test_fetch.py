@@ -641,6 +641,13 @@ async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeyp
     assert "not an HTTP proxy" in caplog.text
 
 
+async def test_a_tls_failure_is_named(news_site: NewsSite, fetcher: Fetcher) -> None:
+    news_site.set("/feed.xml", RSS)  # a plain-HTTP server asked for TLS: the handshake fails
+    result = await fetcher.fetch(news_site.url("/feed.xml").replace("http://", "https://"))
+    assert result.error is not None and result.error.startswith("TLS error: ")
+    assert "wrong version number" in result.error.lower() and result.status == 0
+
+
 async def test_escapes_in_a_url_are_sent_as_written(news_site: NewsSite, fetcher: Fetcher) -> None:
     # A signed feed URL breaks if %2F or %3A in its query is decoded on the way; a space is encoded.
     news_site.set("/signed.xml", RSS)
