@@ -8,6 +8,7 @@ and tests can hand in any httpx transport. Both kinds of answer look the same to
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import logging
@@ -129,8 +130,11 @@ class _AiohttpPool:
         self._ssl = ssl_context
         self._timeout = timeout
         self._proxy = str(proxy.url) if proxy else None
-        self._proxy_auth = aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None
         self._proxy_headers = dict(proxy.headers) if proxy else None
+        if proxy and proxy.auth and self._proxy_headers is not None:  # credentials given in the proxy's URL
+            # aiohttp sends a proxy header named Authorization as the Proxy-Authorization header.
+            token = base64.b64encode(":".join(proxy.auth).encode()).decode()
+            self._proxy_headers["Authorization"] = f"Basic {token}"
         self.session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
 
     async def send(self, url: str, headers: dict[str, str]) -> Answer:
@@ -141,7 +145,7 @@ class _AiohttpPool:
                                                  auto_decompress=False, trust_env=False)
         response = await self.session.get(
             wire_url(url)[1], headers=headers, allow_redirects=False, timeout=self._timeout,
-            proxy=self._proxy, proxy_auth=self._proxy_auth, proxy_headers=self._proxy_headers,
+            proxy=self._proxy, proxy_headers=self._proxy_headers,
         )
         return _AiohttpAnswer(response)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import logging
 import random
@@ -627,6 +628,17 @@ async def test_proxy_from_the_environment(news_site: NewsSite, monkeypatch: pyte
     async with Fetcher(Settings()) as f:
         bypassed = await f.fetch("http://feeds.example/feed.xml")
     assert bypassed.error == "DNS lookup failed for feeds.example"  # asked directly, and the name is unknown
+
+
+async def test_proxy_credentials_in_the_url_are_sent(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    news_site.set("http://feeds.example/feed.xml", RSS)
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", news_site.url("/").rstrip("/").replace("http://", "http://reader:s3cret@"))
+    async with Fetcher(Settings()) as f:
+        assert (await f.fetch("http://feeds.example/feed.xml")).ok
+    _, path, headers = news_site.requests[-1]
+    assert path == "http://feeds.example/feed.xml"
+    assert headers.get("proxy-authorization") == "Basic " + base64.b64encode(b"reader:s3cret").decode()
 
 
 async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeypatch: pytest.MonkeyPatch,
