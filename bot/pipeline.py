@@ -8,7 +8,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +21,8 @@ from bot.state_schema import SeenKey
 from bot.workers import Parsed, ParsePool, parse_and_judge
 
 log = logging.getLogger("newsbot.pipeline")
+
+GROUP_COMMIT_EVERY = 0.05  # seconds between commits of a large cycle's grouped state writes
 
 
 def utcnow() -> datetime:
@@ -220,7 +222,8 @@ class Pipeline:
             # One read of the sources' fetch state, not one each: every source's task takes its first
             # step before any answer is handled, so this shortens the start of a large cycle.
             states = self.state.states_of([s.name for s in todo])
-            outcomes = await asyncio.gather(*(self._run_guarded(s, shared, states[s.name]) for s in todo))
+            runs = asyncio.gather(*(self._run_guarded(s, shared, states[s.name]) for s in todo))
+            outcomes = await (self._grouped(runs) if shared.pooled else runs)
         finally:
             if shared.pooled:
                 self._large_running -= 1
@@ -231,6 +234,25 @@ class Pipeline:
         if todo:
             self.state.record_cycle(result.stats(), now=self.clock())
         return result
+
+    async def _grouped(self, runs: Awaitable[list[SourceOutcome]]) -> list[SourceOutcome]:
+        """Awaits a large cycle's sources with their state writes grouped, committed every
+        GROUP_COMMIT_EVERY seconds and at the end (a commit per source costs the loop more than
+        a tenth of a millisecond each)."""
+        with self.state.grouped():
+            committer = asyncio.ensure_future(self._commit_every(GROUP_COMMIT_EVERY))
+            try:
+                return await runs
+            finally:
+                committer.cancel()
+
+    async def _commit_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                self.state.commit_group()
+            except sqlite3.Error:
+                log.exception("could not commit the cycle's grouped writes; retrying")
 
     def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
         """Records the cycle's 304 answers in one transaction (losing them only means an earlier re-check)."""

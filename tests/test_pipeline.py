@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -115,6 +116,39 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
             assert error.lower() in st.last_error.lower(), (name, st.last_error)
     assert state.source_state("10k").items_seen <= 1000
     assert state.integrity_ok()
+
+
+async def test_a_large_cycle_commits_as_it_goes(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+    state, _ = world
+    news_site.set("/good", rss([TRAILER]))
+    news_site.set("/slow", rss([]))
+    news_site.fault("/slow", "delay", seconds=1.0)
+    sources = [Source(name="good", url=news_site.url("/good"), interval=60),
+               Source(name="slow", url=news_site.url("/slow"), interval=60)]
+    settings = replace(SETTINGS, worker_cycle_size=1, read_timeout=10.0)
+    patient = Fetcher(settings)
+    pipeline = Pipeline(make(sources, settings), state, patient)
+    reader = sqlite3.connect(state.path)  # another connection sees only what is committed
+
+    def committed(name: str) -> bool:
+        return reader.execute("SELECT 1 FROM sources WHERE name = ? AND last_success IS NOT NULL",
+                              (name,)).fetchone() is not None
+
+    try:
+        assert pipeline.start_workers()
+        await pipeline.workers_ready()
+        cycle = asyncio.ensure_future(pipeline.cycle(sources))
+        while not committed("good") and not cycle.done():
+            await asyncio.sleep(0.02)
+        assert not cycle.done() and not committed("slow")  # "good" was committed while "slow" was pending
+        result = await cycle
+        assert [o.status for o in result.outcomes] == ["fetched", "fetched"] and committed("slow")
+        assert reader.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0  # no subscriber: none queued
+        assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    finally:
+        reader.close()
+        pipeline.close()
+        await patient.aclose()
 
 
 async def test_a_killed_worker_loses_no_source(world: tuple[State, Fetcher], news_site: NewsSite) -> None:

@@ -478,6 +478,50 @@ def test_record_fetched_is_atomic(state: State, tmp_path: Path, monkeypatch: pyt
     assert table_counts(tmp_path) == before
 
 
+def test_grouped_writes_commit_together_and_each_stays_all_or_nothing(
+    state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    before = table_counts(tmp_path)
+
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("crash while queueing")
+
+    with state.grouped():
+        state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), decision(), True)],
+                             etag='"v1"', last_modified=None)
+        assert table_counts(tmp_path) == before  # not committed: other connections see nothing yet
+        assert state.unseen("s", [item(1), item(2), item(3)]) == [item(3)]  # this one sees its own writes
+        with monkeypatch.context() as patch:
+            patch.setattr(State, "_queue", boom)
+            with pytest.raises(RuntimeError, match="crash while queueing"):
+                state.record_fetched("t", now=T0, items_seen=[item(4)],
+                                     findings=[(item(5), decision("trailer", ""), True)], etag='"t1"',
+                                     last_modified=None)
+        state.commit_group()
+        middle = table_counts(tmp_path)
+        assert middle == {**before, "seen": 2, "events": 1, "reports": 1, "outbox": 1}  # all of s, nothing of t
+        state.record_fetch_ok("u", now=T0, etag='"u1"', last_modified=None, not_modified=False)
+        state.record_fetched("s", now=T0, items_seen=[item(3)], findings=[], etag='"v2"', last_modified=None)
+        assert table_counts(tmp_path) == middle
+    assert table_counts(tmp_path)["seen"] == 3  # the block's end commits the rest
+    other = State.open(tmp_path)
+    try:
+        assert [other.source_state(n).etag for n in "stu"] == ['"v2"', None, '"u1"']
+    finally:
+        other.close()
+
+
+def test_alerts_are_read_for_sending_only_once_committed(state: State, tmp_path: Path) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    with state.grouped():
+        state.record_fetched("s", now=T0, items_seen=[], findings=[(item(1), decision(), True)], etag=None,
+                             last_modified=None)
+        assert table_counts(tmp_path)["outbox"] == 0
+        assert [m.chat_id for m in state.pending(now=T0 + timedelta(seconds=1))] == [1]
+        assert table_counts(tmp_path)["outbox"] == 1  # committed before it was handed out
+
+
 def test_record_unchanged_in_one_go(state: State) -> None:
     state.record_fetch_ok("a", now=T0, etag='"a1"', last_modified="lm-a", not_modified=False)
     state.record_fetch_error("b", now=T0, error="HTTP 500", next_fetch_after=T0 + timedelta(hours=1))
