@@ -32,8 +32,10 @@ class StoreBase:
     def close(self) -> None:
         """Close the connection (checkpointing the WAL), committing grouped writes first."""
         with self._lock:
-            self._commit_group()
-            self._conn.close()
+            try:
+                self._commit_group()
+            finally:
+                self._conn.close()
 
     @contextmanager
     def grouped(self) -> Iterator[None]:
