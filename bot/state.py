@@ -185,7 +185,7 @@ class State(EventStore):
     ) -> SourceState:
         """A failed fetch: one more consecutive error, the backoff time, optionally disabled."""
         self._flags_version += int(disable)
-        with self._tx() as conn:
+        with self._tx(group=True) as conn:
             self._ensure_source(conn, name)
             conn.execute(
                 """UPDATE sources SET consecutive_errors = consecutive_errors + 1, last_error = ?,
@@ -338,7 +338,7 @@ class State(EventStore):
         """
         for _item, decision, _alert in findings:
             check_finding(decision)
-        with self._tx() as conn:
+        with self._tx(group=True) as conn:
             self._ensure_source(conn, source)
             added = self._insert_seen(conn, source, [*items_seen, *(f[0] for f in findings)], now, keys_seen)
             results = [self._finding_in(conn, source, item, d, now, alert) for item, d, alert in findings]

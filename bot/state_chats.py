@@ -39,13 +39,15 @@ class StoreBase:
 
     @contextmanager
     def grouped(self) -> Iterator[None]:
-        """Inside, write calls share one open transaction until `commit_group` (or the block's end)
-        commits them: a large cycle then commits a few dozen times, not once per source.
+        """Inside, what fetches bring (`record_fetched`, `record_fetch_error`) shares one open
+        transaction until `commit_group` (or the block's end) commits it: a large cycle then
+        commits a few dozen times, not once per source.
 
-        Each call keeps its all-or-nothing (a savepoint). The writes of other processes wait
-        while the transaction is open, so the caller commits every few tens of milliseconds. A
-        crash loses only writes not committed yet, which the next cycle does again (their items
-        were not marked seen).
+        Each call keeps its all-or-nothing (a savepoint). Any other write commits the group first
+        and then itself, at once: a sent alert, a new subscriber. The writes of other processes
+        wait while the transaction is open, so the caller commits every few tens of milliseconds.
+        A crash loses only records not committed yet, which the next cycle makes again (their
+        items were not marked seen).
         """
         with self._lock:
             self._grouping += 1
@@ -83,12 +85,12 @@ class StoreBase:
         return rows == [("ok",)]
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE), rolled back on any error; inside
-        `grouped()`, a savepoint of the group's transaction."""
+    def _tx(self, *, group: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE), rolled back on any error; with
+        `group` inside `grouped()`, a savepoint of the group's transaction."""
         with self._lock:
             conn = self._conn
-            if self._grouping:
+            if group and self._grouping:
                 if not conn.in_transaction:
                     conn.execute("BEGIN IMMEDIATE")
                 conn.execute("SAVEPOINT write")
@@ -101,7 +103,7 @@ class StoreBase:
                     raise
                 conn.execute("RELEASE write")
                 return
-            self._commit_group()  # left open by a group that ended on another path
+            self._commit_group()  # what the group holds comes first, and this is not held back
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -504,7 +504,10 @@ def test_grouped_writes_commit_together_and_each_stays_all_or_nothing(
         state.record_fetch_ok("u", now=T0, etag='"u1"', last_modified=None, not_modified=False)
         state.record_fetched("s", now=T0, items_seen=[item(3)], findings=[], etag='"v2"', last_modified=None)
         assert table_counts(tmp_path) == middle
-    assert table_counts(tmp_path)["seen"] == 3  # the block's end commits the rest
+        state.subscribe(2, "private", "all", now=T0)  # any other write commits the group, then itself
+        assert table_counts(tmp_path) == {**middle, "seen": 3, "subscribers": middle["subscribers"] + 1}
+        state.record_fetched("s", now=T0, items_seen=[item(4)], findings=[], etag='"v2"', last_modified=None)
+    assert table_counts(tmp_path)["seen"] == 4  # the block's end commits the rest
     other = State.open(tmp_path)
     try:
         assert [other.source_state(n).etag for n in "stu"] == ['"v2"', None, '"u1"']
