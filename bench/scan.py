@@ -304,16 +304,11 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def loop_name() -> str:
-    """The event loop the client processes run on (the daemon's choice, see bot/aio.py)."""
-    from bot.aio import loop_name as name
-
-    return name()
-
-
 def report(args: argparse.Namespace, runs: dict[int, dict[str, Any]], uw: dict[str, Any] | None,
            uw_note: str) -> list[str]:
     """The printed table, with PASS/FAIL next to each target."""
+    from bot.aio import loop_name  # the loop the client processes ran on (the daemon's choice)
+
     t = Targets()
     n = args.feeds
     lines = [f"fetch cycle: {n} feeds × {args.items} items, {args.hosts} loopback hosts, "
@@ -428,7 +423,7 @@ def notes(args: argparse.Namespace, runs: dict[int, dict[str, Any]], t: Targets)
                        f"HTTP, state, scheduling and moving feeds between processes). The loop's process was "
                        f"busy {main / cold['wall']:.0%} of the cycle and the workers "
                        f"{cold['worker_cpu'] / cold['wall']:.0%} of a core: the first answers come one latency "
-                       f"in, and each body is parsed only after it arrives, so the loop's process sets the pace.")
+                       f"in, and each body is parsed only after it arrives.")
     return out
 
 
