@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.models import Item
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE sources (
@@ -109,8 +109,14 @@ DROP INDEX reports_event;
 CREATE INDEX reports_event_url ON reports (event_id, url);
 """
 
+# Version 3: seen (source, first_seen) served only the daily prune, which reads a source's rows
+# through the primary key as fast; every item marked seen paid for it, a quarter of the insert.
+_V3_NO_SEEN_TIME_INDEX = """
+DROP INDEX seen_source_time;
+"""
+
 # One entry per schema version: the script that brings version N-1 to N.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL, _V3_NO_SEEN_TIME_INDEX)
 
 
 class StateError(RuntimeError):

@@ -95,8 +95,24 @@ def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None
         assert st.event_reports(1) == [("s", "", "u")]
         version = st._read("PRAGMA user_version")[0][0]
         plan = st._read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
     assert "reports_event_url (event_id=? AND url=?)" in str(plan)
+
+
+def test_version_2_database_loses_the_seen_time_index_and_keeps_pruning(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(f"{MIGRATIONS[0]}\n{MIGRATIONS[1]}\nPRAGMA user_version=2;")
+    rows = [("feed", f"g:{n}", f"https://site.example/{n}", f"2026-01-{n + 1:02d}T00:00:00+00:00") for n in range(9)]
+    conn.executemany("INSERT INTO seen (source, key, url, first_seen) VALUES (?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as st:
+        indexes = {r[0] for r in st._read("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        removed = st.prune(datetime(2027, 1, 1, tzinfo=UTC), keep_days=30, keep_per_source=3)
+        kept = [r[0] for r in st._read("SELECT key FROM seen ORDER BY key")]
+        assert st.integrity_ok()
+    assert "seen_source_time" not in indexes and "seen_url" in indexes
+    assert removed["seen"] == 6 and kept == ["g:6", "g:7", "g:8"]
 
 def test_pragmas(state: State) -> None:
     conn = state._conn
