@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from html.entities import name2codepoint
 from itertools import islice
-from typing import Any
+from typing import Any, Final
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
 
@@ -57,7 +57,8 @@ _ROOT_END = re.compile(r"</(?:[\w-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
-    """One item's fields as found in the document, before cleaning."""
+    """One item's fields as found in the document, before cleaning (but for the publisher's name,
+    which a feed gives once for all its items and is cleaned once)."""
 
     title: str = ""
     summary: str = ""
@@ -248,62 +249,105 @@ def _children(element: Any) -> dict[str, Any]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _RssNames:
+    """Element names of one RSS dialect, made once rather than for every item."""
+
+    channel: str
+    item: str
+    title: str
+    link: str
+    guid: str
+    description: str
+    pub_date: str
+    language: str
+
+
+_RSS_NAMES: Final = {
+    ns: _RssNames(f"{ns}channel", f"{ns}item", f"{ns}title", f"{ns}link", f"{ns}guid", f"{ns}description",
+                  f"{ns}pubDate", f"{ns}language")
+    for ns in ("", _RSS1, _RSS090)
+}
+_XML_BASE: Final = f"{_XML}base"
+_XML_LANG: Final = f"{_XML}lang"
+_RDF_ABOUT: Final = f"{_RDF}about"
+_DC_TITLE: Final = f"{_DC}title"
+_DC_DATE: Final = f"{_DC}date"
+_DC_LANGUAGE: Final = f"{_DC}language"
+_DC_DESCRIPTION: Final = f"{_DC}description"
+_CONTENT_ENCODED: Final = f"{_CONTENT}encoded"
+_ATOM_CONTENT: Final = f"{_ATOM}content"
+_ATOM_ENTRY: Final = f"{_ATOM}entry"
+_ATOM_ID: Final = f"{_ATOM}id"
+_ATOM_LINK: Final = f"{_ATOM}link"
+_ATOM_PUBLISHED: Final = f"{_ATOM}published"
+_ATOM_SOURCE: Final = f"{_ATOM}source"
+_ATOM_SUMMARY: Final = f"{_ATOM}summary"
+_ATOM_TITLE: Final = f"{_ATOM}title"
+_ATOM_UPDATED: Final = f"{_ATOM}updated"
+_MEDIA_DESCRIPTION: Final = f"{_MEDIA}description"
+_MEDIA_GROUP: Final = f"{_MEDIA}group"
+_YT_VIDEO_ID: Final = f"{_YT}videoId"
+
+
 def _read_rss(
     root: Any, channel: Any, ns: str, base_url: str, language: str, max_items: int
 ) -> list[_Raw]:
     """Raw items of RSS 2.0/0.9x (ns "") or RDF-based RSS 1.0/0.90 (ns of the RSS vocabulary)."""
+    names = _RSS_NAMES[ns]
     info = _children(channel) if channel is not None else {}
-    base = resolve_base(root.get(f"{_XML}base") or "", base_url)
-    if channel is not None and channel.get(f"{_XML}base"):
-        base = resolve_base(channel.get(f"{_XML}base"), base)
+    base = resolve_base(root.get(_XML_BASE) or "", base_url)
+    if channel is not None and channel.get(_XML_BASE):
+        base = resolve_base(channel.get(_XML_BASE), base)
     else:
-        base = resolve_base(_text(info.get(f"{ns}link")), base)
+        base = resolve_base(_text(info.get(names.link)), base)
     feed = _Feed(
         base=base,
         language=(
-            _text(info.get(f"{ns}language")) or _text(info.get(f"{_DC}language"))
-            or root.get(f"{_XML}lang") or (channel.get(f"{_XML}lang") if channel is not None else "")
+            _text(info.get(names.language)) or _text(info.get(_DC_LANGUAGE))
+            or root.get(_XML_LANG) or (channel.get(_XML_LANG) if channel is not None else "")
             or language
         ).strip(),
-        publisher=clean_title(_text(info.get(f"{ns}title"))),
-        publisher_url=resolve_url(_text(info.get(f"{ns}link")), base_url),
+        publisher=clean_title(_text(info.get(names.title))),
+        publisher_url=resolve_url(_text(info.get(names.link)), base_url),
     )
     parent = root if ns else channel
-    return [_rss_item(node, ns, feed) for node in islice(parent.iterchildren(f"{ns}item"), max_items)]
+    return [_rss_item(node, names, feed) for node in islice(parent.iterchildren(names.item), max_items)]
 
 
-def _rss_item(node: Any, ns: str, feed: _Feed) -> _Raw:
-    """Raw fields of one RSS <item>."""
+def _rss_item(node: Any, names: _RssNames, feed: _Feed) -> _Raw:
+    """Raw fields of one RSS <item>; the publisher comes cleaned (the feed's is cleaned once)."""
     fields = _children(node)
     source = fields.get("source")
-    guid_element = fields.get(f"{ns}guid")
-    guid = _text(guid_element).strip() or node.get(f"{_RDF}about") or ""
-    link = _text(fields.get(f"{ns}link")) or _alternate(node)
+    guid_element = fields.get(names.guid)
+    guid = _text(guid_element).strip() or node.get(_RDF_ABOUT) or ""
+    link = _text(fields.get(names.link)) or _alternate(node)
     if not link and guid_element is not None and guid_element.get("isPermaLink", "true").lower() != "false":
         link = guid
     summary = (
-        _text(fields.get(f"{ns}description"))
-        or _text(fields.get(f"{_CONTENT}encoded"))
-        or _text(fields.get(f"{_DC}description"))
+        _text(fields.get(names.description))
+        or _text(fields.get(_CONTENT_ENCODED))
+        or _text(fields.get(_DC_DESCRIPTION))
     )
+    item_base = node.get(_XML_BASE)
     return _Raw(
-        title=_text(fields.get(f"{ns}title")) or _text(fields.get(f"{_DC}title")),
+        title=_text(fields.get(names.title)) or _text(fields.get(_DC_TITLE)),
         summary=summary,
         link=link,
         guid=guid,
-        date=_text(fields.get(f"{ns}pubDate")) or _text(fields.get(f"{_DC}date")),
-        language=node.get(f"{_XML}lang") or _text(fields.get(f"{_DC}language")) or feed.language,
-        publisher=_text(source) if source is not None else feed.publisher,
+        date=_text(fields.get(names.pub_date)) or _text(fields.get(_DC_DATE)),
+        language=node.get(_XML_LANG) or _text(fields.get(_DC_LANGUAGE)) or feed.language,
+        publisher=clean_title(_text(source)) if source is not None else feed.publisher,
         publisher_url=resolve_url(source.get("url", ""), feed.base) if source is not None
         else feed.publisher_url,
-        base=resolve_base(node.get(f"{_XML}base") or "", feed.base),
+        base=resolve_base(item_base, feed.base) if item_base else feed.base,
     )
 
 
 def _alternate(node: Any) -> str:
     """The href of an Atom element's alternate link, an HTML one preferred; "" if it has none."""
     first = ""
-    for link in node.iterchildren(f"{_ATOM}link"):
+    for link in node.iterchildren(_ATOM_LINK):
         href = link.get("href") or ""
         if href and link.get("rel", "alternate") == "alternate":
             if link.get("type", "text/html") in ("text/html", "application/xhtml+xml"):
@@ -314,41 +358,41 @@ def _alternate(node: Any) -> str:
 
 def _read_atom(root: Any, base_url: str, language: str, max_items: int) -> list[_Raw]:
     """Raw items of an Atom 1.0 feed, YouTube channel feeds included."""
-    base = resolve_base(root.get(f"{_XML}base") or "", base_url)
+    base = resolve_base(root.get(_XML_BASE) or "", base_url)
     feed = _Feed(
         base=base,
-        language=(root.get(f"{_XML}lang") or language).strip(),
-        publisher=clean_title(_text(root.find(f"{_ATOM}title"))),
+        language=(root.get(_XML_LANG) or language).strip(),
+        publisher=clean_title(_text(root.find(_ATOM_TITLE))),
         publisher_url=resolve_url(_alternate(root), base),
     )
-    return [_atom_entry(node, feed) for node in islice(root.iterchildren(f"{_ATOM}entry"), max_items)]
+    return [_atom_entry(node, feed) for node in islice(root.iterchildren(_ATOM_ENTRY), max_items)]
 
 
 def _atom_entry(node: Any, feed: _Feed) -> _Raw:
     """Raw fields of one Atom <entry>."""
     fields = _children(node)
-    group = fields.get(f"{_MEDIA}group")
-    media_description = group.find(f"{_MEDIA}description") if group is not None else None
-    video = _text(fields.get(f"{_YT}videoId")).strip()
+    group = fields.get(_MEDIA_GROUP)
+    media_description = group.find(_MEDIA_DESCRIPTION) if group is not None else None
+    video = _text(fields.get(_YT_VIDEO_ID)).strip()
     summary = (
-        _text(fields.get(f"{_ATOM}summary"))
+        _text(fields.get(_ATOM_SUMMARY))
         or _text(media_description)
-        or _text(fields.get(f"{_MEDIA}description"))
-        or _text(fields.get(f"{_ATOM}content"))
+        or _text(fields.get(_MEDIA_DESCRIPTION))
+        or _text(fields.get(_ATOM_CONTENT))
     )
-    source = fields.get(f"{_ATOM}source")
+    source = fields.get(_ATOM_SOURCE)
     return _Raw(
-        title=_text(fields.get(f"{_ATOM}title")),
+        title=_text(fields.get(_ATOM_TITLE)),
         summary=summary,
         link=_alternate(node),
-        guid=_text(fields.get(f"{_ATOM}id")) or (f"yt:video:{video}" if video else ""),
-        date=_text(fields.get(f"{_ATOM}published")) or _text(fields.get(f"{_ATOM}updated")),
-        language=node.get(f"{_XML}lang") or feed.language,
+        guid=_text(fields.get(_ATOM_ID)) or (f"yt:video:{video}" if video else ""),
+        date=_text(fields.get(_ATOM_PUBLISHED)) or _text(fields.get(_ATOM_UPDATED)),
+        language=node.get(_XML_LANG) or feed.language,
         # An aggregated entry names the feed it came from in <source>.
-        publisher=_text(source.find(f"{_ATOM}title")) if source is not None else feed.publisher,
+        publisher=clean_title(_text(source.find(_ATOM_TITLE))) if source is not None else feed.publisher,
         publisher_url=resolve_url(_alternate(source), feed.base) if source is not None
         else feed.publisher_url,
-        base=resolve_base(node.get(f"{_XML}base") or "", feed.base),
+        base=resolve_base(node.get(_XML_BASE) or "", feed.base),
     )
 
 
@@ -371,7 +415,7 @@ def _item(raw: _Raw) -> Item | None:
     url = resolve_url(raw.link, raw.base)
     if not (title or summary or url):
         return None
-    publisher = clean_title(raw.publisher)
+    publisher = raw.publisher
     if publisher and title.endswith(f" - {publisher}"):
         title = title[: -len(publisher) - 3].rstrip()
     if publisher and title and summary == f"{title} {publisher}":
@@ -410,7 +454,7 @@ def _parse_with_feedparser(data: bytes, base_url: str, language: str, max_items:
     feed = _Feed(
         base=base_url,
         language=(head.get("language") or language or "").strip(),
-        publisher=head.get("title", ""),
+        publisher=clean_title(head.get("title", "")),
         publisher_url=resolve_url(head.get("link", ""), base_url),
     )
     return _items([_feedparser_raw(entry, feed) for entry in entries[:max_items]], max_items)
@@ -428,7 +472,7 @@ def _feedparser_raw(entry: Any, feed: _Feed) -> _Raw:
         guid=entry.get("id", "") or (f"yt:video:{video}" if video else ""),
         date=entry.get("published", "") or entry.get("updated", ""),
         language=feed.language,
-        publisher=source.get("title", "") if source else feed.publisher,
+        publisher=clean_title(source.get("title", "")) if source else feed.publisher,
         publisher_url=resolve_url(source.get("href", ""), feed.base) if source else feed.publisher_url,
         base=feed.base,
     )
