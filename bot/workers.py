@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.detect import Detector
 from bot.models import Decision, Item, Source, Watch
-from bot.parse import ParseError, parse_source
+from bot.parse import ParseError, parse_source, parse_source_undated
 from bot.state_schema import SeenKey, item_key
 from bot.urls import canonical_url
 
@@ -87,28 +87,32 @@ def _ready() -> bool:
     return _WorkerDetector.detector is not None
 
 
-def _parse_for_state(source: Source, body: bytes, url: str, content_type: str) -> list[Item]:
-    """The body's items with their canonical URLs, which the state compares across sources."""
-    # Feed items come with their canonical URL; items read from a page with selectors get it here.
-    items = parse_source(source, body, url, content_type=content_type)
-    return [replace(item, canonical_url=canonical_url(item.url)) if item.url and not item.canonical_url else item
-            for item in items]
+def _with_canonical(item: Item) -> Item:
+    """The item with its canonical URL, which the state compares across sources (feed items come
+    with it; items read from a page with selectors get it here)."""
+    return replace(item, canonical_url=canonical_url(item.url)) if item.url and not item.canonical_url else item
 
 
 def parse_and_judge(detector: Detector | None, source: Source, body: bytes, url: str,
                     content_type: str) -> Parsed:
-    """Parse, then classify every item if a detector is given (else the caller judges what is new)."""
+    """Parse, then classify every item if a detector is given (else the caller judges what is new).
+
+    Judged here, only the items kept (an alert or an article to fetch) have their dates read:
+    detection does not look at them, and reading them was a tenth of the cost of a feed.
+    """
     t0 = time.thread_time()
-    items = _parse_for_state(source, body, url, content_type)
     if detector is None:
+        items = [_with_canonical(item) for item in parse_source(source, body, url, content_type=content_type)]
         return Parsed(items, None, time.thread_time() - t0)
+    undated = parse_source_undated(source, body, url, content_type=content_type)
+    items = [_with_canonical(item) for item in undated.items]
     kept: list[Item] = []
     decisions: list[Decision] = []
     positions: list[int] = []
     for i, item in enumerate(items):
         decision = detector.classify(item)
         if decision.alert or decision.needs_article:
-            kept.append(item)
+            kept.append(_with_canonical(undated.dated(i)))
             decisions.append(decision)
             positions.append(i)
     keys = [(item_key(item), item.canonical_url) for item in items]

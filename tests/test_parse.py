@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.models import Item, Selectors
+from bot.models import Item, Selectors, Source
 from bot.parse import (
     ParseError,
     _parse_with_feedparser,
@@ -18,6 +19,8 @@ from bot.parse import (
     discover_feeds,
     parse_feed,
     parse_html,
+    parse_source,
+    parse_source_undated,
 )
 from bot.parse_text import _rfc822_fixed, _rfc822_pattern, clean_title, parse_date, resolve_url
 
@@ -381,6 +384,30 @@ REPAIR_CASES: list[tuple[str, bytes, list[dict[str, Any]]]] = [
 )
 def test_odd_feeds(body: bytes, expected: list[dict[str, Any]]) -> None:
     assert_items(parse_feed(body, BASE), expected)
+
+
+UNDATED_CASES = [
+    *[(case[0], read(case[0])) for case in FEED_CASES],
+    *[(case[0], case[1]) for case in REPAIR_CASES],  # fallbacks: repaired, feedparser, truncated
+]
+
+
+@pytest.mark.parametrize(("name", "body"), UNDATED_CASES, ids=[case[0] for case in UNDATED_CASES])
+def test_undated_items_are_the_same_items_with_their_dates_read_on_demand(name: str, body: bytes) -> None:
+    source = Source(name="s", url=BASE)
+    items = parse_source(source, body, BASE)
+    undated = parse_source_undated(source, body, BASE)
+    assert len(undated.items) == len(undated.dates) == len(items)
+    assert all(item.published is None for item in undated.items)
+    assert [replace(item, published=None) for item in items] == undated.items
+    assert [undated.dated(i) for i in range(len(items))] == items
+
+
+def test_undated_page_items_keep_the_dates_read_with_them() -> None:
+    page = Source(name="p", url="https://couch.example/news/", kind="html", selectors=LISTING)
+    undated = parse_source_undated(page, read("page.html"), page.url)
+    assert undated.dates == ["", "", ""] and undated.items[0].published == utc(2026, 9, 27, 10, 5)
+    assert [undated.dated(i) for i in range(3)] == parse_source(page, read("page.html"), page.url)
 
 
 def test_bad_utf8_is_replaced() -> None:

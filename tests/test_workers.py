@@ -48,6 +48,8 @@ async def test_every_body_comes_back_judged(pool: ParsePool) -> None:
     for parsed in results:  # only the item worth telling comes back whole; every item by its keys
         assert [d.kind for d in parsed.decisions] == ["trailer"]  # type: ignore[attr-defined]
         assert parsed.positions == [1] and "trailer" in parsed.items[0].title  # type: ignore[attr-defined]
+        published = parsed.items[0].published  # type: ignore[attr-defined]
+        assert published is not None and abs((published - NOW).total_seconds()) < 1  # its date was read
         assert parsed.count == 2 and all(key and url for key, url in parsed.keys)  # type: ignore[attr-defined]
     assert pool.counts["worker"] > 0 and sum(pool.counts.values()) == 60
 
