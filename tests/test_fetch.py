@@ -21,10 +21,10 @@ from bot.fetch import (
     FetchResult,
     backoff_delay,
     jittered,
-    make_decoder,
     parse_retry_after,
     user_agent,
 )
+from bot.fetch_body import make_decoder
 from bot.models import Settings
 from tests.newssite import NewsSite, gzip_bomb
 

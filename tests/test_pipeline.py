@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -363,7 +364,12 @@ async def test_due_rereads_the_state_only_when_flags_may_have_moved(world: tuple
     pipeline = Pipeline(make([a, b]), state, fetcher)
     reads = []
     real = state.source_states
-    monkeypatch.setattr(state, "source_states", lambda: reads.append(1) or real())
+
+    def counted() -> Any:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(state, "source_states", counted)
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert pipeline.due(now) == [a, b]
     first = len(reads)
@@ -391,8 +397,12 @@ async def test_unchanged_sources_are_recorded_together(world: tuple[State, Fetch
     await pipeline.cycle(sources)
     batches: list[list[str]] = []
     real = state.record_unchanged
-    monkeypatch.setattr(state, "record_unchanged",
-                        lambda done, now: batches.append([u.name for u in done]) or real(done, now=now))
+
+    def recorded(done: Any, now: datetime) -> None:
+        batches.append([u.name for u in done])
+        real(done, now=now)
+
+    monkeypatch.setattr(state, "record_unchanged", recorded)
     later = datetime.now(UTC) + timedelta(minutes=5)
     pipeline.clock = lambda: later
     result = await pipeline.cycle(sources)
