@@ -110,7 +110,8 @@ CREATE INDEX reports_event_url ON reports (event_id, url);
 """
 
 # Version 3: seen (source, first_seen) served only the daily prune, which reads a source's rows
-# through the primary key as fast; every item marked seen paid for it, a quarter of the insert.
+# through the primary key nearly as fast (400,000 rows: 0.50 s against 0.45 s); every item marked
+# seen paid for the index, a quarter of the insert.
 _V3_NO_SEEN_TIME_INDEX = """
 DROP INDEX seen_source_time;
 """

@@ -338,6 +338,12 @@ REPAIR_CASES: list[tuple[str, bytes, list[dict[str, Any]]]] = [
           "published": utc(2005, 1, 1)}],
     ),
     (
+        "a channel title escaped twice names the publisher once, and is cut from its items' titles",
+        b'<rss version="2.0"><channel><title>AT&amp;amp;T &amp;lt;i&amp;gt;Wire&amp;lt;/i&amp;gt;</title>'
+        b"<item><title>Rates hold - AT&amp;amp;T Wire</title><link>/1</link></item></channel></rss>",
+        [{"title": "Rates hold", "publisher": "AT&T Wire"}],
+    ),
+    (
         "junk after the root element",
         b'<rss version="2.0"><channel><title>x</title><item><title>a</title><link>/1</link></item></channel>'
         b"</rss>\n<b>Warning</b>: something",
