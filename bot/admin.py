@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.fetch import Fetcher
@@ -29,7 +30,9 @@ class SourceAdmin:
         try:
             preview = await inspect_source(url, name=name, interval=None, config=config, fetcher=self.fetcher,
                                            allow_private=config.settings.allow_private)
-            add_source(self.sources_path, preview.source)
+            # Checked public now; every later fetch checks again, as the name may come to resolve elsewhere.
+            public_only = not preview.source.allow_private
+            add_source(self.sources_path, replace(preview.source, public_only=public_only))
         except SourceError as exc:
             return f"Not added: {html.escape(str(exc))}"
         self.reload("source added from Telegram")

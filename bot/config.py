@@ -22,7 +22,7 @@ _ID_RE = re.compile(r"^[^,\s](?:[^,]{0,58}[^,\s])?$")
 
 _WATCH_KEYS = {"id", "title", "season", "aliases", "known"}
 _KNOWN_KEYS = {"kind", "milestone", "date", "source", "title"}
-_SOURCE_KEYS = {"name", "url", "kind", "interval", "selectors", "language", "paused", "allow_private"}
+_SOURCE_KEYS = {"name", "url", "kind", "interval", "selectors", "language", "paused", "allow_private", "public_only"}
 _SELECTOR_KEYS = {"item", "title", "link", "summary", "date"}
 _TOP_KEYS = {"watches", "sources", "settings"}
 
@@ -207,6 +207,11 @@ def _source(ck: _Checker, node: object, where: str, parent: object, index: int) 
             summary=ck.get(sm, "summary", sw, _text, default=""),
             date=ck.get(sm, "date", sw, _text, default=""),
         )
+    allow_private = ck.get(m, "allow_private", where, _bool, default=False)
+    public_only = ck.get(m, "public_only", where, _bool, default=False)
+    if allow_private and public_only:
+        raise ck.fail(m, "public_only", f"{where}.public_only",
+                      "a source cannot be both allow_private and public_only; keep the one you mean")
     return Source(
         name=ck.get(m, "name", where, _text, required=True),
         url=ck.get(m, "url", where, _url, required=True),
@@ -215,7 +220,8 @@ def _source(ck: _Checker, node: object, where: str, parent: object, index: int) 
         selectors=selectors,
         language=ck.get(m, "language", where, _text, default=""),
         paused=ck.get(m, "paused", where, _bool, default=False),
-        allow_private=ck.get(m, "allow_private", where, _bool, default=False),
+        allow_private=allow_private,
+        public_only=public_only,
     )
 
 
@@ -319,6 +325,8 @@ def source_entry(source: Source) -> CommentedMap:
         entry["selectors"] = sel
     if source.allow_private:
         entry["allow_private"] = True
+    if source.public_only:
+        entry["public_only"] = True
     return entry
 
 

@@ -148,7 +148,7 @@ async def planned_source(
 
 async def check_source(source: Source, *, config: Config, fetcher: Fetcher, newest: int = 5) -> Preview:
     """Fetches a configured source now and previews its newest items (records nothing)."""
-    result = await _fetch(fetcher, source.url)
+    result = await _fetch(fetcher, source.url, public_only=source.public_only)
     try:
         items = parse_source(source, result.body, result.final_url, content_type=result.content_type)
     except ParseError as exc:

@@ -68,6 +68,9 @@ class Source:
     language: str = ""
     paused: bool = False
     allow_private: bool = False
+    # Fetched from public addresses only, its redirects and the articles it links to as well: set
+    # on sources added from Telegram, whose names may come to resolve elsewhere after the check.
+    public_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

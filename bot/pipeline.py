@@ -278,7 +278,8 @@ class Pipeline:
         if st is None:
             st = self.state.source_state(source.name)
         url = st.url or source.url
-        result = await self.fetcher.fetch(url, etag=st.etag, last_modified=st.last_modified)
+        result = await self.fetcher.fetch(url, etag=st.etag, last_modified=st.last_modified,
+                                          public_only=source.public_only)
         if not result.ok:
             return self._failed(source, result.error or f"HTTP {result.status}", result)
         if result.not_modified:
@@ -317,7 +318,7 @@ class Pipeline:
         for item, decision in judged:
             if decision.needs_article:
                 paused = time.thread_time()
-                decision = await self._decide_by_article(item, decision, shared)
+                decision = await self._decide_by_article(source, item, decision, shared)
                 cpu0 += time.thread_time() - paused
             if decision.alert and decision.watch:
                 if first is None and item.published is None:
@@ -350,11 +351,11 @@ class Pipeline:
         plain_keys = [parsed.keys[i] for i in fresh if i not in worth]
         return judged, plain_keys, len(fresh)
 
-    async def _decide_by_article(self, item: Item, decision: Decision, shared: _Cycle) -> Decision:
+    async def _decide_by_article(self, source: Source, item: Item, decision: Decision, shared: _Cycle) -> Decision:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not shared.take():
             return decision
-        page = await self.fetcher.fetch(item.url)
+        page = await self.fetcher.fetch(item.url, public_only=source.public_only)
         if not page.ok or not page.body:
             log.info("article %s: %s", item.url, page.error or "empty")
             return decision

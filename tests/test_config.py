@@ -45,6 +45,9 @@ ERRORS = [
      "    kind: html\n", ":4: sources[0].selectors: a source of kind html needs CSS selectors"),
     ("watches:\n  - {id: a, title: A, season: 2}\nsources:\n  - {name: x, url: 'http://x'}\n"
      "  - {name: X, url: 'http://y'}\n", ":5: sources[1].name: duplicate name 'X'"),
+    ("watches:\n  - {id: a, title: A, season: 2}\nsources:\n  - name: x\n    url: http://x\n"
+     "    allow_private: true\n    public_only: true\n",
+     ":7: sources[0].public_only: a source cannot be both allow_private and public_only"),
     ("sources: []\n", "watches: at least one watch is needed"),
     ("", "the file is empty"),
     ("watches:\n  - {id: a, title: A, season: 2}\nsettings:\n  concurrency: 0\n",
@@ -121,6 +124,17 @@ def test_add_and_remove_keep_comments_and_order(tmp_path: Path) -> None:
     assert [s.name for s in load_config(path).sources] == ["New"]
     assert "# my watches" in path.read_text(encoding="utf-8")
     assert not remove_source_from_file(path, "Local")
+
+
+def test_address_flags_are_written_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    add_source_to_file(path, Source(name="Wire", url="https://wire.example/feed.xml", public_only=True))
+    add_source_to_file(path, Source(name="Lan", url="http://10.0.0.5/feed.xml", allow_private=True))
+    text = path.read_text(encoding="utf-8")
+    assert text.count("public_only: true") == 1 and text.count("allow_private: true") == 1
+    flags = {s.name: (s.public_only, s.allow_private) for s in load_config(path).sources}
+    assert flags == {"Local": (False, False), "Wire": (True, False), "Lan": (False, True)}
 
 
 def test_add_refuses_a_duplicate_name(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+import bot.fetch
 from bot.fetch import Fetcher
 from bot.models import Config, Settings, Source, Watch
 from bot.pipeline import Pipeline
 from bot.state import State
+from bot.urls import check_public_url
 from tests.newssite import NewsSite
 from tests.test_e2e import rss
 
@@ -339,7 +341,9 @@ async def test_backoff_and_retry_after_delay_the_next_fetch(world: tuple[State, 
     assert pipeline.due(datetime.now(UTC) + timedelta(seconds=700)) == [source]
 
 
-async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+@pytest.mark.parametrize("public_only", [False, True])
+async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher], news_site: NewsSite,
+                                                     monkeypatch: pytest.MonkeyPatch, public_only: bool) -> None:
     state, fetcher = world
     article = ("<html><head><title>News</title></head><body><nav>Home | TV</nav><article>"
                "<h1>Korean zombie thriller season 2 begins production</h1>"
@@ -349,11 +353,20 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     headline = ("Korean zombie thriller season 2 begins production - Daily Screen", "", NOW)
     body = rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id=")
     news_site.set("/gn", body)
-    source = Source(name="gn", url=news_site.url("/gn"), interval=60)
+    source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only)
+
+    async def feed_is_public(url: str) -> str | None:  # the feed stands in for a public host; its article does not
+        return None if url == source.url else await check_public_url(url)
+
+    monkeypatch.setattr(bot.fetch, "check_public_url", feed_is_public)
     pipeline = Pipeline(make([source]), state, fetcher)
     result = await pipeline.cycle([source])
-    assert news_site.hits("/article") == 1
-    assert [(f.event.kind, f.event.watch) for f in result.findings] == [("production", "aouad-s2")]
+    assert news_site.hits("/gn") == 1
+    if public_only:  # a link to a private address is never followed for such a source; the item stays a near miss
+        assert news_site.hits("/article") == 0 and not result.findings
+    else:
+        assert news_site.hits("/article") == 1
+        assert [(f.event.kind, f.event.watch) for f in result.findings] == [("production", "aouad-s2")]
 
 
 async def test_due_rereads_the_state_only_when_flags_may_have_moved(world: tuple[State, Fetcher],
