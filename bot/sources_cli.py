@@ -178,7 +178,8 @@ def _list(config: Config, paths: Paths, out: TextIO) -> int:
         st = states.get(source.name)
         flags = [flag for flag, on in (("paused", source.paused or (st is not None and st.paused)),
                                        ("disabled", st is not None and st.disabled),
-                                       ("private-ok", source.allow_private)) if on]
+                                       ("private-ok", source.allow_private),
+                                       ("public-only", source.public_only)) if on]
         rows.append((source.name, source.kind, _duration(source.interval),
                      _when(st.last_success if st else None),
                      _short(st.last_error if st and st.consecutive_errors else None, _ERROR_WIDTH),

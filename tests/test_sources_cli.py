@@ -240,6 +240,17 @@ def test_list_shows_health_from_state(files: tuple[Path, Path], capsys: pytest.C
     assert "HTTP 503 Service Unavailable" in beta and " 3 " in beta and "paused" in beta
 
 
+def test_list_shows_address_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(NO_SOURCES.replace("sources: []\n", "sources:\n"
+                    "  - {name: From Telegram, url: 'https://wire.example/feed.xml', public_only: true}\n"
+                    "  - {name: Home server, url: 'http://192.168.1.20/feed.xml', allow_private: true}\n"),
+                    encoding="utf-8")
+    assert run((path, tmp_path / "state"), "list") == 0
+    rows = {line.split("  ")[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows == {"From Telegram": "public-only", "Home server": "private-ok"}
+
+
 def test_check_reports_each_source_without_writing_state(files: tuple[Path, Path],
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert run(files, "check") == 1  # Beta answers 503
