@@ -25,7 +25,7 @@ import httpx
 
 from bot import __version__
 from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
-from bot.fetch_pool import Answer, HostClients, Pool, wire_url
+from bot.fetch_pool import Answer, HostClients, NonPublicAddress, Pool, wire_url
 from bot.models import Settings
 from bot.urls import check_public_url, host_of
 
@@ -179,6 +179,9 @@ def _closed_early(chain: list[BaseException], text: str) -> str | None:
 def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     """A short human message for an exception raised while fetching `url`."""
     chain = _exception_chain(exc)
+    refused = next((item for item in chain if isinstance(item, NonPublicAddress)), None)
+    if refused is not None:
+        return f"refused: {refused}"
     text = " | ".join(str(item) for item in chain).lower()
     phase = _timeout_phase(chain)
     if phase == "connect":
@@ -311,11 +314,11 @@ class Fetcher:
             progress.status = 0
             if public_only and (problem := await check_public_url(current)):
                 return self._failure(progress, f"refused: {problem}")
-            async with self._clients.use(current) as pool:
-                response = await self._send(pool, current, headers)
+            async with self._clients.use(current, public_only) as pool:
+                response = await self._send(pool, current, headers, public_only)
                 if response is None:  # refused by the strict parser: once more, through the tolerant one
-                    async with self._clients.use(current) as tolerant:
-                        response = await self._send(tolerant, current, headers)
+                    async with self._clients.use(current, public_only) as tolerant:
+                        response = await self._send(tolerant, current, headers, public_only)
                 assert response is not None
                 try:
                     progress.status = response.status
@@ -341,13 +344,13 @@ class Fetcher:
             current = target
         return self._failure(progress, f"too many redirects ({self._settings.max_redirects})")
 
-    async def _send(self, pool: Pool, url: str, extra: dict[str, str]) -> Answer | None:
+    async def _send(self, pool: Pool, url: str, extra: dict[str, str], public_only: bool = False) -> Answer | None:
         """The answer's head (body still unread), or None when aiohttp's parser refused an answer
         that httpx's tolerates, so the caller asks again through the tolerant pool."""
         try:
             return await pool.send(url, {**self._clients.headers, **extra} if extra else self._clients.headers)
         except aiohttp.ClientResponseError:
-            if self._clients.tolerate(url):
+            if self._clients.tolerate(url, public_only):
                 return None
             raise
 

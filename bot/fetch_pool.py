@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import ipaddress
 import logging
+import socket
 import ssl
 import time
 import urllib.request
@@ -21,9 +23,10 @@ from typing import Protocol
 import aiohttp
 import httpx
 import yarl
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.models import Settings
-from bot.urls import host_of
+from bot.urls import host_of, non_public_reason
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,36 @@ def env_proxies() -> dict[str, str]:
     return proxies
 
 
+class NonPublicAddress(OSError):
+    """A public-only fetch's host resolved, when connecting, to an address that is not public."""
+
+
+class _PublicOnlyResolver(AbstractResolver):
+    """aiohttp's own lookup, refusing a host of which any address is not public.
+
+    The fetcher checks a public-only URL before requesting it, but the connection then looks the
+    name up again; a name that answers differently the second time (DNS rebinding) is stopped here.
+    """
+
+    def __init__(self) -> None:
+        self._inner = aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        for entry in found:
+            try:
+                address = ipaddress.ip_address(entry["host"].split("%", 1)[0])
+            except ValueError:
+                raise NonPublicAddress(f"{host} resolved to {entry['host']!r}, not an IP address") from None
+            if (reason := non_public_reason(address)) is not None:
+                raise NonPublicAddress(f"{host} ({entry['host']}) is not a public address ({reason})")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class Pool(Protocol):
     """A host's connection pool, as the fetcher uses it."""
 
@@ -125,8 +158,9 @@ class _AiohttpPool:
     """One host's aiohttp session: at most `size` connections, no cookies, bodies left encoded."""
 
     def __init__(self, size: int, ssl_context: ssl.SSLContext, timeout: aiohttp.ClientTimeout,
-                 proxy: httpx.Proxy | None) -> None:
+                 proxy: httpx.Proxy | None, public_only: bool = False) -> None:
         self._size = size
+        self._public_only = public_only  # connect to public addresses only (see _PublicOnlyResolver)
         self._ssl = ssl_context
         self._timeout = timeout
         self._proxy = str(proxy.url) if proxy else None
@@ -139,7 +173,8 @@ class _AiohttpPool:
 
     async def send(self, url: str, headers: dict[str, str]) -> Answer:
         if self.session is None:
-            connector = aiohttp.TCPConnector(limit=self._size, ssl=self._ssl, keepalive_timeout=30.0)
+            connector = aiohttp.TCPConnector(limit=self._size, ssl=self._ssl, keepalive_timeout=30.0,
+                                             resolver=_PublicOnlyResolver() if self._public_only else None)
             # No cookie jar: a feed is the same for everyone, and a server's cookies are not sent back.
             self.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                                  auto_decompress=False, trust_env=False)
@@ -205,20 +240,22 @@ class HostClients:
         self.idle_since: dict[str, float] = {}
         self._swept = time.monotonic()
 
-    def _key(self, url: str) -> str:
+    def _key(self, url: str, public_only: bool) -> str:
         """The pool a URL goes through: its host (and its scheme, when proxies are configured), marked
-        for hosts whose answers need the tolerant parser."""
+        for public-only fetches and for hosts whose answers need the tolerant parser."""
         host = host_of(url)
         key = f"{url.partition(':')[0].lower()}://{host}" if self._proxies else host
+        if public_only:
+            key = f"public {key}"
         return f"tolerant {key}" if key in self._tolerant else key
 
-    def tolerate(self, url: str) -> bool:
+    def tolerate(self, url: str, public_only: bool = False) -> bool:
         """Sends `url`'s host through httpx's own HTTP/1.1 parser from now on (aiohttp's refused one of
         its answers: both Content-Length and chunked, a repeated Content-Length...). False if it
         already goes there, or with a custom transport."""
         if self._shared is not None:
             return False
-        key = self._key(url)
+        key = self._key(url, public_only)
         if key.startswith("tolerant "):
             return False
         self._tolerant.add(key)
@@ -226,6 +263,9 @@ class HostClients:
         return True
 
     def _make(self, url: str, key: str) -> Pool:
+        """A new pool for `key`. A public-only one refuses non-public addresses when it connects,
+        unless a proxy connects for it; then, as through the tolerant parser, the check the fetcher
+        makes before each request is the only one."""
         size = max(1, self._settings.per_host)
         proxy = self._proxies.get(url.partition(":")[0].lower())
         if proxy and urllib.request.proxy_bypass(host_of(url)):
@@ -233,11 +273,13 @@ class HostClients:
         if key.startswith("tolerant "):
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
             return _HttpxPool(httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits, proxy=proxy), self._timeout)
-        return _AiohttpPool(size, self._ssl, self._aiohttp_timeout, httpx.Proxy(proxy) if proxy else None)
+        return _AiohttpPool(size, self._ssl, self._aiohttp_timeout, httpx.Proxy(proxy) if proxy else None,
+                            public_only=key.startswith("public ") and not proxy)
 
     @contextlib.asynccontextmanager
-    async def use(self, url: str) -> AsyncIterator[Pool]:
-        """The pool for `url`'s host, kept open while in use; closes those of long-idle hosts first."""
+    async def use(self, url: str, public_only: bool = False) -> AsyncIterator[Pool]:
+        """The pool for `url`'s host (a separate one for public-only fetches), kept open while in use;
+        closes those of long-idle hosts first."""
         now = time.monotonic()
         if self.idle_since and now - self._swept >= min(self._idle_close, 5.0):
             self._swept = now
@@ -245,7 +287,7 @@ class HostClients:
         if self._shared is not None:
             yield self._shared
             return
-        key = self._key(url)
+        key = self._key(url, public_only)
         client = self.clients.get(key)
         if client is None:
             client = self.clients[key] = self._make(url, key)

@@ -11,6 +11,7 @@ import bot.manage
 from bot.admin import SourceAdmin
 from bot.config import load_config
 from bot.fetch import Fetcher
+from bot.fetch_pool import NonPublicAddress, _PublicOnlyResolver
 from bot.models import Settings
 from bot.pipeline import Pipeline
 from bot.state import State
@@ -70,3 +71,53 @@ async def test_a_source_added_from_telegram_is_checked_again_at_every_fetch(
             assert news_site.hits("/feed.xml") == 1
             last_error = state.source_state("Wire").last_error
             assert last_error is not None and "not a public address" in last_error
+
+
+async def test_a_name_that_turns_private_after_the_check_is_refused_when_connecting(
+        news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    news_site.set("/feed.xml", rss(NOW_ITEMS))
+    url = news_site.url("/feed.xml").replace("127.0.0.1", "localhost")
+
+    async def first_answer_public(url: str) -> str | None:  # DNS rebinding: the check's lookup sees a public address
+        return None
+
+    monkeypatch.setattr(bot.fetch, "check_public_url", first_answer_public)
+    async with Fetcher(Settings()) as fetcher:
+        refused = await fetcher.fetch(url, public_only=True)
+        assert refused.error is not None and refused.error.startswith("refused: localhost (")
+        assert "is not a public address (loopback)" in refused.error
+        assert news_site.hits("/feed.xml") == 0
+        allowed = await fetcher.fetch(url)  # the same host for a source that may be private: its own pool
+        assert allowed.ok and news_site.hits("/feed.xml") == 1
+
+
+class _Answers:
+    """A stand-in for aiohttp's resolver, answering fixed addresses."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[dict[str, object]]:
+        return [{"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0}
+                for a in self.addresses]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("addresses", "refused"), [
+    (("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"), None),
+    (("93.184.215.14", "10.0.0.7"), "wire.example (10.0.0.7) is not a public address (private)"),
+    (("169.254.169.254",), "wire.example (169.254.169.254) is not a public address (link-local)"),
+    (("::ffff:127.0.0.1",), "wire.example (::ffff:127.0.0.1) is not a public address (loopback)"),
+])
+async def test_the_connection_resolver_lets_only_public_addresses_through(
+        addresses: tuple[str, ...], refused: str | None) -> None:
+    resolver = _PublicOnlyResolver()
+    resolver._inner = _Answers(*addresses)  # type: ignore[assignment]
+    if refused is None:
+        assert [entry["host"] for entry in await resolver.resolve("wire.example", 443)] == list(addresses)
+    else:
+        with pytest.raises(NonPublicAddress) as error:
+            await resolver.resolve("wire.example", 443)
+        assert refused in str(error.value)
