@@ -170,11 +170,14 @@ class _AiohttpPool:
             token = base64.b64encode(":".join(proxy.auth).encode()).decode()
             self._proxy_headers["Authorization"] = f"Basic {token}"
         self.session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
+        self._resolver: _PublicOnlyResolver | None = None
 
     async def send(self, url: str, headers: dict[str, str]) -> Answer:
         if self.session is None:
+            # A resolver handed in is not closed with its connector: aclose closes it.
+            self._resolver = _PublicOnlyResolver() if self._public_only else None
             connector = aiohttp.TCPConnector(limit=self._size, ssl=self._ssl, keepalive_timeout=30.0,
-                                             resolver=_PublicOnlyResolver() if self._public_only else None)
+                                             resolver=self._resolver)
             # No cookie jar: a feed is the same for everyone, and a server's cookies are not sent back.
             self.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                                  auto_decompress=False, trust_env=False)
@@ -187,6 +190,8 @@ class _AiohttpPool:
     async def aclose(self) -> None:
         if self.session is not None:
             await self.session.close()
+        if self._resolver is not None:
+            await self._resolver.close()
 
 
 class _HttpxPool:
