@@ -312,7 +312,8 @@ class Fetcher:
             progress.chain.append(current)
             progress.final_url = current
             progress.status = 0
-            if public_only and (problem := await check_public_url(current)):
+            # The check reads the host as it is sent (IDNA 2008), so it looks up the name the request uses.
+            if public_only and (problem := await check_public_url(str(wire_url(current)[0]))):
                 return self._failure(progress, f"refused: {problem}")
             async with self._clients.use(current, public_only) as pool:
                 response = await self._send(pool, current, headers, public_only)

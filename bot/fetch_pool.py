@@ -257,8 +257,10 @@ class HostClients:
     def tolerate(self, url: str, public_only: bool = False) -> bool:
         """Sends `url`'s host through httpx's own HTTP/1.1 parser from now on (aiohttp's refused one of
         its answers: both Content-Length and chunked, a repeated Content-Length...). False if it
-        already goes there, or with a custom transport."""
-        if self._shared is not None:
+        already goes there, with a custom transport, or for a public-only fetch: that parser's
+        connections do not check addresses, and the server of such a source could send a bad answer
+        on purpose to get there."""
+        if self._shared is not None or public_only:
             return False
         key = self._key(url, public_only)
         if key.startswith("tolerant "):
@@ -269,8 +271,8 @@ class HostClients:
 
     def _make(self, url: str, key: str) -> Pool:
         """A new pool for `key`. A public-only one refuses non-public addresses when it connects,
-        unless a proxy connects for it; then, as through the tolerant parser, the check the fetcher
-        makes before each request is the only one."""
+        unless a proxy connects for it: then the check the fetcher makes before each request is the
+        only one."""
         size = max(1, self._settings.per_host)
         proxy = self._proxies.get(url.partition(":")[0].lower())
         if proxy and urllib.request.proxy_bypass(host_of(url)):

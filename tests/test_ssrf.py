@@ -12,12 +12,14 @@ from bot.admin import SourceAdmin
 from bot.config import load_config
 from bot.fetch import Fetcher
 from bot.fetch_pool import NonPublicAddress, _PublicOnlyResolver
-from bot.models import Settings
+from bot.manage import FetchFailed, check_source
+from bot.models import Config, Settings, Source, Watch
 from bot.pipeline import Pipeline
 from bot.state import State
 from bot.urls import check_public_url
 from tests.newssite import NewsSite
 from tests.test_e2e import NOW_ITEMS, rss
+from tests.test_fetch import _raw_server
 
 
 async def test_a_redirect_to_a_private_address_is_refused_before_it_is_requested(
@@ -121,3 +123,45 @@ async def test_the_connection_resolver_lets_only_public_addresses_through(
         with pytest.raises(NonPublicAddress) as error:
             await resolver.resolve("wire.example", 443)
         assert refused in str(error.value)
+
+
+async def test_a_public_only_fetch_never_falls_back_to_the_parser_that_checks_no_address(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bytes] = []
+    server = await _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n<rss>", seen)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
+
+    async def pretend_public(url: str) -> str | None:
+        return None
+
+    monkeypatch.setattr(bot.fetch, "check_public_url", pretend_public)
+    async with server, Fetcher(Settings()) as fetcher:
+        for _ in range(2):  # a bad answer, sent on purpose or not, fails the fetch: no other way round
+            refused = await fetcher.fetch(url, public_only=True)
+            assert refused.error is not None and refused.error.startswith("protocol error")
+        assert not any(key.startswith("tolerant") for key in fetcher._clients.clients)
+        assert (await fetcher.fetch(url)).body == b"<rss>"  # a source that may be private still gets it
+
+
+async def test_the_check_looks_up_the_host_as_the_request_sends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    async def record(url: str) -> str | None:
+        asked.append(url)
+        return "not public (as far as this test says)"
+
+    monkeypatch.setattr(bot.fetch, "check_public_url", record)
+    async with Fetcher(Settings()) as fetcher:
+        refused = await fetcher.fetch("http://straße.example/feed.xml", public_only=True)
+    assert refused.error == "refused: not public (as far as this test says)"
+    assert asked == ["http://xn--strae-oqa.example/feed.xml"]  # IDNA 2008, as httpx and aiohttp send it
+
+
+async def test_sources_check_keeps_a_public_only_source_to_public_addresses(news_site: NewsSite) -> None:
+    news_site.set("/feed.xml", rss(NOW_ITEMS))
+    source = Source(name="Wire", url=news_site.url("/feed.xml"), public_only=True)
+    config = Config(watches=(Watch(id="aouad-s2", title="All of Us Are Dead", season=2),), sources=(source,))
+    async with Fetcher(Settings()) as fetcher:
+        with pytest.raises(FetchFailed, match="refused: 127.0.0.1 is not a public address"):
+            await check_source(source, config=config, fetcher=fetcher)
+    assert news_site.hits("/feed.xml") == 0
