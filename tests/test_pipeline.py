@@ -19,9 +19,9 @@ from bot.fetch import Fetcher
 from bot.models import Config, Settings, Source, Watch
 from bot.pipeline import Pipeline
 from bot.state import State
-from bot.urls import check_public_url
 from tests.newssite import NewsSite
 from tests.test_e2e import rss
+from tests.test_ssrf import public_for
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 WATCH = Watch(id="aouad-s2", title="All of Us Are Dead", season=2, aliases=("지금 우리 학교는",))
@@ -354,11 +354,7 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     body = rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id=")
     news_site.set("/gn", body)
     source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only)
-
-    async def feed_is_public(url: str) -> str | None:  # the feed stands in for a public host; its article does not
-        return None if url == source.url else await check_public_url(url)
-
-    monkeypatch.setattr(bot.fetch, "check_public_url", feed_is_public)
+    monkeypatch.setattr(bot.fetch, "check_public_url", public_for(source.url))  # the feed is public, its article not
     pipeline = Pipeline(make([source]), state, fetcher)
     result = await pipeline.cycle([source])
     assert news_site.hits("/gn") == 1

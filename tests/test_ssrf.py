@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,14 @@ from tests.test_e2e import NOW_ITEMS, rss
 from tests.test_fetch import _raw_server
 
 
+def public_for(*urls: str) -> Callable[[str], Awaitable[str | None]]:
+    """A stand-in for check_public_url that finds `urls` public (every URL, when none is named) and
+    checks any other URL for real: local test servers standing in for public hosts."""
+    async def check(url: str) -> str | None:
+        return None if not urls or url in urls else await check_public_url(url)
+    return check
+
+
 async def test_a_redirect_to_a_private_address_is_refused_before_it_is_requested(
         news_site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
     public_url = news_site.url("/go")
@@ -30,10 +39,7 @@ async def test_a_redirect_to_a_private_address_is_refused_before_it_is_requested
         private.set("/secret.xml", "<rss><channel><item><title>secret</title></item></channel></rss>")
         news_site.fault("/go", "redirect", to=private.url("/secret.xml"), code=302)
 
-        async def pretend_public(url: str) -> str | None:  # the test site stands in for a public host
-            return None if url == public_url else await check_public_url(url)
-
-        monkeypatch.setattr(bot.fetch, "check_public_url", pretend_public)
+        monkeypatch.setattr(bot.fetch, "check_public_url", public_for(public_url))  # stands in for a public host
         async with Fetcher(Settings()) as fetcher:
             result = await fetcher.fetch(public_url, public_only=True)
             assert result.error is not None and result.error.startswith("refused:")
@@ -53,14 +59,11 @@ async def test_a_source_added_from_telegram_is_checked_again_at_every_fetch(
     path.write_text("watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\nsources: []\n",
                     encoding="utf-8")
 
-    async def pretend_public(url: str) -> str | None:  # the name resolves to a public address when added
-        return None if url == feed_url else await check_public_url(url)
-
     with State.open(tmp_path / "state") as state:
         async with Fetcher(Settings()) as fetcher:
             with monkeypatch.context() as patch:
-                patch.setattr(bot.manage, "check_public_url", pretend_public)
-                patch.setattr(bot.fetch, "check_public_url", pretend_public)
+                patch.setattr(bot.manage, "check_public_url", public_for(feed_url))  # public when added
+                patch.setattr(bot.fetch, "check_public_url", public_for(feed_url))
                 admin = SourceAdmin(path, state, fetcher, lambda: load_config(path), lambda why: None)
                 assert "Added" in await admin.add(feed_url, "Wire")
             config = load_config(path)
@@ -80,10 +83,8 @@ async def test_a_name_that_turns_private_after_the_check_is_refused_when_connect
     news_site.set("/feed.xml", rss(NOW_ITEMS))
     url = news_site.url("/feed.xml").replace("127.0.0.1", "localhost")
 
-    async def first_answer_public(url: str) -> str | None:  # DNS rebinding: the check's lookup sees a public address
-        return None
-
-    monkeypatch.setattr(bot.fetch, "check_public_url", first_answer_public)
+    # DNS rebinding: the check's lookup sees a public address, the connection's a loopback one.
+    monkeypatch.setattr(bot.fetch, "check_public_url", public_for())
     async with Fetcher(Settings()) as fetcher:
         refused = await fetcher.fetch(url, public_only=True)
         assert refused.error is not None and refused.error.startswith("refused: localhost (")
@@ -131,10 +132,7 @@ async def test_a_public_only_fetch_never_falls_back_to_the_parser_that_checks_no
     server = await _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n<rss>", seen)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
 
-    async def pretend_public(url: str) -> str | None:
-        return None
-
-    monkeypatch.setattr(bot.fetch, "check_public_url", pretend_public)
+    monkeypatch.setattr(bot.fetch, "check_public_url", public_for())
     async with server, Fetcher(Settings()) as fetcher:
         for _ in range(2):  # a bad answer, sent on purpose or not, fails the fetch: no other way round
             refused = await fetcher.fetch(url, public_only=True)
