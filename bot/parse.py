@@ -287,7 +287,6 @@ def _children(element: Any) -> dict[str, Any]:
 class _RssNames:
     """Element names of one RSS dialect, made once rather than for every item."""
 
-    channel: str
     item: str
     title: str
     link: str
@@ -298,7 +297,7 @@ class _RssNames:
 
 
 _RSS_NAMES: Final = {
-    ns: _RssNames(f"{ns}channel", f"{ns}item", f"{ns}title", f"{ns}link", f"{ns}guid", f"{ns}description",
+    ns: _RssNames(f"{ns}item", f"{ns}title", f"{ns}link", f"{ns}guid", f"{ns}description",
                   f"{ns}pubDate", f"{ns}language")
     for ns in ("", _RSS1, _RSS090)
 }
