@@ -25,7 +25,7 @@ import httpx
 
 from bot import __version__
 from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
-from bot.fetch_pool import Answer, HostClients, NonPublicAddress, Pool, wire_url
+from bot.fetch_pool import Answer, HostClients, NonPublicAddress, Pool, PoolWaitTimeout, wire_url
 from bot.models import Settings
 from bot.urls import check_public_url, host_of
 
@@ -182,6 +182,8 @@ def describe_error(exc: BaseException, url: str, settings: Settings) -> str:
     refused = next((item for item in chain if isinstance(item, NonPublicAddress)), None)
     if refused is not None:
         return f"refused: {refused}"
+    if any(isinstance(item, PoolWaitTimeout) for item in chain):
+        return f"timed out after {settings.read_timeout:g}s waiting for a free connection to {host_of(url) or url}"
     text = " | ".join(str(item) for item in chain).lower()
     phase = _timeout_phase(chain)
     if phase == "connect":

@@ -17,7 +17,7 @@ import socket
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 import aiohttp
@@ -47,10 +47,11 @@ class Answer(Protocol):
 
 
 class _AiohttpAnswer:
-    __slots__ = ("_response", "headers", "read_already", "reason", "status")
+    __slots__ = ("_done", "_response", "headers", "read_already", "reason", "status")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, done: Callable[[], None]) -> None:
         self._response = response
+        self._done: Callable[[], None] | None = done  # tells the pool the connection is given back
         self.read_already: bytes | None = None
         self.status = response.status
         self.reason = response.reason or ""
@@ -61,6 +62,9 @@ class _AiohttpAnswer:
 
     async def aclose(self) -> None:
         self._response.release()
+        if self._done is not None:
+            self._done()
+            self._done = None
 
 
 class _HttpxAnswer:
@@ -114,6 +118,11 @@ def env_proxies() -> dict[str, str]:
             continue
         proxies[scheme] = url
     return proxies
+
+
+class PoolWaitTimeout(aiohttp.ClientError):
+    """A request that found all its host's connections in use and timed out before it had one (a
+    fetch's first hop waits for its host's slot instead; a redirect onto a busy host waits here)."""
 
 
 class NonPublicAddress(OSError):
@@ -171,6 +180,7 @@ class _AiohttpPool:
             self._proxy_headers["Authorization"] = f"Basic {token}"
         self.session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
         self._resolver: _PublicOnlyResolver | None = None
+        self._in_use = 0  # requests holding or awaiting one of the connections
 
     async def send(self, url: str, headers: dict[str, str]) -> Answer:
         if self.session is None:
@@ -181,11 +191,22 @@ class _AiohttpPool:
             # No cookie jar: a feed is the same for everyone, and a server's cookies are not sent back.
             self.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                                  auto_decompress=False, trust_env=False)
-        response = await self.session.get(
-            wire_url(url)[1], headers=headers, allow_redirects=False, timeout=self._timeout,
-            proxy=self._proxy, proxy_headers=self._proxy_headers,
-        )
-        return _AiohttpAnswer(response)
+        waits = self._in_use >= self._size
+        self._in_use += 1
+        try:
+            response = await self.session.get(
+                wire_url(url)[1], headers=headers, allow_redirects=False, timeout=self._timeout,
+                proxy=self._proxy, proxy_headers=self._proxy_headers,
+            )
+        except BaseException as exc:
+            self._released()
+            if waits and isinstance(exc, aiohttp.ConnectionTimeoutError):
+                raise PoolWaitTimeout(f"all {self._size} connections to the host were in use") from exc
+            raise
+        return _AiohttpAnswer(response, self._released)
+
+    def _released(self) -> None:
+        self._in_use -= 1
 
     async def aclose(self) -> None:
         if self.session is not None:

@@ -234,6 +234,31 @@ async def test_redirect_to_another_host(news_site: NewsSite, second_site: NewsSi
     assert result.ok and result.permanent_url == second_site.url("/feed.xml")
 
 
+async def test_a_redirect_onto_a_busy_host_reports_the_wait_for_a_connection(
+        news_site: NewsSite, second_site: NewsSite) -> None:
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """An answer that takes 1.5 s, a byte at a time: its connection stays busy all along."""
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        for _ in range(10):
+            await asyncio.sleep(0.15)
+            writer.write(b"x")
+            await writer.drain()
+        writer.close()
+
+    second_site.set("/feed.xml", RSS)  # the same host as the slow server, on another port
+    news_site.fault("/feed.xml", "redirect", to=second_site.url("/feed.xml"), code=302)
+    slow = await asyncio.start_server(drip, "127.0.0.2", 0)
+    async with slow, Fetcher(Settings(per_host=1, read_timeout=0.5)) as f:
+        busy = asyncio.ensure_future(f.fetch(f"http://127.0.0.2:{slow.sockets[0].getsockname()[1]}/slow"))
+        await asyncio.sleep(0.2)  # the slow answer holds the host's one connection
+        result = await f.fetch(news_site.url("/feed.xml"))
+        assert result.error == "timed out after 0.5s waiting for a free connection to 127.0.0.2"
+        assert second_site.hits("/feed.xml") == 0
+        assert (await busy).body == b"x" * 10
+        assert (await f.fetch(news_site.url("/feed.xml"))).ok  # the connection was given back
+
+
 async def test_redirect_loop_is_reported(news_site: NewsSite, fetcher: Fetcher) -> None:
     news_site.fault("/feed.xml", "redirect_loop")
     result = await fetcher.fetch(news_site.url("/feed.xml"))
