@@ -283,7 +283,7 @@ class HostClients:
         on purpose to get there."""
         if self._shared is not None or public_only:
             return False
-        key = self._key(url, public_only)
+        key = self._key(url, public_only=False)  # public-only fetches never get here
         if key.startswith("tolerant "):
             return False
         self._tolerant.add(key)
