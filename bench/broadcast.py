@@ -34,9 +34,9 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.messages import format_alert  # noqa: E402
 from bot.models import Config, Decision, Item, Watch  # noqa: E402
-from bot.state import State  # noqa: E402
-from bot.telegram import BotDeps, Sender, build_application  # noqa: E402
-from bot.telegram_sender import Render  # noqa: E402
+from bot.store.store import State  # noqa: E402
+from bot.telegram.bot import BotDeps, Sender, build_application  # noqa: E402
+from bot.telegram.sender import Render  # noqa: E402
 
 TOKEN = "123:BENCH"
 WATCH = Watch("aoad2", "All of Us Are Dead", 2)

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.build_info import compiled  # noqa: E402
-from bot.detect import Detector, decision_json  # noqa: E402
+
+from bot.detect.rules import Detector, decision_json  # noqa: E402
 from bot.models import Item, Watch  # noqa: E402
 
 DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "headlines-dev.jsonl"

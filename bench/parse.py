@@ -23,8 +23,8 @@ from lxml import etree  # type: ignore[import-untyped]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.models import Selectors  # noqa: E402
-from bot.parse import _parse_with_feedparser as _fallback  # noqa: E402
-from bot.parse import article_text, discover_feeds, parse_feed, parse_html  # noqa: E402
+from bot.parse.feed import _parse_with_feedparser as _fallback  # noqa: E402
+from bot.parse.feed import article_text, discover_feeds, parse_feed, parse_html  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "headlines-dev.jsonl"
 START = datetime(2026, 9, 27, 10, 0, tzinfo=UTC)

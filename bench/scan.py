@@ -123,10 +123,10 @@ def _phase_figures(result: Any, wall: float, cpu: float, before: dict[str, int],
 
 async def _cycles(fs: FeedSet, concurrency: int, per_host: int, latency: float,
                   profile_dir: str | None) -> dict[str, Any]:
-    from bot.fetch import Fetcher
+    from bot.fetch.client import Fetcher
     from bot.models import Config, Settings, Source, Watch
     from bot.pipeline import Pipeline
-    from bot.state import State
+    from bot.store.store import State
 
     watch = Watch(id="bench-s2", title=WATCH_TITLE, season=WATCH_SEASON, aliases=WATCH_ALIASES)
     sources = tuple(Source(name=f"feed-{i:04d}", url=fs.feed_url(i), language="en") for i in range(fs.feeds))
@@ -186,8 +186,8 @@ async def http_only_cost(fetcher: Any, fs: FeedSet, state: Any, sources: Any) ->
 
 def parse_detect_cost(fs: FeedSet, watches: Any) -> dict[str, float]:
     """CPU ms per feed to parse each body and classify every item, sequentially, in this process."""
-    from bot.detect import Detector
-    from bot.parse import parse_feed
+    from bot.detect.rules import Detector
+    from bot.parse.feed import parse_feed
 
     detector = Detector(watches)
     bodies = [make_feed(fs, i) for i in range(fs.feeds)]

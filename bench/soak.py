@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.soakutil import ANNOUNCEMENTS, SHOWS, feed_url, vm_hwm_kib  # noqa: E402
 from bot.models import KIND_LABELS  # noqa: E402
-from bot.state import State  # noqa: E402
+from bot.store.store import State  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "123:SOAK"

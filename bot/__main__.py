@@ -1,5 +1,5 @@
 """Lets `python -m bot` work like the `newsbot` command."""
 
-from bot.cli import main
+from bot.cli.main import main
 
 raise SystemExit(main())

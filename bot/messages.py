@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from bot.models import KIND_LABELS, KINDS, Source, Watch
-from bot.state import Event, SourceState
+from bot.store.store import Event, SourceState
 
 TELEGRAM_LIMIT = 4096
 KIND_ICONS: dict[str, str] = {"renewal": "📣", "trailer": "🎬", "release_date": "📅", "production": "🎥"}

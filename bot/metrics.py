@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from bot.pipeline import CycleResult
-from bot.state import State
+from bot.store.store import State
 
 
 class Metrics:

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.detect import Detector
-from bot.fetch import Fetcher, FetchResult, backoff_delay, jittered
+from bot.detect.rules import Detector
+from bot.fetch.client import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source
-from bot.parse import ParseError, article_text
-from bot.state import Event, SourceState, State, Unchanged
-from bot.state_schema import SeenKey
+from bot.parse.feed import ParseError, article_text
+from bot.store.db import SeenKey
+from bot.store.store import Event, SourceState, State, Unchanged
 from bot.workers import Parsed, ParsePool, parse_and_judge
 
 log = logging.getLogger("newsbot.pipeline")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.models import KIND_LABELS, Config
-from bot.state import State
+from bot.store.store import State
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

@@ -22,10 +22,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.detect import Detector
+from bot.detect.rules import Detector
 from bot.models import Decision, Item, Source, Watch
-from bot.parse import ParseError, parse_source, parse_source_undated
-from bot.state_schema import SeenKey, item_key
+from bot.parse.feed import ParseError, parse_source, parse_source_undated
+from bot.store.db import SeenKey, item_key
 from bot.urls import canonical_url
 
 log = logging.getLogger(__name__)

@@ -9,17 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.build_info import stale_message
 from tests.fakebotapi import bot_api
 from tests.newssite import news_site
 
 __all__ = ["bot_api", "news_site"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Stops at once when a compiled module is older than its source: the tests would run old code."""
-    if stale := stale_message():
-        pytest.exit(stale, returncode=2)
 
 
 _real_connect = socket.socket.connect

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
 from tests.test_e2e import clean_env, rss, wait_for, write_sources
@@ -126,7 +126,7 @@ def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite) -> No
 
 
 def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI) -> None:
-    from bot.state import State
+    from bot.store.store import State
 
     with State.open(tmp_path / "state") as state:
         state.subscribe(99, "private", "fan", now=NOW)

@@ -27,8 +27,8 @@ from typing import IO
 
 import pytest
 
-from bot.state import DB_NAME, State
-from bot.telegram_sender import Sender
+from bot.store.store import DB_NAME, State
+from bot.telegram.sender import Sender
 from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
 from tests.test_e2e import clean_env, wait_for

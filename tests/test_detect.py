@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from bot.detect import _EXPLAINER, Detector, decision_json
-from bot.detect_text import normalise
+from bot.detect.rules import _EXPLAINER, Detector, decision_json
+from bot.detect.text import normalise
 from bot.models import Item, Watch
 
 DATA = Path(__file__).parent / "data" / "detect_cases.yaml"
@@ -176,13 +176,13 @@ INDEX_ENTRIES = (
     ("glass officially", ["official"]),
 ])
 def test_index_finds_every_cue(text: str, expected: list[str]) -> None:
-    from bot.detect_index import CueIndex
+    from bot.detect.index import CueIndex
     index = CueIndex(INDEX_ENTRIES, required=("name",))
     assert [tag for _, _, tag, _ in index.find(text)] == expected
 
 
 def test_index_settle_false_may_skip_required_keys_without_matches() -> None:
-    from bot.detect_index import CueIndex
+    from bot.detect.index import CueIndex
     index = CueIndex(INDEX_ENTRIES, required=("name",))
     assert index.find("glass officially", settle=False) == []
     assert [h[2] for h in index.find("glass harbor officially", settle=False)] == ["name", "official"]

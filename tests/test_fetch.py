@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from bot import __version__
-from bot.fetch import (
+from bot.fetch.body import make_decoder
+from bot.fetch.client import (
     Fetcher,
     FetchResult,
     backoff_delay,
@@ -24,7 +25,6 @@ from bot.fetch import (
     parse_retry_after,
     user_agent,
 )
-from bot.fetch_body import make_decoder
 from bot.models import Settings
 from tests.newssite import NewsSite, gzip_bomb
 
@@ -671,7 +671,7 @@ async def test_a_proxy_that_is_not_http_is_left_out(news_site: NewsSite, monkeyp
     _clear_proxies(monkeypatch)
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
     news_site.set("/feed.xml", RSS)
-    with caplog.at_level(logging.WARNING, logger="bot.fetch_pool"):  # other tests may have quietened logging
+    with caplog.at_level(logging.WARNING, logger="bot.fetch.pool"):  # other tests may have quietened logging
         async with Fetcher(Settings()) as f:
             result = await f.fetch(news_site.url("/feed.xml"))
     assert result.ok

@@ -1,4 +1,4 @@
-"""Tests for bot.parse: fixture feeds and pages in, Items out, hostile bodies refused."""
+"""Tests for bot.parse.feed: fixture feeds and pages in, Items out, hostile bodies refused."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.models import Item, Selectors, Source
-from bot.parse import (
+from bot.parse.feed import (
     ParseError,
     _parse_with_feedparser,
     article_text,
@@ -22,7 +22,7 @@ from bot.parse import (
     parse_source,
     parse_source_undated,
 )
-from bot.parse_text import _rfc822_fixed, _rfc822_pattern, clean_title, parse_date, resolve_url
+from bot.parse.text import _rfc822_fixed, _rfc822_pattern, clean_title, parse_date, resolve_url
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 BASE = "https://fetched.example/feed.xml"
@@ -606,7 +606,7 @@ def test_fast_path_never_calls_feedparser(fixture: str, monkeypatch: pytest.Monk
     def refuse(*args: object) -> None:
         raise AssertionError("feedparser was used")
 
-    monkeypatch.setattr("bot.parse._parse_with_feedparser", refuse)
+    monkeypatch.setattr("bot.parse.feed._parse_with_feedparser", refuse)
     parse_feed(read(fixture), BASE)
 
 

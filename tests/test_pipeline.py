@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import bot.fetch
-from bot.fetch import Fetcher
+import bot.fetch.client
+from bot.fetch.client import Fetcher
 from bot.models import Config, Settings, Source, Watch
 from bot.pipeline import Pipeline
-from bot.state import State
+from bot.store.store import State
 from tests.newssite import NewsSite
 from tests.test_e2e import rss
 from tests.test_ssrf import public_for
@@ -354,7 +354,8 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     body = rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id=")
     news_site.set("/gn", body)
     source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only)
-    monkeypatch.setattr(bot.fetch, "check_public_url", public_for(source.url))  # the feed is public, its article not
+    # the feed is public, its article not
+    monkeypatch.setattr(bot.fetch.client, "check_public_url", public_for(source.url))
     pipeline = Pipeline(make([source]), state, fetcher)
     result = await pipeline.cycle([source])
     assert news_site.hits("/gn") == 1

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import load_config
-from bot.manage import SourceError, export_opml, inspect_source
 from bot.models import Source
-from bot.state import State
+from bot.sources import SourceError, export_opml, inspect_source
+from bot.store.store import State
 from bot.urls import google_news_url, youtube_channel_url
 from tests.newssite import NewsSite
 
@@ -342,7 +342,7 @@ def test_export_marks_html_sources_as_links() -> None:
 
 async def test_inspect_refuses_private_addresses_unless_allowed(files: tuple[Path, Path],
                                                                 news_site: NewsSite) -> None:
-    from bot.fetch import Fetcher
+    from bot.fetch.client import Fetcher
 
     config = load_config(files[0])
     news_site.set("/priv.xml", rss("Private", HEADLINES))

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-import bot.fetch
-import bot.manage
-from bot.admin import SourceAdmin
+import bot.fetch.client
+import bot.sources
 from bot.config import load_config
-from bot.fetch import Fetcher
-from bot.fetch_pool import NonPublicAddress, _PublicOnlyResolver
-from bot.manage import FetchFailed, check_source
+from bot.fetch.client import Fetcher
+from bot.fetch.pool import NonPublicAddress, _PublicOnlyResolver
 from bot.models import Config, Settings, Source, Watch
 from bot.pipeline import Pipeline
-from bot.state import State
+from bot.sources import FetchFailed, check_source
+from bot.store.store import State
+from bot.telegram.admin import SourceAdmin
 from bot.urls import check_public_url
 from tests.newssite import NewsSite
 from tests.test_e2e import NOW_ITEMS, rss
@@ -39,7 +39,7 @@ async def test_a_redirect_to_a_private_address_is_refused_before_it_is_requested
         private.set("/secret.xml", "<rss><channel><item><title>secret</title></item></channel></rss>")
         news_site.fault("/go", "redirect", to=private.url("/secret.xml"), code=302)
 
-        monkeypatch.setattr(bot.fetch, "check_public_url", public_for(public_url))  # stands in for a public host
+        monkeypatch.setattr(bot.fetch.client, "check_public_url", public_for(public_url))  # stands in for a public host
         async with Fetcher(Settings()) as fetcher:
             result = await fetcher.fetch(public_url, public_only=True)
             assert result.error is not None and result.error.startswith("refused:")
@@ -62,8 +62,8 @@ async def test_a_source_added_from_telegram_is_checked_again_at_every_fetch(
     with State.open(tmp_path / "state") as state:
         async with Fetcher(Settings()) as fetcher:
             with monkeypatch.context() as patch:
-                patch.setattr(bot.manage, "check_public_url", public_for(feed_url))  # public when added
-                patch.setattr(bot.fetch, "check_public_url", public_for(feed_url))
+                patch.setattr(bot.sources, "check_public_url", public_for(feed_url))  # public when added
+                patch.setattr(bot.fetch.client, "check_public_url", public_for(feed_url))
                 admin = SourceAdmin(path, state, fetcher, lambda: load_config(path), lambda why: None)
                 assert "Added" in await admin.add(feed_url, "Wire")
             config = load_config(path)
@@ -84,7 +84,7 @@ async def test_a_name_that_turns_private_after_the_check_is_refused_when_connect
     url = news_site.url("/feed.xml").replace("127.0.0.1", "localhost")
 
     # DNS rebinding: the check's lookup sees a public address, the connection's a loopback one.
-    monkeypatch.setattr(bot.fetch, "check_public_url", public_for())
+    monkeypatch.setattr(bot.fetch.client, "check_public_url", public_for())
     async with Fetcher(Settings()) as fetcher:
         refused = await fetcher.fetch(url, public_only=True)
         assert refused.error is not None and refused.error.startswith("refused: localhost (")
@@ -132,7 +132,7 @@ async def test_a_public_only_fetch_never_falls_back_to_the_parser_that_checks_no
     server = await _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n<rss>", seen)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
 
-    monkeypatch.setattr(bot.fetch, "check_public_url", public_for())
+    monkeypatch.setattr(bot.fetch.client, "check_public_url", public_for())
     async with server, Fetcher(Settings()) as fetcher:
         for _ in range(2):  # a bad answer, sent on purpose or not, fails the fetch: no other way round
             refused = await fetcher.fetch(url, public_only=True)
@@ -148,7 +148,7 @@ async def test_the_check_looks_up_the_host_as_the_request_sends_it(monkeypatch: 
         asked.append(url)
         return "not public (as far as this test says)"
 
-    monkeypatch.setattr(bot.fetch, "check_public_url", record)
+    monkeypatch.setattr(bot.fetch.client, "check_public_url", record)
     async with Fetcher(Settings()) as fetcher:
         refused = await fetcher.fetch("http://straße.example/feed.xml", public_only=True)
     assert refused.error == "refused: not public (as far as this test says)"

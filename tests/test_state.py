@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
-from bot.state import DB_NAME, State, StateError, Unchanged
-from bot.state_schema import (
+from bot.store.db import (
     MIGRATIONS,
     SCHEMA_VERSION,
     item_key,
@@ -24,6 +23,7 @@ from bot.state_schema import (
     parse_known_date,
     simple_canonical_url,
 )
+from bot.store.store import DB_NAME, State, StateError, Unchanged
 from bot.urls import canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -578,7 +578,7 @@ _KILL_CHILD = textwrap.dedent(
     from datetime import UTC, datetime
     from pathlib import Path
     from bot.models import Decision, Item
-    from bot.state import State
+    from bot.store.store import State
     st = State.open(Path(sys.argv[1]))
     for chat in range(1, 6):
         st.subscribe(chat, "private", "c", now=datetime.now(UTC))

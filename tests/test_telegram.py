@@ -17,8 +17,8 @@ import pytest
 
 from bot.messages import format_alert, split_message
 from bot.models import Config, Decision, Item, KnownEvent, Source, Watch
-from bot.state import Event, State
-from bot.telegram import (
+from bot.store.store import Event, State
+from bot.telegram.bot import (
     BotApp,
     BotDeps,
     Sender,
@@ -362,7 +362,7 @@ async def test_operator_commands_call_the_application(app: BotApp, bot_api: Fake
 
 async def test_handler_errors_are_logged_and_the_bot_goes_on(app: BotApp, bot_api: FakeBotAPI,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.ERROR, logger="bot.telegram")
+    caplog.set_level(logging.ERROR, logger="bot.telegram.bot")
     update = bot_api.send_command("/addsource boom", OPERATOR, OPERATOR)
     await processed(bot_api, update)
     assert any("unexpected failure" in r.getMessage() for r in caplog.records)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.detect import Detector
+from bot.detect.rules import Detector
 from bot.models import Source, Watch
-from bot.parse import ParseError
+from bot.parse.feed import ParseError
 from bot.workers import ParsePool
 from tests.test_e2e import rss
 

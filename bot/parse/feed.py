@@ -17,8 +17,8 @@ from typing import Any, Final
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
 
 from bot.models import Item, Source
-from bot.parse_html import article_text, discover_feeds, parse_html
-from bot.parse_text import (
+from bot.parse.html import article_text, discover_feeds, parse_html
+from bot.parse.text import (
     TITLE_FROM_SUMMARY_MAX,
     ParseError,
     clean_summary,

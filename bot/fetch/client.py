@@ -24,8 +24,8 @@ import aiohttp
 import httpx
 
 from bot import __version__
-from bot.fetch_body import BodyDecoder, DecodeError, make_decoder
-from bot.fetch_pool import Answer, HostClients, NonPublicAddress, Pool, PoolWaitTimeout, wire_url
+from bot.fetch.body import BodyDecoder, DecodeError, make_decoder
+from bot.fetch.pool import Answer, HostClients, NonPublicAddress, Pool, PoolWaitTimeout, wire_url
 from bot.models import Settings
 from bot.urls import check_public_url, host_of
 

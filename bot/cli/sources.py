@@ -14,9 +14,9 @@ from bot.config import ConfigError, load_config, parse_interval
 from bot.models import Config, Selectors
 
 if TYPE_CHECKING:
-    from bot.cli import Paths
-    from bot.manage import Preview
-    from bot.state import SourceState
+    from bot.cli.common import Paths
+    from bot.sources import Preview
+    from bot.store.store import SourceState
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _LANGS = ("en", "ko", "es", "id", "pt")
@@ -85,8 +85,8 @@ def _add_parser(actions: Any, common: argparse.ArgumentParser) -> None:
 
 def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
     """Runs `newsbot sources ACTION`; one line on stderr for any problem, never a traceback."""
-    from bot.manage import FetchFailed, SourceError
-    from bot.state import StateError
+    from bot.sources import FetchFailed, SourceError
+    from bot.store.store import StateError
 
     action = getattr(args, "sources_command", None)
     if action is None:
@@ -121,7 +121,7 @@ def _dispatch(action: str, args: argparse.Namespace, paths: Paths) -> int:
         return aio.run(_check(config, args.name, max(0, args.newest), sys.stdout))
     if action == "import":
         return _import(args.file, _interval(args.interval), paths, sys.stdout)
-    from bot.manage import export_opml
+    from bot.sources import export_opml
 
     sys.stdout.write(export_opml(config))
     return EXIT_OK
@@ -141,7 +141,7 @@ def _interval(text: str | None) -> float | None:
 
 def _states(paths: Paths) -> dict[str, SourceState]:
     """Per-source state, or nothing if the state has never been created (listing creates nothing)."""
-    from bot.state import DB_NAME, State
+    from bot.store.store import DB_NAME, State
 
     if not (paths.state / DB_NAME).exists():
         return {}
@@ -228,8 +228,8 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None, str]:
 
 
 async def _add(config: Config, args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
-    from bot.fetch import Fetcher
-    from bot.manage import FetchFailed, Preview, add_source, planned_source
+    from bot.fetch.client import Fetcher
+    from bot.sources import FetchFailed, Preview, add_source, planned_source
 
     url, built_name, built_lang = _target(args)
     selectors = _selectors(args)
@@ -262,7 +262,7 @@ async def _add(config: Config, args: argparse.Namespace, paths: Paths, out: Text
 
 
 async def _inspect(url: str, args: argparse.Namespace, fetcher: Any, kwargs: dict[str, Any]) -> Preview:
-    from bot.manage import inspect_source
+    from bot.sources import inspect_source
 
     return await inspect_source(url, name=args.name, fetcher=fetcher, allow_private=True,
                                 newest=max(0, args.newest), **kwargs)
@@ -297,8 +297,8 @@ def _print_preview(preview: Preview, out: TextIO) -> None:
 
 
 def _remove(name: str, paths: Paths, out: TextIO) -> int:
-    from bot.manage import remove_source
-    from bot.state import DB_NAME, State
+    from bot.sources import remove_source
+    from bot.store.store import DB_NAME, State
 
     state = State.open(paths.state) if (paths.state / DB_NAME).exists() else None
     try:
@@ -311,8 +311,8 @@ def _remove(name: str, paths: Paths, out: TextIO) -> int:
 
 
 async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> int:
-    from bot.fetch import Fetcher
-    from bot.manage import SourceError, check_source, find_source
+    from bot.fetch.client import Fetcher
+    from bot.sources import SourceError, check_source, find_source
 
     sources = list(config.sources)
     if name is not None:
@@ -340,7 +340,7 @@ async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> 
 def _import(file: str, interval: float | None, paths: Paths, out: TextIO) -> int:
     from pathlib import Path
 
-    from bot.manage import DEFAULT_INTERVAL, import_opml
+    from bot.sources import DEFAULT_INTERVAL, import_opml
 
     added, skipped = import_opml(paths.sources, Path(file), interval=interval or DEFAULT_INTERVAL)
     for source in added:

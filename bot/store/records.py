@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.state_schema import from_iso
+from bot.store.db import from_iso
 
 
 @dataclass(frozen=True, slots=True)

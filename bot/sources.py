@@ -26,11 +26,11 @@ from bot.config import (
     load_config,
     remove_source_from_file,
 )
-from bot.detect import Detector
-from bot.fetch import Fetcher, FetchResult
+from bot.detect.rules import Detector
+from bot.fetch.client import Fetcher, FetchResult
 from bot.models import Config, Decision, Item, Selectors, Source, SourceKind
-from bot.parse import ParseError, decode_text, discover_feeds, parse_feed, parse_html, parse_source
-from bot.state import State
+from bot.parse.feed import ParseError, decode_text, discover_feeds, parse_feed, parse_html, parse_source
+from bot.store.store import State
 from bot.urls import canonical_url, check_public_url, host_of, non_public_reason
 
 DEFAULT_INTERVAL = 900.0

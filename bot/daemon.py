@@ -18,12 +18,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import aio
 from bot.config import ConfigError, load_config
-from bot.fetch import Fetcher
+from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
 from bot.messages import format_alert, format_alert_plain
 from bot.models import Config
 from bot.pipeline import CycleResult, Finding, Pipeline, utcnow
-from bot.state import State
+from bot.store.store import State
 
 log = logging.getLogger("newsbot")
 
@@ -144,7 +144,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
 
 async def _deliver(config: Config, state: State, token: str, api_url: str) -> None:
     """Sends the outbox once through the Bot API, without polling for commands."""
-    from bot.telegram import Sender, build_application
+    from bot.telegram.bot import Sender, build_application
 
     app = build_application(token, base_url=api_url, deps=_no_commands(config, state),
                             per_second=config.settings.send_rate)
@@ -159,7 +159,7 @@ async def _deliver(config: Config, state: State, token: str, api_url: str) -> No
 
 
 def _no_commands(config: Config, state: State) -> Any:
-    from bot.telegram import BotDeps
+    from bot.telegram.bot import BotDeps
 
     return BotDeps(state=state, config_provider=lambda: config, admins=frozenset())
 
@@ -248,7 +248,7 @@ class Daemon:
             delay = min(delay * 2, 300.0)
 
     async def _discard_app(self) -> None:
-        from bot.telegram import stop_application
+        from bot.telegram.bot import stop_application
 
         app, self.app = self.app, None
         if app is not None:
@@ -256,9 +256,9 @@ class Daemon:
                 await stop_application(app)
 
     async def _start_telegram(self) -> None:
-        from bot.admin import SourceAdmin
         from bot.report import health_report
-        from bot.telegram import BotDeps, Sender, build_application, start_application
+        from bot.telegram.admin import SourceAdmin
+        from bot.telegram.bot import BotDeps, Sender, build_application, start_application
 
         admin = SourceAdmin(self.opts.sources_path, self.state, self.fetcher, lambda: self.config, self.reload)
         deps = BotDeps(state=self.state, config_provider=lambda: self.config, admins=self.opts.admins,
@@ -308,7 +308,7 @@ class Daemon:
         for message in messages:
             log.warning("operator: %s", message)
         if self.app is not None and messages:
-            from bot.telegram import notify_admins
+            from bot.telegram.bot import notify_admins
 
             for message in messages:
                 await notify_admins(self.app.bot, self.opts.admins, message)
@@ -370,7 +370,7 @@ class Daemon:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         if self.app is not None:
-            from bot.telegram import stop_application
+            from bot.telegram.bot import stop_application
 
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.1, deadline - loop.time())), self._send_lock:

@@ -8,7 +8,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
-from bot import cues
+from bot.detect import cues
 from bot.models import Watch
 
 _QUOTES: Final = "‘’‚‛`´′″“”„‟«»「」『』〈〉《》<>\"＜＞"

@@ -2,7 +2,7 @@
 
 python-telegram-bot supplies the long-polling loop, command routing and a flood-control aware rate
 limiter (Telegram allows about 30 messages per second overall and 20 per minute per group), so the
-code here is only newsbot's own behaviour. Commands live in bot.telegram_commands, delivery of
+code here is only newsbot's own behaviour. Commands live in bot.telegram.commands, delivery of
 alerts in bot.telegram_sender.
 """
 
@@ -28,8 +28,8 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.messages import split_message
-from bot.telegram_commands import BotDeps, Commands, bot_commands
-from bot.telegram_sender import DEFAULT_CONCURRENCY, Sender, SendStats
+from bot.telegram.commands import BotDeps, Commands, bot_commands
+from bot.telegram.sender import DEFAULT_CONCURRENCY, Sender, SendStats
 
 __all__ = [
     "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "start_application",

@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from soupsieve import SelectorSyntaxError
 
 from bot.models import Item, Selectors
-from bot.parse_text import (
+from bot.parse.text import (
     SUMMARY_MAX,
     TITLE_FROM_SUMMARY_MAX,
     ParseError,

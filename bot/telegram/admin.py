@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bot.fetch import Fetcher
-from bot.manage import SourceError, add_source, find_source, inspect_source, remove_source
+from bot.fetch.client import Fetcher
 from bot.models import Config
-from bot.state import State
+from bot.sources import SourceError, add_source, find_source, inspect_source, remove_source
+from bot.store.store import State
 
 
 class SourceAdmin:

@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.messages import split_message, strip_tags
-from bot.state import OutboxMessage, State
+from bot.store.store import OutboxMessage, State
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from telegram.ext import ContextTypes
 
 from bot import messages
 from bot.models import KINDS, Config
-from bot.state import State, Subscriber
-from bot.telegram_sender import utcnow
+from bot.store.store import State, Subscriber
+from bot.telegram.sender import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -7,33 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
 from bot import __version__, aio
-from bot.build_info import stale_message
-from bot.config import ConfigError, load_config
+from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_exit, paths_from
 from bot.models import Config, Item
-from bot.state import StateError
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-@dataclass(frozen=True, slots=True)
-class Paths:
-    """Where the sources file and the state dir are, from flags or the environment."""
-
-    sources: Path
-    state: Path
-
-
-def paths_from(args: argparse.Namespace) -> Paths:
-    """Flags win over NEWSBOT_SOURCES / NEWSBOT_STATE_DIR, which win over ./sources.yaml and ./state."""
-    sources = getattr(args, "sources", None) or os.environ.get("NEWSBOT_SOURCES") or "sources.yaml"
-    state = getattr(args, "state", None) or os.environ.get("NEWSBOT_STATE_DIR") or "state"
-    return Paths(Path(sources), Path(state))
+from bot.store.store import StateError
 
 
 def _common() -> argparse.ArgumentParser:
@@ -60,19 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print JSON Lines")
     sub.add_parser("classify", parents=[common], help="judge JSON Lines news items from stdin")
     sub.add_parser("status", parents=[common], help="print sources' health, outbox, subscribers, events")
-    from bot.sources_cli import add_sources_parser
+    from bot.cli.sources import add_sources_parser
 
     add_sources_parser(sub, common)
     return parser
-
-
-def load_or_exit(paths: Paths) -> Config:
-    """Loads the sources file, or prints the one-line problem and exits with code 2."""
-    try:
-        return load_config(paths.sources)
-    except ConfigError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
 
 
 def _item_from_json(obj: dict[str, object]) -> Item:
@@ -98,7 +69,7 @@ def _published(text: str) -> datetime | None:
 
 def classify(config: Config, stdin: TextIO, stdout: TextIO) -> int:
     """One JSON object out per JSON line in; bad lines get {"error": ...} and the run goes on."""
-    from bot.detect import Detector, decision_json
+    from bot.detect.rules import Detector, decision_json
 
     detector = Detector(config.watches)
     for n, line in enumerate(stdin, 1):
@@ -131,8 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    if stale := stale_message():
-        print(f"newsbot: warning: {stale}", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     paths = paths_from(args)
@@ -142,13 +111,13 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "classify":
         return classify(load_or_exit(paths), sys.stdin, sys.stdout)
     if args.command == "run":
-        from bot.app import RunOptions, run_daemon
+        from bot.daemon import RunOptions, run_daemon
 
         return run_daemon(RunOptions.from_env(load_or_exit(paths), paths.sources, paths.state,
                                               log_format=args.log_format, metrics_port=args.metrics_port,
                                               metrics_host=args.metrics_host))
     if args.command == "scan":
-        from bot.app import DEFAULT_API_URL, scan
+        from bot.daemon import DEFAULT_API_URL, scan
 
         return aio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
@@ -162,6 +131,6 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_FAIL
 
         return print_status(load_or_exit(paths), paths.state)
-    from bot.sources_cli import run_sources_command
+    from bot.cli.sources import run_sources_command
 
     return run_sources_command(args, paths)

@@ -12,8 +12,8 @@ from pathlib import Path
 from types import EllipsisType, TracebackType
 
 from bot.models import KINDS
-from bot.state_records import SUB_COLS, OutboxMessage, Subscriber, join_ids, subscriber_from_row
-from bot.state_schema import from_iso, to_iso
+from bot.store.db import from_iso, to_iso
+from bot.store.records import SUB_COLS, OutboxMessage, Subscriber, join_ids, subscriber_from_row
 
 _MAX_ERROR = 500  # stored error texts are cut to this many characters
 _KEEP_PER_SOURCE = 1000  # prune never forgets a source's newest keys, however old

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.models import KINDS, Decision, Item, Watch
-from bot.state_chats import ChatStore
-from bot.state_records import EVENT_COLS, SUB_COLS, Event, FindingResult, event_from_row, subscriber_from_row, wants
-from bot.state_schema import opt_iso, parse_known_date, to_iso
+from bot.store.chats import ChatStore
+from bot.store.db import opt_iso, parse_known_date, to_iso
+from bot.store.records import EVENT_COLS, SUB_COLS, Event, FindingResult, event_from_row, subscriber_from_row, wants
 
 
 def check_finding(decision: Decision) -> None:

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Final
 
-from bot import cues
-from bot.detect_index import CueIndex, Hit
-from bot.detect_text import (
+from bot.detect import cues
+from bot.detect.index import CueIndex, Hit
+from bot.detect.text import (
     Prepared,
     alias_patterns,
     fragments,

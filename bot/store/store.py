@@ -3,7 +3,7 @@
 One `State` owns one connection to `<state_dir>/newsbot.db` (WAL, synchronous=NORMAL). Every
 write happens in an explicit `BEGIN IMMEDIATE` transaction, so recording a finding (item seen,
 event folded or created, outbox rows queued) is all-or-nothing even if the process is killed.
-Events come from bot.state_events; subscribers, the outbox and housekeeping from bot.state_chats.
+Events come from bot.store.events; subscribers, the outbox and housekeeping from bot.state_chats.
 """
 
 from __future__ import annotations
@@ -16,17 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.models import Decision, Item
-from bot.state_events import EventStore, check_finding
-from bot.state_records import (
-    SOURCE_COLS,
-    Event,
-    FindingResult,
-    OutboxMessage,
-    SourceState,
-    Subscriber,
-    source_from_row,
-)
-from bot.state_schema import (
+from bot.store.db import (
     SeenKey,
     StateError,
     configure,
@@ -35,6 +25,16 @@ from bot.state_schema import (
     migrate,
     opt_iso,
     to_iso,
+)
+from bot.store.events import EventStore, check_finding
+from bot.store.records import (
+    SOURCE_COLS,
+    Event,
+    FindingResult,
+    OutboxMessage,
+    SourceState,
+    Subscriber,
+    source_from_row,
 )
 
 __all__ = [
