@@ -1,13 +1,20 @@
-"""Loads and validates the sources file into typed records, and edits it without losing comments."""
+"""Loads and validates the sources file into typed records, and edits it without losing comments.
+
+Reading uses a fast safe loader (PyYAML's libyaml parser, with YAML 1.2 scalars as ruamel reads them).
+Only when that load or the validation fails is the file read again with ruamel's round-trip loader,
+whose line numbers the error message names; the round-trip loader also does every edit.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -51,8 +58,8 @@ def parse_interval(value: object) -> float:
         if not match:
             raise ValueError(f"{value!r} is not a duration (use seconds, or 30s, 15m, 2h, 1d)")
         seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower()]
-    if seconds < 1:
-        raise ValueError("must be at least 1 second")
+    if not math.isfinite(seconds) or seconds < 1:
+        raise ValueError("must be at least 1 second (and finite)")
     return seconds
 
 
@@ -127,7 +134,7 @@ def _positive_int(value: object) -> int:
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
         raise ValueError("expected a number ≥ 0")
     return float(value)
 
@@ -279,14 +286,21 @@ def config_from_yaml(root: object, path: str) -> Config:
     return Config(tuple(watches), tuple(sources), _settings(ck, m.get("settings"), m), path)
 
 
-def load_document(path: Path) -> Any:
-    """Reads the sources file as a round-trip document, turning read and syntax errors into ConfigError."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (set --sources or NEWSBOT_SOURCES)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+
+
+def load_document(path: Path) -> Any:
+    """Reads the sources file as a round-trip document, turning read and syntax errors into ConfigError."""
+    return _load_round_trip(path, _read(path))
+
+
+def _load_round_trip(path: Path, text: str) -> Any:
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -304,7 +318,129 @@ def load_document(path: Path) -> Any:
 def load_config(path: Path | str) -> Config:
     """Loads and validates the sources file; raises ConfigError with a one-line message."""
     p = Path(path)
-    return config_from_yaml(load_document(p), str(p))
+    text = _read(p)
+    try:
+        return config_from_yaml(_load_fast(text), str(p))
+    except (_Fallback, pyyaml.YAMLError, ConfigError):
+        pass  # read again below, for the line numbers (or for what only the round-trip loader reads)
+    return config_from_yaml(_load_round_trip(p, text), str(p))
+
+
+class _Fallback(Exception):
+    """Something the fast loader leaves to the round-trip loader (so both always read the same data)."""
+
+
+_TRUE = {"true", "True", "TRUE"}
+_DIRECTIVE_OR_TAG = re.compile(r"^%|(?:^|[\s\[\]{},:-])!", re.MULTILINE)
+_PLAIN_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+class _FastConstructor(pyyaml.constructor.SafeConstructor):
+    """Plain data only, with scalars constructed as ruamel's YAML 1.2 loader does."""
+
+    def construct_mapping(self, node: pyyaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+            raise _Fallback("merge key")
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) != len(node.value):
+            raise _Fallback("duplicate key")  # the round-trip loader names it
+        return mapping
+
+    def construct_map(self, node: pyyaml.MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update(self.construct_mapping(node))
+
+    def construct_seq(self, node: pyyaml.SequenceNode) -> Any:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_sequence(node))
+
+    def construct_bool(self, node: pyyaml.ScalarNode) -> bool:
+        return self.construct_scalar(node) in _TRUE
+
+    def construct_int(self, node: pyyaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text[:1] == "-" else 1
+        text = text.lstrip("+-")
+        base = {"0b": 2, "0o": 8, "0x": 16}.get(text[:2], 10)
+        return sign * int(text[2:] if base != 10 else text, base)
+
+    def construct_float(self, node: pyyaml.ScalarNode) -> float:
+        text = str(self.construct_scalar(node)).replace("_", "").lower()
+        sign = -1.0 if text[:1] == "-" else 1.0
+        text = text.lstrip("+-")
+        return sign * (math.inf if text == ".inf" else math.nan if text == ".nan" else float(text))
+
+    def construct_date(self, node: pyyaml.ScalarNode) -> Any:
+        if not _PLAIN_DATE.match(str(node.value)):
+            raise _Fallback("timestamp")  # ruamel's TimeStamp prints differently from a datetime
+        return self.construct_yaml_timestamp(node)
+
+    def construct_other(self, node: pyyaml.Node) -> Any:
+        raise _Fallback(f"tag {node.tag}")
+
+
+_FastConstructor.yaml_constructors = {  # only these: anything else is left to the round-trip loader
+    "tag:yaml.org,2002:null": _FastConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:str": _FastConstructor.construct_yaml_str,
+    "tag:yaml.org,2002:bool": _FastConstructor.construct_bool,
+    "tag:yaml.org,2002:int": _FastConstructor.construct_int,
+    "tag:yaml.org,2002:float": _FastConstructor.construct_float,
+    "tag:yaml.org,2002:timestamp": _FastConstructor.construct_date,
+    "tag:yaml.org,2002:seq": _FastConstructor.construct_seq,
+    "tag:yaml.org,2002:map": _FastConstructor.construct_map,
+    None: _FastConstructor.construct_other,
+}
+
+
+class _Resolver12(pyyaml.resolver.BaseResolver):
+    """The implicit types of YAML 1.2, with the patterns ruamel uses (so `yes`, `on`, `1:30` stay text)."""
+
+
+def _add_resolvers() -> None:
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    for versions, tag, regexp, first in implicit_resolvers:
+        if (1, 2) in versions and tag.rsplit(":", 1)[-1] in ("bool", "float", "int", "merge", "null", "timestamp"):
+            _Resolver12.add_implicit_resolver(tag, regexp, first)
+
+
+_add_resolvers()
+
+try:  # libyaml's parser when PyYAML was built with it
+    from yaml._yaml import CParser as _CParser
+
+    class _FastLoader(_CParser, _FastConstructor, _Resolver12):
+        """libyaml's parser, the plain-data constructor and YAML 1.2 resolution."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _FastConstructor.__init__(self)
+            _Resolver12.__init__(self)
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    class _FastLoader(pyyaml.reader.Reader, pyyaml.scanner.Scanner, pyyaml.parser.Parser,  # type: ignore[no-redef]
+                      pyyaml.composer.Composer, _FastConstructor, _Resolver12):
+        """PyYAML's own parser, the plain-data constructor and YAML 1.2 resolution."""
+
+        def __init__(self, stream: str) -> None:
+            pyyaml.reader.Reader.__init__(self, stream)
+            pyyaml.scanner.Scanner.__init__(self)
+            pyyaml.parser.Parser.__init__(self)
+            pyyaml.composer.Composer.__init__(self)
+            _FastConstructor.__init__(self)
+            _Resolver12.__init__(self)
+
+
+def _load_fast(text: str) -> Any:
+    """The document as plain dicts, lists and scalars; raises _Fallback or YAMLError when in doubt."""
+    if _DIRECTIVE_OR_TAG.search(text):
+        raise _Fallback("directive or tag")  # %YAML 1.1 and explicit tags read differently in ruamel
+    loader = _FastLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def source_entry(source: Source) -> CommentedMap:
