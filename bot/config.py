@@ -12,14 +12,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml as pyyaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.models import KINDS, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+
+if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit the file
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
 T = TypeVar("T")
 
@@ -40,6 +41,8 @@ class ConfigError(Exception):
 
 def _yaml() -> YAML:
     """A round-trip YAML instance: keeps comments and order, constructs only plain data (safe)."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -74,16 +77,16 @@ class _Checker:
         loc = f"{self.path}:{line}" if line else self.path
         return ConfigError(f"{loc}: {where}: {message}")
 
-    def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> CommentedMap:
+    def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> Mapping[Any, Any]:
         if not isinstance(node, Mapping):
             raise self.fail(parent, pkey, where, "expected a mapping of keys")
         unknown = sorted(str(k) for k in node if k not in allowed)
         if unknown:
             raise self.fail(node, unknown[0], f"{where}.{unknown[0]}",
                             f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        return node  # type: ignore[return-value]
+        return node
 
-    def get(self, node: CommentedMap, key: str, where: str, conv: Callable[[object], T],
+    def get(self, node: Mapping[Any, Any], key: str, where: str, conv: Callable[[object], T],
             default: T | None = None, required: bool = False) -> T:
         if key not in node or node[key] is None:
             if required:
@@ -101,9 +104,9 @@ def _line_of(node: object, key: str | int | None) -> int:
     if lc is None:
         return 0
     try:
-        if key is not None and isinstance(node, CommentedMap) and key in node:
+        if key is not None and isinstance(node, Mapping) and key in node:
             return int(lc.key(key)[0]) + 1
-        if key is not None and isinstance(node, CommentedSeq) and isinstance(key, int):
+        if key is not None and isinstance(node, list) and isinstance(key, int):
             return int(lc.item(key)[0]) + 1
     except (KeyError, IndexError, TypeError):
         pass
@@ -253,16 +256,16 @@ def _settings(ck: _Checker, node: object, parent: object) -> Settings:
     return Settings(**values)
 
 
-def _list(ck: _Checker, root: CommentedMap, key: str) -> CommentedSeq:
+def _list(ck: _Checker, root: Mapping[Any, Any], key: str) -> list[Any]:
     node = root.get(key)
     if node is None:
-        return CommentedSeq()
+        return []
     if not isinstance(node, list):
         raise ck.fail(root, key, key, "expected a list")
-    return node  # type: ignore[return-value]
+    return node
 
 
-def _unique(ck: _Checker, seq: CommentedSeq, values: list[str], key: str, what: str) -> None:
+def _unique(ck: _Checker, seq: list[Any], values: list[str], key: str, what: str) -> None:
     seen: set[str] = set()
     for i, value in enumerate(values):
         if value.casefold() in seen:
@@ -301,6 +304,8 @@ def load_document(path: Path) -> Any:
 
 
 def _load_round_trip(path: Path, text: str) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -398,15 +403,29 @@ class _Resolver12(pyyaml.resolver.BaseResolver):
     """The implicit types of YAML 1.2, with the patterns ruamel uses (so `yes`, `on`, `1:30` stay text)."""
 
 
-def _add_resolvers() -> None:
-    from ruamel.yaml.resolver import implicit_resolvers
-
-    for versions, tag, regexp, first in implicit_resolvers:
-        if (1, 2) in versions and tag.rsplit(":", 1)[-1] in ("bool", "float", "int", "merge", "null", "timestamp"):
-            _Resolver12.add_implicit_resolver(tag, regexp, first)
-
-
-_add_resolvers()
+# ruamel's YAML 1.2 patterns (ruamel.yaml.resolver), so the fast read resolves plain scalars as ruamel does.
+_IMPLICIT_12 = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+    ("null", r"^(?: ~ |null|Null|NULL | )$", ["~", "n", "N", ""]),
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+)
+for _name, _pattern, _first in _IMPLICIT_12:
+    _Resolver12.add_implicit_resolver(f"tag:yaml.org,2002:{_name}", re.compile(_pattern, re.VERBOSE),
+                                      list(_first))
 
 try:  # libyaml's parser when PyYAML was built with it
     from yaml._yaml import CParser as _CParser
@@ -445,6 +464,8 @@ def _load_fast(text: str) -> Any:
 
 def source_entry(source: Source) -> CommentedMap:
     """The YAML mapping for a source, with only the keys that differ from the defaults."""
+    from ruamel.yaml.comments import CommentedMap
+
     entry = CommentedMap()
     entry["name"] = source.name
     entry["url"] = source.url
@@ -488,6 +509,8 @@ def add_source_to_file(path: Path | str, source: Source) -> None:
 
 def add_sources_to_file(path: Path | str, sources: list[Source]) -> None:
     """Appends sources with one read and one write (round-trip YAML is slow); validates before writing."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     p = Path(path)
     document = load_document(p)
     if document is None:
@@ -506,7 +529,7 @@ def remove_source_from_file(path: Path | str, name: str) -> bool:
     """Removes the source called `name`; returns False if there was none."""
     p = Path(path)
     document = load_document(p)
-    seq = document.get("sources") if isinstance(document, CommentedMap) else None
+    seq = document.get("sources") if isinstance(document, Mapping) else None
     if not isinstance(seq, list):
         return False
     for i, entry in enumerate(seq):
