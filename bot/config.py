@@ -1,18 +1,26 @@
-"""Loads and validates the sources file into typed records, and edits it without losing comments."""
+"""Loads and validates the sources file into typed records, and edits it without losing comments.
+
+Reading uses a fast safe loader (PyYAML's libyaml parser, with YAML 1.2 scalars as ruamel reads them).
+Only when that load or the validation fails is the file read again with ruamel's round-trip loader,
+whose line numbers the error message names; the round-trip loader also does every edit.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml as pyyaml
 
 from bot.models import KINDS, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+
+if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit the file
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
 T = TypeVar("T")
 
@@ -33,6 +41,8 @@ class ConfigError(Exception):
 
 def _yaml() -> YAML:
     """A round-trip YAML instance: keeps comments and order, constructs only plain data (safe)."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -51,8 +61,8 @@ def parse_interval(value: object) -> float:
         if not match:
             raise ValueError(f"{value!r} is not a duration (use seconds, or 30s, 15m, 2h, 1d)")
         seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower()]
-    if seconds < 1:
-        raise ValueError("must be at least 1 second")
+    if not math.isfinite(seconds) or seconds < 1:
+        raise ValueError("must be at least 1 second (and finite)")
     return seconds
 
 
@@ -67,16 +77,16 @@ class _Checker:
         loc = f"{self.path}:{line}" if line else self.path
         return ConfigError(f"{loc}: {where}: {message}")
 
-    def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> CommentedMap:
+    def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> Mapping[Any, Any]:
         if not isinstance(node, Mapping):
             raise self.fail(parent, pkey, where, "expected a mapping of keys")
         unknown = sorted(str(k) for k in node if k not in allowed)
         if unknown:
             raise self.fail(node, unknown[0], f"{where}.{unknown[0]}",
                             f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        return node  # type: ignore[return-value]
+        return node
 
-    def get(self, node: CommentedMap, key: str, where: str, conv: Callable[[object], T],
+    def get(self, node: Mapping[Any, Any], key: str, where: str, conv: Callable[[object], T],
             default: T | None = None, required: bool = False) -> T:
         if key not in node or node[key] is None:
             if required:
@@ -94,9 +104,9 @@ def _line_of(node: object, key: str | int | None) -> int:
     if lc is None:
         return 0
     try:
-        if key is not None and isinstance(node, CommentedMap) and key in node:
+        if key is not None and isinstance(node, Mapping) and key in node:
             return int(lc.key(key)[0]) + 1
-        if key is not None and isinstance(node, CommentedSeq) and isinstance(key, int):
+        if key is not None and isinstance(node, list) and isinstance(key, int):
             return int(lc.item(key)[0]) + 1
     except (KeyError, IndexError, TypeError):
         pass
@@ -127,7 +137,7 @@ def _positive_int(value: object) -> int:
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
         raise ValueError("expected a number ≥ 0")
     return float(value)
 
@@ -246,16 +256,16 @@ def _settings(ck: _Checker, node: object, parent: object) -> Settings:
     return Settings(**values)
 
 
-def _list(ck: _Checker, root: CommentedMap, key: str) -> CommentedSeq:
+def _list(ck: _Checker, root: Mapping[Any, Any], key: str) -> list[Any]:
     node = root.get(key)
     if node is None:
-        return CommentedSeq()
+        return []
     if not isinstance(node, list):
         raise ck.fail(root, key, key, "expected a list")
-    return node  # type: ignore[return-value]
+    return node
 
 
-def _unique(ck: _Checker, seq: CommentedSeq, values: list[str], key: str, what: str) -> None:
+def _unique(ck: _Checker, seq: list[Any], values: list[str], key: str, what: str) -> None:
     seen: set[str] = set()
     for i, value in enumerate(values):
         if value.casefold() in seen:
@@ -279,14 +289,23 @@ def config_from_yaml(root: object, path: str) -> Config:
     return Config(tuple(watches), tuple(sources), _settings(ck, m.get("settings"), m), path)
 
 
-def load_document(path: Path) -> Any:
-    """Reads the sources file as a round-trip document, turning read and syntax errors into ConfigError."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (set --sources or NEWSBOT_SOURCES)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+
+
+def load_document(path: Path) -> Any:
+    """Reads the sources file as a round-trip document, turning read and syntax errors into ConfigError."""
+    return _load_round_trip(path, _read(path))
+
+
+def _load_round_trip(path: Path, text: str) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -304,11 +323,149 @@ def load_document(path: Path) -> Any:
 def load_config(path: Path | str) -> Config:
     """Loads and validates the sources file; raises ConfigError with a one-line message."""
     p = Path(path)
-    return config_from_yaml(load_document(p), str(p))
+    text = _read(p)
+    try:
+        return config_from_yaml(_load_fast(text), str(p))
+    except (_Fallback, pyyaml.YAMLError, ConfigError):
+        pass  # read again below, for the line numbers (or for what only the round-trip loader reads)
+    return config_from_yaml(_load_round_trip(p, text), str(p))
+
+
+class _Fallback(Exception):
+    """Something the fast loader leaves to the round-trip loader (so both always read the same data)."""
+
+
+_TRUE = {"true", "True", "TRUE"}
+_DIRECTIVE_OR_TAG = re.compile(r"^%|(?:^|[\s\[\]{},:-])!", re.MULTILINE)
+_PLAIN_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+class _FastConstructor(pyyaml.constructor.SafeConstructor):
+    """Plain data only, with scalars constructed as ruamel's YAML 1.2 loader does."""
+
+    def construct_mapping(self, node: pyyaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+            raise _Fallback("merge key")
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) != len(node.value):
+            raise _Fallback("duplicate key")  # the round-trip loader names it
+        return mapping
+
+    def construct_map(self, node: pyyaml.MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update(self.construct_mapping(node))
+
+    def construct_seq(self, node: pyyaml.SequenceNode) -> Any:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_sequence(node))
+
+    def construct_bool(self, node: pyyaml.ScalarNode) -> bool:
+        return self.construct_scalar(node) in _TRUE
+
+    def construct_int(self, node: pyyaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text[:1] == "-" else 1
+        text = text.lstrip("+-")
+        base = {"0b": 2, "0o": 8, "0x": 16}.get(text[:2], 10)
+        return sign * int(text[2:] if base != 10 else text, base)
+
+    def construct_float(self, node: pyyaml.ScalarNode) -> float:
+        text = str(self.construct_scalar(node)).replace("_", "").lower()
+        sign = -1.0 if text[:1] == "-" else 1.0
+        text = text.lstrip("+-")
+        return sign * (math.inf if text == ".inf" else math.nan if text == ".nan" else float(text))
+
+    def construct_date(self, node: pyyaml.ScalarNode) -> Any:
+        if not _PLAIN_DATE.match(str(node.value)):
+            raise _Fallback("timestamp")  # ruamel's TimeStamp prints differently from a datetime
+        return self.construct_yaml_timestamp(node)
+
+    def construct_other(self, node: pyyaml.Node) -> Any:
+        raise _Fallback(f"tag {node.tag}")
+
+
+_FastConstructor.yaml_constructors = {  # only these: anything else is left to the round-trip loader
+    "tag:yaml.org,2002:null": _FastConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:str": _FastConstructor.construct_yaml_str,
+    "tag:yaml.org,2002:bool": _FastConstructor.construct_bool,
+    "tag:yaml.org,2002:int": _FastConstructor.construct_int,
+    "tag:yaml.org,2002:float": _FastConstructor.construct_float,
+    "tag:yaml.org,2002:timestamp": _FastConstructor.construct_date,
+    "tag:yaml.org,2002:seq": _FastConstructor.construct_seq,
+    "tag:yaml.org,2002:map": _FastConstructor.construct_map,
+    None: _FastConstructor.construct_other,
+}
+
+
+class _Resolver12(pyyaml.resolver.BaseResolver):
+    """The implicit types of YAML 1.2, with the patterns ruamel uses (so `yes`, `on`, `1:30` stay text)."""
+
+
+# ruamel's YAML 1.2 patterns (ruamel.yaml.resolver), so the fast read resolves plain scalars as ruamel does.
+_IMPLICIT_12 = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+    ("null", r"^(?: ~ |null|Null|NULL | )$", ["~", "n", "N", ""]),
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+)
+for _name, _pattern, _first in _IMPLICIT_12:
+    _Resolver12.add_implicit_resolver(f"tag:yaml.org,2002:{_name}", re.compile(_pattern, re.VERBOSE),
+                                      list(_first))
+
+try:  # libyaml's parser when PyYAML was built with it
+    from yaml._yaml import CParser as _CParser
+
+    class _FastLoader(_CParser, _FastConstructor, _Resolver12):
+        """libyaml's parser, the plain-data constructor and YAML 1.2 resolution."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _FastConstructor.__init__(self)
+            _Resolver12.__init__(self)
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    class _FastLoader(pyyaml.reader.Reader, pyyaml.scanner.Scanner, pyyaml.parser.Parser,  # type: ignore[no-redef]
+                      pyyaml.composer.Composer, _FastConstructor, _Resolver12):
+        """PyYAML's own parser, the plain-data constructor and YAML 1.2 resolution."""
+
+        def __init__(self, stream: str) -> None:
+            pyyaml.reader.Reader.__init__(self, stream)
+            pyyaml.scanner.Scanner.__init__(self)
+            pyyaml.parser.Parser.__init__(self)
+            pyyaml.composer.Composer.__init__(self)
+            _FastConstructor.__init__(self)
+            _Resolver12.__init__(self)
+
+
+def _load_fast(text: str) -> Any:
+    """The document as plain dicts, lists and scalars; raises _Fallback or YAMLError when in doubt."""
+    if _DIRECTIVE_OR_TAG.search(text):
+        raise _Fallback("directive or tag")  # %YAML 1.1 and explicit tags read differently in ruamel
+    loader = _FastLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def source_entry(source: Source) -> CommentedMap:
     """The YAML mapping for a source, with only the keys that differ from the defaults."""
+    from ruamel.yaml.comments import CommentedMap
+
     entry = CommentedMap()
     entry["name"] = source.name
     entry["url"] = source.url
@@ -352,6 +509,8 @@ def add_source_to_file(path: Path | str, source: Source) -> None:
 
 def add_sources_to_file(path: Path | str, sources: list[Source]) -> None:
     """Appends sources with one read and one write (round-trip YAML is slow); validates before writing."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     p = Path(path)
     document = load_document(p)
     if document is None:
@@ -370,7 +529,7 @@ def remove_source_from_file(path: Path | str, name: str) -> bool:
     """Removes the source called `name`; returns False if there was none."""
     p = Path(path)
     document = load_document(p)
-    seq = document.get("sources") if isinstance(document, CommentedMap) else None
+    seq = document.get("sources") if isinstance(document, Mapping) else None
     if not isinstance(seq, list):
         return False
     for i, entry in enumerate(seq):

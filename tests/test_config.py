@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.config
 from bot.cli.main import main
 from bot.config import (
     ConfigError,
@@ -54,6 +55,9 @@ ERRORS = [
      ":4: settings.concurrency: expected a positive whole number"),
     ("watches:\n  - {id: a, title: A, season: 2, known: [{kind: gossip, date: 2024}]}\n",
      "watches[0].known[0].kind: 'gossip' is not one of"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    id: b\n", ':2: YAML syntax error: while constructing '
+     'a mapping; found duplicate key "id"'),
+    ("watches:\n  - {id: a, title: A, season: !!str 2}\n", ":2: watches[0].season: expected a positive"),
 ]
 
 
@@ -99,7 +103,7 @@ def test_intervals(value: object, seconds: float) -> None:
     assert parse_interval(value) == seconds
 
 
-@pytest.mark.parametrize("value", ["0s", "fast", True, -5])
+@pytest.mark.parametrize("value", ["0s", "fast", True, -5, float("nan"), float("inf")])
 def test_bad_intervals(value: object) -> None:
     with pytest.raises(ValueError):
         parse_interval(value)
@@ -143,3 +147,57 @@ def test_add_refuses_a_duplicate_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duplicate name"):
         add_source_to_file(path, Source(name="LOCAL", url="http://127.0.0.1:9/other.xml"))
     assert path.read_text(encoding="utf-8") == GOOD
+
+
+def test_reading_never_needs_the_round_trip_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(*args: object) -> None:
+        raise AssertionError("the round-trip loader read a valid file")
+
+    monkeypatch.setattr(bot.config, "_load_round_trip", slow)
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert load_config(path).sources[0].name == "Local"
+    assert load_config(Path(__file__).parent.parent / "sources.yaml").watches
+
+
+SCALARS = ["017", "0o17", "0x1F", "0b101", "1_000", "-5", "+3", "1.5", "1e3", ".5", "-.inf", ".NaN", "1:30",
+           "yes", "on", "no", "True", "FALSE", "~", "null", "2022-06-07", "2024-05-01 10:00:00",
+           "2024-05-01T10:00:00Z", "=", "'x'", '"15m"', "15m", "[1, 2]", "{a: 1}", "!!str 5", "!!binary aGk=",
+           "&a 5", "2024", "3.", ""]
+
+
+def _outcome(path: Path) -> object:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        return str(exc)
+
+
+FIELDS = [
+    "watches:\n  - {{id: a, title: {v}, season: 2}}\n",
+    "watches:\n  - id: a\n    title: A\n    season: {v}\n",
+    "watches:\n  - {{id: a, title: A, season: 2, aliases: [{v}]}}\n",
+    "watches:\n  - {{id: a, title: A, season: 2, known: [{{kind: renewal, date: {v}}}]}}\n",
+    "watches:\n  - {{id: a, title: A, season: 2}}\nsources:\n  - name: {v}\n    url: http://127.0.0.1:9/f\n",
+    "watches:\n  - {{id: a, title: A, season: 2}}\nsources:\n  - {{name: n, url: 'http://127.0.0.1:9/f', "
+    "interval: {v}}}\n",
+    "watches:\n  - {{id: a, title: A, season: 2}}\nsources:\n  - {{name: n, url: 'http://127.0.0.1:9/f', "
+    "paused: {v}}}\n",
+    "watches:\n  - {{id: a, title: A, season: 2}}\nsettings:\n  concurrency: {v}\n",
+    "watches:\n  - {{id: a, title: A, season: 2}}\nsettings:\n  connect_timeout: {v}\n",
+]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("value", SCALARS)
+def test_the_fast_and_the_round_trip_loader_read_the_same(tmp_path: Path, value: str, field: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(field.format(v=value), encoding="utf-8")
+    fast = _outcome(path)
+
+    def no_fast(text: str) -> object:
+        raise bot.config._Fallback("test")
+
+    monkeypatch.setattr(bot.config, "_load_fast", no_fast)
+    assert _outcome(path) == fast

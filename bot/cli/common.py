@@ -7,9 +7,10 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_config
-from bot.models import Config
+if TYPE_CHECKING:
+    from bot.models import Config
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -31,6 +32,8 @@ def paths_from(args: argparse.Namespace) -> Paths:
 
 def load_or_exit(paths: Paths) -> Config:
     """Loads the sources file, or prints the one-line problem and exits with code 2."""
+    from bot.config import ConfigError, load_config
+
     try:
         return load_config(paths.sources)
     except ConfigError as exc:

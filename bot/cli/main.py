@@ -1,4 +1,7 @@
-"""The `newsbot` command: run, scan, classify, status and source management."""
+"""The `newsbot` command: run, scan, classify, status and source management.
+
+Each subcommand imports what it needs when it runs, so `--help` and the light commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot import __version__, aio
+from bot import __version__
 from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_exit, paths_from
-from bot.models import Config, Item
-from bot.store.store import StateError
+
+if TYPE_CHECKING:
+    from bot.models import Config, Item
 
 
 def _common() -> argparse.ArgumentParser:
@@ -47,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _item_from_json(obj: dict[str, object]) -> Item:
+    from bot.models import Item
+
     def text(key: str) -> str:
         value = obj.get(key)
         return "" if value is None else str(value)
@@ -96,7 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
-    except (StateError, OSError) as exc:
+    except Exception as exc:
+        from bot.store.store import StateError  # imported here: most commands never open the state
+
+        if not isinstance(exc, StateError | OSError):
+            raise
         print(f"newsbot: state: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -117,9 +127,11 @@ def _main(argv: Sequence[str] | None) -> int:
                                               log_format=args.log_format, metrics_port=args.metrics_port,
                                               metrics_host=args.metrics_host))
     if args.command == "scan":
+        import asyncio
+
         from bot.daemon import DEFAULT_API_URL, scan
 
-        return aio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
+        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
                                 api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL))
     if args.command == "status":

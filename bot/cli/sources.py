@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import aio
-from bot.config import ConfigError, load_config, parse_interval
-from bot.models import Config, Selectors
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parser is built on every command, so the rest is imported when an action runs
     from bot.cli.common import Paths
+    from bot.models import Config, Selectors
     from bot.sources import Preview
     from bot.store.store import SourceState
 
@@ -85,6 +81,7 @@ def _add_parser(actions: Any, common: argparse.ArgumentParser) -> None:
 
 def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
     """Runs `newsbot sources ACTION`; one line on stderr for any problem, never a traceback."""
+    from bot.config import ConfigError
     from bot.sources import FetchFailed, SourceError
     from bot.store.store import StateError
 
@@ -110,15 +107,19 @@ def _fail(message: str, code: int) -> int:
 
 
 def _dispatch(action: str, args: argparse.Namespace, paths: Paths) -> int:
+    import asyncio
+
+    from bot.config import load_config
+
     config = load_config(paths.sources)
     if action == "list":
         return _list(config, paths, sys.stdout)
     if action == "add":
-        return aio.run(_add(config, args, paths, sys.stdout))
+        return asyncio.run(_add(config, args, paths, sys.stdout))
     if action == "remove":
         return _remove(args.name, paths, sys.stdout)
     if action == "check":
-        return aio.run(_check(config, args.name, max(0, args.newest), sys.stdout))
+        return asyncio.run(_check(config, args.name, max(0, args.newest), sys.stdout))
     if action == "import":
         return _import(args.file, _interval(args.interval), paths, sys.stdout)
     from bot.sources import export_opml
@@ -128,6 +129,8 @@ def _dispatch(action: str, args: argparse.Namespace, paths: Paths) -> int:
 
 
 def _interval(text: str | None) -> float | None:
+    from bot.config import parse_interval
+
     if text is None:
         return None
     try:
@@ -205,6 +208,8 @@ def _selectors(args: argparse.Namespace) -> Selectors | None:
         return None
     if not given["item"] or not given["title"]:
         raise _Usage("CSS selectors need at least --item and --title")
+    from bot.models import Selectors
+
     return Selectors(item=given["item"], title=given["title"], link=given["link"] or "a",
                      summary=given["summary"] or "", date=given["date"] or "")
 
@@ -311,6 +316,8 @@ def _remove(name: str, paths: Paths, out: TextIO) -> int:
 
 
 async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> int:
+    import asyncio
+
     from bot.fetch.client import Fetcher
     from bot.sources import SourceError, check_source, find_source
 
