@@ -21,8 +21,8 @@ from bot.config import ConfigError, load_config
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
 from bot.messages import format_alert, format_alert_plain
-from bot.models import Config
-from bot.pipeline import CycleResult, Finding, Pipeline, utcnow
+from bot.models import Config, utcnow
+from bot.pipeline import CycleResult, Finding, Pipeline
 from bot.store.store import State
 
 log = logging.getLogger("newsbot")
@@ -121,12 +121,8 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     try:
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
-            try:
-                pipeline.start_workers()  # they warm up while the state is seeded
-                pipeline.seed()
-                result = await pipeline.cycle(pipeline.active_sources())
-            finally:
-                pipeline.close()
+            pipeline.seed()
+            result = await pipeline.cycle(pipeline.active_sources())
         for finding in result.findings:
             print_finding(finding, out, as_json=as_json)
         failed = [o for o in result.outcomes if o.status == "failed"]
@@ -207,7 +203,6 @@ class Daemon:
 
     async def start(self) -> None:
         self.pipeline.seed()
-        self.pipeline.start_workers()  # warm by the first tick, which fetches every source
         if self.opts.token:
             self._telegram_task = asyncio.create_task(self._connect_telegram())
         else:
@@ -379,7 +374,6 @@ class Daemon:
                 async with asyncio.timeout(5):
                     await stop_application(self.app)
         await self.fetcher.aclose()
-        self.pipeline.close()
         self.state.close()
         log.info("newsbot stopped")
 

@@ -22,9 +22,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import messages
-from bot.models import KINDS, Config
+from bot.models import KINDS, Config, utcnow
 from bot.store.store import State, Subscriber
-from bot.telegram.sender import utcnow
 
 log = logging.getLogger(__name__)
 
