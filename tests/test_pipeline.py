@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import bot.fetch.client
+import bot.parse.feed
 import bot.pipeline
 from bot.fetch.client import Fetcher
 from bot.models import Config, Item, Settings, Source, Watch
@@ -148,7 +149,7 @@ async def test_a_bug_parsing_one_body_fails_that_source_only(world: tuple[State,
     news_site.set("/good", rss([TRAILER]))
     news_site.set("/bug", rss([("A cooking contest returns", "Recipes.", NOW)]))
     good, bug = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in ("good", "bug"))
-    real = bot.pipeline.parse_source
+    real = bot.parse.feed.parse_source
 
     def flaky(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> list[Item]:
         if source.name == "bug":
