@@ -24,8 +24,7 @@ from bot.telegram.bot import (
     Sender,
     build_application,
     notify_admins,
-    start_application,
-    stop_application,
+    polling,
 )
 from tests.fakebotapi import BOT_ID, FakeBotAPI
 
@@ -117,9 +116,8 @@ async def app(bot_api: FakeBotAPI, state: State, actions: Actions) -> AsyncItera
     bot_api.add_chat(GROUP, "group", title="Fan club", admins=(GROUP_ADMIN,))
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=2.0, connect_timeout=1.0)
-    await start_application(application, poll_timeout=1)
-    yield application
-    await stop_application(application)
+    async with polling(application, poll_timeout=1):
+        yield application
 
 
 class Chat:
@@ -415,9 +413,8 @@ async def bot(bot_api: FakeBotAPI, state: State, actions: Actions) -> AsyncItera
     """An initialised Application (not polling) whose bot the sender uses."""
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=1.0, connect_timeout=1.0)
-    await application.initialize()
-    yield application
-    await application.shutdown()
+    async with application:
+        yield application
 
 
 def renderer(state: State, override: dict[int, str] | None = None) -> Callable[[int, int], str | None]:
@@ -513,14 +510,11 @@ async def test_flood_control_that_reaches_the_sender_is_waited_out(bot_api: Fake
                                                                     actions: Actions) -> None:
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=1.0, max_retries=0)
-    await application.initialize()
-    try:
+    async with application:
         subscribe(state, 41)
         add_event(state, 1)
         bot_api.add_fault("retry_after", retry_after=1, times=2)
         stats = await Sender(application.bot, state, renderer(state)).flush()
-    finally:
-        await application.shutdown()
     assert stats.sent == 1 and stats.rate_limited == 2 and len(bot_api.sent(41)) == 1
 
 
