@@ -89,6 +89,7 @@ class InstanceLock:
         return None
 
     def release(self) -> None:
+        """Lets the lock go (at a clean exit; the system drops it if the process dies)."""
         if self._fh is not None:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
@@ -342,6 +343,7 @@ class Daemon:
         log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
 
     async def check_reload(self) -> None:
+        """Reloads when the sources file changed on disk (edited by hand or by the command line)."""
         if self._sources_mtime() != self._mtime:
             self.reload("sources file changed")
 

@@ -69,9 +69,11 @@ class CycleResult:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every source's findings, in the order of the outcomes."""
         return [f for o in self.outcomes for f in o.findings]
 
     def stats(self) -> dict[str, int | float]:
+        """The cycle's counts, as logged and stored for /stats."""
         by = [o.status for o in self.outcomes]
         return {
             "sources": len(self.outcomes),
