@@ -12,7 +12,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,9 +21,13 @@ from bot.config import ConfigError, load_config
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
 from bot.messages import format_alert, format_alert_plain
-from bot.models import Config
-from bot.pipeline import CycleResult, Finding, Pipeline, utcnow
+from bot.models import Config, utcnow
+from bot.pipeline import CycleResult, Finding, Pipeline
 from bot.store.store import State
+
+if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
+    from bot.metrics import Metrics
+    from bot.telegram.bot import BotApp, BotDeps, Sender
 
 log = logging.getLogger("newsbot")
 
@@ -85,6 +89,7 @@ class InstanceLock:
         return None
 
     def release(self) -> None:
+        """Lets the lock go (at a clean exit; the system drops it if the process dies)."""
         if self._fh is not None:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
@@ -121,12 +126,8 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     try:
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
-            try:
-                pipeline.start_workers()  # they warm up while the state is seeded
-                pipeline.seed()
-                result = await pipeline.cycle(pipeline.active_sources())
-            finally:
-                pipeline.close()
+            pipeline.seed()
+            result = await pipeline.cycle(pipeline.active_sources())
         for finding in result.findings:
             print_finding(finding, out, as_json=as_json)
         failed = [o for o in result.outcomes if o.status == "failed"]
@@ -148,17 +149,14 @@ async def _deliver(config: Config, state: State, token: str, api_url: str) -> No
 
     app = build_application(token, base_url=api_url, deps=_no_commands(config, state),
                             per_second=config.settings.send_rate)
-    await app.initialize()
-    try:
+    async with app:
         stats = await Sender(app.bot, state, lambda e, c: render_alert(config, state, e)).flush()
-        if stats.retried:
-            print(f"newsbot: {stats.retried} alert(s) could not be sent now; they stay in the outbox",
-                  file=sys.stderr)
-    finally:
-        await app.shutdown()
+    if stats.retried:
+        print(f"newsbot: {stats.retried} alert(s) could not be sent now; they stay in the outbox",
+              file=sys.stderr)
 
 
-def _no_commands(config: Config, state: State) -> Any:
+def _no_commands(config: Config, state: State) -> BotDeps:
     from bot.telegram.bot import BotDeps
 
     return BotDeps(state=state, config_provider=lambda: config, admins=frozenset())
@@ -183,21 +181,22 @@ class Daemon:
 
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
-        self.config = opts.config
-        self.state = State.open(opts.state_dir)
-        self.fetcher = Fetcher(self.config.settings)
-        self.pipeline = Pipeline(self.config, self.state, self.fetcher)
-        self.stopping = asyncio.Event()
+        self.config: Config = opts.config
+        self.state: State = State.open(opts.state_dir)
+        self.fetcher: Fetcher = Fetcher(self.config.settings)
+        self.pipeline: Pipeline = Pipeline(self.config, self.state, self.fetcher)
+        self.stopping: asyncio.Event = asyncio.Event()
         self.cycles: set[asyncio.Task[None]] = set()
-        self.in_flight: set[str] = set()
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.app: Any = None
-        self.sender: Any = None
-        self.metrics: Any = None
-        self.exit_code = 0
+        self.in_flight: set[str] = set()  # names of the sources a running cycle holds
+        self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone="UTC")
+        self.app: BotApp | None = None  # set while the bot is connected
+        self.sender: Sender | None = None
+        self.metrics: Metrics | None = None
+        self.exit_code: int = 0
         self._telegram_task: asyncio.Task[None] | None = None
+        self._telegram_done = asyncio.Event()  # set when the bot may disconnect (sends are over)
         self._send_lock = asyncio.Lock()
-        self._mtime = self._sources_mtime()
+        self._mtime: float = self._sources_mtime()
 
     def _sources_mtime(self) -> float:
         try:
@@ -206,10 +205,10 @@ class Daemon:
             return 0.0
 
     async def start(self) -> None:
+        """Seeds the state, connects the bot (in the background) and schedules the daemon's jobs."""
         self.pipeline.seed()
-        self.pipeline.start_workers()  # warm by the first tick, which fetches every source
         if self.opts.token:
-            self._telegram_task = asyncio.create_task(self._connect_telegram())
+            self._telegram_task = asyncio.create_task(self._run_telegram())
         else:
             log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
         self.scheduler.add_job(self.tick, "interval", seconds=1.0, id="tick", coalesce=True,
@@ -225,14 +224,20 @@ class Daemon:
         log.info("newsbot started: %d watches, %d sources, state in %s, %s event loop", len(self.config.watches),
                  len(self.config.sources), self.opts.state_dir, aio.loop_name())
 
-    async def _connect_telegram(self) -> None:
-        """Starts the bot, retrying while the Bot API cannot be reached; sources are fetched meanwhile."""
+    async def _run_telegram(self) -> None:
+        """Runs the bot until the daemon stops, retrying while the Bot API cannot be reached; sources
+        are fetched meanwhile and alerts wait in the outbox."""
         from telegram.error import InvalidToken, TelegramError
+
+        from bot.telegram.bot import Sender, polling
 
         delay = 5.0
         while not self.stopping.is_set():
             try:
-                await self._start_telegram()
+                async with polling(self._build_app()) as app:
+                    self.app, self.sender = app, Sender(app.bot, self.state, self.render)
+                    log.info("connected to the Telegram Bot API")
+                    await self._telegram_done.wait()
                 return
             except InvalidToken as exc:
                 log.error("the Bot API refused TELEGRAM_BOT_TOKEN (%s): stopping", exc)
@@ -242,34 +247,25 @@ class Daemon:
             except TelegramError as exc:
                 log.warning("cannot reach the Telegram Bot API (%s); alerts wait in the outbox, retrying in %.0fs",
                             exc, delay)
-                await self._discard_app()
+            finally:
+                self.app = self.sender = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
             delay = min(delay * 2, 300.0)
 
-    async def _discard_app(self) -> None:
-        from bot.telegram.bot import stop_application
-
-        app, self.app = self.app, None
-        if app is not None:
-            with contextlib.suppress(Exception):
-                await stop_application(app)
-
-    async def _start_telegram(self) -> None:
+    def _build_app(self) -> BotApp:
+        """The Application with newsbot's commands, bound to this daemon's state and source actions."""
         from bot.report import health_report
         from bot.telegram.admin import SourceAdmin
-        from bot.telegram.bot import BotDeps, Sender, build_application, start_application
+        from bot.telegram.bot import BotDeps, build_application
 
         admin = SourceAdmin(self.opts.sources_path, self.state, self.fetcher, lambda: self.config, self.reload)
         deps = BotDeps(state=self.state, config_provider=lambda: self.config, admins=self.opts.admins,
                        on_add_source=admin.add, on_remove_source=admin.remove, on_pause=admin.pause,
                        on_resume=admin.resume,
                        health=lambda: health_report(self.config, self.state, utcnow()))
-        self.app = build_application(self.opts.token, base_url=self.opts.api_url, deps=deps,
-                                     per_second=self.config.settings.send_rate)
-        await start_application(self.app)
-        self.sender = Sender(self.app.bot, self.state, self.render)
-        log.info("connected to the Telegram Bot API")
+        return build_application(self.opts.token, base_url=self.opts.api_url, deps=deps,
+                                 per_second=self.config.settings.send_rate)
 
     def render(self, event_id: int, chat_id: int) -> str | None:
         """The HTML alert for an outbox row (None if its event is gone)."""
@@ -324,10 +320,9 @@ class Daemon:
             return 0
         async with self._send_lock:
             stats = await self.sender.flush()
-            sent, failed = int(getattr(stats, "sent", 0)), int(getattr(stats, "failed", 0))
             if self.metrics is not None:
-                self.metrics.observe_send(sent, failed)
-            return sent
+                self.metrics.observe_send(stats.sent, stats.failed)
+            return stats.sent
 
     async def prune(self) -> None:
         """Keeps the database bounded over months of running: drops old seen items and sent rows."""
@@ -348,6 +343,7 @@ class Daemon:
         log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
 
     async def check_reload(self) -> None:
+        """Reloads when the sources file changed on disk (edited by hand or by the command line)."""
         if self._sources_mtime() != self._mtime:
             self.reload("sources file changed")
 
@@ -358,9 +354,8 @@ class Daemon:
         self.stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._telegram_task is not None and not self._telegram_task.done():
-            self._telegram_task.cancel()
-            await asyncio.gather(self._telegram_task, return_exceptions=True)
+        if self._telegram_task is not None and self.app is None:
+            self._telegram_task.cancel()  # still connecting: no sender to wait for
         if self.sender is not None:
             self.sender.stop()
         pending = set(self.cycles)
@@ -370,18 +365,26 @@ class Daemon:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         if self.app is not None:
-            from bot.telegram.bot import stop_application
-
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.1, deadline - loop.time())), self._send_lock:
                     pass  # the message in flight is finished (or abandoned when the grace runs out)
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(5):
-                    await stop_application(self.app)
+        await self._disconnect_telegram()
         await self.fetcher.aclose()
-        self.pipeline.close()
         self.state.close()
         log.info("newsbot stopped")
+
+    async def _disconnect_telegram(self) -> None:
+        """Lets the bot stop polling and shut down (cut short after 5 s)."""
+        task = self._telegram_task
+        if task is None:
+            return
+        self._telegram_done.set()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        if not done:
+            task.cancel()
+        for outcome in await asyncio.gather(task, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.warning("the bot did not stop cleanly: %s", outcome)
 
 
 async def _serve(opts: RunOptions) -> int:

@@ -7,16 +7,15 @@ Messages are built line by line and no tag spans two lines, which is what `split
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from bot.models import KIND_LABELS, KINDS, Source, Watch
+from bot.parse.text import strip_tags
 from bot.store.store import Event, SourceState
 
 TELEGRAM_LIMIT = 4096
 KIND_ICONS: dict[str, str] = {"renewal": "📣", "trailer": "🎬", "release_date": "📅", "production": "🎥"}
-_TAG = re.compile(r"<[^>]*>")
 
 HELP_TEXT = (
     "<b>newsbot</b> tells you when the next season of a watched show is renewed, gets a trailer "
@@ -187,9 +186,9 @@ def format_stats(counts: Mapping[str, int],
     return "\n".join(lines)
 
 
-def strip_tags(text: str) -> str:
-    """Plain text of a Telegram HTML fragment."""
-    return html.unescape(_TAG.sub("", text))
+def plain_text(text: str) -> str:
+    """The plain text of a Telegram HTML message, line by line (for when Telegram refuses its HTML)."""
+    return "\n".join(strip_tags(line) for line in text.split("\n"))
 
 
 def _hard_split(line: str, limit: int) -> Iterable[str]:

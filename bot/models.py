@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Kind = Literal["renewal", "trailer", "release_date", "production"]
@@ -16,6 +16,11 @@ KIND_LABELS: dict[str, str] = {
 }
 
 SourceKind = Literal["feed", "html"]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC: every stage's clock."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,6 @@ class Settings:
     max_backoff_seconds: float = 6 * 3600.0
     allow_private: bool = False
     send_rate: int = 30
-    worker_cycle_size: int = 64  # cycles of this many sources or more parse and judge in a worker process
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,31 @@
-"""One pass over the due sources: fetch, parse, detect, record. The one module that wires the stages."""
+"""One pass over the due sources: fetch, parse, unseen, detect, record. The one module that wires the stages.
+
+Fetches run concurrently on the event loop; parsing a body and judging its new items run in a
+thread (`asyncio.to_thread`), so a large feed never stalls the loop that answers Telegram.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
 from bot.detect.rules import Detector
 from bot.fetch.client import Fetcher, FetchResult, backoff_delay, jittered
-from bot.models import Config, Decision, Item, Source
-from bot.parse.feed import ParseError, article_text
-from bot.store.db import SeenKey
+from bot.models import Config, Decision, Item, Source, utcnow
+from bot.parse.feed import ParseError, article_text, parse_source
 from bot.store.store import Event, SourceState, State, Unchanged
-from bot.workers import Parsed, ParsePool, parse_and_judge
+from bot.urls import canonical_url
 
 log = logging.getLogger("newsbot.pipeline")
 
-GROUP_COMMIT_EVERY = 0.05  # seconds between commits of a large cycle's grouped state writes
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
+Status = Literal["fetched", "unchanged", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +46,14 @@ class SourceOutcome:
     """What happened to one source in one cycle."""
 
     source: str
-    status: str  # "fetched" | "unchanged" | "failed"
+    status: Status
     items: int = 0
     new_items: int = 0
     findings: tuple[Finding, ...] = ()
     error: str | None = None
     operator_message: str | None = None
-    # CPU of parsing and judging where it ran (a worker process judges every item, a thread only the
-    # new ones) plus this source's own work on the loop, awaits excluded
+    # CPU of parsing the body and judging its new items (in a thread) plus this source's own work on
+    # the loop, awaits excluded
     cpu_seconds: float = 0.0
     bytes_received: int = 0
     elapsed: float = 0.0
@@ -71,9 +69,11 @@ class CycleResult:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every source's findings, in the order of the outcomes."""
         return [f for o in self.outcomes for f in o.findings]
 
     def stats(self) -> dict[str, int | float]:
+        """The cycle's counts, as logged and stored for /stats."""
         by = [o.status for o in self.outcomes]
         return {
             "sources": len(self.outcomes),
@@ -89,11 +89,10 @@ class CycleResult:
 
 
 class _Cycle:
-    """What the sources of one cycle share: the article fetches left, the 304s to record, the worker use."""
+    """What the sources of one cycle share: the article fetches left and the 304s to record together."""
 
-    def __init__(self, article_budget: int, pooled: bool = False) -> None:
+    def __init__(self, article_budget: int) -> None:
         self.left = article_budget
-        self.pooled = pooled
         self.unchanged: list[Unchanged] = []
 
     def take(self) -> bool:
@@ -104,12 +103,28 @@ class _Cycle:
         return True
 
 
+def _parse(source: Source, result: FetchResult) -> tuple[list[Item], float]:
+    """A fetched body's items, each with its canonical URL (which the state compares across
+    sources), and the CPU seconds the parse took. Runs in a worker thread."""
+    t0 = time.thread_time()
+    items = [replace(item, canonical_url=canonical_url(item.url)) if item.url and not item.canonical_url
+             else item for item in parse_source(source, result.body, result.final_url,
+                                                content_type=result.content_type)]
+    return items, time.thread_time() - t0
+
+
+def _judge(detector: Detector, items: list[Item]) -> tuple[list[tuple[Item, Decision]], float]:
+    """Each item with what detection says of it, and the CPU seconds it took. Runs in a worker thread."""
+    t0 = time.thread_time()
+    judged = [(item, detector.classify(item)) for item in items]
+    return judged, time.thread_time() - t0
+
+
 class Pipeline:
-    """Runs sources through fetch → parse → detect → state, deciding when each source is due."""
+    """Runs sources through fetch → parse → unseen → detect → state, deciding when each source is due."""
 
     def __init__(self, config: Config, state: State, fetcher: Fetcher, *,
-                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 worker_idle: float = 600.0) -> None:
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None) -> None:
         self.state = state
         self.fetcher = fetcher
         self.clock = clock
@@ -119,44 +134,6 @@ class Pipeline:
         self._held: frozenset[str] = frozenset()  # paused or disabled in the state
         self.config = config
         self.detector = Detector(config.watches)
-        self._workers = ParsePool(max(1, min(4, (os.cpu_count() or 1) - 1)))
-        self._worker_idle = worker_idle  # seconds without a large cycle before the workers stop
-        self._last_large = 0.0
-        self._large_running = 0  # large cycles under way (the daemon may run cycles side by side)
-
-    def close(self) -> None:
-        """Stops the parse workers, if any were started."""
-        self._workers.close()
-
-    @property
-    def uses_workers(self) -> bool:
-        """True once a large cycle has started the parse worker processes."""
-        return self._workers.running
-
-    def worker_pids(self) -> list[int]:
-        """The parse worker processes' ids (none until a large cycle)."""
-        return self._workers.pids()
-
-    def parse_counts(self) -> dict[str, int]:
-        """Bodies parsed so far in worker processes ("worker") and in this process ("here")."""
-        return dict(self._workers.counts)
-
-    def start_workers(self) -> bool:
-        """Starts the parse workers now when the active sources make large cycles, so that they are
-        warm by the first cycle (which fetches every source); True if they are up or starting."""
-        if not self._use_workers(len(self.active_sources())):
-            return False
-        self._workers.start(self.config.watches)
-        self._last_large = time.monotonic()  # their idle time counts from here
-        return True
-
-    async def workers_ready(self) -> None:
-        """Waits until started parse workers are ready to take bodies (at once if none were started)."""
-        await self._workers.ready()
-
-    def _use_workers(self, size: int) -> bool:
-        """True when a cycle of `size` sources is worth a worker process (and there is a core for it)."""
-        return size >= self.config.settings.worker_cycle_size and (os.cpu_count() or 1) > 1
 
     def update_config(self, config: Config) -> None:
         """Switches to a new configuration (reload) without losing per-source schedules."""
@@ -212,47 +189,17 @@ class Pipeline:
         started = time.monotonic()
         result = CycleResult(started=self.clock())
         todo = list(sources) if sources is not None else self.due(result.started)
-        shared = _Cycle(self.config.settings.article_fetch_budget, self._use_workers(len(todo)))
-        if shared.pooled:
-            self._workers.start(self.config.watches)
-            self._large_running += 1
-        elif not self._large_running and started - self._last_large >= self._worker_idle:
-            self._workers.close()  # workers left from a large cycle (the first after a start) give memory back
-        try:
-            # One read of the sources' fetch state, not one each: every source's task takes its first
-            # step before any answer is handled, so this shortens the start of a large cycle.
-            states = self.state.states_of([s.name for s in todo])
-            runs = asyncio.gather(*(self._run_guarded(s, shared, states[s.name]) for s in todo))
-            outcomes = await (self._grouped(runs) if shared.pooled else runs)
-        finally:
-            if shared.pooled:
-                self._large_running -= 1
-                self._last_large = time.monotonic()  # the workers' idle time counts from here
+        shared = _Cycle(self.config.settings.article_fetch_budget)
+        # One read of the sources' fetch state, not one each: every source's task takes its first
+        # step before any answer is handled, so this shortens the start of a large cycle.
+        states = self.state.states_of([s.name for s in todo])
+        outcomes = await asyncio.gather(*(self._run_guarded(s, shared, states[s.name]) for s in todo))
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started
         if todo:
             self.state.record_cycle(result.stats(), now=self.clock())
         return result
-
-    async def _grouped(self, runs: Awaitable[list[SourceOutcome]]) -> list[SourceOutcome]:
-        """Awaits a large cycle's sources with their state writes grouped, committed every
-        GROUP_COMMIT_EVERY seconds and at the end (a commit per source costs the loop more than
-        a tenth of a millisecond each)."""
-        with self.state.grouped():
-            committer = asyncio.ensure_future(self._commit_every(GROUP_COMMIT_EVERY))
-            try:
-                return await runs
-            finally:
-                committer.cancel()
-
-    async def _commit_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                self.state.commit_group()
-            except sqlite3.Error:
-                log.exception("could not commit the cycle's grouped writes; retrying")
 
     def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
         """Records the cycle's 304 answers in one transaction (losing them only means an earlier re-check)."""
@@ -294,27 +241,26 @@ class Pipeline:
                                  bytes_received=result.bytes_received)
         return await self._fetched(source, st, result, shared or _Cycle(self.config.settings.article_fetch_budget))
 
-    async def _parse(self, source: Source, result: FetchResult, pooled: bool) -> Parsed:
-        """The body's items: in a worker process (judged there too) for large cycles, else in a thread."""
-        if pooled:
-            return await self._workers.parse(source, result.body, result.final_url, result.content_type,
-                                             self.detector)
-        return await asyncio.to_thread(parse_and_judge, None, source, result.body, result.final_url,
-                                       result.content_type)
-
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
                        shared: _Cycle) -> SourceOutcome:
+        """Parses a fetched body, judges its new items and records them (a parse error fails the source)."""
         try:
-            parsed = await self._parse(source, result, shared.pooled)
+            items, parse_cpu = await asyncio.to_thread(_parse, source, result)
         except ParseError as exc:
             return self._failed(source, f"cannot parse: {exc}", result)
         # Loop-thread CPU of this source only: other sources run during any await, so awaits are left out.
         cpu0 = time.thread_time()
+        new = self.state.unseen(source.name, items)
+        judge_cpu = 0.0
+        judged: list[tuple[Item, Decision]] = []
+        if new:
+            paused = time.thread_time()
+            judged, judge_cpu = await asyncio.to_thread(_judge, self.detector, new)
+            cpu0 += time.thread_time() - paused
         now = self.clock()
         first: bool | None = None  # a first fetch? asked only for an undated finding (it backfills)
         found: list[tuple[Item, Decision, bool]] = []
         plain: list[Item] = []
-        judged, plain_keys, new_count = self._new_items(source, parsed)
         for item, decision in judged:
             if decision.needs_article:
                 paused = time.thread_time()
@@ -328,28 +274,15 @@ class Pipeline:
                 plain.append(item)
         recorded = self.state.record_fetched(source.name, now=now, items_seen=plain, findings=found,
                                              etag=result.etag, last_modified=result.last_modified,
-                                             new_url=result.permanent_url, keys_seen=plain_keys)
+                                             new_url=result.permanent_url)
         findings = tuple(Finding(source.name, item, decision, res.event, res.new_event, res.new_event and alert,
                                  res.queued) for (item, decision, alert), res in zip(found, recorded, strict=True))
         self._schedule(source, None)
         return SourceOutcome(
-            source.name, "fetched", items=parsed.count, new_items=new_count, findings=findings,
+            source.name, "fetched", items=len(items), new_items=len(new), findings=findings,
             operator_message=self._recovered(source, st.failure_notified),
-            cpu_seconds=parsed.cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
+            cpu_seconds=parse_cpu + judge_cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
-
-    def _new_items(self, source: Source, parsed: Parsed) -> tuple[list[tuple[Item, Decision]], list[SeenKey], int]:
-        """The body's new items with their decisions, the new items nothing needs to be said of
-        (known by their keys only, when judged in a worker), and how many items were new."""
-        if parsed.keys is None:  # parsed here: the new items are judged now
-            new = self.state.unseen(source.name, parsed.items)
-            return [(item, self.detector.classify(item)) for item in new], [], len(new)
-        # Judged in a worker: only the items whose decision matters came back whole.
-        fresh = self.state.unseen_keys(source.name, parsed.keys)
-        worth = dict(zip(parsed.positions or [], zip(parsed.items, parsed.decisions or [], strict=True), strict=True))
-        judged = [worth[i] for i in fresh if i in worth]
-        plain_keys = [parsed.keys[i] for i in fresh if i not in worth]
-        return judged, plain_keys, len(fresh)
 
     async def _decide_by_article(self, source: Source, item: Item, decision: Decision, shared: _Cycle) -> Decision:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""

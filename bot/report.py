@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import KIND_LABELS, Config
+from bot.models import KIND_LABELS, Config, utcnow
 from bot.store.store import State
 
 
@@ -75,8 +75,6 @@ def health_report(config: Config, state: State, now: datetime) -> str:
 def print_status(config: Config, state_dir: object) -> int:
     """`newsbot status`: prints the health report; works while the daemon runs (WAL readers)."""
     from pathlib import Path
-
-    from bot.pipeline import utcnow
 
     state = State.open(Path(str(state_dir)))
     try:

@@ -17,7 +17,6 @@ from typing import Any
 
 import listparser
 from bs4 import BeautifulSoup
-from lxml import etree  # type: ignore[import-untyped]  # no stubs in the environment
 
 from bot.config import (
     ConfigError,
@@ -29,7 +28,15 @@ from bot.config import (
 from bot.detect.rules import Detector
 from bot.fetch.client import Fetcher, FetchResult
 from bot.models import Config, Decision, Item, Selectors, Source, SourceKind
-from bot.parse.feed import ParseError, decode_text, discover_feeds, parse_feed, parse_html, parse_source
+from bot.parse.feed import (
+    ParseError,
+    decode_text,
+    discover_feeds,
+    feed_title,
+    parse_feed,
+    parse_html,
+    parse_source,
+)
 from bot.store.store import State
 from bot.urls import canonical_url, check_public_url, host_of, non_public_reason
 
@@ -290,28 +297,6 @@ def _literal_private(url: str) -> bool:
 
 
 # -- titles --------------------------------------------------------------------------------
-
-
-def feed_title(body: bytes, content_type: str = "") -> str:
-    """The title of a feed (channel or feed <title>), or "" if it has none."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True,
-                             huge_tree=False)
-    try:
-        root = etree.fromstring(decode_text(body, content_type).encode("utf-8"), parser)
-    except etree.LxmlError:
-        return ""
-    if root is None:
-        return ""
-    for element in root.iter():
-        parent = element.getparent()
-        if _local(element) == "title" and parent is not None and _local(parent) in ("channel", "feed"):
-            return " ".join("".join(element.itertext()).split())
-    return ""
-
-
-def _local(element: Any) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def _page_title(result: FetchResult) -> str:

@@ -188,11 +188,15 @@ def kill_once(n: int, mode: str, rng: random.Random, feeds: Feeds, site: NewsSit
         delay = rng.uniform(0.0, 0.25)
         time.sleep(delay)
         return f"{delay:.2f}s after fetching {path}"
-    want = rng.randint(1, len(ACTIVE) - 1)  # part-way through the broadcast of this alert
-    deadline = time.monotonic() + 10
-    while runs.delivered_in_run(SHOWS[n]) < want and time.monotonic() < deadline:
+    # Part-way through the broadcast of this alert; the rate limiter lets out up to 3 messages at
+    # once, so the kill aims at least 4 before the end to land inside the broadcast.
+    want = rng.randint(1, len(ACTIVE) - 4)
+    deadline = time.monotonic() + 20
+    while (got := runs.delivered_in_run(SHOWS[n])) < want:
+        assert time.monotonic() < deadline, f"show {n}: {got} deliveries in 20 s, waiting for {want}: {runs.output()}"
         time.sleep(0.002)
-    return f"after {runs.delivered_in_run(SHOWS[n])}/{len(ACTIVE)} deliveries of show {n}"
+    assert got < len(ACTIVE), f"show {n}: the broadcast was over ({got} deliveries) before the kill"
+    return f"after {got}/{len(ACTIVE)} deliveries of show {n}"
 
 
 def all_delivered(api: FakeBotAPI, shows: range) -> bool:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from bot.parse.feed import (
     parse_feed,
     parse_html,
     parse_source,
-    parse_source_undated,
 )
 from bot.parse.text import _rfc822_fixed, _rfc822_pattern, clean_title, parse_date, resolve_url
 
@@ -392,28 +390,12 @@ def test_odd_feeds(body: bytes, expected: list[dict[str, Any]]) -> None:
     assert_items(parse_feed(body, BASE), expected)
 
 
-UNDATED_CASES = [
-    *[(case[0], read(case[0])) for case in FEED_CASES],
-    *[(case[0], case[1]) for case in REPAIR_CASES],  # fallbacks: repaired, feedparser, truncated
-]
-
-
-@pytest.mark.parametrize(("name", "body"), UNDATED_CASES, ids=[case[0] for case in UNDATED_CASES])
-def test_undated_items_are_the_same_items_with_their_dates_read_on_demand(name: str, body: bytes) -> None:
-    source = Source(name="s", url=BASE)
-    items = parse_source(source, body, BASE)
-    undated = parse_source_undated(source, body, BASE)
-    assert len(undated.items) == len(undated.dates) == len(items)
-    assert all(item.published is None for item in undated.items)
-    assert [replace(item, published=None) for item in items] == undated.items
-    assert [undated.dated(i) for i in range(len(items))] == items
-
-
-def test_undated_page_items_keep_the_dates_read_with_them() -> None:
+def test_a_source_is_read_as_its_kind_says() -> None:
     page = Source(name="p", url="https://couch.example/news/", kind="html", selectors=LISTING)
-    undated = parse_source_undated(page, read("page.html"), page.url)
-    assert undated.dates == ["", "", ""] and undated.items[0].published == utc(2026, 9, 27, 10, 5)
-    assert [undated.dated(i) for i in range(3)] == parse_source(page, read("page.html"), page.url)
+    items = parse_source(page, read("page.html"), page.url)
+    assert items == parse_html(read("page.html"), page.url, LISTING) and items[0].published == utc(2026, 9, 27, 10, 5)
+    feed = Source(name="f", url=BASE)
+    assert parse_source(feed, read("atom.xml"), BASE) == parse_feed(read("atom.xml"), BASE)
 
 
 def test_bad_utf8_is_replaced() -> None:
@@ -603,11 +585,33 @@ def test_article_text_without_article_element_takes_densest_paragraphs() -> None
      "latin1.xml", "bad_utf8.xml", "truncated.xml", "empty.xml"],
 )
 def test_fast_path_never_calls_feedparser(fixture: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object) -> None:
+    calls = _refuse_feedparser(monkeypatch)
+    parse_feed(read(fixture), BASE)
+    assert calls == []
+
+
+def test_the_feedparser_check_sees_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above would fail: a feed only feedparser reads (Atom 0.3) trips it."""
+    calls = _refuse_feedparser(monkeypatch)
+    atom03 = next(case[1] for case in REPAIR_CASES if case[0] == "Atom 0.3 through feedparser")
+    with pytest.raises(AssertionError, match="feedparser was used"):
+        parse_feed(atom03, BASE)
+    assert calls
+
+
+def _refuse_feedparser(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Makes any use of feedparser by the feed reader raise; returns the list of attempts."""
+    import feedparser
+
+    calls: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        calls.append(args)
         raise AssertionError("feedparser was used")
 
     monkeypatch.setattr("bot.parse.feed._parse_with_feedparser", refuse)
-    parse_feed(read(fixture), BASE)
+    monkeypatch.setattr(feedparser, "parse", refuse)
+    return calls
 
 
 def test_empty_pages_give_nothing() -> None:
@@ -626,27 +630,57 @@ def test_listing_text_is_taken_literally() -> None:
     assert (item.title, item.url, item.published) == ("I <3 zombies &amp; you", "https://x.example/x", None)
 
 
+_OFFSETS = {"+0000": 0, "GMT": 0, "UTC": 0, "+0930": 570, "-0500": -300, "+09:00": 540, "EST": -300}
+_MONTH_NUMBERS = {"Jan": 1, "feb": 2, "SEP": 9, "Dec": 12, "Foo": None}
+# (template, seconds in it, readable): a well-formed shape reads; a broken time ("1x") never does.
+_DATE_SHAPES = (
+    ("Wed, {day} {month} 2026 07:10:59 {zone}", 59, True),
+    ("Wed,  {day} {month} 2026 07:10:59 {zone}", 59, True),
+    ("Wed, {day} {month} 2026 07:10 {zone}", 0, True),
+    ("W3d, {day} {month} 2026 07:10:59 {zone}", 59, True),
+    ("Wed, {day} {month} 2026 07:1x:59 {zone}", 59, False),
+    ("Wed, {day} {month} 2026 ０7:10:59 {zone}", 59, True),
+)
+
+
+def _outcome(read: Any, text: str) -> tuple[str, object]:
+    """What a date reader does with `text`: ("value", its result) or ("error", the exception's type)."""
+    try:
+        return "value", read(text)
+    except ValueError as exc:
+        return "error", type(exc)
+
+
+def _intended(day: str, month: str, zone: str, seconds: int, readable: bool) -> datetime | None:
+    """The instant a test date names, worked out without any of the readers under test."""
+    number = _MONTH_NUMBERS[month]
+    if not readable or number is None:
+        return None
+    try:
+        wall = datetime(2026, number, int(day), 7, 10, seconds, tzinfo=UTC)
+    except ValueError:  # a day the month does not have
+        return None
+    return wall - timedelta(minutes=_OFFSETS[zone])
+
+
 def test_dates_read_by_position_agree_with_the_pattern() -> None:
-    """The fixed-position reader of the commonest RFC 822 shape gives what the pattern gives, and
-    leaves every other shape to it."""
-    seen = 0
+    """The fixed-position reader of the commonest RFC 822 shape gives what the pattern gives (a day
+    the month lacks included), leaves every other shape to it, and every date reads as it should."""
+    read_by_position = 0
+    cases = 0
     for day in ("01", "09", "23", "31", "30"):
-        for month in ("Jan", "feb", "SEP", "Dec", "Foo"):
-            for zone in ("+0000", "GMT", "+0930", "-0500", "UTC", "+09:00", "EST"):
-                for text in (f"Wed, {day} {month} 2026 07:10:59 {zone}", f"Wed,  {day} {month} 2026 07:10:59 {zone}",
-                             f"Wed, {day} {month} 2026 07:10 {zone}", f"W3d, {day} {month} 2026 07:10:59 {zone}",
-                             f"Wed, {day} {month} 2026 07:1x:59 {zone}", f"Wed, {day} {month} 2026 ０7:10:59 {zone}"):
-                    try:
-                        expected = _rfc822_pattern(text)
-                    except ValueError:  # a day the month does not have
-                        expected = None
-                    try:
-                        fixed = _rfc822_fixed(text)
-                    except ValueError:
-                        fixed = None
-                    if fixed is not None:
-                        seen += 1
-                        assert fixed == expected, text
-                    assert parse_date(text) == expected or expected is None, text
-    assert seen >= 40
+        for month in _MONTH_NUMBERS:
+            for zone in _OFFSETS:
+                for index, (shape, seconds, readable) in enumerate(_DATE_SHAPES):
+                    text = shape.format(day=day, month=month, zone=zone)
+                    cases += 1
+                    fixed = _outcome(_rfc822_fixed, text)
+                    commonest = index == 0 and month != "Foo" and zone in ("+0000", "GMT", "+0930", "-0500")
+                    if commonest:
+                        read_by_position += 1
+                        assert fixed == _outcome(_rfc822_pattern, text), text
+                    else:
+                        assert fixed == ("value", None), text
+                    assert parse_date(text) == _intended(day, month, zone, seconds, readable), text
+    assert (cases, read_by_position) == (1050, 80)
     assert _rfc822_fixed("Sun, 22 Nov 2026 17:11:57 +0900") == datetime(2026, 11, 22, 8, 11, 57, tzinfo=UTC)

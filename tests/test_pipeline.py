@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -15,8 +13,10 @@ from typing import Any
 import pytest
 
 import bot.fetch.client
+import bot.parse.feed
+import bot.pipeline
 from bot.fetch.client import Fetcher
-from bot.models import Config, Settings, Source, Watch
+from bot.models import Config, Item, Settings, Source, Watch
 from bot.pipeline import Pipeline
 from bot.store.store import State
 from tests.newssite import NewsSite
@@ -81,9 +81,7 @@ HOSTILE: list[tuple[str, Callable[[NewsSite, str], None] | str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize("in_worker", [False, True], ids=["thread", "worker-process"])
-async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetcher], news_site: NewsSite,
-                                                       in_worker: bool) -> None:
+async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
     state, fetcher = world
     sources = []
     for name, setup, _ in HOSTILE:
@@ -95,14 +93,8 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
         sources.append(Source(name=name, url=url, interval=60))
     news_site.set("/good", rss([TRAILER]))
     sources.append(Source(name="good", url=news_site.url("/good"), interval=60))
-    settings = replace(SETTINGS, worker_cycle_size=1 if in_worker else 10_000)
-    pipeline = Pipeline(make(sources, settings), state, fetcher)
-
-    try:
-        result = await pipeline.cycle(sources)
-        assert pipeline.uses_workers == in_worker
-    finally:
-        pipeline.close()
+    pipeline = Pipeline(make(sources), state, fetcher)
+    result = await pipeline.cycle(sources)
 
     by_name = {o.source: o for o in result.outcomes}
     assert by_name["good"].status == "fetched"
@@ -121,14 +113,14 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
     assert state.integrity_ok()
 
 
-async def test_a_large_cycle_commits_as_it_goes(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+async def test_each_source_is_committed_as_it_finishes(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
     state, _ = world
     news_site.set("/good", rss([TRAILER]))
     news_site.set("/slow", rss([]))
     news_site.fault("/slow", "delay", seconds=1.0)
     sources = [Source(name="good", url=news_site.url("/good"), interval=60),
                Source(name="slow", url=news_site.url("/slow"), interval=60)]
-    settings = replace(SETTINGS, worker_cycle_size=1, read_timeout=10.0)
+    settings = replace(SETTINGS, read_timeout=10.0)
     patient = Fetcher(settings)
     pipeline = Pipeline(make(sources, settings), state, patient)
     reader = sqlite3.connect(state.path)  # another connection sees only what is committed
@@ -138,8 +130,6 @@ async def test_a_large_cycle_commits_as_it_goes(world: tuple[State, Fetcher], ne
                               (name,)).fetchone() is not None
 
     try:
-        assert pipeline.start_workers()
-        await pipeline.workers_ready()
         cycle = asyncio.ensure_future(pipeline.cycle(sources))
         while not committed("good") and not cycle.done():
             await asyncio.sleep(0.02)
@@ -150,72 +140,30 @@ async def test_a_large_cycle_commits_as_it_goes(world: tuple[State, Fetcher], ne
         assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
     finally:
         reader.close()
-        pipeline.close()
         await patient.aclose()
 
 
-async def test_a_killed_worker_loses_no_source(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
+async def test_a_bug_parsing_one_body_fails_that_source_only(world: tuple[State, Fetcher], news_site: NewsSite,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     state, fetcher = world
-    news_site.set("/feed", rss([("A cooking contest returns", "Recipes.", NOW)]))
-    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
-    pipeline = Pipeline(make([source], replace(SETTINGS, worker_cycle_size=1)), state, fetcher)
-    try:
-        assert (await pipeline.cycle([source])).outcomes[0].status == "fetched"
-        for pid in pipeline.worker_pids():
-            os.kill(pid, signal.SIGKILL)
-        news_site.set("/feed", rss([TRAILER]))
-        result = await pipeline.cycle([source])
-        assert [f.event.kind for f in result.findings] == ["trailer"]
-        news_site.set("/feed", rss([TRAILER, ("Netflix sets the premiere date for All of Us Are Dead season 2",
-                                             "It arrives on March 3.", NOW)]))
-        later = await pipeline.cycle([source])  # the worker was restarted
-        assert [f.event.kind for f in later.findings] == ["release_date"]
-        assert pipeline.worker_pids()
-    finally:
-        pipeline.close()
+    news_site.set("/good", rss([TRAILER]))
+    news_site.set("/bug", rss([("A cooking contest returns", "Recipes.", NOW)]))
+    good, bug = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in ("good", "bug"))
+    real = bot.parse.feed.parse_source
 
+    def flaky(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> list[Item]:
+        if source.name == "bug":
+            raise KeyError("no such field")
+        return real(source, body, base_url, content_type=content_type)
 
-async def test_workers_serve_large_cycles_only(world: tuple[State, Fetcher], news_site: NewsSite) -> None:
-    state, fetcher = world
-    news_site.set("/a", rss([TRAILER]))
-    news_site.set("/b", rss([("A cooking contest returns", "Recipes.", NOW)]))
-    a, b = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in "ab")
-    pipeline = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher, worker_idle=0.5)
-    try:
-        large = await pipeline.cycle([a, b])
-        assert pipeline.uses_workers
-        assert [f.event.kind for f in large.findings] == ["trailer"]
-        news_site.set("/b", rss([("All of Us Are Dead season 2 trailer: Netflix shows the first footage",
-                                  "The official trailer for the second season is out.", NOW)]))
-        small = await pipeline.cycle([b])  # parsed in a thread; the workers stay a while
-        assert pipeline.uses_workers
-        assert [(f.event.kind, f.new_event) for f in small.findings] == [("trailer", False)]
-        await asyncio.sleep(0.5)
-        await pipeline.cycle([b])  # idle long enough: the workers are stopped
-        assert not pipeline.uses_workers and pipeline.worker_pids() == []
-    finally:
-        pipeline.close()
-
-
-async def test_workers_start_before_the_first_cycle_when_sources_are_many(world: tuple[State, Fetcher],
-                                                                         news_site: NewsSite) -> None:
-    state, fetcher = world
-    news_site.set("/a", rss([TRAILER]))
-    a, b = (Source(name=n, url=news_site.url(f"/{n}"), interval=60) for n in "ab")
-    few = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=3)), state, fetcher)
-    assert not few.start_workers() and not few.uses_workers
-    await few.workers_ready()  # nothing started: returns at once
-    many = Pipeline(make([a, b], replace(SETTINGS, worker_cycle_size=2)), state, fetcher)
-    try:
-        assert many.start_workers()
-        await many.workers_ready()
-        pids = many.worker_pids()
-        assert pids
-        result = await many.cycle([a, b])  # the same workers take the cycle
-        assert [f.event.kind for f in result.findings] == ["trailer"]
-        assert many.worker_pids() == pids and many.parse_counts()["worker"] >= 1
-    finally:
-        many.close()
+    monkeypatch.setattr(bot.pipeline, "parse_source", flaky)
+    pipeline = Pipeline(make([good, bug]), state, fetcher)
+    result = await pipeline.cycle([good, bug])
+    by_name = {o.source: o for o in result.outcomes}
+    assert by_name["good"].status == "fetched" and [f.event.kind for f in by_name["good"].findings] == ["trailer"]
+    assert by_name["bug"].status == "failed"
+    assert by_name["bug"].error == "internal error: KeyError: 'no such field'"
+    assert state.source_state("bug").consecutive_errors == 1
 
 
 def undated(*titles: str) -> str:

@@ -24,8 +24,7 @@ from bot.telegram.bot import (
     Sender,
     build_application,
     notify_admins,
-    start_application,
-    stop_application,
+    polling,
 )
 from tests.fakebotapi import BOT_ID, FakeBotAPI
 
@@ -34,6 +33,7 @@ TOKEN = "123:TEST"
 OPERATOR = 900
 USER = 101
 OTHER = 102
+PROBE = 999  # a private chat that only `settled` talks in
 GROUP = -2001
 GROUP_ADMIN = 201
 GROUP_MEMBER = 202
@@ -117,9 +117,8 @@ async def app(bot_api: FakeBotAPI, state: State, actions: Actions) -> AsyncItera
     bot_api.add_chat(GROUP, "group", title="Fan club", admins=(GROUP_ADMIN,))
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=2.0, connect_timeout=1.0)
-    await start_application(application, poll_timeout=1)
-    yield application
-    await stop_application(application)
+    async with polling(application, poll_timeout=1):
+        yield application
 
 
 class Chat:
@@ -131,9 +130,9 @@ class Chat:
     async def command(self, text: str) -> str:
         before = len(self.api.sent(self.chat_id))
         self.api.send_command(text, self.chat_id, self.user_id, self.chat_type)
-        replies = await wait_for(lambda: self.api.sent(self.chat_id)[before:], what=f"reply to {text}")
-        await asyncio.sleep(0.05)  # a reply may come in several parts
-        return "\n".join(self.api.sent(self.chat_id)[before:]) if replies else ""
+        await wait_for(lambda: self.api.sent(self.chat_id)[before:], what=f"reply to {text}")
+        await settled(self.api)  # a reply may come in several parts
+        return "\n".join(self.api.sent(self.chat_id)[before:])
 
     async def text(self, text: str) -> str:
         before = len(self.api.sent(self.chat_id))
@@ -142,11 +141,15 @@ class Chat:
         return "\n".join(replies)
 
 
-async def processed(api: FakeBotAPI, update_id: int) -> None:
-    """Wait until the bot has confirmed an update (asked for the updates after it)."""
-    await wait_for(lambda: any(int(p.get("offset") or 0) > update_id for p in api.calls_to("getUpdates")),
-                   what=f"update {update_id} to be handled")
-    await asyncio.sleep(0.1)
+async def settled(api: FakeBotAPI) -> None:
+    """Wait until the bot has finished with every update sent so far.
+
+    The bot handles updates one at a time, in order: once a /help sent now from a chat of its own
+    is answered, every earlier update was handled in full, replies and errors included.
+    """
+    before = len(api.sent(PROBE))
+    api.send_command("/help", PROBE, PROBE)
+    await wait_for(lambda: len(api.sent(PROBE)) > before, what="the bot to handle the updates sent before")
 
 
 # ---- start-up and public commands ------------------------------------------------------------
@@ -245,10 +248,9 @@ async def test_help_and_hints(app: BotApp, bot_api: FakeBotAPI) -> None:
 
 
 async def test_free_text_in_a_group_gets_no_answer(app: BotApp, bot_api: FakeBotAPI) -> None:
-    update = bot_api.send_text("hello group", GROUP, GROUP_MEMBER, "group")
-    await processed(bot_api, update)
-    update = bot_api.send_command("/otherbotcommand", GROUP, GROUP_MEMBER, "group")
-    await processed(bot_api, update)
+    bot_api.send_text("hello group", GROUP, GROUP_MEMBER, "group")
+    bot_api.send_command("/otherbotcommand", GROUP, GROUP_MEMBER, "group")
+    await settled(bot_api)
     assert bot_api.sent(GROUP) == []
 
 
@@ -267,7 +269,8 @@ async def test_settings_buttons_toggle_kinds_and_watches(app: BotApp, bot_api: F
                                                          state: State) -> None:
     await Chat(bot_api, USER, USER).command("/start")
     message_id = await open_settings(bot_api, USER, USER, "private")
-    assert keyboard_labels(bot_api.calls_to("sendMessage")[-1]["reply_markup"])["k:trailer"].startswith("✅")
+    to_user = [c for c in bot_api.calls_to("sendMessage") if c["chat_id"] == USER]
+    assert keyboard_labels(to_user[-1]["reply_markup"])["k:trailer"].startswith("✅")
 
     bot_api.press_button("k:trailer", USER, USER, message_id)
     await wait_for(lambda: bot_api.calls_to("editMessageReplyMarkup"), what="keyboard edit")
@@ -363,8 +366,8 @@ async def test_operator_commands_call_the_application(app: BotApp, bot_api: Fake
 async def test_handler_errors_are_logged_and_the_bot_goes_on(app: BotApp, bot_api: FakeBotAPI,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="bot.telegram.bot")
-    update = bot_api.send_command("/addsource boom", OPERATOR, OPERATOR)
-    await processed(bot_api, update)
+    bot_api.send_command("/addsource boom", OPERATOR, OPERATOR)
+    await settled(bot_api)
     assert any("unexpected failure" in r.getMessage() for r in caplog.records)
     assert "newsbot" in await Chat(bot_api, OPERATOR, OPERATOR).command("/help")
 
@@ -415,9 +418,8 @@ async def bot(bot_api: FakeBotAPI, state: State, actions: Actions) -> AsyncItera
     """An initialised Application (not polling) whose bot the sender uses."""
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=1.0, connect_timeout=1.0)
-    await application.initialize()
-    yield application
-    await application.shutdown()
+    async with application:
+        yield application
 
 
 def renderer(state: State, override: dict[int, str] | None = None) -> Callable[[int, int], str | None]:
@@ -513,14 +515,11 @@ async def test_flood_control_that_reaches_the_sender_is_waited_out(bot_api: Fake
                                                                     actions: Actions) -> None:
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
                                     read_timeout=1.0, max_retries=0)
-    await application.initialize()
-    try:
+    async with application:
         subscribe(state, 41)
         add_event(state, 1)
         bot_api.add_fault("retry_after", retry_after=1, times=2)
         stats = await Sender(application.bot, state, renderer(state)).flush()
-    finally:
-        await application.shutdown()
     assert stats.sent == 1 and stats.rate_limited == 2 and len(bot_api.sent(41)) == 1
 
 

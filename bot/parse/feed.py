@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from html.entities import name2codepoint
 from itertools import islice
 from typing import Any, Final
@@ -34,8 +34,8 @@ from bot.parse.text import (
 from bot.urls import canonical_url
 
 __all__ = [
-    "ParseError", "Undated", "article_text", "decode_text", "discover_feeds", "parse_feed", "parse_html",
-    "parse_source", "parse_source_undated",
+    "ParseError", "article_text", "decode_text", "discover_feeds", "feed_title", "local_name", "parse_feed",
+    "parse_html", "parse_source",
 ]
 
 _XML = "{http://www.w3.org/XML/1998/namespace}"
@@ -84,20 +84,6 @@ class _Feed:
     publisher_url: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Undated:
-    """A body's items with their dates not read yet (`published` is None), and each one's date as
-    written. A large cycle judges thousands of items and needs the dates of the few it keeps."""
-
-    items: list[Item]
-    dates: list[str]  # "" for an item without a date, or whose date was read already
-
-    def dated(self, index: int) -> Item:
-        """Item `index` with its date read, as `parse_source` gives it."""
-        text = self.dates[index]
-        return replace(self.items[index], published=parse_date(text)) if text else self.items[index]
-
-
 def parse_feed(
     body: bytes, base_url: str, *, content_type: str = "", language: str = "", max_items: int = 1000
 ) -> list[Item]:
@@ -106,30 +92,6 @@ def parse_feed(
     Raises ParseError when the body is not a feed (an HTML page, not XML, entity declarations,
     XML too broken to recover anything from).
     """
-    return _parse_feed(body, base_url, content_type, language, max_items, None)
-
-
-def parse_source(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> list[Item]:
-    """Reads a source's fetched body the way its kind says: a feed, or a page with CSS selectors."""
-    if source.kind == "html" and source.selectors is not None:
-        return parse_html(body, base_url, source.selectors, content_type=content_type, language=source.language)
-    return parse_feed(body, base_url, content_type=content_type, language=source.language)
-
-
-def parse_source_undated(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> Undated:
-    """As `parse_source`, leaving each feed item's date to be read when asked (`Undated.dated`)."""
-    if source.kind == "html" and source.selectors is not None:
-        items = parse_source(source, body, base_url, content_type=content_type)
-        return Undated(items, [""] * len(items))
-    dates: list[str] = []
-    items = _parse_feed(body, base_url, content_type, source.language, 1000, dates)
-    return Undated(items, dates)
-
-
-def _parse_feed(body: bytes, base_url: str, content_type: str, language: str, max_items: int,
-                dates: list[str] | None) -> list[Item]:
-    """parse_feed; with a `dates` list, items come without `published` and their date texts are
-    appended to it, one per item returned (every attempt below returns the items it makes, if any)."""
     codec = sniff_charset(body, content_type)
     # UTF-8 bodies go to lxml as they are; others are decoded once and handed over as UTF-8.
     data = body if codec == "utf-8" else body.decode(codec, errors="replace").encode("utf-8")
@@ -139,14 +101,21 @@ def _parse_feed(body: bytes, base_url: str, content_type: str, language: str, ma
     try:
         root = etree.fromstring(data, _parser(recover=False))
     except etree.XMLSyntaxError as exc:
-        return _parse_broken(decode_text(body, content_type), exc, base_url, language, max_items, dates)
+        return _parse_broken(decode_text(body, content_type), exc, base_url, language, max_items)
     raws = _read_tree(root, base_url, language, max_items)
     if raws is not None:
-        return _items(raws, max_items, dates)
-    items = _parse_with_feedparser(data, base_url, language, max_items, dates)
+        return _items(raws, max_items)
+    items = _parse_with_feedparser(data, base_url, language, max_items)
     if items is None:
-        raise ParseError(f"not a feed: the root element is <{_local(root)}>")
+        raise ParseError(f"not a feed: the root element is <{local_name(root)}>")
     return items
+
+
+def parse_source(source: Source, body: bytes, base_url: str, *, content_type: str = "") -> list[Item]:
+    """Reads a source's fetched body the way its kind says: a feed, or a page with CSS selectors."""
+    if source.kind == "html" and source.selectors is not None:
+        return parse_html(body, base_url, source.selectors, content_type=content_type, language=source.language)
+    return parse_feed(body, base_url, content_type=content_type, language=source.language)
 
 
 def _parser(*, recover: bool) -> etree.XMLParser:
@@ -178,7 +147,7 @@ def _refuse_non_feeds(data: bytes) -> None:
 
 
 def _parse_broken(
-    text: str, exc: etree.XMLSyntaxError, base_url: str, language: str, max_items: int, dates: list[str] | None
+    text: str, exc: etree.XMLSyntaxError, base_url: str, language: str, max_items: int
 ) -> list[Item]:
     """Items of a feed lxml refused, by the cheapest repair that works.
 
@@ -195,16 +164,16 @@ def _parse_broken(
             root = etree.fromstring(data, _parser(recover=False))
             raws = _read_tree(root, base_url, language, max_items)
             if raws is not None:
-                return _items(raws, max_items, dates)
+                return _items(raws, max_items)
         except etree.XMLSyntaxError:
             pass
-        items = _parse_with_feedparser(data, base_url, language, max_items, dates)
+        items = _parse_with_feedparser(data, base_url, language, max_items)
         if items:
             return items
     complete = len(_CLOSED_ITEM.findall(repaired))
     root = etree.fromstring(data, _parser(recover=True)) if complete else None
     raws = _read_tree(root, base_url, language, min(max_items, complete)) if root is not None else None
-    if raws and (items := _items(raws, max_items, dates)):
+    if raws and (items := _items(raws, max_items)):
         return items
     if truncated:
         raise ParseError(f"truncated XML at {where}: no complete item")
@@ -237,10 +206,27 @@ def _repair_entities(text: str) -> str:
     return "".join(parts)
 
 
-def _local(element: Any) -> str:
+def local_name(element: Any) -> str:
     """The local name of an element's tag, without namespace."""
     tag = element.tag
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def feed_title(body: bytes, content_type: str = "") -> str:
+    """The title of a feed (channel or feed <title>), or "" if it has none."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(decode_text(body, content_type).encode("utf-8"), parser)
+    except etree.LxmlError:
+        return ""
+    if root is None:
+        return ""
+    for element in root.iter():
+        parent = element.getparent()
+        if local_name(element) == "title" and parent is not None and local_name(parent) in ("channel", "feed"):
+            return " ".join("".join(element.itertext()).split())
+    return ""
 
 
 def _read_tree(root: Any, base_url: str, language: str, max_items: int) -> list[_Raw] | None:
@@ -429,23 +415,19 @@ def _atom_entry(node: Any, feed: _Feed) -> _Raw:
     )
 
 
-def _items(raws: list[_Raw], max_items: int, dates: list[str] | None = None) -> list[Item]:
-    """Clean raw items into Items, skipping empty ones, at most `max_items`; with `dates`, Items
-    come undated and their date texts are appended to it."""
+def _items(raws: list[_Raw], max_items: int) -> list[Item]:
+    """Clean raw items into Items, skipping empty ones, at most `max_items`."""
     items: list[Item] = []
-    dated = dates is None
     for raw in raws:
-        item = _item(raw, dated)
+        item = _item(raw)
         if item is not None:
             items.append(item)
-            if dates is not None:
-                dates.append(raw.date)
             if len(items) >= max_items:
                 break
     return items
 
 
-def _item(raw: _Raw, dated: bool = True) -> Item | None:
+def _item(raw: _Raw) -> Item | None:
     """One Item from raw fields, or None when it has neither title, summary nor link."""
     title = clean_title(raw.title)
     summary = clean_summary(raw.summary) if raw.summary else ""
@@ -464,7 +446,7 @@ def _item(raw: _Raw, dated: bool = True) -> Item | None:
         title=title,
         summary=summary,
         url=url,
-        published=parse_date(raw.date) if dated and raw.date else None,
+        published=parse_date(raw.date) if raw.date else None,
         language=raw.language.strip(),
         guid=raw.guid.strip() or url or stable_id(title, summary),
         publisher=publisher,
@@ -473,8 +455,7 @@ def _item(raw: _Raw, dated: bool = True) -> Item | None:
     )
 
 
-def _parse_with_feedparser(data: bytes, base_url: str, language: str, max_items: int,
-                           dates: list[str] | None = None) -> list[Item] | None:
+def _parse_with_feedparser(data: bytes, base_url: str, language: str, max_items: int) -> list[Item] | None:
     """Items read by feedparser, for feeds the fast path cannot read; None if it finds no feed."""
     import feedparser
 
@@ -495,7 +476,7 @@ def _parse_with_feedparser(data: bytes, base_url: str, language: str, max_items:
         publisher=clean_title(head.get("title", "")),
         publisher_url=resolve_url(head.get("link", ""), base_url),
     )
-    return _items([_feedparser_raw(entry, feed) for entry in entries[:max_items]], max_items, dates)
+    return _items([_feedparser_raw(entry, feed) for entry in entries[:max_items]], max_items)
 
 
 def _feedparser_raw(entry: Any, feed: _Feed) -> _Raw:

@@ -220,13 +220,14 @@ def _valid_iso_day(text: str) -> bool:
 
 
 _RFC822 = re.compile(
-    r"(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? (GMT|UTC?|Z|[+-]\d{4})$"
+    r"(?:\w{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? (GMT|UTC?|Z|[+-]\d\d:?\d\d)$"
 )
 _MONTHS = {name: n for n, name in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
 
 
 def _in_utc(value: datetime, zone: str) -> datetime:
-    """A wall-clock time read with tzinfo=UTC, moved to UTC from its zone ("GMT", "+0900", ...)."""
+    """A wall-clock time read with tzinfo=UTC, moved to UTC from its zone ("GMT", "+0900", "+09:00"...)."""
+    zone = zone.replace(":", "")
     if zone[0] in "+-" and zone[1:] != "0000":
         offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (1 if zone[0] == "+" else -1)
         value -= timedelta(minutes=offset)

@@ -3,13 +3,15 @@
 python-telegram-bot supplies the long-polling loop, command routing and a flood-control aware rate
 limiter (Telegram allows about 30 messages per second overall and 20 per minute per group), so the
 code here is only newsbot's own behaviour. Commands live in bot.telegram.commands, delivery of
-alerts in bot.telegram_sender.
+alerts in bot.telegram.sender. The Application is built in one function and run with
+python-telegram-bot's own lifecycle for running beside other asyncio work (`polling`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import telegram
@@ -31,10 +33,7 @@ from bot.messages import split_message
 from bot.telegram.commands import BotDeps, Commands, bot_commands
 from bot.telegram.sender import DEFAULT_CONCURRENCY, Sender, SendStats
 
-__all__ = [
-    "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "start_application",
-    "stop_application",
-]
+__all__ = ["BotApp", "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "polling"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: 
                                    connect_timeout=connect_timeout)
     limiter = rate_limiter(per_second=per_second, max_retries=max_retries)
     app = (ApplicationBuilder().token(token).base_url(base_url).request(request)
-           .get_updates_request(updates_request).rate_limiter(limiter).post_init(set_commands).build())
+           .get_updates_request(updates_request).rate_limiter(limiter).build())
     register_handlers(app, Commands(deps))
     return app
 
@@ -101,23 +100,24 @@ async def set_commands(app: BotApp) -> None:
         log.warning("could not publish the command menu: %s", exc)
 
 
-async def start_application(app: BotApp, *, poll_timeout: float = 10.0) -> None:
-    """Initialise the bot, publish its commands and start long polling."""
-    await app.initialize()
-    await set_commands(app)
-    await app.start()
-    if app.updater is not None:
-        await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout),
-                                        allowed_updates=["message", "channel_post", "callback_query"])
-
-
-async def stop_application(app: BotApp) -> None:
-    """Stop polling and shut the bot down cleanly."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-    await app.shutdown()
+@asynccontextmanager
+async def polling(app: BotApp, *, poll_timeout: float = 10.0) -> AsyncIterator[BotApp]:
+    """The bot initialised, its command menu published and long polling for the block; stopped and
+    shut down after it, in python-telegram-bot's own order for running beside other asyncio work
+    (`async with application`, `start`, `updater.start_polling`; `updater.stop` and `stop` before leaving)."""
+    async with app:
+        await set_commands(app)
+        await app.start()
+        try:
+            if app.updater is not None:
+                await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout),
+                                                allowed_updates=["message", "channel_post", "callback_query"])
+            yield app
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
 
 
 async def notify_admins(bot: telegram.Bot, admins: Iterable[int], text: str) -> int:

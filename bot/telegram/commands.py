@@ -22,15 +22,13 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import messages
-from bot.models import KINDS, Config
+from bot.models import KINDS, Config, utcnow
 from bot.store.store import State, Subscriber
-from bot.telegram.sender import utcnow
 
 log = logging.getLogger(__name__)
 
 AddSource = Callable[[str, str | None], Awaitable[str]]
 SourceAction = Callable[[str], Awaitable[str]]
-Context = ContextTypes.DEFAULT_TYPE
 
 PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Subscribe this chat and see what is known now"),
@@ -107,7 +105,7 @@ class Commands:
         self.deps = deps
 
     # helpers ---------------------------------------------------------------------------------
-    async def _reply(self, update: Update, context: Context, text: str) -> None:
+    async def _reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
         chat = update.effective_chat
         if chat is None:
             return
@@ -115,7 +113,7 @@ class Commands:
             await context.bot.send_message(chat.id, part, parse_mode=ParseMode.HTML,
                                            link_preview_options=NO_PREVIEW)
 
-    async def _may_manage(self, update: Update, context: Context) -> bool:
+    async def _may_manage(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         """Whether the sender may change this chat's subscription (any private chat, group admins)."""
         chat, message, user = update.effective_chat, update.effective_message, update.effective_user
         if chat is None:
@@ -128,7 +126,7 @@ class Commands:
             return False
         return await self._is_chat_admin(context, chat.id, user.id)
 
-    async def _is_chat_admin(self, context: Context, chat: int | str, user_id: int) -> bool:
+    async def _is_chat_admin(self, context: ContextTypes.DEFAULT_TYPE, chat: int | str, user_id: int) -> bool:
         try:
             member = await context.bot.get_chat_member(chat, user_id)
         except TelegramError as exc:
@@ -146,7 +144,7 @@ class Commands:
         return messages.format_known(config.watches, latest)
 
     # public commands -------------------------------------------------------------------------
-    async def start(self, update: Update, context: Context) -> None:
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Subscribe the chat and show the latest known event of each kind."""
         chat = update.effective_chat
         if chat is None:
@@ -158,7 +156,7 @@ class Commands:
         new = self.deps.state.subscribe(chat.id, chat.type, chat_title(chat), now=self.deps.clock())
         await self._reply(update, context, messages.format_start(new, known))
 
-    async def _managed_chat(self, update: Update, context: Context) -> Chat | None:
+    async def _managed_chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
         """The chat, if the sender may change its subscription (else a refusal is sent and None returned)."""
         chat = update.effective_chat
         if chat is None:
@@ -168,7 +166,7 @@ class Commands:
             return None
         return chat
 
-    async def stop(self, update: Update, context: Context) -> None:
+    async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Unsubscribe the chat."""
         chat = await self._managed_chat(update, context)
         if chat is None:
@@ -178,13 +176,13 @@ class Commands:
                 else "This chat was not subscribed. Send /start to subscribe.")
         await self._reply(update, context, text)
 
-    async def status(self, update: Update, context: Context) -> None:
+    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show every known event of each watch, with dates and how many outlets reported it."""
         config = self.deps.config_provider()
         events = {w.id: self.deps.state.events(w.id) for w in config.watches}
         await self._reply(update, context, messages.format_status(config.watches, events))
 
-    async def latest(self, update: Update, context: Context) -> None:
+    async def latest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show the n most recent findings (default 5, at most 20)."""
         args = context.args or []
         try:
@@ -196,25 +194,25 @@ class Commands:
         titles = {w.id: w.title for w in self.deps.config_provider().watches}
         await self._reply(update, context, messages.format_latest(self.deps.state.events()[:count], titles))
 
-    async def sources(self, update: Update, context: Context) -> None:
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List the news sources with their health."""
         config = self.deps.config_provider()
         text = messages.format_sources(config.sources, self.deps.state.source_states())
         await self._reply(update, context, text)
 
-    async def help(self, update: Update, context: Context) -> None:
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Explain the bot and list its commands."""
         text = messages.HELP_TEXT
         if self._is_operator(update):
             text += "\n\n" + messages.ADMIN_HELP_TEXT
         await self._reply(update, context, text)
 
-    async def hint(self, update: Update, context: Context) -> None:
+    async def hint(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer an unknown command or free text in a private chat with a short hint."""
         await self._reply(update, context, messages.HINT_TEXT)
 
     # preferences -----------------------------------------------------------------------------
-    async def settings(self, update: Update, context: Context) -> None:
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show buttons to choose which kinds of news and which shows the chat gets."""
         chat = await self._managed_chat(update, context)
         if chat is None:
@@ -227,7 +225,7 @@ class Commands:
         await context.bot.send_message(chat.id, "Tap to switch what this chat receives:",
                                        reply_markup=keyboard)
 
-    async def button(self, update: Update, context: Context) -> None:
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Apply a settings button press and redraw the buttons."""
         query = update.callback_query
         if query is None or query.message is None:
@@ -259,15 +257,15 @@ class Commands:
         await _edit_markup(query.edit_message_reply_markup(reply_markup=settings_keyboard(sub, config)))
 
     # channels --------------------------------------------------------------------------------
-    async def subscribe_channel(self, update: Update, context: Context) -> None:
+    async def subscribe_channel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/subscribe @channel`: a channel admin sends the channel's alerts through the bot."""
         await self._channel(update, context, subscribe=True)
 
-    async def unsubscribe_channel(self, update: Update, context: Context) -> None:
+    async def unsubscribe_channel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/unsubscribe @channel`: a channel admin stops the channel's alerts."""
         await self._channel(update, context, subscribe=False)
 
-    async def _channel(self, update: Update, context: Context, *, subscribe: bool) -> None:
+    async def _channel(self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, subscribe: bool) -> None:
         args, user = context.args or [], update.effective_user
         verb = "subscribe" if subscribe else "unsubscribe"
         if not args or user is None:
@@ -293,7 +291,7 @@ class Commands:
         await self._reply(update, context, f"Subscribed {html.escape(target)}. Alerts will be posted there.")
 
     # operator commands -----------------------------------------------------------------------
-    async def _operator_action(self, update: Update, context: Context, usage: str,
+    async def _operator_action(self, update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str,
                                action: Callable[[list[str]], Awaitable[str]] | None) -> None:
         if not self._is_operator(update):
             await self._reply(update, context, REFUSAL)
@@ -312,26 +310,26 @@ class Commands:
             return
         await self._reply(update, context, result)
 
-    async def addsource(self, update: Update, context: Context) -> None:
+    async def addsource(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Add a news source: `/addsource URL [name]` (operators only)."""
         add = self.deps.on_add_source
         action = None if add is None else (lambda a: add(a[0], " ".join(a[1:]) or None))
         await self._operator_action(update, context, "/addsource URL [name]", action)
 
-    async def removesource(self, update: Update, context: Context) -> None:
+    async def removesource(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Remove a news source by name (operators only)."""
         action = _by_name(self.deps.on_remove_source)
         await self._operator_action(update, context, "/removesource NAME", action)
 
-    async def pause(self, update: Update, context: Context) -> None:
+    async def pause(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Pause a news source by name (operators only)."""
         await self._operator_action(update, context, "/pause NAME", _by_name(self.deps.on_pause))
 
-    async def resume(self, update: Update, context: Context) -> None:
+    async def resume(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Resume a paused news source by name (operators only)."""
         await self._operator_action(update, context, "/resume NAME", _by_name(self.deps.on_resume))
 
-    async def stats(self, update: Update, context: Context) -> None:
+    async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show state counts and the last fetch cycle (operators only)."""
         if not self._is_operator(update):
             await self._reply(update, context, REFUSAL)
@@ -339,7 +337,7 @@ class Commands:
         state = self.deps.state
         await self._reply(update, context, messages.format_stats(state.counts(), state.last_cycle()))
 
-    async def health(self, update: Update, context: Context) -> None:
+    async def health(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show the health report (operators only)."""
         if not self._is_operator(update):
             await self._reply(update, context, REFUSAL)

@@ -15,14 +15,15 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 import telegram
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.messages import split_message, strip_tags
+from bot.messages import plain_text, split_message
+from bot.models import utcnow
 from bot.store.store import OutboxMessage, State
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,6 @@ def retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +188,7 @@ class Sender:
                 if not any(marker in exc.message.lower() for marker in PARSE_MARKERS):
                     raise
                 log.warning("alert to %s was not valid HTML (%s); sending it as plain text", chat_id, exc)
-                await self._bot.send_message(chat_id, strip_tags(text))
+                await self._bot.send_message(chat_id, plain_text(text))
                 return
         await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
 
@@ -238,15 +234,3 @@ class Sender:
         if sub is not None:
             self._state.set_preferences(new_chat, kinds=sub.kinds, watches=sub.watches)
         return new_chat
-
-    async def run(self, stop: asyncio.Event, *, interval: float = 2.0) -> None:
-        """Flush every `interval` seconds until `stop` is set (errors are logged, never fatal)."""
-        while not stop.is_set():
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("sending alerts failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
