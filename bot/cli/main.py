@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot import __version__, aio
+from bot import __version__
 from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_exit, paths_from
 from bot.models import Config, Item
 from bot.store.store import StateError
@@ -119,7 +120,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "scan":
         from bot.daemon import DEFAULT_API_URL, scan
 
-        return aio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
+        return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
                                 api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL))
     if args.command == "status":

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import aio
 from bot.config import ConfigError, load_config, parse_interval
 from bot.models import Config, Selectors
 
@@ -114,11 +113,11 @@ def _dispatch(action: str, args: argparse.Namespace, paths: Paths) -> int:
     if action == "list":
         return _list(config, paths, sys.stdout)
     if action == "add":
-        return aio.run(_add(config, args, paths, sys.stdout))
+        return asyncio.run(_add(config, args, paths, sys.stdout))
     if action == "remove":
         return _remove(args.name, paths, sys.stdout)
     if action == "check":
-        return aio.run(_check(config, args.name, max(0, args.newest), sys.stdout))
+        return asyncio.run(_check(config, args.name, max(0, args.newest), sys.stdout))
     if action == "import":
         return _import(args.file, _interval(args.interval), paths, sys.stdout)
     from bot.sources import export_opml
