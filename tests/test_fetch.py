@@ -52,6 +52,14 @@ def mock_fetcher(handler: Callable[[httpx.Request], httpx.Response], **settings:
     return Fetcher(Settings(**settings), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
 
 
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Waits until `condition()` holds, failing the test if it does not within `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        await asyncio.sleep(0.01)
+
+
 # -- plain answers -------------------------------------------------------------------------------
 
 
@@ -236,9 +244,12 @@ async def test_redirect_to_another_host(news_site: NewsSite, second_site: NewsSi
 
 async def test_a_redirect_onto_a_busy_host_reports_the_wait_for_a_connection(
         news_site: NewsSite, second_site: NewsSite) -> None:
+    asked = asyncio.Event()
+
     async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """An answer that takes 1.5 s, a byte at a time: its connection stays busy all along."""
         await reader.readuntil(b"\r\n\r\n")
+        asked.set()
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
         for _ in range(10):
             await asyncio.sleep(0.15)
@@ -251,7 +262,7 @@ async def test_a_redirect_onto_a_busy_host_reports_the_wait_for_a_connection(
     slow = await asyncio.start_server(drip, "127.0.0.2", 0)
     async with slow, Fetcher(Settings(per_host=1, read_timeout=0.5)) as f:
         busy = asyncio.ensure_future(f.fetch(f"http://127.0.0.2:{slow.sockets[0].getsockname()[1]}/slow"))
-        await asyncio.sleep(0.2)  # the slow answer holds the host's one connection
+        await asyncio.wait_for(asked.wait(), 5)  # the slow answer holds the host's one connection
         result = await f.fetch(news_site.url("/feed.xml"))
         assert result.error == "timed out after 0.5s waiting for a free connection to 127.0.0.2"
         assert second_site.hits("/feed.xml") == 0
@@ -519,7 +530,7 @@ async def test_slow_host_does_not_delay_others(news_site: NewsSite, second_site:
     second_site.set("/fast.xml", RSS)
     async with Fetcher(Settings(concurrency=3, per_host=2, read_timeout=60)) as f:
         slow = [asyncio.create_task(f.fetch(news_site.url("/slow.xml"))) for _ in range(8)]
-        await asyncio.sleep(0.1)  # the slow host now holds all of its slots, and more are queued
+        await _until(lambda: news_site.peak_concurrency() == 2)  # the slow host holds all its slots; more wait
         fast = await asyncio.wait_for(f.fetch(second_site.url("/fast.xml")), timeout=5)
         assert fast.ok and fast.body == RSS.encode()
         assert not any(task.done() for task in slow)
@@ -535,7 +546,7 @@ async def test_slow_path_does_not_delay_same_host(news_site: NewsSite) -> None:
     news_site.set("/fast.xml", RSS)
     async with Fetcher(Settings(per_host=2, read_timeout=60)) as f:
         slow = asyncio.create_task(f.fetch(news_site.url("/slow.xml")))
-        await asyncio.sleep(0.1)
+        await _until(lambda: news_site.peak_concurrency() == 1)  # the slow request is being answered
         fast = await asyncio.wait_for(f.fetch(news_site.url("/fast.xml")), timeout=5)
         assert fast.ok and not slow.done()
         slow.cancel()
@@ -600,14 +611,6 @@ def test_jittered_stays_within_ten_percent_and_varies() -> None:
     values = [jittered(100.0, rng) for _ in range(1000)]
     assert all(90.0 <= v <= 110.0 for v in values)
     assert max(values) - min(values) > 15.0
-
-
-async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Waits until `condition()` holds, failing the test if it does not within `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_one_client_serves_every_host_and_closing_it_closes_every_connection(
