@@ -23,7 +23,7 @@ import httpx
 
 from bot import __version__
 from bot.fetch.body import BodyDecoder, DecodeError, make_decoder
-from bot.fetch.errors import describe_error, total_timeout
+from bot.fetch.errors import FetchError, describe_error, total_timeout
 from bot.fetch.hops import DRAIN_LIMIT, PROGRESS, REDIRECTS, HopTransport, HostSlots, Progress
 from bot.models import Settings
 from bot.urls import host_of
@@ -183,7 +183,7 @@ class Fetcher:
                 async with asyncio.timeout(total_timeout(self._settings)):
                     return await self._get(progress, etag, last_modified)
             except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
-                if not isinstance(exc, httpx.HTTPError | httpx.InvalidURL | OSError | TimeoutError | ValueError):
+                if not isinstance(exc, FetchError | httpx.HTTPError | httpx.InvalidURL | OSError | ValueError):
                     log.warning("unexpected error fetching %s", url, exc_info=True)
                 return self._failure(progress, describe_error(exc, progress.final_url, self._settings))
 
