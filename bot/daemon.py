@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import aio
 from bot.config import ConfigError, load_config
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
@@ -221,8 +220,8 @@ class Daemon:
             self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
                                    max_instances=1, misfire_grace_time=10)
         self.scheduler.start()
-        log.info("newsbot started: %d watches, %d sources, state in %s, %s event loop", len(self.config.watches),
-                 len(self.config.sources), self.opts.state_dir, aio.loop_name())
+        log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
+                 len(self.config.sources), self.opts.state_dir)
 
     async def _run_telegram(self) -> None:
         """Runs the bot until the daemon stops, retrying while the Bot API cannot be reached; sources
@@ -414,6 +413,6 @@ def run_daemon(opts: RunOptions) -> int:
         print(f"newsbot: {problem}", file=sys.stderr)
         return 2
     try:
-        return aio.run(_serve(opts))
+        return asyncio.run(_serve(opts))
     finally:
         lock.release()

@@ -6,10 +6,7 @@ the newest items), adding and removing sources in the sources file, and OPML imp
 
 from __future__ import annotations
 
-import asyncio
 import difflib
-import ipaddress
-import socket
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +35,7 @@ from bot.parse.feed import (
     parse_source,
 )
 from bot.store.store import State
-from bot.urls import canonical_url, check_public_url, host_of, non_public_reason
+from bot.urls import NotPublic, canonical_url, check_public_url, host_of, public_addresses
 
 DEFAULT_INTERVAL = 900.0
 NAME_MAX = 80
@@ -150,7 +147,7 @@ async def planned_source(
     refuse_duplicate(config, url, name)
     return Source(name=name.strip(), url=url, kind="html" if html else "feed",
                   interval=interval or DEFAULT_INTERVAL, selectors=selectors if html else None,
-                  language=language, allow_private=_literal_private(url))
+                  language=language, allow_private=await _private(url, lookup=False))
 
 
 async def check_source(source: Source, *, config: Config, fetcher: Fetcher, newest: int = 5) -> Preview:
@@ -262,38 +259,21 @@ async def _guard(url: str, allow_private: bool) -> bool:
         if error is not None:
             raise SourceError(f"refused {url}: {error}")
         return False
-    return await _resolves_private(url)
+    return await _private(url)
 
 
-async def _resolves_private(url: str) -> bool:
+async def _private(url: str, *, lookup: bool = True) -> bool:
+    """True if `url`'s host is, or (with `lookup`) resolves to, a non-public address."""
     host = host_of(url)
-    if _literal_private(url):
-        return True
     if not host:
         return False
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        await public_addresses(host, 0, lookup=lookup)
+    except NotPublic:
+        return True
     except (OSError, UnicodeError):
         return False
-    for info in infos:
-        try:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        except ValueError:
-            continue
-        if non_public_reason(address) is not None:
-            return True
     return False
-
-
-def _literal_private(url: str) -> bool:
-    """True for "localhost" and IP literals that are not public (no name lookup)."""
-    host = host_of(url)
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return non_public_reason(ipaddress.ip_address(host)) is not None
-    except ValueError:
-        return False
 
 
 # -- titles --------------------------------------------------------------------------------

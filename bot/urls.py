@@ -1,4 +1,4 @@
-"""URL helpers: canonical forms for de-duplication, feed URL builders, and a public-address check."""
+"""URL helpers: canonical forms for de-duplication, feed URL builders, and the one public-address check."""
 
 from __future__ import annotations
 
@@ -143,11 +143,27 @@ def youtube_channel_url(channel_id: str) -> str:
     return f"https://www.youtube.com/feeds/videos.xml?channel_id={quote_plus(channel_id)}"
 
 
+_LEGACY_IPV4 = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}", re.IGNORECASE)
+
+
 def _parse_ip(text: str) -> IPAddress | None:
+    """The address `text` spells, including the old IPv4 forms resolvers still read as addresses
+    ("127.1", "0x7f000001", "2130706433"), or None for a name."""
     try:
         return ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
+        pass
+    if _LEGACY_IPV4.fullmatch(text) is None:
         return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(text))
+    except OSError:
+        return None
+
+
+def is_ip_literal(host: str) -> bool:
+    """True if `host` is an IPv4 or IPv6 address as written (no brackets), not a name."""
+    return _parse_ip(host) is not None
 
 
 def non_public_reason(address: IPAddress) -> str | None:
@@ -172,14 +188,53 @@ def non_public_reason(address: IPAddress) -> str | None:
     return None
 
 
+class NotPublic(ValueError):
+    """A host that is, or resolves to, an address that is not public; the message says which and why."""
+
+
 async def _resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the system's resolver gives for `host` (OSError or UnicodeError if it fails)."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
         address = _parse_ip(str(sockaddr[0]))
-        if address is not None:
+        if address is not None and address not in addresses:
             addresses.append(address)
+    return addresses
+
+
+async def public_addresses(host: str, port: int, *, lookup: bool = True) -> list[IPAddress]:
+    """The addresses `host` stands for, every one of them public: the one public-address check.
+
+    An IP literal is checked as it is; a name is looked up (OSError or UnicodeError if that fails),
+    unless `lookup` is False: then only the names that are loopback by definition ("localhost",
+    "*.localhost") are refused, and [] is returned for the others. NotPublic names the first address
+    that is not public. Adding a source, each redirect hop and each connection of a public-only
+    fetch all go through here.
+    """
+    host = host.rstrip(".").lower()
+    literal = _parse_ip(host)
+    if literal is not None:
+        if (reason := non_public_reason(literal)) is not None:
+            raise NotPublic(f"{host} is not a public address ({reason})")
+        return [literal]
+    loopback = host == "localhost" or host.endswith(".localhost")
+    if not lookup and not loopback:
+        return []
+    try:
+        addresses = await _resolve(host, port) if lookup else []
+    except (OSError, UnicodeError):
+        if not loopback:
+            raise
+        addresses = []
+    if loopback and not addresses:  # loopback by definition (RFC 6761), even unresolved
+        raise NotPublic(f"{host} is not a public address (loopback)")
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    for address in addresses:
+        if (reason := non_public_reason(address)) is not None:
+            raise NotPublic(f"{host} ({address}) is not a public address ({reason})")
     return addresses
 
 
@@ -194,24 +249,16 @@ async def check_public_url(url: str) -> str | None:
         port = parts.port
     except ValueError as exc:
         return f"invalid URL: {exc}"
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
         return f"only http and https URLs are allowed, not {parts.scheme or 'a bare path'!r}"
     host = (parts.hostname or "").rstrip(".")
     if not host:
         return "URL has no host"
-    literal = _parse_ip(host)
-    if literal is not None:
-        addresses = [literal]
-    else:
-        try:
-            addresses = await _resolve(host, port or _DEFAULT_PORTS[parts.scheme.lower()])
-        except (OSError, UnicodeError) as exc:
-            return f"cannot resolve host {host}: {exc}"
-        if not addresses:
-            return f"cannot resolve host {host}"
-    for address in addresses:
-        reason = non_public_reason(address)
-        if reason is not None:
-            shown = host if literal is not None else f"{host} ({address})"
-            return f"{shown} is not a public address ({reason})"
+    try:
+        await public_addresses(host, port or _DEFAULT_PORTS[scheme])
+    except NotPublic as exc:
+        return str(exc)
+    except (OSError, UnicodeError) as exc:
+        return f"cannot resolve host {host}: {exc}"
     return None

@@ -7,9 +7,9 @@ Layers, from the edges down to the core; a module may import its own layer or an
     bot.cli
     bot.daemon
     bot.telegram
-    bot.pipeline, bot.sources, bot.messages, bot.report, bot.metrics, bot.workers
+    bot.pipeline, bot.sources, bot.messages, bot.report, bot.metrics
     bot.fetch, bot.parse, bot.detect, bot.store      (stages: none imports another)
-    bot, bot.models, bot.urls, bot.logs, bot.config, bot.aio
+    bot, bot.models, bot.urls, bot.logs, bot.config
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import pytest
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: tuple[tuple[str, ...], ...] = (  # bottom first
-    ("bot", "bot.models", "bot.urls", "bot.logs", "bot.config", "bot.aio"),
+    ("bot", "bot.models", "bot.urls", "bot.logs", "bot.config"),
     ("bot.fetch", "bot.parse", "bot.detect", "bot.store"),
-    ("bot.pipeline", "bot.sources", "bot.messages", "bot.report", "bot.metrics", "bot.workers"),
+    ("bot.pipeline", "bot.sources", "bot.messages", "bot.report", "bot.metrics"),
     ("bot.telegram",),
     ("bot.daemon",),
     ("bot.cli",),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import bot.fetch.client
+import bot.fetch.guard
 import bot.parse.feed
 import bot.pipeline
 from bot.fetch.client import Fetcher
@@ -303,7 +304,7 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     news_site.set("/gn", body)
     source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only)
     # the feed is public, its article not
-    monkeypatch.setattr(bot.fetch.client, "check_public_url", public_for(source.url))
+    monkeypatch.setattr(bot.fetch.guard, "check_public_url", public_for(source.url))
     pipeline = Pipeline(make([source]), state, fetcher)
     result = await pipeline.cycle([source])
     assert news_site.hits("/gn") == 1
