@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 from bot.models import Item
 
@@ -184,14 +183,6 @@ class Db:
         """Close the connection (which checkpoints the WAL)."""
         with self.lock:
             self.conn.close()
-
-    def __enter__(self) -> Db:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
