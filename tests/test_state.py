@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,15 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
-from bot.store.db import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    item_key,
-    load_canonicalizer,
-    parse_known_date,
-    simple_canonical_url,
-)
-from bot.store.store import DB_NAME, State, StateError, Unchanged
+from bot.store.chats import ChatRepo
+from bot.store.db import MIGRATIONS, SCHEMA_VERSION, item_key
+from bot.store.events import parse_known_date
+from bot.store.store import DB_NAME, FindingResult, SourceState, State, StateError, Unchanged
 from bot.urls import canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -50,6 +44,33 @@ def decision(kind: Kind = "renewal", milestone: str = "renewed", watch: str = "a
     return Decision(
         alert=True, kind=kind, watch=watch, confidence=0.9, evidence="renewed for", milestone=milestone
     )
+
+
+def find(state: State, *, source: str, item: Item, decision: Decision, now: datetime, alert: bool) -> FindingResult:
+    """One finding, recorded as the pipeline records a fetch that brought it."""
+    found = [(item, decision, alert)]
+    return state.record_fetched(source, now=now, items_seen=[], findings=found, etag=None, last_modified=None)[0]
+
+
+def mark_seen(state: State, source: str, items: list[Item], *, now: datetime) -> None:
+    """Items seen, recorded as the pipeline records a fetch that brought nothing to report."""
+    state.record_fetched(source, now=now, items_seen=items, findings=[], etag=None, last_modified=None)
+
+
+def fetched(
+    state: State, name: str, *, now: datetime = T0, etag: str | None = None, last_modified: str | None = None,
+    new_url: str | None = None,
+) -> SourceState:
+    """A 200 answer with nothing in it; the source's state afterwards."""
+    state.record_fetched(name, now=now, items_seen=[], findings=[], etag=etag, last_modified=last_modified,
+                         new_url=new_url)
+    return state.source_state(name)
+
+
+def not_modified(state: State, name: str, *, now: datetime = T0, etag: str | None = None) -> SourceState:
+    """A 304 answer; the source's state afterwards."""
+    state.record_unchanged([Unchanged(name, etag=etag)], now=now)
+    return state.source_state(name)
 
 
 def table_counts(path: Path) -> dict[str, int]:
@@ -92,9 +113,9 @@ def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None
     conn.commit()
     conn.close()
     with State.open(tmp_path) as st:
-        assert st.event_reports(1) == [("s", "", "u")]
-        version = st._read("PRAGMA user_version")[0][0]
-        plan = st._read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
+        assert st.db.read("SELECT source, title, url FROM reports WHERE event_id = 1") == [("s", "", "u")]
+        version = st.db.read("PRAGMA user_version")[0][0]
+        plan = st.db.read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
     assert version == SCHEMA_VERSION == 3
     assert "reports_event_url (event_id=? AND url=?)" in str(plan)
 
@@ -107,15 +128,15 @@ def test_version_2_database_loses_the_seen_time_index_and_keeps_pruning(tmp_path
     conn.commit()
     conn.close()
     with State.open(tmp_path) as st:
-        indexes = {r[0] for r in st._read("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        indexes = {r[0] for r in st.db.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
         removed = st.prune(datetime(2027, 1, 1, tzinfo=UTC), keep_days=30, keep_per_source=3)
-        kept = [r[0] for r in st._read("SELECT key FROM seen ORDER BY key")]
+        kept = [r[0] for r in st.db.read("SELECT key FROM seen ORDER BY key")]
         assert st.integrity_ok()
     assert "seen_source_time" not in indexes and "seen_url" in indexes
     assert removed["seen"] == 6 and kept == ["g:6", "g:7", "g:8"]
 
 def test_pragmas(state: State) -> None:
-    conn = state._conn
+    conn = state.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -155,7 +176,7 @@ def test_unknown_source_has_defaults(state: State) -> None:
 def test_states_of_many_sources_read_at_once_match_one_by_one(state: State) -> None:
     names = [f"feed-{i:04d}" for i in range(0, 1000, 3)] + ["never-fetched"]
     for i, name in enumerate(names[:-1]):
-        state.record_fetch_ok(name, now=T0, etag=f'"e{i}"', last_modified=None, not_modified=False)
+        fetched(state, name, etag=f'"e{i}"')
     many = state.states_of([*names, *[f"new-{i}" for i in range(500)]])  # more names than one query takes
     assert len(many) == len(names) + 500
     assert all(many[name] == state.source_state(name) for name in names)
@@ -163,7 +184,7 @@ def test_states_of_many_sources_read_at_once_match_one_by_one(state: State) -> N
 
 
 def test_fetch_ok_then_errors_then_recovery(state: State) -> None:
-    st = state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="Sat, 01 Mar 2025", not_modified=False)
+    st = fetched(state, "s", etag='"v1"', last_modified="Sat, 01 Mar 2025")
     assert (st.etag, st.last_modified, st.last_success, st.consecutive_errors) == (
         '"v1"',
         "Sat, 01 Mar 2025",
@@ -181,7 +202,7 @@ def test_fetch_ok_then_errors_then_recovery(state: State) -> None:
     state.set_failure_notified("s", True)
     assert state.source_state("s").failure_notified
     later = T0 + timedelta(hours=1)
-    st = state.record_fetch_ok("s", now=later, etag=None, last_modified=None, not_modified=True)
+    st = not_modified(state, "s", now=later)
     assert (st.consecutive_errors, st.next_fetch_after, st.last_error, st.failure_notified) == (
         0,
         None,
@@ -193,14 +214,14 @@ def test_fetch_ok_then_errors_then_recovery(state: State) -> None:
 
 
 def test_not_modified_with_new_validator_replaces_it(state: State) -> None:
-    state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="lm1", not_modified=False)
-    st = state.record_fetch_ok("s", now=T0, etag='"v2"', last_modified=None, not_modified=True)
+    fetched(state, "s", etag='"v1"', last_modified="lm1")
+    st = not_modified(state, "s", etag='"v2"')
     assert (st.etag, st.last_modified) == ('"v2"', "lm1")
 
 
 def test_200_without_validators_clears_them(state: State) -> None:
-    state.record_fetch_ok("s", now=T0, etag='"v1"', last_modified="lm1", not_modified=False)
-    st = state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    fetched(state, "s", etag='"v1"', last_modified="lm1")
+    st = fetched(state, "s")
     assert (st.etag, st.last_modified) == (None, None)
 
 
@@ -215,13 +236,11 @@ def test_disable_pause_new_url_and_forget(state: State) -> None:
     assert state.source_state("s").paused
     state.set_paused("s", False)
     assert not state.source_state("s").paused
-    st = state.record_fetch_ok(
-        "s", now=T0, etag=None, last_modified=None, not_modified=False, new_url="https://moved.example/feed"
-    )
+    st = fetched(state, "s", new_url="https://moved.example/feed")
     assert st.url == "https://moved.example/feed"
-    st = state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    st = fetched(state, "s")
     assert st.url == "https://moved.example/feed"  # kept until the next move
-    state.mark_seen("s", [item(1)], now=T0)
+    mark_seen(state, "s", [item(1)], now=T0)
     state.forget_source("s")
     assert "s" not in state.source_states()
     assert state.unseen("s", [item(1)]) == [item(1)]
@@ -239,18 +258,18 @@ def test_unseen_and_mark_seen_by_guid(state: State) -> None:
     items = [item(n) for n in range(5)]
     assert not state.has_history("s")
     assert state.unseen("s", items) == items
-    state.mark_seen("s", items[:3], now=T0)
+    mark_seen(state, "s", items[:3], now=T0)
     assert state.has_history("s")
     assert state.unseen("s", items) == items[3:]
     moved = item(1, url="https://news.example/moved/1")  # same guid, new link
     assert state.unseen("s", [moved]) == []
     assert state.source_state("s").items_seen == 3
-    state.mark_seen("s", items, now=T0)  # marking again counts only the new ones
+    mark_seen(state, "s", items, now=T0)  # marking again counts only the new ones
     assert state.source_state("s").items_seen == 5
 
 
 def test_guid_is_per_source_but_url_is_global(state: State) -> None:
-    state.mark_seen("a", [item(1)], now=T0)
+    mark_seen(state, "a", [item(1)], now=T0)
     same_guid_other_url = item(1, url="https://other.example/x")
     assert state.unseen("b", [same_guid_other_url]) == [same_guid_other_url]
     same_url_other_guid = item(9, url="https://news.example/a/1")
@@ -258,13 +277,13 @@ def test_guid_is_per_source_but_url_is_global(state: State) -> None:
 
 
 def test_url_dedup_uses_canonical_form(state: State) -> None:
-    state.mark_seen("a", [item(1, guid="", url="HTTPS://News.Example/a/1#comments")], now=T0)
+    mark_seen(state, "a", [item(1, guid="", url="HTTPS://News.Example/a/1#comments")], now=T0)
     assert state.unseen("b", [item(2, guid="", url="https://news.example/a/1")]) == []
 
 
 def test_items_without_guid_or_url_dedup_by_title(state: State) -> None:
     bare = item(1, guid="", url="", title="Season two  is RENEWED")
-    state.mark_seen("s", [bare], now=T0)
+    mark_seen(state, "s", [bare], now=T0)
     assert state.unseen("s", [item(2, guid="", url="", title="season two is renewed")]) == []
     assert state.unseen("s", [item(3, guid="", url="", title="Another headline")]) != []
 
@@ -292,14 +311,8 @@ def test_items_known_by_their_keys_are_checked_and_recorded_like_items(state: St
 
 def test_unseen_handles_large_batches(state: State) -> None:
     items = [item(n) for n in range(1500)]
-    state.mark_seen("s", items[::2], now=T0)
+    mark_seen(state, "s", items[::2], now=T0)
     assert state.unseen("s", items) == items[1::2]
-
-
-def test_canonical_fallback() -> None:
-    assert simple_canonical_url(" HTTPS://Ex.COM/#x ") == "https://ex.com"
-    assert simple_canonical_url("https://ex.com/a?b=1#c") == "https://ex.com/a?b=1"
-    assert simple_canonical_url("") == ""
 
 
 @pytest.mark.parametrize(
@@ -330,7 +343,7 @@ def test_new_finding_queues_for_matching_subscribers(state: State) -> None:
     state.set_preferences(4, watches=["aouad-2"])
     state.subscribe(5, "private", "gone", now=T0)
     state.unsubscribe(5)
-    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    res = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=True)
     assert res.new_event and res.queued == 2
     assert [m.chat_id for m in state.pending(now=T0)] == [1, 4]
     ev = res.event
@@ -348,14 +361,15 @@ def test_new_finding_queues_for_matching_subscribers(state: State) -> None:
 
 def test_second_report_folds_without_new_rows(state: State) -> None:
     state.subscribe(1, "private", "all", now=T0)
-    first = state.record_finding(source="a", item=item(1), decision=decision(), now=T0, alert=True)
+    first = find(state, source="a", item=item(1), decision=decision(), now=T0, alert=True)
     other = Item(title="Another outlet says it too", url="https://other.example/x", publisher="Other")
-    second = state.record_finding(source="b", item=other, decision=decision(), now=T0, alert=True)
+    second = find(state, source="b", item=other, decision=decision(), now=T0, alert=True)
     assert not second.new_event and second.queued == 0
     assert second.event.id == first.event.id and second.event.reports == 2
     assert second.event.title == "Headline number 1"  # the first report's headline stays
     assert state.outbox_size() == 1
-    assert state.event_reports(first.event.id) == [
+    reports = state.db.read("SELECT source, title, url FROM reports WHERE event_id = ? ORDER BY id", (first.event.id,))
+    assert reports == [
         ("a", "Headline number 1", item(1).url),
         ("Other", "Another outlet says it too", "https://other.example/x"),
     ]
@@ -363,10 +377,9 @@ def test_second_report_folds_without_new_rows(state: State) -> None:
 
 def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
     state.subscribe(1, "private", "all", now=T0)
-    teaser = state.record_finding(
-        source="s", item=item(1), decision=decision("trailer", "teaser"), now=T0, alert=True
-    )
-    full = state.record_finding(
+    teaser = find(state, source="s", item=item(1), decision=decision("trailer", "teaser"), now=T0, alert=True)
+    full = find(
+        state,
         source="s",
         item=item(2),
         decision=decision("trailer", "trailer"),
@@ -380,16 +393,16 @@ def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
 
 def test_silent_finding_never_queues_and_later_reports_do_not_alert(state: State) -> None:
     state.subscribe(1, "private", "all", now=T0)
-    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=False)
+    res = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=False)
     assert res.new_event and res.queued == 0 and not res.event.alerted
-    again = state.record_finding(source="s", item=item(2), decision=decision(), now=T0, alert=True)
+    again = find(state, source="s", item=item(2), decision=decision(), now=T0, alert=True)
     assert not again.new_event and again.queued == 0
     assert state.pending(now=T0) == []
 
 
 def test_finding_without_watch_or_kind_is_rejected(state: State) -> None:
     with pytest.raises(ValueError, match="watch"):
-        state.record_finding(source="s", item=item(1), decision=Decision(alert=True), now=T0, alert=True)
+        find(state, source="s", item=item(1), decision=Decision(alert=True), now=T0, alert=True)
     assert state.unseen("s", [item(1)]) == [item(1)]
 
 
@@ -421,37 +434,18 @@ def test_seed_known_inserts_once_and_never_queues(state: State) -> None:
     # seeded events sort by their own date, older than the filming start
     assert [e.kind for e in state.events("aouad-2")] == ["production", "renewal"]
     # a real report of a seeded milestone folds in silently
-    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    res = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=True)
     assert not res.new_event and res.queued == 0 and res.event.reports == 1
     assert res.event.url == item(1).url  # filled from the first real report
 
 
 def test_events_filter_and_lookup(state: State) -> None:
-    a = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
-    state.record_finding(source="s", item=item(2), decision=decision(watch="other"), now=T0, alert=True)
+    a = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    find(state, source="s", item=item(2), decision=decision(watch="other"), now=T0, alert=True)
     assert len(state.events()) == 2 and len(state.events("aouad-2")) == 1
     assert state.event(a.event.id) == a.event
     assert state.event(9999) is None
     assert state.latest_events("nothing") == {}
-
-
-def test_record_finding_is_atomic(state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    state.subscribe(1, "private", "all", now=T0)
-    before = table_counts(tmp_path)
-
-    def boom(*args: object, **kwargs: object) -> int:
-        raise RuntimeError("crash while queueing")
-
-    monkeypatch.setattr(State, "_queue", boom)
-    with pytest.raises(RuntimeError, match="crash while queueing"):
-        state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
-    assert table_counts(tmp_path) == before
-    assert state.unseen("s", [item(1)]) == [item(1)]
-    assert state.events() == [] and state.source_state("s").items_seen == 0
-    monkeypatch.undo()
-    res = state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
-    assert res.new_event and res.queued == 1  # the store is usable after the rollback
-
 
 
 def test_record_fetched_records_items_findings_and_the_fetch(state: State) -> None:
@@ -481,7 +475,7 @@ def test_record_fetched_is_atomic(state: State, tmp_path: Path, monkeypatch: pyt
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError("crash while queueing")
 
-    monkeypatch.setattr(State, "_queue", boom)
+    monkeypatch.setattr(ChatRepo, "queue_in", boom)
     with pytest.raises(RuntimeError, match="crash while queueing"):
         state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), decision(), True)],
                              etag='"v2"', last_modified=None)
@@ -492,57 +486,25 @@ def test_record_fetched_is_atomic(state: State, tmp_path: Path, monkeypatch: pyt
         state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), Decision(alert=True), True)],
                              etag=None, last_modified=None)
     assert table_counts(tmp_path) == before
+    monkeypatch.undo()
+    res = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    assert res.new_event and res.queued == 1  # the store is usable after the rollback
 
 
-def test_grouped_writes_commit_together_and_each_stays_all_or_nothing(
-    state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_each_write_is_on_disk_when_it_returns(state: State, tmp_path: Path) -> None:
     state.subscribe(1, "private", "all", now=T0)
     before = table_counts(tmp_path)
-
-    def boom(*args: object, **kwargs: object) -> int:
-        raise RuntimeError("crash while queueing")
-
-    with state.grouped():
-        state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), decision(), True)],
-                             etag='"v1"', last_modified=None)
-        assert table_counts(tmp_path) == before  # not committed: other connections see nothing yet
-        assert state.unseen("s", [item(1), item(2), item(3)]) == [item(3)]  # this one sees its own writes
-        with monkeypatch.context() as patch:
-            patch.setattr(State, "_queue", boom)
-            with pytest.raises(RuntimeError, match="crash while queueing"):
-                state.record_fetched("t", now=T0, items_seen=[item(4)],
-                                     findings=[(item(5), decision("trailer", ""), True)], etag='"t1"',
-                                     last_modified=None)
-        state.commit_group()
-        middle = table_counts(tmp_path)
-        assert middle == {**before, "seen": 2, "events": 1, "reports": 1, "outbox": 1}  # all of s, nothing of t
-        state.record_fetch_ok("u", now=T0, etag='"u1"', last_modified=None, not_modified=False)
-        state.record_fetched("s", now=T0, items_seen=[item(3)], findings=[], etag='"v2"', last_modified=None)
-        assert table_counts(tmp_path) == middle
-        state.subscribe(2, "private", "all", now=T0)  # any other write commits the group, then itself
-        assert table_counts(tmp_path) == {**middle, "seen": 3, "subscribers": middle["subscribers"] + 1}
-        state.record_fetched("s", now=T0, items_seen=[item(4)], findings=[], etag='"v2"', last_modified=None)
-    assert table_counts(tmp_path)["seen"] == 4  # the block's end commits the rest
-    other = State.open(tmp_path)
-    try:
-        assert [other.source_state(n).etag for n in "stu"] == ['"v2"', None, '"u1"']
-    finally:
-        other.close()
-
-
-def test_alerts_are_read_for_sending_only_once_committed(state: State, tmp_path: Path) -> None:
-    state.subscribe(1, "private", "all", now=T0)
-    with state.grouped():
-        state.record_fetched("s", now=T0, items_seen=[], findings=[(item(1), decision(), True)], etag=None,
-                             last_modified=None)
-        assert table_counts(tmp_path)["outbox"] == 0
-        assert [m.chat_id for m in state.pending(now=T0 + timedelta(seconds=1))] == [1]
-        assert table_counts(tmp_path)["outbox"] == 1  # committed before it was handed out
+    state.record_fetched("s", now=T0, items_seen=[item(2)], findings=[(item(1), decision(), True)], etag='"v1"',
+                         last_modified=None)
+    assert table_counts(tmp_path) == {**before, "seen": 2, "events": 1, "reports": 1, "outbox": 1}
+    state.record_fetch_error("t", now=T0, error="HTTP 500")
+    with State.open(tmp_path) as other:  # another connection, e.g. the command line
+        assert (other.source_state("s").etag, other.source_state("t").consecutive_errors) == ('"v1"', 1)
+        assert [m.chat_id for m in other.pending(now=T0)] == [1]
 
 
 def test_record_unchanged_in_one_go(state: State) -> None:
-    state.record_fetch_ok("a", now=T0, etag='"a1"', last_modified="lm-a", not_modified=False)
+    fetched(state, "a", etag='"a1"', last_modified="lm-a")
     state.record_fetch_error("b", now=T0, error="HTTP 500", next_fetch_after=T0 + timedelta(hours=1))
     later = T0 + timedelta(hours=2)
     state.record_unchanged([Unchanged("a"), Unchanged("b", etag='"b2"', new_url="https://b.example/feed"),
@@ -557,7 +519,7 @@ def test_record_unchanged_in_one_go(state: State) -> None:
 
 def test_flags_token_moves_on_pause_disable_forget_and_other_connections(state: State, tmp_path: Path) -> None:
     token = state.flags_token()
-    state.record_fetch_ok("s", now=T0, etag=None, last_modified=None, not_modified=False)
+    fetched(state, "s")
     state.set_failure_notified("s", True)
     state.record_fetch_error("s", now=T0, error="HTTP 500")
     assert state.flags_token() == token  # fetch bookkeeping leaves it alone
@@ -587,8 +549,8 @@ _KILL_CHILD = textwrap.dedent(
     while True:
         n += 1
         d = Decision(alert=True, kind="production", watch="w", milestone=f"m{n}")
-        st.record_finding(source="s", item=Item(title=f"t{n}", url=f"https://x.example/{n}"), decision=d,
-                          now=datetime.now(UTC), alert=True)
+        found = [(Item(title=f"t{n}", url=f"https://x.example/{n}"), d, True)]
+        st.record_fetched("s", now=datetime.now(UTC), items_seen=[], findings=found, etag=None, last_modified=None)
     """
 )
 
@@ -650,11 +612,11 @@ def test_set_preferences(state: State) -> None:
 
 def test_deactivate_records_reason_and_drops_pending(state: State) -> None:
     state.subscribe(1, "private", "x", now=T0)
-    state.record_finding(source="s", item=item(1), decision=decision(), now=T0, alert=True)
+    find(state, source="s", item=item(1), decision=decision(), now=T0, alert=True)
     assert state.outbox_size() == 1
     state.deactivate(1, "blocked by user")
     assert state.outbox_size() == 0 and state.pending(now=T0) == []
-    row = state._read("SELECT deactivated_reason FROM subscribers WHERE chat_id = 1")
+    row = state.db.read("SELECT deactivated_reason FROM subscribers WHERE chat_id = 1")
     assert row == [("blocked by user",)]
     state.subscribe(1, "private", "x", now=T0)
     assert state.pending(now=T0) == []  # dropped rows do not come back
@@ -668,7 +630,7 @@ def queue_three(state: State) -> list[int]:
     state.subscribe(2, "private", "b", now=T0)
     kinds: tuple[Kind, ...] = ("renewal", "trailer", "production")
     for n, kind in enumerate(kinds, start=1):
-        state.record_finding(source="s", item=item(n), decision=decision(kind, kind), now=T0, alert=True)
+        find(state, source="s", item=item(n), decision=decision(kind, kind), now=T0, alert=True)
     return [m.id for m in state.pending(now=T0)]
 
 
@@ -709,7 +671,7 @@ def test_mark_sent_survives_reopen(tmp_path: Path) -> None:
         st.mark_sent(ids[3], now=T0)
     with State.open(tmp_path) as st:
         assert [m.id for m in st.pending(now=T0)] == [i for i in ids if i not in (ids[0], ids[3])]
-        assert st.sent_count() == 2
+        assert st.counts()["sent"] == 2
         assert st.outbox_size() == 4
         counts = st.counts()
     assert counts == {
@@ -734,7 +696,7 @@ def test_cycles(state: State) -> None:
 
 def test_integrity_ok_detects_damage(tmp_path: Path) -> None:
     with State.open(tmp_path) as st:
-        st.mark_seen("s", [item(n) for n in range(2000)], now=T0)
+        mark_seen(st, "s", [item(n) for n in range(2000)], now=T0)
         assert st.integrity_ok()
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -753,11 +715,11 @@ def test_integrity_ok_detects_damage(tmp_path: Path) -> None:
 
 def test_prune(state: State) -> None:
     old = T0 - timedelta(days=200)
-    state.mark_seen("s", [item(n) for n in range(10)], now=old)
-    state.mark_seen("s", [item(n) for n in range(10, 15)], now=T0)
+    mark_seen(state, "s", [item(n) for n in range(10)], now=old)
+    mark_seen(state, "s", [item(n) for n in range(10, 15)], now=T0)
     state.subscribe(1, "private", "a", now=old)
-    res = state.record_finding(source="s", item=item(20), decision=decision(), now=old, alert=True)
-    state.record_finding(source="s", item=item(21), decision=decision("trailer", "t"), now=T0, alert=True)
+    res = find(state, source="s", item=item(20), decision=decision(), now=old, alert=True)
+    find(state, source="s", item=item(21), decision=decision("trailer", "t"), now=T0, alert=True)
     sent_old, unsent = (m.id for m in state.pending(now=T0))
     state.mark_sent(sent_old, now=old)
     state.record_cycle({"n": 1}, now=old)
@@ -770,20 +732,5 @@ def test_prune(state: State) -> None:
     assert state.unseen("s", [item(0)]) == [item(0)]
     assert state.unseen("s", [item(12)]) == []
     assert [m.id for m in state.pending(now=T0)] == [unsent]
-    assert state.sent_count() == 1 and state.source_state("s").items_seen == 17
+    assert state.counts()["sent"] == 1 and state.source_state("s").items_seen == 17
     assert state.event(res.event.id) is not None  # events are never pruned
-
-
-def test_canonicalizer_falls_back_without_bot_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "bot.urls", None)  # makes the import fail
-    assert load_canonicalizer() is simple_canonical_url
-
-
-def test_canonicalizer_survives_a_failing_bot_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(url: str) -> str:
-        raise ValueError(url)
-
-    monkeypatch.setitem(sys.modules, "bot.urls", types.SimpleNamespace(canonical_url=broken))
-    canonical = load_canonicalizer()
-    assert canonical("HTTPS://Ex.com/a#frag") == "https://ex.com/a"
-    assert canonical("  ") == ""

@@ -1,14 +1,14 @@
-"""The state database's schema, its migrations, and the small conversions the store relies on."""
+"""The state database: its schema and migrations, the connection with its write transactions, and the
+small conversions every repository of the store relies on."""
 
 from __future__ import annotations
 
-import importlib
-import re
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import cast
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
 
 from bot.models import Item
 
@@ -154,6 +154,74 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+class Db:
+    """One SQLite connection that the store's repositories share: a lock around it, write
+    transactions and reads. Each write transaction commits on its own (BEGIN IMMEDIATE ... COMMIT),
+    so whatever one write records is all there or not there at all, even after a crash."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path) -> Db:
+        """Open (or create) the database file, set its pragmas and migrate its schema."""
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            configure(conn)
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StateError(f"cannot use state database {path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        """Close the connection (which checkpoints the WAL)."""
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE), committed at the block's end and
+        rolled back on any error."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # (an I/O error may have rolled it back already)
+                    conn.execute("ROLLBACK")
+                raise
+
+    def read(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> list[tuple[object, ...]]:
+        """All rows of one query, as tuples."""
+        with self.lock:
+            return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def count(self, sql: str, params: Sequence[object] = ()) -> int:
+        """The single integer a COUNT/SUM query returns (0 for NULL)."""
+        value = self.read(sql, params)[0][0]
+        return int(value) if isinstance(value, int | float) else 0
+
+    def data_version(self) -> int:
+        """PRAGMA data_version: moves whenever another connection commits."""
+        return self.count("PRAGMA data_version")
+
+    def integrity_ok(self) -> bool:
+        """True when PRAGMA integrity_check reports "ok"."""
+        try:
+            rows = self.read("PRAGMA integrity_check")
+        except sqlite3.DatabaseError:
+            return False
+        return rows == [("ok",)]
+
+
 def to_iso(dt: datetime) -> str:
     """A datetime as a sortable UTC ISO string (naive datetimes are taken as UTC)."""
     dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
@@ -171,58 +239,6 @@ def from_iso(text: str | None) -> datetime | None:
         return None
     dt = datetime.fromisoformat(text)
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
-
-
-_KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
-
-
-def parse_known_date(text: str) -> datetime | None:
-    """A KnownEvent date ("YYYY-MM-DD", "YYYY-MM" or "YYYY") as a UTC datetime; None if unreadable."""
-    match = _KNOWN_DATE.match(text or "")
-    try:
-        if match:
-            year, month, day = (int(g) if g else 1 for g in match.groups())
-            return datetime(year, month, day, tzinfo=UTC)
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def simple_canonical_url(url: str) -> str:
-    """A minimal canonical form: trimmed, scheme and host lower-cased, fragment dropped."""
-    url = url.strip()
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    path = parts.path if parts.path not in ("", "/") else ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
-
-
-def load_canonicalizer() -> Callable[[str], str]:
-    """bot.urls.canonical_url when that module is present, else the minimal local form."""
-    try:
-        module = importlib.import_module("bot.urls")
-        found = getattr(module, "canonical_url", None)
-    except ImportError:
-        found = None
-    if not callable(found):
-        return simple_canonical_url
-    external = cast(Callable[[str], str], found)
-
-    def canonical(url: str) -> str:
-        if not url.strip():
-            return ""
-        try:
-            result = external(url)
-        except Exception:
-            return simple_canonical_url(url)
-        return result if isinstance(result, str) and result else simple_canonical_url(url)
-
-    return canonical
 
 
 SeenKey = tuple[str, str]

@@ -1,55 +1,72 @@
-"""The state store's events: recording findings (fold or new event, reports, outbox rows), seeding, reading."""
+"""The store's events: one per (watch, kind, milestone), with the reports that told of it; the
+watches' already-known events are seeded so that they never alert."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.models import KINDS, Decision, Item, Watch
-from bot.store.chats import ChatStore
-from bot.store.db import opt_iso, parse_known_date, to_iso
-from bot.store.records import EVENT_COLS, SUB_COLS, Event, FindingResult, event_from_row, subscriber_from_row, wants
+from bot.store.db import Db, opt_iso, to_iso
+from bot.store.records import EVENT_COLS, Event, event_from_row
+
+_KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
+
+
+def parse_known_date(text: str) -> datetime | None:
+    """A KnownEvent date ("YYYY-MM-DD", "YYYY-MM" or "YYYY") as a UTC datetime; None if unreadable."""
+    match = _KNOWN_DATE.match(text or "")
+    try:
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            return datetime(year, month, day, tzinfo=UTC)
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def check_finding(decision: Decision) -> None:
+    """Refuse a finding that names no watch or no known kind (ValueError)."""
     if not decision.watch or decision.kind not in KINDS:
         raise ValueError(f"a finding needs a watch and a known kind, got {decision.watch!r}/{decision.kind!r}")
 
 
-class EventStore(ChatStore):
-    """Events and their reports; every write runs inside a transaction the caller holds."""
+class EventRepo:
+    """Events and their reports, on the store's shared connection."""
 
-    def _event_in(self, conn: sqlite3.Connection, where: str, params: Sequence[object]) -> Event | None:
-        row = conn.execute(f"SELECT {EVENT_COLS} FROM events e WHERE {where}", params).fetchone()
-        return None if row is None else event_from_row(tuple(row))
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
-    def _finding_in(
+    def record_in(
         self, conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
-    ) -> FindingResult:
-        """Fold a finding into its event or create it (queueing alerts), inside the caller's transaction."""
-        watch, kind = decision.watch, decision.kind
-        assert watch is not None and kind is not None
-        key = (watch, kind, decision.milestone or "")
+    ) -> tuple[int, bool]:
+        """Fold a finding into its event or create the event, inside the caller's transaction, and
+        add the item as a report of it; returns the event's id and whether it is new."""
+        check_finding(decision)
+        key = (decision.watch, decision.kind, decision.milestone or "")
         row = conn.execute("SELECT id FROM events WHERE watch = ? AND kind = ? AND milestone = ?", key).fetchone()
-        existing = None if row is None else int(row[0])
-        if existing is None:
-            event_id = self._insert_event(conn, source, item, decision, now, alert)
+        if row is None:
+            event_id = self._insert(conn, source, item, decision, now, alert)
         else:
-            event_id = existing
+            event_id = int(row[0])
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
                 (item.title, item.url, event_id),
             )
         self._add_report(conn, event_id, source, item, now)
-        queued = self._queue(conn, event_id, kind, watch, now) if existing is None and alert else 0
-        event = self._event_in(conn, "id = ?", (event_id,))
-        assert event is not None
-        return FindingResult(event=event, new_event=existing is None, queued=queued)
+        return event_id, row is None
 
     @staticmethod
-    def _insert_event(
+    def event_in(conn: sqlite3.Connection, event_id: int) -> Event | None:
+        """One event by id, read on the caller's connection (inside its transaction)."""
+        row = conn.execute(f"SELECT {EVENT_COLS} FROM events e WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else event_from_row(tuple(row))
+
+    @staticmethod
+    def _insert(
         conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
     ) -> int:
         # An alerted event sorts by when it was found; a silent (backfilled) one by its publication.
@@ -78,41 +95,20 @@ class EventStore(ChatStore):
 
     @staticmethod
     def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> None:
-        if (
-            item.url
-            and conn.execute(
-                "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, item.url)
-            ).fetchone()
-        ):
+        if item.url and conn.execute(
+            "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, item.url)
+        ).fetchone():
             return  # the same article again: not a second report
         conn.execute(
             """INSERT INTO reports (event_id, feed, source, title, url, published, seen_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (
-                event_id,
-                source,
-                item.publisher or source,
-                item.title,
-                item.url,
-                opt_iso(item.published),
-                to_iso(now),
-            ),
+            (event_id, source, item.publisher or source, item.title, item.url, opt_iso(item.published), to_iso(now)),
         )
-
-    def _queue(self, conn: sqlite3.Connection, event_id: int, kind: str, watch: str, now: datetime) -> int:
-        """Queue the event for every active subscriber whose preferences match; returns rows made."""
-        rows = conn.execute(f"SELECT {SUB_COLS} FROM subscribers WHERE active = 1 ORDER BY chat_id")
-        chats = [s.chat_id for s in map(subscriber_from_row, map(tuple, rows)) if wants(s, kind, watch)]
-        conn.executemany(
-            "INSERT INTO outbox (chat_id, event_id, created) VALUES (?, ?, ?)",
-            [(chat, event_id, to_iso(now)) for chat in chats],
-        )
-        return len(chats)
 
     def seed_known(self, watch: Watch, *, now: datetime) -> int:
         """Insert the watch's already-known events (never alerted) unless present; returns how many."""
         inserted = 0
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             for known in watch.known:
                 date = parse_known_date(known.date)
                 cur = conn.execute(
@@ -136,7 +132,7 @@ class EventStore(ChatStore):
     def events(self, watch: str | None = None) -> list[Event]:
         """Events, newest first (found time; publication date for seeded and backfilled ones)."""
         where, params = ("WHERE e.watch = ?", (watch,)) if watch is not None else ("", ())
-        rows = self._read(
+        rows = self._db.read(
             f"SELECT {EVENT_COLS} FROM events e {where} ORDER BY e.ordered_at DESC, e.id DESC", params
         )
         return [event_from_row(r) for r in rows]
@@ -150,12 +146,9 @@ class EventStore(ChatStore):
 
     def event(self, event_id: int) -> Event | None:
         """One event by id."""
-        with self._lock:
-            return self._event_in(self._conn, "id = ?", (event_id,))
+        with self._db.lock:
+            return self.event_in(self._db.conn, event_id)
 
-    def event_reports(self, event_id: int) -> list[tuple[str, str, str]]:
-        """(source, title, url) of each item that reported the event, first first."""
-        rows = self._read(
-            "SELECT source, title, url FROM reports WHERE event_id = ? ORDER BY id", (event_id,)
-        )
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+    def count(self) -> int:
+        """How many events there are."""
+        return self._db.count("SELECT COUNT(*) FROM events")

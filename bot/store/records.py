@@ -71,6 +71,16 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A source that answered 304 Not Modified, for State.record_unchanged."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    new_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FindingResult:
     """What recording a finding did: the event it belongs to, whether it is new, rows queued."""
 
