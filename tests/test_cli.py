@@ -124,13 +124,15 @@ def test_classify_plain_lines_on_stdin(tmp_path: Path) -> None:
     assert out[0].startswith("ALERT production (filming start)") and "begins filming" in out[0]
     assert out[1].startswith("no alert") and "Will there be" in out[1]
     assert out[2].startswith("ALERT renewal (renewal)") and out[2].endswith("renewed for season 2")
-    assert proc.stderr.splitlines() == ["newsbot: classify: line 2: empty", "newsbot: classify: 1 of 4 could not be judged"]
+    assert proc.stderr.splitlines() == ["newsbot: classify: line 2: empty",
+                                        "newsbot: classify: 1 of 4 could not be judged"]
     good = subprocess.run([sys.executable, "-m", "bot", "classify"], input=SPECULATION[0] + "\n",
                           env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert good.returncode == 0 and good.stdout.startswith("no alert") and good.stderr == ""
 
 
-KNOWN_MONTH = "    known:\n      - {kind: production, milestone: delay, date: 2024-05, source: Korean press, title: Delayed}\n"
+KNOWN_MONTH = ("    known:\n"
+               "      - {kind: production, milestone: delay, date: 2024-05, source: Korean press, title: Delayed}\n")
 
 
 def _scanned(tmp_path: Path, news_site: NewsSite, interval: str = "1s") -> list[str]:

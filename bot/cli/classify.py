@@ -117,7 +117,8 @@ def classify(config: Config, headlines: list[str], stdin: Iterable[str], stdout:
         json_in, numbered = _numbered(stdin)
         as_json, what = as_json or json_in, "line"
     bad = total = 0
-    for total, (n, line) in enumerate(numbered, 1):
+    for n, line in numbered:
+        total = n
         bad += not _answer(detector, f"{what} {n}", line, stdout, as_json)
     if bad and not as_json:
         print(f"newsbot: classify: {bad} of {total} could not be judged", file=sys.stderr)
