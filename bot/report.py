@@ -25,6 +25,7 @@ _CYCLE_WORDS: dict[str, tuple[str, str]] = {
     "new_events": ("new event", "new events"),
     "alerts_queued": ("alert queued", "alerts queued"),
 }
+_HEALTH_KEYS = {"ok": "ok", "paused": "paused", "DISABLED": "disabled", "not fetched yet": "not_fetched"}
 _MONTH_ONLY = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
@@ -178,7 +179,7 @@ def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
     """One source and its fetch state as JSON (`sources list --json`, `status --json`)."""
     return {
         "name": source.name, "url": source.url, "kind": source.kind, "interval_seconds": source.interval,
-        "language": source.language or None, "health": health(source, st).split(" ")[0].lower(),
+        "language": source.language or None, "health": _HEALTH_KEYS.get(health(source, st), "failing"),
         "last_attempt": _iso(st.last_attempt if st else None),
         "last_success": _iso(st.last_success if st else None),
         "consecutive_errors": st.consecutive_errors if st else 0,
