@@ -61,9 +61,9 @@ class Parents:
 
 def _add_log_options(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=default,
-                        help="log more (info lines; -vv: debug lines)")
+                        help="log more: info lines, and debug lines with -vv")
     parser.add_argument("-q", "--quiet", action="count", default=default,
-                        help="log less: warnings and errors only (-qq: errors only)")
+                        help="log less: no info lines; -qq: errors only")
 
 
 def command(sub: Any, name: str, summary: str, parents: list[argparse.ArgumentParser],
