@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from bot import __version__
+from bot.cli.common import Parents, add_log_options, command
 
 EPILOG = """\
 getting started:
@@ -39,42 +40,6 @@ exit codes:
   130  interrupted
 """
 
-_SOURCES_HELP = "sources file (default: $NEWSBOT_SOURCES or ./sources.yaml)"
-_STATE_HELP = "state directory (default: $NEWSBOT_STATE_DIR or ./state)"
-
-
-class Parents:
-    """The option groups that commands share, as argparse parent parsers."""
-
-    def __init__(self) -> None:
-        self.log = argparse.ArgumentParser(add_help=False)
-        _add_log_options(self.log, default=argparse.SUPPRESS)
-        self.sources = argparse.ArgumentParser(add_help=False)
-        self.sources.add_argument("--sources", default=argparse.SUPPRESS, metavar="FILE", help=_SOURCES_HELP)
-        self.state = argparse.ArgumentParser(add_help=False)
-        self.state.add_argument("--state", default=argparse.SUPPRESS, metavar="DIR", help=_STATE_HELP)
-
-    def of(self, *, sources: bool = False, state: bool = False) -> list[argparse.ArgumentParser]:
-        """The parents of a command that reads the sources file and/or uses the state."""
-        return [self.log, *([self.sources] if sources else []), *([self.state] if state else [])]
-
-
-def _add_log_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument("-v", "--verbose", action="count", default=default,
-                        help="log more: info lines, and debug lines with -vv")
-    parser.add_argument("-q", "--quiet", action="count", default=default,
-                        help="log less: no info lines; -qq: errors only")
-
-
-def command(sub: Any, name: str, summary: str, parents: list[argparse.ArgumentParser],
-            description: str = "", **kwargs: Any) -> argparse.ArgumentParser:
-    """Adds a subcommand whose help line is `summary` and whose --help starts with `description`."""
-    text = description or summary[:1].upper() + summary[1:] + "."
-    parser: argparse.ArgumentParser = sub.add_parser(name, parents=parents, help=summary, description=text,
-                                                     **kwargs)
-    return parser
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     from bot.cli.sources import add_sources_parser
@@ -86,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "watched show's next season is announced.")
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}",
                         help="print the version and exit")
-    _add_log_options(parser, default=0)
+    add_log_options(parser, default=0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub, parents)
     scan = command(sub, "scan", "one pass over every source now; print new findings",

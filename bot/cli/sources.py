@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the parser is built on every command, so the rest is imported when an action runs
-    from bot.cli.common import Paths
-    from bot.cli.parser import Parents
+    from bot.cli.common import Parents, Paths
     from bot.models import Config, Selectors
     from bot.sources import Preview
     from bot.store.store import SourceState
@@ -39,7 +38,7 @@ class _Usage(Exception):
 
 def add_sources_parser(sub: Any, parents: Parents) -> None:
     """Adds the `sources` command and its actions to the main parser's subcommands."""
-    from bot.cli.parser import command
+    from bot.cli.common import command
 
     parser = command(sub, "sources", "list, add, remove, check, import, export sources", [parents.log],
                      "Manage the sources file's news sources.")
@@ -70,7 +69,7 @@ def add_sources_parser(sub: Any, parents: Parents) -> None:
 
 
 def _add_parser(actions: Any, parents: Parents) -> None:
-    from bot.cli.parser import command
+    from bot.cli.common import command
 
     add = command(actions, "add", "inspect a URL, preview detection, add it", parents.of(sources=True),
                   "Inspect a feed or page URL, show its newest items with what detection says of "
