@@ -229,7 +229,7 @@ def test_list_shows_health_from_state(files: tuple[Path, Path], capsys: pytest.C
     assert not files[1].exists()  # listing creates no state
     assert out.splitlines()[0].split()[:3] == ["NAME", "KIND", "INTERVAL"]
     state = State.open(files[1])
-    state.record_fetch_ok("Alpha News", now=WHEN, etag=None, last_modified=None, not_modified=False)
+    state.record_fetched("Alpha News", now=WHEN, items_seen=[], findings=[], etag=None, last_modified=None)
     for _ in range(3):
         state.record_fetch_error("Beta Wire", now=WHEN, error="HTTP 503 Service Unavailable")
     state.close()
