@@ -28,7 +28,7 @@ _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IG
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _ID_RE = re.compile(r"^[^,\s](?:[^,]{0,58}[^,\s])?$")
 
-_WATCH_KEYS = {"id", "title", "season", "aliases", "known"}
+_WATCH_KEYS = {"id", "title", "season", "aliases", "known", "exclude"}
 _KNOWN_KEYS = {"kind", "milestone", "date", "source", "title"}
 _SOURCE_KEYS = {"name", "url", "kind", "interval", "selectors", "language", "paused", "allow_private", "public_only"}
 _SELECTOR_KEYS = {"item", "title", "link", "summary", "date"}
@@ -183,6 +183,7 @@ def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -
         title=ck.get(m, "title", where, _text, required=True),
         season=season,
         aliases=ck.get(m, "aliases", where, _aliases, default=()),
+        exclude=ck.get(m, "exclude", where, _aliases, default=()),
         known=known,
     )
 

@@ -43,6 +43,7 @@ class Watch:
     season: int
     aliases: tuple[str, ...] = ()
     known: tuple[KnownEvent, ...] = ()
+    exclude: tuple[str, ...] = ()  # look-alike titles (e.g. a spin-off) that are not this watch
 
     @property
     def names(self) -> tuple[str, ...]:

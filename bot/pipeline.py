@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.detect.rules import Detector
+from bot.detect import Detector
 from bot.fetch.client import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source, utcnow
 from bot.parse.feed import ParseError, article_text, parse_source

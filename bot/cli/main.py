@@ -75,7 +75,7 @@ def _published(text: str) -> datetime | None:
 
 def classify(config: Config, stdin: TextIO, stdout: TextIO) -> int:
     """One JSON object out per JSON line in; bad lines get {"error": ...} and the run goes on."""
-    from bot.detect.rules import Detector, decision_json
+    from bot.detect import Detector, decision_json
 
     detector = Detector(config.watches)
     for n, line in enumerate(stdin, 1):
