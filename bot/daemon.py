@@ -330,7 +330,7 @@ class Daemon:
             self.console.subscribe()
             log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
         self.scheduler.add_job(self.tick, "interval", seconds=1.0, id="tick", coalesce=True,
-                               max_instances=1, misfire_grace_time=5)
+                               max_instances=1, misfire_grace_time=5, next_run_time=utcnow())
         self.scheduler.add_job(self.check_reload, "interval", seconds=3.0, id="reload", coalesce=True,
                                max_instances=1, misfire_grace_time=10)
         self.scheduler.add_job(self.prune, "interval", hours=24, id="prune", coalesce=True,
