@@ -1,4 +1,5 @@
-"""The long-running process: schedules cycles, runs the Telegram bot, reloads, and stops cleanly."""
+"""The long-running process: fetches each source as it comes due, runs the Telegram bot (or prints
+alerts on the console), reloads, and stops cleanly."""
 
 from __future__ import annotations
 
@@ -130,6 +131,8 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
             pipeline.seed()
+            if token:
+                state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
             sources = pipeline.active_sources()
             _warn_if_idle(config, sources)
             progress = Progress(len(sources), sys.stderr)
