@@ -316,6 +316,8 @@ class Daemon:
         self._telegram_done = asyncio.Event()  # set when the bot may disconnect (sends are over)
         self._send_lock = asyncio.Lock()
         self._mtime: float = self._sources_mtime()
+        self._reloads: set[asyncio.Task[None]] = set()  # reloads started by SIGHUP or an admin command
+        self._reload_lock = asyncio.Lock()
 
     def _sources_mtime(self) -> float:
         try:
@@ -482,22 +484,36 @@ class Daemon:
         log.info("pruned the state: %s", removed)
 
     def reload(self, reason: str) -> None:
-        """Re-reads the sources file; an invalid file is reported and the old configuration stays."""
-        self._mtime = self._sources_mtime()
-        try:
-            config = load_config(self.opts.sources_path)
-        except ConfigError as exc:
-            log.error("reload (%s) refused, keeping the running configuration: %s", reason, exc)
-            return
-        self.config = config
-        self.pipeline.update_config(config)
-        self.pipeline.seed()
-        log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
+        """Starts re-reading the sources file (for SIGHUP and the admin commands, which cannot wait)."""
+        task = asyncio.get_running_loop().create_task(self._reload(reason))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self, reason: str) -> None:
+        """Re-reads the sources file off the event loop; on any failure, one log line and the old
+        configuration stays."""
+        async with self._reload_lock:  # one at a time, so the last file read is the one that stays
+            self._mtime = self._sources_mtime()
+            try:
+                config = await asyncio.to_thread(load_config, self.opts.sources_path)
+            except ConfigError as exc:
+                log.error("reload (%s) refused, keeping the running configuration: %s", reason, exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the running configuration stays
+                log.error("reload (%s) failed, keeping the running configuration: %s: %s", reason,
+                          type(exc).__name__, exc)
+                return
+            if self.stopping.is_set():
+                return
+            self.config = config
+            self.pipeline.update_config(config)
+            self.pipeline.seed()
+            log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
 
     async def check_reload(self) -> None:
         """Reloads when the sources file changed on disk (edited by hand or by the command line)."""
         if self._sources_mtime() != self._mtime:
-            self.reload("sources file changed")
+            await self._reload("sources file changed")
 
     def on_signal(self, sig: int) -> None:
         """SIGTERM and SIGINT stop the daemon cleanly (SIGINT exits 130, as shells expect); a second

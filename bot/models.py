@@ -14,6 +14,14 @@ KIND_LABELS: dict[str, str] = {
     "release_date": "Release date",
     "production": "Production",
 }
+MILESTONES: dict[str, tuple[str, ...]] = {
+    "renewal": ("renewal",),
+    "trailer": ("trailer", "teaser"),
+    "release_date": ("release_date",),
+    "production": ("production", "filming_start", "filming_wrap", "table_read", "cast", "casting", "delay",
+                   "production_announced"),
+}
+"""The milestones of each kind (the event within it, see Decision.milestone); a known event names one."""
 
 SourceKind = Literal["feed", "html"]
 
