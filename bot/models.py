@@ -18,8 +18,7 @@ MILESTONES: dict[str, tuple[str, ...]] = {
     "renewal": ("renewal",),
     "trailer": ("trailer", "teaser"),
     "release_date": ("release_date",),
-    "production": ("production", "filming_start", "filming_wrap", "table_read", "cast", "casting", "delay",
-                   "production_announced"),
+    "production": ("production", "filming_start", "filming_wrap", "table_read", "cast", "delay"),
 }
 """The milestones of each kind (the event within it, see Decision.milestone); a known event names one."""
 

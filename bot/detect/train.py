@@ -72,7 +72,7 @@ def samples(watches: Sequence[Watch], examples: Sequence[Example]) -> list[Sampl
 
 
 def _matrix(rows: Sequence[dict[str, float]], vocab: dict[str, int]) -> Any:
-    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+    from scipy.sparse import csr_matrix
 
     data: list[float] = []
     cols: list[int] = []
@@ -88,7 +88,7 @@ def _matrix(rows: Sequence[dict[str, float]], vocab: dict[str, int]) -> Any:
 
 
 def _logistic(c: float) -> Any:
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-8)
 
