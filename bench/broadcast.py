@@ -75,7 +75,8 @@ def prepare(state_dir: Path, subscribers: int) -> State:
                 published=NOW)
     decision = Decision(alert=True, kind="trailer", watch=WATCH.id, confidence=0.95,
                         evidence="official trailer", milestone="trailer")
-    result = state.record_finding(source="Example News", item=item, decision=decision, now=NOW, alert=True)
+    [result] = state.record_fetched("Example News", now=NOW, items_seen=[], findings=[(item, decision, True)],
+                                    etag=None, last_modified=None)
     assert result.queued == subscribers, result
     return state
 

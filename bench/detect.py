@@ -1,197 +1,215 @@
-"""Measure detection on labelled headlines: precision, recall, kind accuracy, errors and items/s.
+"""Measure detection leave-one-show-out: fit on every show but one, score the one left out, in turn.
 
-Usage: python bench/detect.py [FILE] [--sources sources.yaml] [--seconds 1.0] [--all] [--dump OUT]
+Usage: python bench/detect.py [--corpus DIR] [--quiet] [--shipped] [--seconds 1.0]
 
-FILE is JSON Lines with title, summary, label, alert, ambiguous and optionally watch (default: the
-shared dev corpus next to the repository). Ambiguous items are left out of the scores; when a row
-names its watch, a true alert must also name that watch. Watches come from the sources file; if it
-cannot be loaded, a built-in watch for All of Us Are Dead season 2 is used. Speed is measured on the
-labelled file itself, then on a feed mix where nine items in ten are unrelated headlines (as in a
-real feed). `--dump` writes every decision as JSON Lines, to check that a change keeps decisions.
+DIR holds watches.yaml, an optional headlines-dev.jsonl (the aouad-s2 watch) and shows/*.jsonl
+(default: the shared corpus next to the repository). Per show it prints precision, recall and kind
+accuracy, their minimum, the totals, the confusion by label and the misclassified items (hidden by
+--quiet). Ambiguous items are not scored; `kind_alt` is an acceptable kind. Each item is judged as a
+user subscribed to its show would see it: by a detector holding that show's watch from watches.yaml.
+`--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
+figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
+file, the long explainer articles (must never alert) and items per second on one core.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.build_info import compiled  # noqa: E402
+from bot.detect import Detector, Model  # noqa: E402
+from bot.detect.corpus import DEV_WATCH, Example, load_corpus  # noqa: E402
+from bot.models import Decision, Item, Watch  # noqa: E402
 
-from bot.detect.rules import Detector, decision_json  # noqa: E402
-from bot.models import Item, Watch  # noqa: E402
-
-DEFAULT_FILE = REPO.parent / "shared" / "corpus" / "headlines-dev.jsonl"
-DEFAULT_WATCH = Watch(
-    id="aouad-s2",
-    title="All of Us Are Dead",
-    season=2,
-    aliases=("지금 우리 학교는", "지우학", "지금우리학교", "Estamos muertos", "We Are All Dead", "We're Dead",
-             "Now at Our School"),
-)
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 
 
-def load_watches(path: Path) -> tuple[Watch, ...]:
-    """Watches from the sources file, or the built-in default watch when it cannot be loaded."""
-    try:
-        from bot.config import load_config
+@dataclass
+class Score:
+    """Counts for one show (or all)."""
 
-        watches = tuple(load_config(path).watches)
-        if watches:
-            return watches
-        print(f"note: {path} has no watches; using the built-in default watch", file=sys.stderr)
-    except Exception as exc:  # any failure to load falls back to the default watch
-        print(f"note: cannot load watches from {path} ({exc}); using the built-in default watch",
-              file=sys.stderr)
-    return (DEFAULT_WATCH,)
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    kind_ok: int = 0
+
+    def add(self, ex: Example, d: Decision) -> bool:
+        """Count one decision; True when it is right."""
+        hit = d.alert and d.watch == ex.watch
+        if ex.alert and hit:
+            self.tp += 1
+            ok_kind = d.kind in (ex.label, ex.kind_alt)
+            self.kind_ok += ok_kind
+            return ok_kind
+        if ex.alert:
+            self.fn += 1
+        elif d.alert:
+            self.fp += 1
+        return not d.alert if not ex.alert else False
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def kind(self) -> float:
+        return self.kind_ok / self.tp if self.tp else 1.0
 
 
-def load_items(path: Path) -> list[dict[str, object]]:
-    """The labelled records of a JSON Lines file."""
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{n}: not JSON: {exc}") from None
-    return rows
+def _item(ex: Example) -> Item:
+    return Item(title=ex.title, summary=ex.summary, language=ex.language)
 
 
-def to_item(row: dict[str, object]) -> Item:
-    """An Item from a labelled record."""
-    return Item(title=str(row.get("title") or ""), summary=str(row.get("summary") or ""),
-                url=str(row.get("url") or ""), language=str(row.get("language") or ""))
+def _own(watches: Sequence[Watch], show: str) -> list[Watch]:
+    return [w for w in watches if w.id == show]
 
 
-def score(detector: Detector, rows: list[dict[str, object]], show_all: bool) -> None:
-    """Print precision, recall, kind accuracy, the confusion table and the misclassified items."""
-    tp = fp = fn = tn = kind_ok = watch_ok = watch_named = 0
+def _fit(watches: Sequence[Watch], examples: Sequence[Example]) -> Model:
+    from bot.detect.train import fit, samples
+
+    return fit(samples(watches, examples))
+
+
+def score(detector: Detector, examples: Sequence[Example], errors: list[str], confusion: Counter[tuple[str, bool]],
+          ) -> Score:
+    """Score a detector on labelled items, noting errors and the confusion by label."""
+    s = Score()
+    for ex in examples:
+        if ex.ambiguous:
+            continue
+        d = detector.classify(_item(ex))
+        confusion[(ex.label, d.alert and d.watch == ex.watch)] += 1
+        if not s.add(ex, d):
+            said = f"{d.kind}/{d.watch}" if d.alert else "-"
+            errors.append(f"{ex.id:28} {ex.label:13} {said:34} {d.confidence:.2f} {ex.title[:90]}")
+    return s
+
+
+def _row(name: str, s: Score) -> str:
+    return f"{name:28} {s.precision:6.3f} {s.recall:6.3f} {s.kind:6.3f}   tp={s.tp} fp={s.fp} fn={s.fn}"
+
+
+def report(title: str, scores: dict[str, Score], confusion: Counter[tuple[str, bool]], errors: list[str],
+           quiet: bool) -> None:
+    """Print the per-show table, minimum, totals, confusion and errors."""
+    print(f"\n== {title}")
+    print(f"{'show':28} {'prec':>6} {'recall':>6} {'kind':>6}")
+    total = Score()
+    for name, s in scores.items():
+        print(_row(name, s))
+        total.tp, total.fp, total.fn, total.kind_ok = (total.tp + s.tp, total.fp + s.fp, total.fn + s.fn,
+                                                       total.kind_ok + s.kind_ok)
+    vals = list(scores.values())
+    print(f"{'minimum':28} {min(s.precision for s in vals):6.3f} {min(s.recall for s in vals):6.3f} "
+          f"{min(s.kind for s in vals):6.3f}")
+    print(_row("total", total))
+    print(f"\n{'label':14} {'alerted':>8} {'not':>6}")
+    for label in sorted({lab for lab, _ in confusion}):
+        print(f"{label:14} {confusion[(label, True)]:8} {confusion[(label, False)]:6}")
+    if errors and not quiet:
+        print(f"\nmisclassified ({len(errors)}): id, label, decision, confidence, title")
+        print("\n".join(errors))
+
+
+def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
+    """Fit on all shows but one, score the one left out, for every show."""
+    by_show: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        by_show[ex.watch].append(ex)
+    scores: dict[str, Score] = {}
     confusion: Counter[tuple[str, bool]] = Counter()
     errors: list[str] = []
-    for row in rows:
-        d = detector.classify(to_item(row))
-        label, expected = str(row.get("label")), bool(row.get("alert"))
-        line = (f"  {row.get('id')}: expected {label}{'' if expected else ' (no alert)'}, got "
-                f"{(d.kind or 'alert') if d.alert else 'no alert'}"
-                f"{' [needs article]' if d.needs_article else ''} conf={d.confidence:.3f}"
-                f" | {d.evidence[:110]}")
-        if row.get("ambiguous"):
-            if show_all:
-                errors.append(line.replace("  ", "  (ambiguous) ", 1))
-            continue
-        confusion[(label, d.alert)] += 1
-        if expected and d.alert:
-            tp += 1
-            kind_ok += d.kind == label
-            wrong_watch = bool(row.get("watch")) and d.watch != row.get("watch")
-            watch_named += bool(row.get("watch"))
-            watch_ok += bool(row.get("watch")) and not wrong_watch
-            if d.kind != label or wrong_watch:
-                errors.append(line + (f" [watch {d.watch}, expected {row.get('watch')}]" if wrong_watch else ""))
-        elif d.alert:
-            fp += 1
-            errors.append(line)
-        elif expected:
-            fn += 1
-            errors.append(line)
-        else:
-            tn += 1
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    left_out = sum(1 for r in rows if r.get("ambiguous"))
-    print(f"items scored: {tp + fp + fn + tn} (ambiguous left out: {left_out})")
-    print(f"precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})")
-    print(f"kind accuracy on true alerts {kind_ok / tp if tp else 1.0:.3f} ({kind_ok}/{tp})")
-    if watch_named:
-        print(f"watch accuracy on true alerts {watch_ok / watch_named:.3f} ({watch_ok}/{watch_named})")
-    print("confusion (label: alert / no alert):")
-    for label in sorted({lab for lab, _ in confusion}):
-        print(f"  {label:14} {confusion[(label, True)]:4} / {confusion[(label, False)]:4}")
-    print("misclassified:" if errors else "misclassified: none")
-    for line in errors:
-        print(line)
+    for show, held in by_show.items():
+        model = _fit(watches, [ex for ex in examples if ex.watch != show])
+        scores[show] = score(Detector(_own(watches, show), model), held, errors, confusion)
+    report("leave one show out (each show scored by a model fitted without it)", scores, confusion, errors, quiet)
 
 
-_SUBJECTS = ("Local council", "Central bank", "Star striker", "Tech giant", "Pop group", "City marathon",
-             "Film festival", "Weather service", "Football club", "Chip maker", "Airline", "Museum")
-_EVENTS = ("unveils plan for new stadium", "raises interest rates again", "signs a two-year deal",
-           "reports record quarterly profit", "announces world tour dates", "draws record crowd",
-           "opens with a documentary", "warns of heavy rain this weekend", "appoints new coach",
-           "delays factory opening", "cuts routes to three cities", "returns stolen painting")
-_OUTLETS = ("Daily Ledger", "Metro Wire", "The Courier", "Evening Post")
+def shipped(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
+    """Score the shipped weights as they are (in-sample on the corpus they were fitted on)."""
+    by_show: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        by_show[ex.watch].append(ex)
+    confusion: Counter[tuple[str, bool]] = Counter()
+    errors: list[str] = []
+    scores = {show: score(Detector(_own(watches, show)), held, errors, confusion) for show, held in by_show.items()}
+    report("shipped weights, no refit (IN-SAMPLE if this corpus was fitted on: not a result)",
+           scores, confusion, errors, quiet)
 
 
-def feed_mix(rows: list[dict[str, object]]) -> list[Item]:
-    """The labelled items, each followed by nine unrelated headlines in Google News shape."""
-    items: list[Item] = []
-    n = 0
-    for row in rows:
-        items.append(to_item(row))
-        for _ in range(9):
-            title = (f"{_SUBJECTS[n % len(_SUBJECTS)]} {_EVENTS[(n // 3) % len(_EVENTS)]}"
-                     f" - {_OUTLETS[n % len(_OUTLETS)]}")
-            items.append(Item(title=title, summary=title.rsplit(" - ", 1)[0]))
-            n += 1
-    return items
-
-
-def speed(detector: Detector, items: list[Item], seconds: float, what: str) -> None:
-    """Classify the items repeatedly for at least `seconds` and print items per second, by the clock
-    and by the CPU time this process used (on a shared machine other work slows the clock figure)."""
-    if not items:
+def articles(folder: Path, watches: Sequence[Watch]) -> None:
+    """The long explainer articles must never alert, read as an article or as a summary."""
+    paths = sorted((folder / "articles").glob("*.txt"))
+    if not paths:
         return
-    count = 0
-    start = time.perf_counter()
-    cpu = time.process_time()
-    while (elapsed := time.perf_counter() - start) < seconds:
+    detector = Detector(watches)
+    print("\n== articles (must never alert)")
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        as_article = detector.classify_article(Item(title="", url="https://example.org/news"), text)
+        as_summary = detector.classify(Item(title="", summary=text))
+        print(f"{path.name:34} article: alert={as_article.alert} ({as_article.confidence:.2f})  "
+              f"summary: alert={as_summary.alert} ({as_summary.confidence:.2f})")
+
+
+def _rate(detector: Detector, items: Sequence[Item], seconds: float) -> float:
+    start, n = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
         for item in items:
             detector.classify(item)
-        count += len(items)
-    used = time.process_time() - cpu
-    print(f"speed ({what}): {count / elapsed:,.0f} items/s ({count} items in {elapsed:.2f} s, one core); "
-          f"by CPU time {count / used:,.0f} items/s ({1e6 * used / count:.1f} us/item)")
+        n += len(items)
+    return n / (time.perf_counter() - start)
 
 
-def dump(detector: Detector, rows: list[dict[str, object]], out: Path) -> None:
-    """Write every decision (with milestone and needs_article) as JSON Lines."""
-    with out.open("w", encoding="utf-8") as f:
-        for row in rows:
-            d = detector.classify(to_item(row))
-            record = {"id": row.get("id"), **decision_json(d), "milestone": d.milestone,
-                      "needs_article": d.needs_article}
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+def speed(watches: Sequence[Watch], examples: Sequence[Example], seconds: float) -> None:
+    """Items per second on one core: items that name a watch (every corpus item), items that name
+    none (the same items judged for a made-up watch), and a feed mix of one named item in ten."""
+    t0 = time.perf_counter()
+    detector = Detector(watches)
+    built = time.perf_counter() - t0
+    items = [_item(ex) for ex in examples]
+    stranger = Detector([Watch(id="lantern", title="The Lantern Keepers", season=3, aliases=("랜턴 키퍼스",))])
+    named = _rate(detector, items, seconds)
+    unnamed = _rate(stranger, items, seconds)
+    mix = 1.0 / (0.1 / named + 0.9 / unnamed)
+    print(f"\n== speed on one core ({len(watches)} watches; detector built in {built * 1000:.1f} ms)\n"
+          f"items naming a watch {named:10,.0f} items/s\n"
+          f"items naming none    {unnamed:10,.0f} items/s\n"
+          f"feed mix (1 in 10)   {mix:10,.0f} items/s")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
-    parser.add_argument("--sources", type=Path, default=REPO / "sources.yaml")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the measurements."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--quiet", action="store_true", help="hide the misclassified items")
+    parser.add_argument("--shipped", action="store_true", help="score the shipped weights, no refit")
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--all", action="store_true", help="also list decisions on ambiguous items")
-    parser.add_argument("--dump", type=Path, help="write every decision to this JSON Lines file")
     args = parser.parse_args(argv)
-    if not args.file.is_file():
-        print(f"error: no labelled file at {args.file} (give one as the first argument)", file=sys.stderr)
-        return 2
-    rows = load_items(args.file)
-    detector = Detector(load_watches(args.sources))
-    native = [m for m in compiled() if m.startswith("detect") or m == "cues"]
-    print("detection code: " + ("compiled (" + ", ".join(native) + ")" if native else
-                                "plain Python (installed without a C compiler, or NEWSBOT_PURE_PYTHON set)"))
-    score(detector, rows, args.all)
-    if args.dump:
-        dump(detector, rows, args.dump)
-    speed(detector, [to_item(r) for r in rows], args.seconds, "labelled file")
-    speed(detector, feed_mix(rows), args.seconds, "feed mix, 90% unrelated")
+    watches, examples = load_corpus(args.corpus)
+    if args.shipped:
+        shipped(watches, examples, args.quiet)
+    else:
+        leave_one_out(watches, examples, args.quiet)
+        dev = [ex for ex in examples if ex.watch == DEV_WATCH]
+        if dev:
+            print(f"\n(the shipped watch {DEV_WATCH} is the row of that name above, scored leave-one-out)")
+    articles(args.corpus, watches)
+    speed(watches, examples, args.seconds)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -7,16 +7,21 @@ whose line numbers the error message names; the round-trip loader also does ever
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import yaml as pyyaml
 
-from bot.models import KINDS, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+from bot.models import KINDS, MILESTONES, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+from bot.urls import canonical_url
 
 if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit the file
     from ruamel.yaml import YAML
@@ -24,11 +29,25 @@ if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit 
 
 T = TypeVar("T")
 
-_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""A sources file larger than this is refused unread (thousands of sources fit in a few hundred KB)."""
+MAX_ALIAS_EXPANSION = 10_000
+"""How many nodes YAML aliases (`*name`) may add to the document, so an alias bomb is refused unbuilt."""
+MAX_DEPTH = 64
+"""How deeply the sources file may nest (a valid one nests five levels)."""
+
+_DURATION_RE = re.compile(r"(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_UNIT_SECONDS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+    **dict.fromkeys(("d", "day", "days"), 86400.0),
+}
+DURATION_FORMS = "seconds (900), or a number and a unit: 30s, 15m, 2h, 1d, 1h30m, 5 minutes, 2 hours"
 _ID_RE = re.compile(r"^[^,\s](?:[^,]{0,58}[^,\s])?$")
 
-_WATCH_KEYS = {"id", "title", "season", "aliases", "known"}
+_WATCH_KEYS = {"id", "title", "season", "aliases", "known", "exclude"}
 _KNOWN_KEYS = {"kind", "milestone", "date", "source", "title"}
 _SOURCE_KEYS = {"name", "url", "kind", "interval", "selectors", "language", "paused", "allow_private", "public_only"}
 _SELECTOR_KEYS = {"item", "title", "link", "summary", "date"}
@@ -44,26 +63,65 @@ def _yaml() -> YAML:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
+    yaml.Constructor = _round_trip_constructor()
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # long URLs stay on one line
     return yaml
 
 
+@functools.cache
+def _round_trip_constructor() -> type:
+    """ruamel's round-trip constructor, checking the node graph first and keeping an impossible date as text."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class Constructor(RoundTripConstructor):
+        def construct_document(self, node: Any) -> Any:
+            _check_graph(node)
+            return super().construct_document(node)
+
+        def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node, values)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    Constructor.add_constructor("tag:yaml.org,2002:timestamp", Constructor.construct_yaml_timestamp)
+    return Constructor
+
+
 def parse_interval(value: object) -> float:
-    """Turns 900, "30s", "15m", "2h" or "1d" into seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected seconds or a duration such as 30s, 15m, 2h")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _INTERVAL_RE.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration (use seconds, or 30s, 15m, 2h, 1d)")
-        seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower()]
+    """Turns 900, "30s", "15 min", "5 minutes", "2h", "1 day" or "1h30m" into seconds."""
+    if isinstance(value, bool) or isinstance(value, Mapping | list):
+        raise ValueError(f"expected a duration: {DURATION_FORMS}")
+    seconds = float(value) if isinstance(value, int | float) else _duration(str(value))
     if not math.isfinite(seconds) or seconds < 1:
         raise ValueError("must be at least 1 second (and finite)")
     return seconds
+
+
+def _duration(value: str) -> float:
+    """Seconds in a written duration; ValueError naming the accepted forms."""
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    if not _DURATION_RE.fullmatch(text):
+        raise ValueError(f"{value!r} is not a duration: use {DURATION_FORMS}")
+    seconds = 0.0
+    for number, unit in _DURATION_PART.findall(text):
+        if unit not in _UNIT_SECONDS:
+            raise ValueError(f"{value!r}: unknown unit {unit!r}{_did_you_mean(unit, _UNIT_SECONDS)}; "
+                             f"use {DURATION_FORMS}")
+        seconds += float(number) * _UNIT_SECONDS[unit]
+    return seconds
+
+
+def _did_you_mean(word: str, choices: Iterable[object]) -> str:
+    """" (did you mean 'x'?)" for the nearest choice, or "" when none is near."""
+    options = [str(c) for c in choices]
+    folded = {o.casefold(): o for o in options}
+    near = folded.get(word.casefold()) or next(iter(difflib.get_close_matches(word, options, n=1, cutoff=0.6)), None)
+    return f" (did you mean {near!r}?)" if near and near != word else ""
 
 
 class _Checker:
@@ -80,10 +138,11 @@ class _Checker:
     def mapping(self, node: object, where: str, allowed: set[str], parent: object, pkey: Any) -> Mapping[Any, Any]:
         if not isinstance(node, Mapping):
             raise self.fail(parent, pkey, where, "expected a mapping of keys")
-        unknown = sorted(str(k) for k in node if k not in allowed)
+        unknown = [k for k in node if k not in allowed]
         if unknown:
-            raise self.fail(node, unknown[0], f"{where}.{unknown[0]}",
-                            f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            key = unknown[0]
+            raise self.fail(node, key, f"{where}.{key}", f"unknown key{_did_you_mean(str(key), sorted(allowed))} "
+                            f"(allowed: {', '.join(sorted(allowed))})")
         return node
 
     def get(self, node: Mapping[Any, Any], key: str, where: str, conv: Callable[[object], T],
@@ -144,15 +203,73 @@ def _number(value: object) -> float:
 
 def _url(value: object) -> str:
     text = _text(value)
-    if not re.match(r"^https?://[^\s/]+", text, re.IGNORECASE):
-        raise ValueError(f"{text!r} is not an http(s) URL")
+    if not re.match(r"^https?://", text, re.IGNORECASE):
+        hint = ""
+        if re.match(r"^[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:[/?#]|$)", text):
+            hint = f" (did you mean 'https://{text}'?)"
+        raise ValueError(f"{text!r} is not an http(s) URL{hint}")
+    if re.search(r"\s", text):
+        raise ValueError(f"{text!r} contains a space: write a space in a URL as %20")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError(f"{text!r} names no host")
+    return text
+
+
+# ISO 639-1 (with the old iw, in, ji that some sites still use).
+_LANGUAGES = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee
+el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik in io is
+it iu iw ja ji jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr
+ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk
+sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo
+za zh zu""".split())
+_LANGUAGE_NAMES = {
+    "english": "en", "korean": "ko", "spanish": "es", "portuguese": "pt", "indonesian": "id", "japanese": "ja",
+    "chinese": "zh", "french": "fr", "german": "de", "italian": "it", "thai": "th", "vietnamese": "vi",
+    "hindi": "hi", "arabic": "ar", "russian": "ru", "turkish": "tr", "tagalog": "tl", "filipino": "tl",
+    "malay": "ms", "dutch": "nl", "polish": "pl",
+}
+
+
+def _language(value: object) -> str:
+    """An ISO 639-1 code, optionally with a region ("pt-BR", "es-419"); the code is lower-cased."""
+    text = _text(value)
+    code, _, region = text.replace("_", "-").partition("-")
+    if code.lower() in _LANGUAGES and (not region or re.fullmatch(r"[A-Za-z]{2}|\d{3}", region)):
+        return f"{code.lower()}-{region}" if region else code.lower()
+    guess = _LANGUAGE_NAMES.get(text.casefold())
+    hint = f" (did you mean {guess!r}?)" if guess else ""
+    raise ValueError(f"{text!r} is not a language code{hint}: use a two-letter ISO 639-1 code such as en, ko, es")
+
+
+def _date(value: object) -> str:
+    """A known event's date: YYYY-MM-DD, YYYY-MM or YYYY (or a YAML timestamp), checked on the calendar."""
+    if isinstance(value, date):  # a datetime too: YAML read it as one, so it is on the calendar
+        return str(value)
+    text = _text(value)
+    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    try:
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            date(year, month, day)
+        else:
+            datetime.fromisoformat(text)
+    except ValueError as exc:
+        if match:
+            raise ValueError(f"{text!r} is not a date on the calendar ({exc})") from None
+        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY") from None
     return text
 
 
 def _kind(value: object) -> Kind:
     text = _text(value)
     if text not in KINDS:
-        raise ValueError(f"{text!r} is not one of {', '.join(KINDS)}")
+        raise ValueError(f"{text!r} is not one of {', '.join(KINDS)}{_did_you_mean(text, KINDS)}")
     return text
 
 
@@ -183,6 +300,7 @@ def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -
         title=ck.get(m, "title", where, _text, required=True),
         season=season,
         aliases=ck.get(m, "aliases", where, _aliases, default=()),
+        exclude=ck.get(m, "exclude", where, _aliases, default=()),
         known=known,
     )
 
@@ -190,10 +308,19 @@ def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -
 def _known(ck: _Checker, node: object, where: str, parent: object, index: int) -> KnownEvent:
     m = ck.mapping(node, where, _KNOWN_KEYS, parent, index)
     kind = ck.get(m, "kind", where, _kind, required=True)
+    milestones = MILESTONES[kind]
+
+    def milestone(value: object) -> str:
+        text = _text(value)
+        if text not in milestones:
+            raise ValueError(f"{text!r} is not a milestone of {kind}{_did_you_mean(text, milestones)}: "
+                             f"use {', '.join(milestones)}")
+        return text
+
     return KnownEvent(
         kind=kind,
-        milestone=ck.get(m, "milestone", where, _text, default=str(kind)),
-        date=ck.get(m, "date", where, _text, required=True),
+        milestone=ck.get(m, "milestone", where, milestone, default=str(kind)),
+        date=ck.get(m, "date", where, _date, required=True),
         source=ck.get(m, "source", where, _text, default=""),
         title=ck.get(m, "title", where, _text, default=""),
     )
@@ -228,7 +355,7 @@ def _source(ck: _Checker, node: object, where: str, parent: object, index: int) 
         kind=kind,  # type: ignore[arg-type]
         interval=ck.get(m, "interval", where, parse_interval, default=900.0),
         selectors=selectors,
-        language=ck.get(m, "language", where, _text, default=""),
+        language=ck.get(m, "language", where, _language, default=""),
         paused=ck.get(m, "paused", where, _bool, default=False),
         allow_private=allow_private,
         public_only=public_only,
@@ -273,6 +400,20 @@ def _unique(ck: _Checker, seq: list[Any], values: list[str], key: str, what: str
         seen.add(value.casefold())
 
 
+def _unique_urls(ck: _Checker, seq: list[Any], sources: list[Source]) -> None:
+    """Refuses a URL listed twice (under two names it would be fetched and reported twice)."""
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        key = canonical_url(source.url)
+        if key in seen:
+            first = seen[key]
+            line = _line_of(seq[first], "url")
+            at = f" (line {line})" if line else ""
+            raise ck.fail(seq[i], "url", f"sources[{i}].url",
+                          f"the same URL as source {sources[first].name!r}{at}: keep one of them")
+        seen[key] = i
+
+
 def config_from_yaml(root: object, path: str) -> Config:
     """Validates an already-loaded YAML document into a Config."""
     ck = _Checker(path)
@@ -286,16 +427,100 @@ def config_from_yaml(root: object, path: str) -> Config:
         raise ck.fail(m, "watches" if "watches" in m else None, "watches", "at least one watch is needed")
     _unique(ck, wseq, [w.id for w in watches], "id", "watches")
     _unique(ck, sseq, [s.name for s in sources], "name", "sources")
+    _unique_urls(ck, sseq, sources)
     return Config(tuple(watches), tuple(sources), _settings(ck, m.get("settings"), m), path)
 
 
+class _Refused(ConfigError):
+    """A file refused before it is built (too large, an alias bomb, too deep): never read a second time."""
+
+
+class _Refusal(Exception):
+    """Raised inside a loader when the node graph is refused; the loader's caller adds the path."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def _read(path: Path) -> str:
+    """The file's text, refusing a file over MAX_FILE_BYTES without reading the rest of it."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (set --sources or NEWSBOT_SOURCES)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _Refused(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, too large for a sources file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (save the file as UTF-8)") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _check_graph(root: Any) -> None:
+    """Refuses a YAML node graph that aliases expand beyond MAX_ALIAS_EXPANSION nodes, that nests
+    deeper than MAX_DEPTH, or that contains itself; linear in the nodes as written."""
+    sizes: dict[int, int] = {}
+    refs: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        kids = _children(node)
+        if done:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(k)] for k in kids)
+            continue
+        refs[id(node)] = refs.get(id(node), 0) + 1
+        if id(node) in sizes:
+            continue
+        if id(node) in open_:
+            raise _Refusal(_node_line(node), "YAML alias: an entry that contains itself")
+        if depth > MAX_DEPTH:
+            raise _Refusal(_node_line(node), f"nested more than {MAX_DEPTH} levels deep")
+        open_.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((k, depth + 1, False) for k in kids)
+    if sizes[id(root)] - len(sizes) > MAX_ALIAS_EXPANSION:
+        nodes = {id(n): n for n, _, _ in _walk_once(root)}
+        worst = max(nodes, key=lambda i: (refs[i] - 1) * sizes[i])
+        raise _Refusal(_node_line(nodes[worst]), f"YAML aliases: repeating this entry through aliases "
+                       f"(*name) adds more than {MAX_ALIAS_EXPANSION} values; refused")
+
+
+def _children(node: Any) -> list[Any]:
+    """The child nodes of a PyYAML or ruamel node (keys and values of a mapping)."""
+    value = getattr(node, "value", None)
+    if not isinstance(value, list):
+        return []
+    kids: list[Any] = []
+    for entry in value:
+        kids.extend(entry if isinstance(entry, tuple) else (entry,))
+    return kids
+
+
+def _walk_once(root: Any) -> list[tuple[Any, int, bool]]:
+    """Every distinct node of a checked (acyclic) graph, once."""
+    seen: set[int] = set()
+    found: list[tuple[Any, int, bool]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            found.append((node, 0, False))
+            stack.extend(_children(node))
+    return found
+
+
+def _node_line(node: Any) -> int:
+    mark = getattr(node, "start_mark", None)
+    return int(mark.line) + 1 if mark is not None else 0
 
 
 def load_document(path: Path) -> Any:
@@ -306,18 +531,30 @@ def load_document(path: Path) -> Any:
 def _load_round_trip(path: Path, text: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    _refuse_deep(path, text)
     try:
         return _yaml().load(text)
+    except _Refusal as exc:
+        raise _Refused(f"{path}:{exc.line}: {exc}") from None
+    except RecursionError:
+        raise _Refused(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
     except MarkedYAMLError as exc:
-        mark = exc.context_mark or exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = "; ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        if exc.context_mark is not None and exc.problem_mark is not None \
-                and exc.problem_mark.line != exc.context_mark.line:
-            problem += f" (line {exc.problem_mark.line + 1})"
-        raise ConfigError(f"{path}{line}: YAML syntax error: {problem}") from None
+        raise ConfigError(f"{path}:{_syntax_message(exc, text)}") from None
     except YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
+
+
+def _refuse_deep(path: Path, text: str) -> None:
+    """Refuses nesting that libyaml refuses, before ruamel's slower parser spends seconds on it."""
+    loader = _FastLoader(text)
+    try:
+        while loader.check_event():
+            loader.get_event()
+    except pyyaml.YAMLError as exc:
+        if "nesting depth" in str(exc):
+            raise _Refused(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
 
 
 def load_config(path: Path | str) -> Config:
@@ -326,9 +563,61 @@ def load_config(path: Path | str) -> Config:
     text = _read(p)
     try:
         return config_from_yaml(_load_fast(text), str(p))
-    except (_Fallback, pyyaml.YAMLError, ConfigError):
+    except _Refusal as exc:
+        raise _Refused(f"{p}:{exc.line}: {exc}") from None
+    except (_Fallback, pyyaml.YAMLError, ConfigError, RecursionError):
         pass  # read again below, for the line numbers (or for what only the round-trip loader reads)
     return config_from_yaml(_load_round_trip(p, text), str(p))
+
+
+_LINE_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)*([^\s#'\"\[\]{},:&*!|>-][^:#]*?)[ \t]*:(?:[ \t]|$)")
+
+
+def _syntax_message(exc: Any, text: str) -> str:
+    """"line: key: what is wrong" for a YAML syntax error, in a user's words where the case is common."""
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    pmark, cmark = exc.problem_mark, exc.context_mark
+    lines = text.split("\n")
+    at = pmark or cmark
+    message = ""
+    if "expected <block end>" in problem:
+        col = pmark.column
+        opener = lines[cmark.line] if cmark is not None and cmark.line < len(lines) else ""
+        if cmark is not None and cmark.column == col and opener[col:col + 1] == "-":
+            message = (f"at the indentation of the list on line {cmark.line + 1}, whose items start with '- ': "
+                       "indent it like the keys of the item above")
+        else:
+            above = next((ln for ln in reversed(lines[:pmark.line]) if ln.strip() and not ln.lstrip().startswith("#")),
+                         "")
+            dash = lines[pmark.line].lstrip().startswith("-")  # compare list items by their '-', keys by key
+            indent = len(above) - len(above.lstrip(" " if dash else " -"))
+            message = (f"indented {col} spaces, which lines up with nothing above it (the line above is "
+                       f"indented {indent}): indent it like its siblings")
+    elif "mapping values are not allowed" in problem:
+        message = ("a 'key: value' cannot start here: is the line indented deeper than the key above it, "
+                   "or does a value contain ': ' (then put the value in quotes)?")
+    elif "'\\t'" in problem or "\t" in problem:
+        message = "a tab in the indentation: YAML indents with spaces only"
+    elif "quoted scalar" in context and "end of stream" in problem:
+        at, message = cmark, "a quote opened on this line is never closed"
+    elif "while parsing a flow sequence" in context or "while parsing a flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        at, message = cmark, (f"the '{bracket}' opened on this line is not closed by a "
+                              f"'{']' if bracket == '[' else '}'}' (or its items lack a ',')")
+    elif "while parsing a flow node" in context and "<stream end>" in problem:
+        message = "the file ends inside a '[...]' or '{...}'"
+    elif "could not find expected ':'" in problem:
+        at, message = cmark, "expected 'key: value' on this line (is the ':' missing?)"
+    elif "duplicate key" in problem:
+        message = "this key appears twice in the same entry: keep one"
+    elif "undefined alias" in problem:
+        message = f"{problem}: a *name needs an &name earlier in the file"
+    line_no = at.line + 1 if at is not None else 0
+    if not message:
+        return f"{line_no}: YAML syntax error: " + "; ".join(p for p in (context, problem) if p)
+    match = _LINE_KEY.match(lines[at.line]) if at is not None and at.line < len(lines) else None
+    key = match.group(1).strip() if match else "indentation" if "indent" in message else "YAML syntax error"
+    return f"{line_no}: {key}: {message}"
 
 
 class _Fallback(Exception):
@@ -342,6 +631,13 @@ _PLAIN_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 class _FastConstructor(pyyaml.constructor.SafeConstructor):
     """Plain data only, with scalars constructed as ruamel's YAML 1.2 loader does."""
+
+    aliases_possible = True  # cleared for a text without "*": its graph is a tree, as written
+
+    def construct_document(self, node: pyyaml.Node) -> Any:
+        if self.aliases_possible:
+            _check_graph(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node: pyyaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
@@ -380,7 +676,10 @@ class _FastConstructor(pyyaml.constructor.SafeConstructor):
     def construct_date(self, node: pyyaml.ScalarNode) -> Any:
         if not _PLAIN_DATE.match(str(node.value)):
             raise _Fallback("timestamp")  # ruamel's TimeStamp prints differently from a datetime
-        return self.construct_yaml_timestamp(node)
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:  # not on the calendar (2025-02-30): the text, for validation to name
+            return str(node.value)
 
     def construct_other(self, node: pyyaml.Node) -> Any:
         raise _Fallback(f"tag {node.tag}")
@@ -456,6 +755,7 @@ def _load_fast(text: str) -> Any:
     if _DIRECTIVE_OR_TAG.search(text):
         raise _Fallback("directive or tag")  # %YAML 1.1 and explicit tags read differently in ruamel
     loader = _FastLoader(text)
+    loader.aliases_possible = "*" in text
     try:
         return loader.get_single_data()
     finally:

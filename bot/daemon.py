@@ -1,4 +1,5 @@
-"""The long-running process: schedules cycles, runs the Telegram bot, reloads, and stops cleanly."""
+"""The long-running process: fetches each source as it comes due, runs the Telegram bot (or prints
+alerts on the console), reloads, and stops cleanly."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,10 +22,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import ConfigError, load_config
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
-from bot.messages import format_alert, format_alert_plain
-from bot.models import Config, utcnow
-from bot.pipeline import CycleResult, Finding, Pipeline
-from bot.store.store import State
+from bot.messages import format_alert, format_alert_plain, scan_summary, stopping_text
+from bot.models import Config, Source, utcnow
+from bot.pipeline import Batch, CycleResult, Finding, Pipeline, SourceOutcome
+from bot.store.store import OutboxMessage, State
 
 if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
     from bot.metrics import Metrics
@@ -33,6 +36,7 @@ log = logging.getLogger("newsbot")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 SHUTDOWN_GRACE = 10.0
 SEND_EVERY = 2.0
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,8 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
 
 async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None,
                token: str = "", api_url: str = DEFAULT_API_URL, log_level: int = logging.ERROR) -> int:
-    """One pass over every active source now; prints the findings not recorded before.
+    """One pass over every active source now; prints the findings not recorded before, then a summary
+    line on stderr (with a progress line before it when stderr is a terminal).
 
     With a bot token, the alerts it queued (and any left from before) are sent before it exits.
     Exits 1 when no source answered, 0 when at least one was read.
@@ -127,20 +132,69 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
             pipeline.seed()
-            result = await pipeline.cycle(pipeline.active_sources())
+            if token:
+                state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
+            sources = pipeline.active_sources()
+            _warn_if_idle(config, sources)
+            progress = Progress(len(sources), sys.stderr)
+            result = await pipeline.cycle(sources, on_done=progress.done)
+            progress.clear()
         for finding in result.findings:
             print_finding(finding, out, as_json=as_json)
+        out.flush()
         failed = [o for o in result.outcomes if o.status == "failed"]
         for outcome in failed:
             print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
         if token and state.outbox_size():
             await _deliver(config, state, token, api_url)
+        elif not token:
+            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
     finally:
         state.close()
-    if result.outcomes and len(failed) == len(result.outcomes):
+    none_answered = bool(result.outcomes) and len(failed) == len(result.outcomes)
+    if none_answered:
         print("newsbot: no source answered", file=sys.stderr)
-        return 1
-    return 0
+    print(scan_summary(result.stats(), sum(f.alerted for f in result.findings)), file=sys.stderr)
+    return 1 if none_answered else 0
+
+
+def _warn_if_idle(config: Config, active: list[Source]) -> None:
+    """Warns when `scan` has nothing to fetch, saying why."""
+    if not config.sources:
+        print("newsbot: warning: the sources file lists no sources; add one with `newsbot sources add URL`",
+              file=sys.stderr)
+    elif not active:
+        print(f"newsbot: warning: all {len(config.sources)} sources are paused or disabled", file=sys.stderr)
+
+
+class Progress:
+    """`scan`'s progress line ("12/200 sources"), drawn only on a terminal and only once a scan
+    has run for a second, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, stream: TextIO, *, after: float = 1.0) -> None:
+        self.total, self.stream = total, stream
+        self.count = 0
+        self.shown = False
+        self._tty = stream.isatty()
+        self._start = time.monotonic() + after
+        self._next = self._start
+
+    def done(self, outcome: SourceOutcome) -> None:
+        """Counts one finished source and redraws the line when it is time."""
+        self.count += 1
+        now = time.monotonic()
+        if not self._tty or now < self._next:
+            return
+        self._next = now + 0.1
+        self.stream.write(f"\r{self.count}/{self.total} sources ({outcome.source})"[:79] + "\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        """Removes the line before the results are printed."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 async def _deliver(config: Config, state: State, token: str, api_url: str) -> None:
@@ -176,6 +230,69 @@ def watch_label(config: Config, watch_id: str) -> str:
     return f"{watch.title} season {watch.season}" if watch else watch_id
 
 
+CONSOLE_CHAT = 0  # the console's place in the outbox; Telegram never uses chat id 0
+
+
+class ConsoleSender:
+    """Console mode's sender: prints the console's queued alerts and marks them sent, as the Telegram
+    sender does for chats, so that `status`, the cycle line and metrics count them alike."""
+
+    def __init__(self, state: State, config: Callable[[], Config], out: TextIO | None = None) -> None:
+        self.state = state
+        self.config = config
+        self.out = out
+        self.findings: dict[int, Finding] = {}  # this process's findings, for their source and confidence
+
+    def subscribe(self) -> None:
+        """Makes the console a recipient of new alerts (its preferences: everything)."""
+        self.state.subscribe(CONSOLE_CHAT, "console", "console", now=utcnow())
+
+    def remember(self, findings: Sequence[Finding]) -> None:
+        """Keeps alerted findings until they are printed."""
+        self.findings.update((f.event.id, f) for f in findings if f.alerted)
+
+    def _due(self) -> list[OutboxMessage]:
+        return [m for m in self.state.pending(now=utcnow(), limit=100_000) if m.chat_id == CONSOLE_CHAT]
+
+    def flush(self) -> int:
+        """Prints every alert waiting for the console; returns how many."""
+        out = self.out or sys.stdout
+        sent = 0
+        for row in self._due():
+            event = self.state.event(row.event_id)
+            if event is None:
+                self.state.mark_failed(row.id, error="the event is gone", now=utcnow())
+                continue
+            found = self.findings.pop(row.event_id, None)
+            decision = found.decision if found else None
+            out.write(format_alert_plain(event, watch_label(self.config(), event.watch),
+                                         source=found.source if found else "",
+                                         evidence=decision.evidence if decision else None,
+                                         confidence=decision.confidence if decision else None) + "\n\n")
+            out.flush()
+            self.state.mark_sent(row.id, now=utcnow())
+            sent += 1
+        return sent
+
+    def mark_printed(self, event_ids: set[int]) -> None:
+        """Marks the console's rows for alerts `scan` printed itself as sent."""
+        for row in self._due():
+            if row.event_id in event_ids:
+                self.state.mark_sent(row.id, now=utcnow())
+
+
+@dataclass(slots=True)
+class _Round:
+    """The sources that came due at one tick: each is fetched on its own, and the cycle line is
+    written when the last of them ends."""
+
+    batch: Batch
+    left: int
+    result: CycleResult = field(default_factory=CycleResult)
+    started: float = field(default_factory=time.monotonic)
+    sent: int = 0
+
+
 class Daemon:
     """Owns the process's resources from start to clean stop."""
 
@@ -186,8 +303,11 @@ class Daemon:
         self.fetcher: Fetcher = Fetcher(self.config.settings)
         self.pipeline: Pipeline = Pipeline(self.config, self.state, self.fetcher)
         self.stopping: asyncio.Event = asyncio.Event()
-        self.cycles: set[asyncio.Task[None]] = set()
-        self.in_flight: set[str] = set()  # names of the sources a running cycle holds
+        self.tasks: set[asyncio.Task[None]] = set()  # one per source being fetched
+        self.in_flight: set[str] = set()  # names of the sources being fetched
+        self.console: ConsoleSender | None = None if opts.token else ConsoleSender(self.state, lambda: self.config)
+        self.dns_failing: dict[str, bool] = {}  # per source: did its last fetch fail on DNS?
+        self._offline_said = False
         self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone="UTC")
         self.app: BotApp | None = None  # set while the bot is connected
         self.sender: Sender | None = None
@@ -197,6 +317,8 @@ class Daemon:
         self._telegram_done = asyncio.Event()  # set when the bot may disconnect (sends are over)
         self._send_lock = asyncio.Lock()
         self._mtime: float = self._sources_mtime()
+        self._reloads: set[asyncio.Task[None]] = set()  # reloads started by SIGHUP or an admin command
+        self._reload_lock = asyncio.Lock()
 
     def _sources_mtime(self) -> float:
         try:
@@ -207,19 +329,20 @@ class Daemon:
     async def start(self) -> None:
         """Seeds the state, connects the bot (in the background) and schedules the daemon's jobs."""
         self.pipeline.seed()
-        if self.opts.token:
+        if self.console is None:
+            self.state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram now, none wait for a console
             self._telegram_task = asyncio.create_task(self._run_telegram())
         else:
+            self.console.subscribe()
             log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
         self.scheduler.add_job(self.tick, "interval", seconds=1.0, id="tick", coalesce=True,
-                               max_instances=1, misfire_grace_time=5)
+                               max_instances=1, misfire_grace_time=5, next_run_time=utcnow())
         self.scheduler.add_job(self.check_reload, "interval", seconds=3.0, id="reload", coalesce=True,
                                max_instances=1, misfire_grace_time=10)
         self.scheduler.add_job(self.prune, "interval", hours=24, id="prune", coalesce=True,
                                max_instances=1, misfire_grace_time=3600)
-        if self.opts.token:
-            self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
-                                   max_instances=1, misfire_grace_time=10)
+        self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
+                               max_instances=1, misfire_grace_time=10, next_run_time=utcnow())
         self.scheduler.start()
         log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
                  len(self.config.sources), self.opts.state_dir)
@@ -272,57 +395,89 @@ class Daemon:
         return render_alert(self.config, self.state, event_id)
 
     async def tick(self) -> None:
-        """Starts a cycle for the sources that are due and not already in flight."""
+        """Starts a fetch of its own for each source that is due and not in flight already."""
         if self.stopping.is_set():
             return
         due = [s for s in self.pipeline.due(utcnow()) if s.name not in self.in_flight]
         if not due:
             return
-        self.in_flight.update(s.name for s in due)
-        task = asyncio.create_task(self._cycle([s.name for s in due]))
-        self.cycles.add(task)
-        task.add_done_callback(self.cycles.discard)
+        round_ = _Round(self.pipeline.batch(), len(due))
+        for source in due:
+            self.in_flight.add(source.name)
+            task = asyncio.create_task(self._fetch(source, round_))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
-    async def _cycle(self, names: list[str]) -> None:
+    async def _fetch(self, source: Source, round_: _Round) -> None:
+        """Fetches one source and handles what it brought; frees the source for its next fetch at once."""
         try:
-            sources = [s for s in self.config.sources if s.name in names]
-            result = await self.pipeline.cycle(sources)
-            await self._after_cycle(result)
+            outcome = await self.pipeline.run_one(source, round_.batch)
+            self.in_flight.discard(source.name)
+            round_.result.outcomes.append(outcome)
+            round_.sent += await self._after_source(outcome)
         except Exception:
-            log.exception("cycle failed")
+            log.exception("source %r: handling its outcome failed", source.name)
         finally:
-            self.in_flight.difference_update(names)
+            self.in_flight.discard(source.name)
+            round_.left -= 1
+            if round_.left == 0:
+                self._end_round(round_)
 
-    async def _after_cycle(self, result: CycleResult) -> None:
-        stats = result.stats()
+    async def _after_source(self, outcome: SourceOutcome) -> int:
+        """Metrics, operator messages and sending for one source's outcome; returns the alerts sent."""
         if self.metrics is not None:
-            self.metrics.observe_cycle(result)
-        for finding in result.findings:
-            if finding.alerted and self.sender is None:
-                print(format_alert_plain(finding.event, watch_label(self.config, finding.event.watch)), flush=True)
-        messages = [o.operator_message for o in result.outcomes if o.operator_message]
-        for message in messages:
-            log.warning("operator: %s", message)
-        if self.app is not None and messages:
-            from bot.telegram.bot import notify_admins
+            self.metrics.observe_outcome(outcome)
+        if self.console is not None:
+            self.console.remember(outcome.findings)
+        self._check_offline(outcome)
+        if outcome.operator_message:
+            log.warning("operator: %s", outcome.operator_message)
+            if self.app is not None:
+                from bot.telegram.bot import notify_admins
 
-            for message in messages:
-                await notify_admins(self.app.bot, self.opts.admins, message)
-        sent = await self.flush() if stats["alerts_queued"] else 0
+                await notify_admins(self.app.bot, self.opts.admins, outcome.operator_message)
+        return await self.flush() if any(f.queued for f in outcome.findings) else 0
+
+    def _check_offline(self, outcome: SourceOutcome) -> None:
+        """Says once that the machine looks offline when every active source's last fetch failed on DNS."""
+        self.dns_failing[outcome.source] = (outcome.status == "failed"
+                                            and (outcome.error or "").startswith("DNS lookup failed"))
+        active = [s.name for s in self.pipeline.active_sources()]
+        offline = bool(active) and all(self.dns_failing.get(name, False) for name in active)
+        if offline and not self._offline_said:
+            log.warning("no source resolved: is this machine offline?")
+        self._offline_said = offline
+
+    def _end_round(self, round_: _Round) -> None:
+        """Writes the cycle line and keeps the cycle's figures, once the round's last source ended."""
+        result = round_.result
+        result.elapsed = time.monotonic() - round_.started
+        self.pipeline.record_cycle(result)
+        stats = result.stats()
+        sent = round_.sent
         log.info("cycle: %d sources, %d fetched, %d unchanged, %d failed, %d new items, %d findings, "
                  "%d alerts queued, %d sent, %.2fs", stats["sources"], stats["fetched"], stats["unchanged"],
                  stats["failed"], stats["items"], stats["findings"], stats["alerts_queued"], sent,
                  stats["elapsed"], extra={"fields": {"event": "cycle", **stats, "sent": sent}})
+        if self.metrics is not None and any(o.status != "failed" for o in result.outcomes):
+            self.metrics.cycle_done()
 
     async def flush(self) -> int:
-        """Sends what the outbox holds; returns how many messages went out."""
-        if self.sender is None or self._send_lock.locked():
+        """Sends what the outbox holds (to Telegram, or prints it on the console); returns how many
+        alerts went out."""
+        if self._send_lock.locked():
             return 0
         async with self._send_lock:
-            stats = await self.sender.flush()
+            if self.console is not None:
+                sent, failed = self.console.flush(), 0
+            elif self.sender is not None:
+                stats = await self.sender.flush()
+                sent, failed = stats.sent, stats.failed
+            else:
+                return 0
             if self.metrics is not None:
-                self.metrics.observe_send(stats.sent, stats.failed)
-            return stats.sent
+                self.metrics.observe_send(sent, failed)
+            return sent
 
     async def prune(self) -> None:
         """Keeps the database bounded over months of running: drops old seen items and sent rows."""
@@ -330,35 +485,61 @@ class Daemon:
         log.info("pruned the state: %s", removed)
 
     def reload(self, reason: str) -> None:
-        """Re-reads the sources file; an invalid file is reported and the old configuration stays."""
-        self._mtime = self._sources_mtime()
-        try:
-            config = load_config(self.opts.sources_path)
-        except ConfigError as exc:
-            log.error("reload (%s) refused, keeping the running configuration: %s", reason, exc)
-            return
-        self.config = config
-        self.pipeline.update_config(config)
-        self.pipeline.seed()
-        log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
+        """Starts re-reading the sources file (for SIGHUP and the admin commands, which cannot wait)."""
+        task = asyncio.get_running_loop().create_task(self._reload(reason))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self, reason: str) -> None:
+        """Re-reads the sources file off the event loop; on any failure, one log line and the old
+        configuration stays."""
+        async with self._reload_lock:  # one at a time, so the last file read is the one that stays
+            self._mtime = self._sources_mtime()
+            try:
+                config = await asyncio.to_thread(load_config, self.opts.sources_path)
+            except ConfigError as exc:
+                log.error("reload (%s) refused, keeping the running configuration: %s", reason, exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the running configuration stays
+                log.error("reload (%s) failed, keeping the running configuration: %s: %s", reason,
+                          type(exc).__name__, exc)
+                return
+            if self.stopping.is_set():
+                return
+            self.config = config
+            self.pipeline.update_config(config)
+            self.pipeline.seed()
+            log.info("reloaded (%s): %d watches, %d sources", reason, len(config.watches), len(config.sources))
 
     async def check_reload(self) -> None:
         """Reloads when the sources file changed on disk (edited by hand or by the command line)."""
         if self._sources_mtime() != self._mtime:
-            self.reload("sources file changed")
+            await self._reload("sources file changed")
+
+    def on_signal(self, sig: int) -> None:
+        """SIGTERM and SIGINT stop the daemon cleanly (SIGINT exits 130, as shells expect); a second
+        SIGINT while stopping exits at once."""
+        if self.stopping.is_set() and sig == signal.SIGINT:
+            print("newsbot: interrupted again: exiting now", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(EXIT_INTERRUPTED)
+        if sig == signal.SIGINT and self.exit_code == 0:
+            self.exit_code = EXIT_INTERRUPTED
+        self.stopping.set()
 
     async def stop(self) -> None:
         """Stops scheduling and sending new messages, gives in-flight work the grace period, then closes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE
         self.stopping.set()
+        log.info("%s", stopping_text(len(self.tasks), SHUTDOWN_GRACE))
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._telegram_task is not None and self.app is None:
             self._telegram_task.cancel()  # still connecting: no sender to wait for
         if self.sender is not None:
             self.sender.stop()
-        pending = set(self.cycles)
+        pending = set(self.tasks)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
             for task in pending:
@@ -391,7 +572,7 @@ async def _serve(opts: RunOptions) -> int:
     daemon = Daemon(opts)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, daemon.stopping.set)
+        loop.add_signal_handler(sig, daemon.on_signal, sig)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload, "SIGHUP")
     if opts.metrics_port is not None:
         from bot.metrics import start_metrics

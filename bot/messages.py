@@ -79,18 +79,42 @@ def format_alert(event: Event, watch_title: str) -> str:
     return "\n".join(lines)
 
 
-def format_alert_plain(event: Event, watch_title: str) -> str:
-    """The same alert as plain text, for the console."""
+CONSOLE_RULE = "─" * 60
+
+
+def format_alert_plain(event: Event, watch_title: str, *, source: str = "", evidence: str | None = None,
+                       confidence: float | None = None) -> str:
+    """An alert as plain text for the console, opened by a rule so that alerts stand apart.
+
+    It names the configured `source` (else the event's publisher), the time in the local zone, and
+    why it alerted: the deciding phrase (`evidence`, when it is not just the headline) and the confidence.
+    """
+    when = (event.published or event.first_seen).astimezone()
+    zone = when.tzname() or when.strftime("UTC%z")
     lines = [
+        CONSOLE_RULE,
         f"[{kind_label(event.kind)}{_milestone_suffix(event)}] {watch_title}",
         event.title or "(no headline)",
-        f"Source: {event.source or 'unknown'} · {event_date(event)}",
     ]
     if event.url:
         lines.append(event.url)
-    if event.evidence:
-        lines.append(f"Why: {event.evidence}")
+    lines.append(f"{'Published' if event.published else 'Found'} {when:%Y-%m-%d %H:%M} {zone}"
+                 f" · Source: {source or event.source or 'unknown'}")
+    lines.append(f"Why: {_why(event, event.evidence if evidence is None else evidence, confidence)}")
     return "\n".join(lines)
+
+
+def _why(event: Event, evidence: str, confidence: float | None) -> str:
+    """The deciding phrase and the confidence; the headline is not repeated as its own reason."""
+    said = " ".join(evidence.split())
+    parts = []
+    if said and said.casefold() != " ".join(event.title.split()).casefold():
+        parts.append(f"“{said}”")
+    else:
+        parts.append(f"the headline reads as {kind_label(event.kind).lower()} news")
+    if confidence is not None:
+        parts.append(f"confidence {confidence:.2f}")
+    return ", ".join(parts)
 
 
 def _event_line(event: Event) -> str:
@@ -223,3 +247,20 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if current.strip():
         parts.append(current)
     return parts
+
+
+def scan_summary(stats: Mapping[str, int | float], alerts: int) -> str:
+    """`scan`'s closing line: what was fetched, unchanged and failed, new items and alerts."""
+    def n(count: int | float, word: str) -> str:
+        return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"
+
+    return (f"scan: {n(stats['sources'], 'source')}: {stats['fetched']:g} fetched, {stats['unchanged']:g} "
+            f"unchanged, {stats['failed']:g} failed; {n(stats['items'], 'new item')}, {n(alerts, 'alert')} "
+            f"({stats['elapsed']:.1f} s)")
+
+
+def stopping_text(fetches: int, grace: float) -> str:
+    """What the daemon says when asked to stop, with the fetches it waits for."""
+    if not fetches:
+        return "stopping"
+    return f"stopping (waiting up to {grace:g} s for {fetches} fetch{'es' if fetches != 1 else ''})"

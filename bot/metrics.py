@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from bot.pipeline import CycleResult
+from bot.pipeline import CycleResult, SourceOutcome
 from bot.store.store import State
 
 
@@ -22,22 +22,31 @@ class Metrics:
                                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)
         self.items = Counter("newsbot_items_total", "New items read from sources", registry=r)
         self.findings = Counter("newsbot_findings_total", "Findings by kind", ["kind"], registry=r)
-        self.alerts = Counter("newsbot_alerts_total", "Alert messages by result", ["result"], registry=r)
+        self.alerts = Counter("newsbot_alerts_total", "Alerts delivered (to Telegram or the console) by result",
+                              ["result"], registry=r)
         self.last_cycle = Gauge("newsbot_last_successful_cycle_timestamp_seconds",
                                 "Unix time of the last cycle with at least one source fetched", registry=r)
         outbox = Gauge("newsbot_outbox_pending", "Alerts waiting in the outbox", registry=r)
         outbox.set_function(lambda: float(state.outbox_size()))
 
+    def observe_outcome(self, outcome: SourceOutcome) -> None:
+        """Counts one source's fetch, new items and findings, as it ends."""
+        self.fetches.labels(outcome=outcome.status).inc()
+        self.fetch_seconds.observe(outcome.elapsed)
+        self.items.inc(outcome.new_items)
+        for finding in outcome.findings:
+            self.findings.labels(kind=finding.decision.kind or "none").inc()
+
     def observe_cycle(self, result: CycleResult) -> None:
         """Counts one cycle's fetches, items and findings."""
         for outcome in result.outcomes:
-            self.fetches.labels(outcome=outcome.status).inc()
-            self.fetch_seconds.observe(outcome.elapsed)
-            self.items.inc(outcome.new_items)
-            for finding in outcome.findings:
-                self.findings.labels(kind=finding.decision.kind or "none").inc()
+            self.observe_outcome(outcome)
         if any(o.status in ("fetched", "unchanged") for o in result.outcomes):
-            self.last_cycle.set(time.time())
+            self.cycle_done()
+
+    def cycle_done(self) -> None:
+        """Marks now as the end of a cycle in which at least one source answered."""
+        self.last_cycle.set(time.time())
 
     def observe_send(self, sent: int, failed: int) -> None:
         """Counts alert messages sent and failed."""

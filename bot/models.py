@@ -14,6 +14,13 @@ KIND_LABELS: dict[str, str] = {
     "release_date": "Release date",
     "production": "Production",
 }
+MILESTONES: dict[str, tuple[str, ...]] = {
+    "renewal": ("renewal",),
+    "trailer": ("trailer", "teaser"),
+    "release_date": ("release_date",),
+    "production": ("production", "filming_start", "filming_wrap", "table_read", "cast", "delay"),
+}
+"""The milestones of each kind (the event within it, see Decision.milestone); a known event names one."""
 
 SourceKind = Literal["feed", "html"]
 
@@ -43,6 +50,7 @@ class Watch:
     season: int
     aliases: tuple[str, ...] = ()
     known: tuple[KnownEvent, ...] = ()
+    exclude: tuple[str, ...] = ()  # look-alike titles (e.g. a spin-off) that are not this watch
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.detect.rules import Detector
+from bot.detect import Detector
 from bot.fetch.client import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source, utcnow
 from bot.parse.feed import ParseError, article_text, parse_source
@@ -88,12 +88,13 @@ class CycleResult:
         }
 
 
-class _Cycle:
-    """What the sources of one cycle share: the article fetches left and the 304s to record together."""
+class Batch:
+    """What sources started together share: the article fetches left, and (for `Pipeline.cycle`) the
+    304s to record in one transaction; `unchanged` is None when each is recorded as it comes."""
 
-    def __init__(self, article_budget: int) -> None:
+    def __init__(self, article_budget: int, *, group_unchanged: bool = True) -> None:
         self.left = article_budget
-        self.unchanged: list[Unchanged] = []
+        self.unchanged: list[Unchanged] | None = [] if group_unchanged else None
 
     def take(self) -> bool:
         """Takes one article fetch from the budget, if any is left."""
@@ -184,22 +185,47 @@ class Pipeline:
             when = max(when, st.next_fetch_after)
         return when
 
-    async def cycle(self, sources: Sequence[Source] | None = None) -> CycleResult:
-        """Runs the given sources (default: the due ones) concurrently and records the cycle."""
+    async def cycle(self, sources: Sequence[Source] | None = None, *,
+                    on_done: Callable[[SourceOutcome], None] | None = None) -> CycleResult:
+        """Runs the given sources (default: the due ones) concurrently and records the cycle;
+        `on_done` hears of each source as it finishes (`scan`'s progress line)."""
         started = time.monotonic()
         result = CycleResult(started=self.clock())
         todo = list(sources) if sources is not None else self.due(result.started)
-        shared = _Cycle(self.config.settings.article_fetch_budget)
+        shared = Batch(self.config.settings.article_fetch_budget)
+        assert shared.unchanged is not None
         # One read of the sources' fetch state, not one each: every source's task takes its first
         # step before any answer is handled, so this shortens the start of a large cycle.
         states = self.state.states_of([s.name for s in todo])
-        outcomes = await asyncio.gather(*(self._run_guarded(s, shared, states[s.name]) for s in todo))
+
+        async def one(source: Source) -> SourceOutcome:
+            outcome = await self._run_guarded(source, shared, states[source.name])
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+        outcomes = await asyncio.gather(*(one(s) for s in todo))
         self._record_unchanged(shared.unchanged)
         result.outcomes = list(outcomes)
         result.elapsed = time.monotonic() - started
         if todo:
-            self.state.record_cycle(result.stats(), now=self.clock())
+            self.record_cycle(result)
         return result
+
+    def batch(self) -> Batch:
+        """A batch for sources run one by one as they come due (`run_one`): each 304 recorded at once."""
+        return Batch(self.config.settings.article_fetch_budget, group_unchanged=False)
+
+    async def run_one(self, source: Source, batch: Batch) -> SourceOutcome:
+        """Runs one source on its own (the daemon's way), never raising; `batch` shares the article budget."""
+        return await self._run_guarded(source, batch, None)
+
+    def record_cycle(self, result: CycleResult) -> None:
+        """Keeps a cycle's counts in the state (for `status` and /stats)."""
+        try:
+            self.state.record_cycle(result.stats(), now=self.clock())
+        except sqlite3.Error:
+            log.exception("could not record the cycle's figures")
 
     def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
         """Records the cycle's 304 answers in one transaction (losing them only means an earlier re-check)."""
@@ -208,7 +234,7 @@ class Pipeline:
         except sqlite3.Error:
             log.exception("could not record %d unchanged sources", len(unchanged))
 
-    async def _run_guarded(self, source: Source, shared: _Cycle, st: SourceState) -> SourceOutcome:
+    async def _run_guarded(self, source: Source, shared: Batch, st: SourceState | None) -> SourceOutcome:
         """Runs one source; a bug in one source's handling is recorded, never spread to the others."""
         t0 = time.monotonic()
         try:
@@ -218,7 +244,7 @@ class Pipeline:
             outcome = self._failed(source, f"internal error: {exc.__class__.__name__}: {exc}", None)
         return replace(outcome, elapsed=time.monotonic() - t0)
 
-    async def run_source(self, source: Source, shared: _Cycle | None = None,
+    async def run_source(self, source: Source, shared: Batch | None = None,
                          st: SourceState | None = None) -> SourceOutcome:
         """Fetches one source and records what it says (within a cycle, a 304 is recorded with the others;
         `st`: its fetch state, when the caller read it already)."""
@@ -232,17 +258,17 @@ class Pipeline:
         if result.not_modified:
             self._schedule(source, None)
             done = Unchanged(source.name, result.etag, result.last_modified, result.permanent_url)
-            if shared is None:
+            if shared is None or shared.unchanged is None:
                 self.state.record_unchanged([done], now=self.clock())
             else:
                 shared.unchanged.append(done)
             return SourceOutcome(source.name, "unchanged",
                                  operator_message=self._recovered(source, st.failure_notified),
                                  bytes_received=result.bytes_received)
-        return await self._fetched(source, st, result, shared or _Cycle(self.config.settings.article_fetch_budget))
+        return await self._fetched(source, st, result, shared or Batch(self.config.settings.article_fetch_budget))
 
     async def _fetched(self, source: Source, st: SourceState, result: FetchResult,
-                       shared: _Cycle) -> SourceOutcome:
+                       shared: Batch) -> SourceOutcome:
         """Parses a fetched body, judges its new items and records them (a parse error fails the source)."""
         try:
             items, parse_cpu = await asyncio.to_thread(_parse, source, result)
@@ -284,7 +310,7 @@ class Pipeline:
             cpu_seconds=parse_cpu + judge_cpu + time.thread_time() - cpu0, bytes_received=result.bytes_received,
         )
 
-    async def _decide_by_article(self, source: Source, item: Item, decision: Decision, shared: _Cycle) -> Decision:
+    async def _decide_by_article(self, source: Source, item: Item, decision: Decision, shared: Batch) -> Decision:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not shared.take():
             return decision

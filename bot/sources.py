@@ -24,7 +24,7 @@ from bot.config import (
     parse_interval,
     remove_source_from_file,
 )
-from bot.detect.rules import Detector
+from bot.detect import Detector
 from bot.fetch.client import Fetcher, FetchResult
 from bot.models import Config, Decision, Item, Selectors, Source, SourceKind
 from bot.parse.feed import (

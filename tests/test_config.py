@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 import bot.config
+import bot.daemon
 from bot.cli.main import main
 from bot.config import (
     ConfigError,
@@ -15,7 +23,10 @@ from bot.config import (
     parse_interval,
     remove_source_from_file,
 )
-from bot.models import Source
+from bot.daemon import Daemon, RunOptions
+from bot.models import Selectors, Source
+from tests.newssite import NewsSite
+from tests.test_e2e import clean_env, rss, wait_for
 
 GOOD = """\
 # my watches
@@ -31,9 +42,13 @@ sources:
     interval: 15m
 """
 
+W = "watches:\n  - {id: a, title: A, season: 2}\n"
+
 ERRORS = [
-    ("watches: [\n", ":2: YAML syntax error"),
-    ("watches:\n  - id: a\n    title: 'A\n  season: 2\n", ":3: YAML syntax error"),
+    ("watches: [\n", ":2: YAML syntax error: the file ends inside a '[...]' or '{...}'"),
+    ("watches:\n  - {id: a, title: A\n  - b\n",
+     ":2: YAML syntax error: the '{' opened on this line is not closed by a '}' (or its items lack a ',')"),
+    ("watches:\n  - id: a\n    title: 'A\n  season: 2\n", ":3: title: a quote opened on this line is never closed"),
     ("watches:\n  - id: a\n    title: A\n", ":2: watches[0].season: missing required key"),
     ("watches:\n  - id: a\n    title: A\n    season: two\n", ":4: watches[0].season: expected a positive"),
     ("watches:\n  - id: a\n    title: A\n    season: 2\n    colour: red\n",
@@ -55,9 +70,36 @@ ERRORS = [
      ":4: settings.concurrency: expected a positive whole number"),
     ("watches:\n  - {id: a, title: A, season: 2, known: [{kind: gossip, date: 2024}]}\n",
      "watches[0].known[0].kind: 'gossip' is not one of"),
-    ("watches:\n  - id: a\n    title: A\n    season: 2\n    id: b\n", ':2: YAML syntax error: while constructing '
-     'a mapping; found duplicate key "id"'),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    id: b\n",
+     ":5: id: this key appears twice in the same entry: keep one"),
     ("watches:\n  - {id: a, title: A, season: !!str 2}\n", ":2: watches[0].season: expected a positive"),
+    (W + "sources:\n  - name: x\n    url: http://x\n    intervall: 5m\n",
+     ":6: sources[0].intervall: unknown key (did you mean 'interval'?)"),
+    (W + "sources:\n  - name: x\n    url: example.com/feed\n",
+     ":5: sources[0].url: 'example.com/feed' is not an http(s) URL (did you mean 'https://example.com/feed'?)"),
+    (W + "sources:\n  - name: x\n    url: https://x.example:99999/feed\n", ":5: sources[0].url: "),
+    (W + "sources:\n  - name: x\n    url: http://x\n    interval: 5 mins please\n",
+     ":6: sources[0].interval: '5 mins please' is not a duration: use seconds (900), or a number and a unit"),
+    (W + "sources:\n  - name: x\n    url: http://x\n    interval: 5 fortnights\n",
+     "unknown unit 'fortnights'"),
+    ("watches:\n  - {id: a, title: A, season: 2, known: [{kind: trailer, milestone: trailer, date: 2024}]}\n"
+     "  - {id: b, title: B, season: 2, known: [{kind: renewal, milestone: teaser, date: 2024}]}\n",
+     ":3: watches[1].known[0].milestone: 'teaser' is not a milestone of renewal: use renewal"),
+    ("watches:\n  - {id: a, title: A, season: 2, known: [{kind: renewl, date: 2024}]}\n",
+     "'renewl' is not one of renewal, trailer, release_date, production (did you mean 'renewal'?)"),
+    ("watches:\n  - {id: a, title: A, season: 2, exclude: {x: 1}}\n", ":2: watches[0].exclude: expected a list"),
+    ("watches:\n  - id: a\n    title: A\n   season: 2\n",
+     ":4: season: indented 3 spaces, which lines up with nothing above it (the line above is indented 4)"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n  oops: 1\n",
+     ":5: oops: at the indentation of the list on line 2, whose items start with '- '"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n     x: 1\n",
+     ":5: x: a 'key: value' cannot start here: is the line indented deeper than the key above it"),
+    ("watches:\n- id: a\n  title: A\n\tseason: 2\n", ":4: season: a tab in the indentation"),
+    ("watches:\n  - id: a\n    aliases:\n    - x\n   - y\n", ":5: indentation: indented 3 spaces"),
+    ("watches:\n  - id: a\n    title A\n    season: 2\n", ":3: YAML syntax error: expected 'key: value' on this line"),
+    ("watches: *nope\n", ":1: watches: found undefined alias 'nope': a *name needs an &name"),
+    ("x: &x [*x]\nwatches:\n  - {id: a, title: A, season: 2}\n", ":1: YAML alias: an entry that contains itself"),
+    ("watches: " + "[" * 100 + "]" * 100 + "\n", ": nested more than 64 levels deep"),
 ]
 
 
@@ -97,16 +139,114 @@ def test_good_file(tmp_path: Path) -> None:
     assert config.sources[0].kind == "feed"
 
 
-@pytest.mark.parametrize(("value", "seconds"), [(30, 30), ("30s", 30), ("15m", 900), ("2h", 7200),
-                                                ("1d", 86400), ("1.5h", 5400)])
+@pytest.mark.parametrize(("value", "seconds"), [
+    (30, 30), ("30", 30), ("30s", 30), ("30 sec", 30), ("30 seconds", 30), ("1 second", 1), ("15m", 900),
+    ("15min", 900), ("15 m", 900), ("5 minutes", 300), ("1 minute", 60), ("15 MIN", 900), ("2h", 7200),
+    ("2 hr", 7200), ("2 hours", 7200), ("1 hour", 3600), ("1d", 86400), ("1 day", 86400), ("2 days", 172800),
+    ("1.5h", 5400), ("1h30m", 5400), ("1h 30m", 5400), ("1 hour 30 minutes", 5400)])
 def test_intervals(value: object, seconds: float) -> None:
     assert parse_interval(value) == seconds
 
 
-@pytest.mark.parametrize("value", ["0s", "fast", True, -5, float("nan"), float("inf")])
+@pytest.mark.parametrize("value", ["0s", "fast", True, -5, float("nan"), float("inf"), "5 fortnights", "m5",
+                                   "1:30", "", "15 m m", [5]])
 def test_bad_intervals(value: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"duration|unit|at least|empty"):
         parse_interval(value)
+
+
+def test_known_dates_milestones_languages_and_exclude_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "watches:\n  - id: a\n    title: A\n    season: 2\n    exclude: [A Spin-off]\n    known:\n"
+        "      - {kind: trailer, milestone: teaser, date: 2024-05-01}\n      - {kind: production, date: 2024-5}\n"
+        "      - {kind: production, milestone: filming_wrap, date: '2024'}\n"
+        "sources:\n  - {name: a, url: 'http://127.0.0.1:9/a', language: KO}\n"
+        "  - {name: b, url: 'http://127.0.0.1:9/b', language: pt-BR}\n", encoding="utf-8")
+    config = load_config(path)
+    watch = config.watches[0]
+    assert watch.exclude == ("A Spin-off",)
+    assert [(k.milestone, k.date) for k in watch.known] == [
+        ("teaser", "2024-05-01"), ("production", "2024-5"), ("filming_wrap", "2024")]
+    assert [s.language for s in config.sources] == ["ko", "pt-BR"]
+
+
+# What the issue found crashing or silently accepted, each through the real command line.
+CLI_ERRORS = [
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    known:\n      - kind: renewal\n"
+     "        date: 2025-13-45\n", ":7: watches[0].known[0].date: '2025-13-45' is not a date on the calendar"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    known:\n      - {kind: renewal, date: 2025-02-30}\n",
+     ":6: watches[0].known[0].date: '2025-02-30' is not a date on the calendar (day is out of range for month)"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    known:\n      - kind: trailer\n"
+     "        milestone: tralier\n        date: 2024-05-01\n",
+     ":7: watches[0].known[0].milestone: 'tralier' is not a milestone of trailer (did you mean 'trailer'?): "
+     "use trailer, teaser"),
+    ("watches:\n  - id: a\n    title: A\n    season: 2\n    known:\n      - kind: renewal\n"
+     "        date: yesterday\n",
+     ":7: watches[0].known[0].date: 'yesterday' is not a date: use YYYY-MM-DD, YYYY-MM or YYYY"),
+    (W + "sources:\n  - name: x\n    url: http://127.0.0.1:9/feed\n    language: english\n",
+     ":6: sources[0].language: 'english' is not a language code (did you mean 'en'?): use a two-letter ISO 639-1"),
+    (W + "sources:\n  - name: x\n    url: http://127.0.0.1:9/my feed.xml\n",
+     ":5: sources[0].url: 'http://127.0.0.1:9/my feed.xml' contains a space: write a space in a URL as %20"),
+    (W + "sources:\n  - name: x\n    url: http://127.0.0.1:9/feed\n  - name: y\n    url: HTTP://127.0.0.1:9/feed/\n",
+     ":7: sources[1].url: the same URL as source 'x' (line 5): keep one of them"),
+]
+
+
+def run_cli(tmp_path: Path, text: str | bytes, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`newsbot sources list` on a sources file with this text, as a user runs it."""
+    path = tmp_path / "sources.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "bot", "sources", "list"], capture_output=True, text=True,
+                          env=clean_env(NEWSBOT_SOURCES=str(path), NEWSBOT_STATE_DIR=str(tmp_path / "state")),
+                          cwd=tmp_path, timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize(("text", "expected"), CLI_ERRORS)
+def test_cli_gives_one_line_and_exit_code_2(tmp_path: Path, text: str, expected: str) -> None:
+    result = run_cli(tmp_path, text)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"newsbot: {tmp_path / 'sources.yaml'}{expected}"), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """The YAML billion laughs where a value is read (each anchor repeats the one before ten times):
+    printing this interval in an error once took gigabytes."""
+    items = ["      - &l0 [" + ", ".join(["lol"] * 10) + "]"]
+    items += [f"      - &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return W + "sources:\n  - name: x\n    url: http://127.0.0.1:9/feed\n    interval:\n" + "\n".join(items) + "\n"
+
+
+def test_cli_refuses_an_alias_bomb_quickly(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, alias_bomb(), timeout=15)
+    assert result.returncode == 2
+    assert result.stderr == (f"newsbot: {tmp_path / 'sources.yaml'}:14: YAML aliases: repeating this entry through "
+                             "aliases (*name) adds more than 10000 values; refused\n")
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(W + "sources:\n  - name: a\n    url: http://127.0.0.1:9/a\n    kind: html\n"
+                    "    selectors: &sel {item: li, title: a}\n"
+                    "  - {name: b, url: 'http://127.0.0.1:9/b', kind: html, selectors: *sel}\n", encoding="utf-8")
+    assert [s.selectors for s in load_config(path).sources] == [Selectors(item="li", title="a")] * 2
+
+
+def test_cli_refuses_a_file_over_the_size_limit(tmp_path: Path) -> None:
+    text = W + "# " + "x" * bot.config.MAX_FILE_BYTES + "\n"
+    result = run_cli(tmp_path, text, timeout=15)
+    assert result.returncode == 2
+    assert result.stderr == f"newsbot: {tmp_path / 'sources.yaml'}: larger than 2 MB, too large for a sources file\n"
+
+
+def test_cli_refuses_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, W.encode() + b"# caf\xe9\n")
+    assert result.returncode == 2
+    assert result.stderr == f"newsbot: {tmp_path / 'sources.yaml'}:3: not UTF-8 text (save the file as UTF-8)\n"
 
 
 def test_shipped_sources_file_is_valid() -> None:
@@ -162,7 +302,8 @@ def test_reading_never_needs_the_round_trip_loader(tmp_path: Path, monkeypatch: 
 
 SCALARS = ["017", "0o17", "0x1F", "0b101", "1_000", "-5", "+3", "1.5", "1e3", ".5", "-.inf", ".NaN", "1:30",
            "yes", "on", "no", "True", "FALSE", "~", "null", "2022-06-07", "2024-05-01 10:00:00",
-           "2024-05-01T10:00:00Z", "=", "'x'", '"15m"', "15m", "[1, 2]", "{a: 1}", "!!str 5", "!!binary aGk=",
+           "2024-05-01T10:00:00Z", "2025-02-30",
+           "2025-13-45", "=", "'x'", '"15m"', "15m", "[1, 2]", "{a: 1}", "!!str 5", "!!binary aGk=",
            "&a 5", "2024", "3.", ""]
 
 
@@ -201,3 +342,80 @@ def test_the_fast_and_the_round_trip_loader_read_the_same(tmp_path: Path, value:
 
     monkeypatch.setattr(bot.config, "_load_fast", no_fast)
     assert _outcome(path) == fast
+
+
+def test_the_daemon_keeps_its_configuration_on_a_bad_reload(tmp_path: Path, news_site: NewsSite) -> None:
+    news_site.set("/a", rss([]))
+    path = tmp_path / "sources.yaml"
+    good = W + f"sources:\n  - {{name: a, url: '{news_site.url('/a')}', interval: 1s}}\n"
+    path.write_text(good, encoding="utf-8")
+    log_path = tmp_path / "log.txt"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=log_file, env=clean_env(NEWSBOT_SOURCES=str(path),
+                                                               NEWSBOT_STATE_DIR=str(tmp_path / "state")))
+        try:
+            wait_for(lambda: news_site.hits("/a") >= 1, what="the first fetch")
+            path.write_text(good.replace("season: 2}", "season: 2, known: [{kind: renewal, date: 2025-02-30}]}"),
+                            encoding="utf-8")
+            wait_for(lambda: "refused" in log_path.read_text(), what="the refused file change")
+
+            before = path.stat()
+            path.write_text(alias_bomb(), encoding="utf-8")
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # for SIGHUP only, not the file watch
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: log_path.read_text().count("refused") >= 2, what="the refused alias bomb")
+            hits = news_site.hits("/a")
+            wait_for(lambda: news_site.hits("/a") > hits, what="a fetch with the old configuration")
+
+            path.write_text(good.replace("interval: 1s", "interval: 2s"), encoding="utf-8")
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reloaded (SIGHUP)" in log_path.read_text(), what="the good reload")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+    log = log_path.read_text()
+    assert proc.returncode == 0, log
+    assert "Traceback" not in log
+    refused = [line for line in log.splitlines() if "refused" in line]
+    assert len(refused) == 2, log
+    assert refused[0].endswith(f"reload (sources file changed) refused, keeping the running configuration: "
+                               f"{path}:2: watches[0].known[0].date: '2025-02-30' is not a date on the calendar "
+                               "(day is out of range for month)")
+    assert refused[1].endswith(f"reload (SIGHUP) refused, keeping the running configuration: {path}:14: "
+                               "YAML aliases: repeating this entry through aliases (*name) adds more than 10000 "
+                               "values; refused")
+
+
+def test_a_reload_reads_the_file_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    threads: list[threading.Thread] = []
+    release = threading.Event()
+
+    def failing_load(p: Path) -> object:
+        threads.append(threading.current_thread())
+        release.wait(10)
+        raise MemoryError("out of memory")
+
+    async def scenario() -> None:
+        daemon = Daemon(RunOptions(load_config(path), path, tmp_path / "state"))
+        before = daemon.config
+        monkeypatch.setattr(bot.daemon, "load_config", failing_load)
+        try:
+            daemon.reload("SIGHUP")
+            async with asyncio.timeout(10):
+                while not threads:  # the loop keeps turning while the file is read
+                    await asyncio.sleep(0.01)
+            release.set()
+            await asyncio.gather(*daemon._reloads)
+            assert daemon.config is before
+        finally:
+            daemon.state.close()
+            await daemon.fetcher.aclose()
+
+    asyncio.run(scenario())
+    assert threads and threads[0] is not threading.main_thread()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "reload (SIGHUP) failed, keeping the running configuration: MemoryError: out of memory"]

@@ -1,19 +1,24 @@
-"""Detection: table-driven cases (tests/data/detect_cases.yaml) and the API's guarantees."""
+"""Detection: table-driven cases (tests/data/detect_cases.yaml), names and seasons, and the model file."""
 
 from __future__ import annotations
 
-import random
+import importlib.util
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from bot.detect.rules import _EXPLAINER, Detector, decision_json
+from bot.detect import Detector, decision_json
+from bot.detect.model import WEIGHTS, dumps
+from bot.detect.names import Names
+from bot.detect.seasons import mask
 from bot.detect.text import normalise
 from bot.models import Item, Watch
 
 DATA = Path(__file__).parent / "data" / "detect_cases.yaml"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def _load() -> dict[str, Any]:
@@ -23,10 +28,11 @@ def _load() -> dict[str, Any]:
 
 TABLE = _load()
 WATCHES = tuple(
-    Watch(id=w["id"], title=w["title"], season=int(w["season"]), aliases=tuple(w.get("aliases", ())))
+    Watch(id=w["id"], title=w["title"], season=int(w["season"]), aliases=tuple(w.get("aliases", ())),
+          exclude=tuple(w.get("exclude", ())))
     for w in TABLE["watches"]
 )
-CASES = TABLE["cases"]
+CASES: list[dict[str, Any]] = TABLE["cases"]
 
 
 @pytest.fixture(scope="module")
@@ -35,173 +41,104 @@ def detector() -> Detector:
 
 
 def test_table_is_broad() -> None:
-    assert len(CASES) >= 60
     kinds = {c.get("kind") for c in CASES if c["alert"]}
     assert kinds == {"renewal", "trailer", "release_date", "production"}
-    assert sum(1 for c in CASES if not c["alert"]) >= 25
+    assert sum(1 for c in CASES if not c["alert"]) >= 8
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["title"][:60] for c in CASES])
 def test_case(detector: Detector, case: dict[str, Any]) -> None:
-    item = Item(title=case["title"], summary=case.get("summary", ""), publisher=case.get("publisher", ""))
-    d = detector.classify(item)
+    d = detector.classify(Item(title=case["title"], summary=case.get("summary", "")))
     assert d.alert is case["alert"], d
-    for field in ("kind", "watch", "milestone", "needs_article"):
+    for field in ("kind", "watch", "milestone"):
         if field in case:
             assert getattr(d, field) == case[field], d
     if d.alert:
-        assert d.kind is not None and d.watch is not None and d.evidence
-        assert d.confidence >= 0.5
+        assert d.kind is not None and d.watch is not None and d.evidence and d.confidence >= 0.5
     else:
-        assert d.confidence < 0.5
+        assert d.confidence < 0.5 and d.kind is None
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("The Lantern Keepers season 3 trailer", "zshow ztseason trailer"),
+    ("THE LANTERN-KEEPERS S3", "zshow ztseason"),
+    ("thelanternkeepers 3 teaser", "zshow ztseason teaser"),
+    ("The Lantern Keepers (2024) season 4", "zshow zyear zoseason"),
+    ("랜턴키퍼스 시즌3", "zshow ztseason"),
+    ("ランタンキーパーズ シーズン３", "zshow ztseason"),
+    ("Los guardianes del farol: tercera temporada", "zshow : ztseason"),
+    ("The Lantern Keepers: Origins, season 3", "zexcl ztseason"),
+])
+def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
+    from bot.detect.features import _seasoned
+    from bot.detect.text import tokens
+
+    names = Names.of(WATCHES[0])
+    out = _seasoned(tokens(mask(names.mask(normalise(text)), 3)), 3)
+    assert " ".join(out) == masked
+
+
+@pytest.mark.parametrize(("text", "target", "masked"), [
+    ("second season", 2, "ztseason"), ("2nd season", 3, "zoseason"), ("segunda temporada", 2, "ztseason"),
+    ("2e saison", 2, "ztseason"), ("2. staffel", 2, "ztseason"), ("seconda stagione", 2, "ztseason"),
+    ("musim kedua", 2, "ztseason"), ("두 번째 시즌", 2, "ztseason"), ("第2期", 2, "ztseason"),
+    ("season two part 2", 2, "ztseason zpart"), ("s01e03", 2, "zoseason"),
+])
+def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
+    assert " ".join(mask(normalise(text), target).split()) == masked
+
+
+def test_the_watch_that_alerts_is_the_one_named(detector: Detector) -> None:
+    d = detector.classify(Item(title="Tempest season 2 officially confirmed by Netflix"))
+    assert d.watch == "tempest"
+    assert Detector(WATCHES[:1]).classify(Item(title="Tempest season 2 officially confirmed by Netflix")).watch is None
+
+
+def test_exclude_hides_a_look_alike() -> None:
+    item = Item(title="The Lantern Keepers: Origins season 3 officially confirmed")
+    plain = Watch(id="lantern", title="The Lantern Keepers", season=3)
+    assert Detector([plain]).classify(item).watch == "lantern"
+    assert Detector(WATCHES).classify(item).watch is None
 
 
 def test_decision_json_shape(detector: Detector) -> None:
-    d = detector.classify(Item(title="Netflix renews All of Us Are Dead for a second season"))
+    d = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3"))
     out = decision_json(d)
     assert set(out) == {"alert", "kind", "watch", "confidence", "evidence"}
-    assert out["alert"] is True and out["kind"] == "renewal" and out["watch"] == "aouad"
-    assert isinstance(out["confidence"], float) and 0.0 <= out["confidence"] <= 1.0
-    assert round(out["confidence"], 3) == out["confidence"]
+    assert out["alert"] is True and out["kind"] == "renewal" and out["watch"] == "lantern"
+    assert out["confidence"] == round(d.confidence, 3)
 
 
-def test_confidence_orders_decisions(detector: Detector) -> None:
-    sure = detector.classify(Item(
-        title="Netflix officially renews All of Us Are Dead for season 2",
-        summary="Netflix announced the renewal at its fan event."))
-    weaker = detector.classify(Item(
-        title="Netflix unveils its autumn slate",
-        summary="Among the highlights, All of Us Are Dead has been renewed for a second season."))
-    hedged = detector.classify(Item(title="All of Us Are Dead season 2 could arrive in 2027"))
-    unrelated = detector.classify(Item(title="Netflix announces a new dating show for spring"))
-    assert sure.confidence > weaker.confidence >= 0.5 > hedged.confidence >= unrelated.confidence
+def test_an_explainer_article_never_alerts(detector: Detector) -> None:
+    item = Item(title="Netflix releases first teaser for The Lantern Keepers season 3")
+    article = ("Netflix releases first teaser for The Lantern Keepers season 3. Here is everything we know so far. "
+               "When will it arrive? It could come next year, but nothing is certain. What to expect: "
+               "theories about the plot, and the cast we hope returns. Will there be a trailer soon?")
+    assert detector.classify(item).alert
+    assert not detector.classify_article(item, article).alert
 
 
-def test_watches_are_data() -> None:
-    """The same headline alerts for a watch of season 3 only when season 3 is watched."""
-    title = "Glass Harbor renewed for season 3"
-    s3 = Detector((Watch(id="gh3", title="Glass Harbor", season=3),)).classify(Item(title=title))
-    s2 = Detector((Watch(id="gh2", title="Glass Harbor", season=2),)).classify(Item(title=title))
-    assert s3.alert and s3.watch == "gh3"
-    assert not s2.alert
-
-
-def test_no_watches_never_alerts() -> None:
-    d = Detector(()).classify(Item(title="Netflix renews All of Us Are Dead for a second season"))
-    assert not d.alert and d.watch is None
-
-
-def test_korean_spacing_and_quotes(detector: Detector) -> None:
-    titles = (
-        "“지금우리학교는” 시즌 2 제작 확정",
-        "「지금 우리 학교는」 시즌2 제작 확정",
-        "지금 우리학교는 시즌2 제작 확정",
-    )
-    for title in titles:
-        d = detector.classify(Item(title=title))
-        assert d.alert and d.kind == "renewal" and d.watch == "aouad", title
-
-
-def test_publisher_suffix_is_dropped(detector: Detector) -> None:
-    d = detector.classify(Item(title="All of Us Are Dead season 2 wraps filming - Screen Weekly",
-                               publisher="Screen Weekly"))
-    assert d.alert and "Screen Weekly" not in d.evidence
-
-
-def test_normalise_unifies_quotes_dashes_spaces() -> None:
-    assert normalise("‘A’ “B” —  C\n D") == "'A' 'B' - C D"
-
-
-def test_classify_article_decides_near_miss(detector: Detector) -> None:
-    item = Item(title="Korean zombie thriller season 2 begins production", url="https://example.test/a")
-    first = detector.classify(item)
-    assert first.needs_article and not first.alert
-    article = ("Netflix's All of Us Are Dead has started filming its second season in Seoul. "
-               "The streamer confirmed the returning cast on Tuesday.")
-    second = detector.classify_article(item, article)
-    assert second.alert and second.kind == "production" and second.watch == "aouad"
-    assert not second.needs_article
-
-
-def test_classify_article_refuses_explainer(detector: Detector) -> None:
-    item = Item(title="Korean zombie thriller season 2 begins production")
-    article = ("All of Us Are Dead season 2 begins production, according to fans. "
-               "Will there be new cast members? Who could return? When will it premiere? "
-               "Here is everything we know about the show.")
+def test_a_news_article_still_alerts(detector: Detector) -> None:
+    item = Item(title="Netflix releases first teaser for The Lantern Keepers season 3")
+    article = ("Netflix releases first teaser for The Lantern Keepers season 3. The streamer shared the "
+               "one-minute teaser on Monday. The new season may bring back the whole cast, the studio said.")
     d = detector.classify_article(item, article)
-    assert not d.alert
+    assert d.alert and d.kind == "trailer" and not d.needs_article
 
 
-def test_bad_input_does_not_crash(detector: Detector) -> None:
-    for title in ("", " - ", "?", "\x00\ufffd", "season 2" * 500, "시즌", "'" * 50):
-        d = detector.classify(Item(title=title, summary=title))
-        assert 0.0 <= d.confidence <= 1.0
+def test_detector_is_built_quickly() -> None:
+    Detector(WATCHES)
+    start = time.perf_counter()
+    Detector(WATCHES * 3)
+    assert time.perf_counter() - start < 0.05
 
 
-def test_evidence_is_the_deciding_phrase(detector: Detector) -> None:
-    """Evidence is the cue's clause with the show's name, not the whole text."""
-    teaser = detector.classify(Item(title="Tempest: Season 2 | Official Teaser | Netflix"))
-    assert teaser.evidence == "Tempest: Season 2 | Official Teaser"
-    wrap = detector.classify(Item(title="All of Us Are Dead season 2 wraps filming, with a party in Seoul"))
-    assert wrap.evidence == "All of Us Are Dead season 2 wraps filming"
-    lede = detector.classify(Item(
-        title="Netflix unveils its autumn slate",
-        summary="Among the highlights, All of Us Are Dead has been renewed for a second season. More soon."))
-    assert lede.evidence == "All of Us Are Dead has been renewed for a second season"
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None or not CORPUS.is_dir(),
+                    reason="refitting needs the train extra and the shared corpus")
+def test_shipped_weights_are_a_refit() -> None:
+    from bot.detect import train
+    from bot.detect.corpus import load_corpus
 
-
-# --- the cue index: where the scanner stops must not change what is found ----------------------
-
-INDEX_ENTRIES = (
-    ("season", r"(?<![\w])(?:second|2nd) season(?![\w])", "season"),
-    ("back", r"(?<![\w])(?:(?:is|are) back)(?![\w])", "kind"),
-    ("official", r"(?<![\w])(?:official(?:ly)?)(?![\w])", "signal"),
-    ("ret", r"(?<![\w])(?:returning for an?)(?![\w])", "kind"),
-    ("year", r"(?<![\w])(?:20\d\d)(?![\w])", "signal"),
-    ("ser", r"(?<![\w])(?:serializ\w*)(?![\w])", "signal"),
-    ("name", r"(?<![\w])(?:glass harbor)(?![\w])", "name"),
-)
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    # A key that needs more text ("returning for a") spans words that start keys of their own.
-    ("glass harbor is returning for a second season", ["name", "ret", "season"]),
-    ("glass harbor: fans are back", ["name", "back"]),
-    ("glass harbor fans are here", ["name"]),  # "are" without "back" is no place
-    ("glass harbor premieres in 2026, not x2026", ["name", "year"]),
-    ("glass harbor serialized; a series", ["name", "ser"]),
-    # No key of the required family: nothing, even where other cues match.
-    ("officially 2026", []),
-    # A required key without the text it needs still counts as a required key occurring.
-    ("glass officially", ["official"]),
-])
-def test_index_finds_every_cue(text: str, expected: list[str]) -> None:
-    from bot.detect.index import CueIndex
-    index = CueIndex(INDEX_ENTRIES, required=("name",))
-    assert [tag for _, _, tag, _ in index.find(text)] == expected
-
-
-def test_index_settle_false_may_skip_required_keys_without_matches() -> None:
-    from bot.detect.index import CueIndex
-    index = CueIndex(INDEX_ENTRIES, required=("name",))
-    assert index.find("glass officially", settle=False) == []
-    assert [h[2] for h in index.find("glass harbor officially", settle=False)] == ["name", "official"]
-
-
-def test_word_by_word_key_reading_agrees_with_the_key_scanner() -> None:
-    """The compiled build reads ASCII text word by word instead of with the key scanner: both must
-    find the same keys at the same places (checked here in either build)."""
-    texts = [normalise(f"{c['title']}\n{c.get('summary', '')}").lower() for c in CASES]
-    texts = [t for t in texts if t.isascii()]
-    words = " ".join(texts).split()
-    rng = random.Random(7)
-    for _ in range(3000):  # shuffled words, and texts cut and glued at odd characters
-        texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))))
-        text = rng.choice(texts)
-        cut = rng.randint(0, len(text))
-        texts.append(text[cut:] + rng.choice("-'(_.x0 ") + text[:cut])
-    other = Detector((Watch(id="lk3", title="The Lantern Keepers", season=3, aliases=("Lantern Keepers",)),))
-    for detector in (Detector(WATCHES), other):
-        for index in (detector._index, _EXPLAINER):
-            for text in texts:
-                assert index._ascii_keys(text) == index._scanned_keys(text), text
+    watches, examples = load_corpus(CORPUS)
+    shipped = (Path(train.__file__).with_name(WEIGHTS)).read_text(encoding="utf-8")
+    assert dumps(train.fit(train.samples(watches, examples))) == shipped

@@ -15,10 +15,9 @@ import pytest
 
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
 from bot.store.chats import ChatRepo
-from bot.store.db import MIGRATIONS, SCHEMA_VERSION, item_key
+from bot.store.db import MIGRATIONS, SCHEMA_VERSION
 from bot.store.events import parse_known_date
 from bot.store.store import DB_NAME, FindingResult, SourceState, State, StateError, Unchanged
-from bot.urls import canonical_url
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
@@ -292,21 +291,6 @@ def test_unseen_drops_duplicates_within_a_batch(state: State) -> None:
     a = item(1)
     b = item(2, url="https://news.example/a/1")
     assert state.unseen("s", [a, a, b]) == [a]
-
-
-def test_items_known_by_their_keys_are_checked_and_recorded_like_items(state: State) -> None:
-    def pair(i: Item) -> tuple[str, str]:
-        return item_key(i), canonical_url(i.url)
-
-    a, b, c = item(1), item(2), item(3)
-    same_url = item(4, url="https://news.example/a/1?utm_source=feed")  # another guid, a's page
-    assert state.unseen_keys("s", [pair(a), pair(b), pair(b)]) == [0, 1]  # the repeat is dropped
-    state.record_fetched("s", now=T0, items_seen=[c], findings=[], etag=None, last_modified=None,
-                         keys_seen=[pair(a)])
-    assert state.unseen_keys("s", [pair(a), pair(b), pair(c)]) == [1]
-    assert state.unseen("s", [a, b, c]) == [b]  # both ways of recording agree
-    assert state.unseen_keys("t", [pair(same_url), pair(b)]) == [1]  # a's URL, from another source
-    assert state.source_state("s").items_seen == 2
 
 
 def test_unseen_handles_large_batches(state: State) -> None:

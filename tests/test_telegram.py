@@ -66,8 +66,10 @@ def add_event(state: State, n: int, *, kind: str = "trailer", title: str | None 
     item = Item(title=title or f"Headline number {n}", url=f"https://news.example/a/{n}", published=NOW)
     decision = Decision(alert=True, kind=kind, watch="aoad2", confidence=0.9,  # type: ignore[arg-type]
                         evidence="official announcement", milestone=f"m{n}")
-    result = state.record_finding(source="Example News", item=item, decision=decision, now=NOW, alert=True)
-    return result.event
+    found = [(item, decision, True)]
+    result = state.record_fetched("Example News", now=NOW, items_seen=[], findings=found, etag=None,
+                                  last_modified=None)
+    return result[0].event
 
 
 @dataclass
@@ -203,8 +205,9 @@ async def test_status_lists_events_with_dates_and_outlets(app: BotApp, bot_api: 
                                                           state: State) -> None:
     event = add_event(state, 1, title="Official trailer is out")
     second = Item(title="Trailer lands", url="https://other.example/t", published=NOW)
-    state.record_finding(source="Other Paper", item=second, now=NOW, alert=True, decision=Decision(
-        alert=True, kind="trailer", watch="aoad2", confidence=0.9, milestone=event.milestone))
+    report = Decision(alert=True, kind="trailer", watch="aoad2", confidence=0.9, milestone=event.milestone)
+    state.record_fetched("Other Paper", now=NOW, items_seen=[], findings=[(second, report, True)], etag=None,
+                         last_modified=None)
     reply = await Chat(bot_api, OTHER, OTHER).command("/status")
     assert "Official trailer is out" in reply and "2025-03-01" in reply and "(2 outlets)" in reply
     assert "Another Show" in reply and "no news yet" in reply
@@ -221,7 +224,7 @@ async def test_latest_shows_recent_findings(app: BotApp, bot_api: FakeBotAPI, st
 
 
 async def test_sources_show_health(app: BotApp, bot_api: FakeBotAPI, state: State) -> None:
-    state.record_fetch_ok("Example News", now=NOW, etag=None, last_modified=None, not_modified=False)
+    state.record_fetched("Example News", now=NOW, items_seen=[], findings=[], etag=None, last_modified=None)
     state.record_fetch_error("Quiet Paper", now=NOW, error="HTTP 503")
     reply = await Chat(bot_api, USER, USER).command("/sources")
     assert "Example News: ok" in reply

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.cli.common import EXIT_FAIL, EXIT_OK
 
 if TYPE_CHECKING:
-    from bot.detect.rules import Detector
+    from bot.detect import Detector
     from bot.models import Config, Decision, Item
 
 
@@ -86,7 +86,7 @@ def decision_line(item: Item, decision: Decision) -> str:
 
 def decision_object(item: Item, decision: Decision) -> dict[str, object]:
     """The JSON answer: the detector's decision, with the milestone and the headline it judged."""
-    from bot.detect.rules import decision_json
+    from bot.detect import decision_json
 
     return {**decision_json(decision), "milestone": decision.milestone if decision.alert else None,
             "title": item.title}
@@ -107,7 +107,7 @@ def _numbered(stdin: Iterable[str]) -> tuple[bool, Iterator[tuple[int, str]]]:
 def classify(config: Config, headlines: list[str], stdin: Iterable[str], stdout: TextIO, *,
              as_json: bool = False) -> int:
     """Answers every headline argument, or else every stdin line; exit 1 if any line was bad."""
-    from bot.detect.rules import Detector
+    from bot.detect import Detector
 
     detector = Detector(config.watches)
     if headlines:

@@ -161,11 +161,6 @@ class SourceRepo:
         """
         return [items[i] for i in self._fresh(source, [item_key(i) for i in items], lambda i: self._url(items[i]))]
 
-    def unseen_keys(self, source: str, seen: Sequence[SeenKey]) -> list[int]:
-        """Positions of the (key, canonical URL) pairs never recorded, as `unseen` decides for items
-        (pairs computed where the feed was parsed)."""
-        return self._fresh(source, [key for key, _ in seen], lambda i: seen[i][1])
-
     def _url(self, item: Item) -> str:
         return item.canonical_url or (self._canonical(item.url) if item.url else "")
 
@@ -203,14 +198,12 @@ class SourceRepo:
 
     def mark_seen_in(
         self, conn: sqlite3.Connection, source: str, items: Sequence[Item], now: datetime,
-        keys: Sequence[SeenKey] = (),
     ) -> int:
-        """Record items (and items known only by their key pairs) as seen inside the caller's
-        transaction, creating the source's row if needed; returns how many were new."""
+        """Record items as seen inside the caller's transaction, creating the source's row if
+        needed; returns how many were new."""
         conn.execute(_ENSURE, (source,))
         at = to_iso(now)
         rows = [(source, item_key(i), self._url(i), at) for i in items]
-        rows += [(source, key, url, at) for key, url in keys]
         before = conn.total_changes
         conn.executemany(_INSERT_SEEN, rows)
         return conn.total_changes - before

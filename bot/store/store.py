@@ -11,8 +11,7 @@ process is killed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -69,7 +68,6 @@ class Store:
         self.forget_source = sources.forget_source
         self.has_history = sources.has_history
         self.unseen = sources.unseen
-        self.unseen_keys = sources.unseen_keys
         # events
         self.seed_known = event_log.seed_known
         self.events = event_log.events
@@ -118,12 +116,10 @@ class Store:
         etag: str | None,
         last_modified: str | None,
         new_url: str | None = None,
-        keys_seen: Sequence[SeenKey] = (),
     ) -> list[FindingResult]:
         """Everything a fetched (200) source brought, in one transaction: all of it or nothing.
 
-        Plain items (and `keys_seen`, items known by their (key, canonical URL) pair) are marked
-        seen. Each (item, decision, alert) finding is marked seen and folded into its event, or
+        Plain items are marked seen. Each (item, decision, alert) finding is marked seen and folded into its event, or
         makes a new event, which with `alert` queues one outbox row per active subscriber who
         wants it. The fetch counts as a success (validators replaced as given, errors reset).
         Returns one FindingResult per finding, in order.
@@ -132,7 +128,7 @@ class Store:
             check_finding(decision)
         with self.db.tx() as conn:
             seen = [*items_seen, *(f[0] for f in findings)]
-            added = self.sources.mark_seen_in(conn, source, seen, now, keys_seen)
+            added = self.sources.mark_seen_in(conn, source, seen, now)
             results = [self._finding_in(conn, source, item, d, now, alert) for item, d, alert in findings]
             self.sources.fetched_in(conn, source, now, etag, last_modified, new_url, added)
         return results
@@ -173,15 +169,6 @@ class Store:
         with self.db.tx() as conn:
             seen = self.sources.prune_in(conn, now, keep_days, keep_per_source)
             return {"seen": seen, **self.chats.prune_in(conn, now, outbox_days)}
-
-    @contextmanager
-    def grouped(self) -> Iterator[None]:
-        """Does nothing any more: every write commits on its own. Kept until bot/pipeline.py stops
-        calling it."""
-        yield
-
-    def commit_group(self) -> None:
-        """Does nothing any more (see `grouped`)."""
 
 
 State = Store

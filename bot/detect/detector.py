@@ -1,0 +1,130 @@
+"""The detector: which watch an item is about, whether it is news of the watched season, and what kind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Final
+
+import bot.detect.seasons as seasons
+from bot.detect.cues import CueTable, load
+from bot.detect.features import SUMMARY_CHARS, Reading, read
+from bot.detect.model import Model, shipped
+from bot.detect.names import NameIndex, Names
+from bot.detect.text import normalise, sentences, tokens
+from bot.models import Decision, Item, Kind, Watch
+
+NEAR_MISS: Final = 0.25
+"""From this probability up, a refused item is a near miss that its article could decide."""
+EXPLAINER_SIGNS: Final = 3
+"""An article with this many questions and speculation phrases ("what we know", "will there be") is
+an explainer, never an alert."""
+_NOTHING: Final = Decision(alert=False, confidence=0.0)
+_KIND_CUES: Final = frozenset(("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read"))
+_MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
+                   ("cast", "cast")),
+    "trailer": (("trailer", "trailer"), ("teaser", "teaser")),
+}
+
+
+def milestone(kind: Kind, reading: Reading) -> str:
+    """The event within its kind, from the cue families of the headline first, then of the whole item."""
+    rules = _MILESTONES.get(kind)
+    if rules is None:
+        return kind
+    for families in (reading.head_families, reading.families):
+        for family, name in rules:
+            if family in families:
+                return name
+    return "trailer" if kind == "trailer" else "production"
+
+
+def decision_json(decision: Decision) -> dict[str, object]:
+    """The JSON form of a decision (for `newsbot classify` and logs)."""
+    return {
+        "alert": decision.alert,
+        "kind": decision.kind if decision.alert else None,
+        "watch": decision.watch,
+        "confidence": round(min(1.0, max(0.0, decision.confidence)), 3),
+        "evidence": decision.evidence,
+    }
+
+
+class Detector:
+    """Classifies news items against a fixed set of watches with a fitted model (the shipped one by default)."""
+
+    def __init__(self, watches: Sequence[Watch], model: Model | None = None) -> None:
+        self._names = tuple(Names.of(w) for w in watches)
+        self._index = NameIndex(watches)
+        self._model = model if model is not None else shipped()
+        self._table: CueTable = load()
+        self._seasons = sorted({w.season for w in watches})
+
+    def classify(self, item: Item) -> Decision:
+        """Judge an item from its headline and summary."""
+        title = _strip_publisher(normalise(item.title), normalise(item.publisher))
+        summary = normalise(item.summary)
+        named = self._index.candidates(title + "\n" + summary[:SUMMARY_CHARS])
+        best: tuple[float, Names, Reading] | None = None
+        for i in sorted(named):
+            names = self._names[i]
+            reading = read(names, self._table, title, summary)
+            if reading is None:
+                continue
+            p = self._model.probability(reading.features)
+            if best is None or p > best[0]:
+                best = (p, names, reading)
+        if best is None:
+            return self._unnamed(title, item.title)
+        p, names, reading = best
+        return self._decision(p, names, reading, item)
+
+    def classify_article(self, item: Item, article_text: str) -> Decision:
+        """Judge a near miss again from its article: the first paragraphs as the lede; an explainer never alerts."""
+        text = normalise(article_text[:40000])
+        decision = replace(self.classify(replace(item, summary=text[:1200])), needs_article=False)
+        if decision.alert and self.explainer_signs(text) >= EXPLAINER_SIGNS:
+            return replace(decision, alert=False, confidence=min(decision.confidence, 0.2),
+                           evidence="the article is an explainer: " + decision.evidence)
+        return decision
+
+    def explainer_signs(self, text: str) -> int:
+        """Questions and speculation phrases in a normalised text (single hedging words do not count:
+        real news has them too)."""
+        return text.count("?") + self._table.phrases(tokens(text), "spec")
+
+    def _unnamed(self, title: str, headline: str) -> Decision:
+        """A headline that names no watch but announces a watched season ("<genre> series season 2
+        begins filming"): a near miss, for the article to name the show."""
+        for season in self._seasons:
+            head = tokens(seasons.mask(title, season))
+            if "ztseason" in head and any(fam in _KIND_CUES for _, fam in self._table.find(head)):
+                return Decision(alert=False, confidence=NEAR_MISS, evidence=headline.strip()[:200],
+                                needs_article=True)
+        return _NOTHING
+
+    def _decision(self, p: float, names: Names, reading: Reading, item: Item) -> Decision:
+        evidence = _evidence(item, reading, names)
+        if p < 0.5:
+            return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
+                            needs_article=p >= NEAR_MISS)
+        kind = self._model.kind(reading.features)
+        return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
+                        milestone=milestone(kind, reading))
+
+
+def _strip_publisher(title: str, publisher: str) -> str:
+    """A headline without a trailing " - Publisher" (news aggregators add it)."""
+    if publisher and title.endswith(" - " + publisher):
+        return title[: -len(publisher) - 3]
+    return title
+
+
+def _evidence(item: Item, reading: Reading, names: Names) -> str:
+    """The headline when it names the show, else the summary's first sentence that does."""
+    if reading.show_in_title or not item.summary:
+        return item.title.strip()[:200]
+    parts = sentences(item.summary.strip())
+    naming = [p for p in parts if "zshow" in names.mask(normalise(p))]
+    return (naming or parts or [item.summary])[0].strip()[:200]

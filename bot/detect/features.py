@@ -1,0 +1,142 @@
+"""Show-free features of an item for one watch: masked n-grams, cue families and structure.
+
+The watch's names become `zshow`, its season `ztseason`, other seasons `zoseason`; numbers become
+`znum`. Features are strings with a value of 1: the model maps them to weights. Prefixes say where
+a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanese character pairs,
+`c:<family>:<zone>` cue families, `x:` structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import bot.detect.seasons as seasons
+from bot.detect.cues import CueTable
+from bot.detect.names import Names
+from bot.detect.text import has_cjk, tokens
+
+SUMMARY_CHARS: Final = 600
+"""How much of a summary is read (ledes say what matters first)."""
+NEAR: Final = 4
+"""Tokens between a cue and the show or its season for the cue to count as near."""
+_PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
+_UNITS: Final = frozenset(("years", "year", "months", "days", "weeks", "episodes", "episode", "million", "hours",
+                           "minutes", "percent", "años", "anos", "jahre", "ans", "anni", "tahun", "년", "년만에",
+                           "년만", "화", "회", "위", "편", "부", "%"))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """An item read for one watch: its features and what explains the decision."""
+
+    features: dict[str, float]
+    families: frozenset[str]
+    head_families: frozenset[str]
+    show_in_title: bool
+
+
+def _seasoned(toks: list[str], target: int) -> list[str]:
+    """Tokens where a bare number after the show ("<title> 2") is a season, other numbers `znum`."""
+    out: list[str] = []
+    for i, tok in enumerate(toks):
+        if tok.isdigit():
+            nxt = toks[i + 1] if i + 1 < len(toks) else ""
+            after_show = i > 0 and toks[i - 1] == "zshow"
+            value = seasons.number_value(tok) if after_show and nxt not in _UNITS else 0
+            tok = ("ztseason" if value == target else "zoseason") if 0 < value <= 20 else "znum"
+        out.append(tok)
+    return out
+
+
+NGRAM: float = 1.0
+"""The value of a word or character feature; cue and structure features have 1 (a smaller value is a
+stronger prior against fitting single words)."""
+
+
+def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
+    words = ["^", *toks, "$"] if zone == "t" else toks
+    prev = ""
+    v = NGRAM
+    for tok in words:
+        if has_cjk(tok) and tok not in _PLACEHOLDERS:
+            for j in range(len(tok) - 1):
+                feats[f"{zone}c:{tok[j:j + 2]}"] = v
+            if len(tok) <= 3:
+                feats[f"{zone}c:{tok}"] = v
+            prev = ""
+            continue
+        feats[f"{zone}1:{tok}"] = v
+        if prev:
+            feats[f"{zone}2:{prev} {tok}"] = v
+        prev = tok
+
+
+def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) -> set[str]:
+    anchors = [i for i, t in enumerate(toks) if t in ("zshow", "ztseason")]
+    found: set[str] = set()
+    for i, fam in table.find(toks):
+        found.add(fam)
+        feats[f"c:{fam}:{zone}"] = 1.0
+        if any(abs(i - a) <= NEAR for a in anchors):
+            feats[f"c:{fam}:{zone}near"] = 1.0
+    return found
+
+
+_KIND_FAMS: Final = ("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
+_DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "question", "fan", "neg", "image")
+
+
+def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, float]) -> None:
+    """What a linear model cannot add up by itself: a kind cue with or without doubt around it."""
+    doubt_t = any(f in head_fams for f in _DOUBT_FAMS)
+    doubt_s = any(f in body_fams for f in _DOUBT_FAMS)
+    kinds_t = [f for f in _KIND_FAMS if f in head_fams]
+    for fam in kinds_t:
+        feats[f"k:{fam}:{'doubt' if doubt_t else 'clean'}"] = 1.0
+        if "x:ts_t" in feats:
+            feats[f"k:{fam}:ts"] = 1.0
+    feats[f"k:nkinds_t:{min(len(kinds_t), 3)}"] = 1.0
+    if not kinds_t:
+        feats[f"k:none_t:{'doubt' if doubt_s else 'clean'}"] = 1.0
+    if doubt_t:
+        feats["k:doubt_t"] = 1.0
+
+
+def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> None:
+    both = head + body
+    marks = {
+        "show_t": "zshow" in head, "show_s_only": "zshow" not in head,
+        "ts_t": "ztseason" in head, "os_t": "zoseason" in head,
+        "ts_s": "ztseason" in body, "os_s": "zoseason" in body,
+        "os_only": "zoseason" in both and "ztseason" not in both,
+        "no_season": "zoseason" not in both and "ztseason" not in both,
+        "show_first": bool(head) and head[0] == "zshow",
+        "q_end": bool(head) and head[-1] == "?", "q_any": "?" in head,
+        "no_summary": not body, "excl": "zexcl" in both,
+        "ts_adj": any(a == "zshow" and "ztseason" in head[i + 1:i + 3] for i, a in enumerate(head)),
+        "os_adj": any(a == "zshow" and "zoseason" in head[i + 1:i + 3] for i, a in enumerate(head)),
+        "long_t": len(head) > 16,
+    }
+    for name, on in marks.items():
+        if on:
+            feats["x:" + name] = 1.0
+
+
+def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | None:
+    """The features of normalised headline and summary for one watch, or None if it is not named."""
+    target = names.watch.season
+    head_text = names.mask(title)
+    body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
+    if "zshow" not in head_text and "zshow" not in body_text:
+        return None
+    head = _seasoned(tokens(seasons.mask(head_text, target)), target)
+    body = _seasoned(tokens(seasons.mask(body_text, target)), target) if body_text else []
+    feats: dict[str, float] = {}
+    _ngrams(head, "t", feats)
+    _ngrams(body, "s", feats)
+    head_fams = _cues(head, "t", table, feats)
+    body_fams = _cues(body, "s", table, feats)
+    _structure(head, body, feats)
+    _conjunctions(head_fams, body_fams, feats)
+    return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head)

@@ -1,0 +1,83 @@
+"""The fitted linear model, applied in plain Python: an alert score and a score per kind.
+
+Weights are a JSON data file (`weights.json`) written by `python -m bot.detect.train`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from bot.models import KINDS, Kind
+
+WEIGHTS = "weights.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Logistic regression for "alert?" and multinomial scores for the kind."""
+
+    bias: float
+    weights: dict[str, float]
+    kind_bias: tuple[float, ...]
+    kind_weights: dict[str, tuple[float, ...]]
+    kinds: tuple[Kind, ...] = KINDS
+
+    def probability(self, features: dict[str, float]) -> float:
+        """The probability that the item is an alert."""
+        w = self.weights
+        z = self.bias + sum(w[f] * features[f] for f in features.keys() & w.keys())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def kind(self, features: dict[str, float]) -> Kind:
+        """The kind with the highest score."""
+        scores = list(self.kind_bias)
+        kw = self.kind_weights
+        for f in features.keys() & kw.keys():
+            v = features[f]
+            scores = [s + x * v for s, x in zip(scores, kw[f], strict=True)]
+        return self.kinds[max(range(len(scores)), key=scores.__getitem__)]
+
+    def contribution(self, feature: str) -> float:
+        """A feature's weight towards an alert."""
+        return self.weights.get(feature, 0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The data file's form (sorted, so a refit writes the same bytes)."""
+        return {
+            "format": 1,
+            "alert": {"bias": self.bias, "weights": dict(sorted(self.weights.items()))},
+            "kind": {"classes": list(self.kinds), "bias": list(self.kind_bias),
+                     "weights": {k: list(v) for k, v in sorted(self.kind_weights.items())}},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        """A model from its data file's form."""
+        alert, kind = data["alert"], data["kind"]
+        kinds = tuple(k for k in kind["classes"] if k in KINDS)
+        if len(kinds) != len(kind["classes"]):
+            raise ValueError("unknown kind in weights")
+        return cls(
+            bias=float(alert["bias"]),
+            weights={str(k): float(v) for k, v in alert["weights"].items()},
+            kind_bias=tuple(float(x) for x in kind["bias"]),
+            kind_weights={str(k): tuple(float(x) for x in v) for k, v in kind["weights"].items()},
+            kinds=kinds,
+        )
+
+
+def dumps(model: Model) -> str:
+    """The weights file's text."""
+    return json.dumps(model.to_json(), ensure_ascii=False, separators=(",", ":"), sort_keys=False) + "\n"
+
+
+@cache
+def shipped() -> Model:
+    """The model fitted on the whole shared corpus, shipped with the package."""
+    text = (resources.files("bot.detect") / WEIGHTS).read_text(encoding="utf-8")
+    return Model.from_json(json.loads(text))

@@ -1,0 +1,99 @@
+"""Seasons in every form the press writes them, masked as the target season or another season.
+
+"season 2", "S2", "2nd season", "second season", "시즌2", "두 번째 시즌", "シーズン2", "第2期",
+"temporada 2", "2a temporada", "segunda temporada", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
+"stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季"... all become
+` ztseason ` (the watched season) or ` zoseason ` (any other); "part 2" becomes ` zpart ` and a year
+` zyear `, so that nothing fitted depends on a number. Text is normalised (see `text.normalise`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+TARGET: Final = " ztseason "
+OTHER: Final = " zoseason "
+PART: Final = " zpart "
+YEAR: Final = " zyear "
+
+_ORDINALS: Final[dict[str, int]] = {
+    **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premiere", "premier",
+                     "erste", "ersten", "erster", "prima", "primo", "pertama", "첫"), 1),
+    **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "deuxieme", "seconde", "zweite",
+                     "zweiten", "zweiter", "seconda", "secondo", "kedua", "두"), 2),
+    **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "troisieme", "dritte",
+                     "dritten", "dritter", "terza", "terzo", "ketiga", "세"), 3),
+    **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "quatrieme", "vierte", "vierten",
+                     "keempat", "네"), 4),
+    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "cinquieme", "fünfte", "fünften", "quinto",
+                     "kelima", "다섯"), 5),
+    **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
+    **dict.fromkeys(("final", "last", "última", "ultima", "dernière", "letzte", "letzten", "terakhir",
+                     "마지막", "最終"), 0),
+}
+_CARDINALS: Final[dict[str, int]] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "uno": 1, "dos": 2, "tres": 3,
+    "cuatro": 4, "cinco": 5, "um": 1, "dois": 2, "três": 3, "un": 1, "deux": 2, "trois": 3, "quatre": 4,
+    "cinq": 5, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "due": 2, "satu": 1, "dua": 2, "tiga": 3,
+    "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+}
+_WORD: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezona|sezon|"
+                "seizoen|sæson|sesong|säsong|series|mùa|phần|ซีซั่น|ซีซัน|सीज़न|सीजन")
+_CJK_WORD: Final = "시즌|シーズン|シリーズ"
+_ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS if w.isascii() or len(w) > 1 or w in "첫두세네"),
+                              key=len, reverse=True))
+_CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
+_B: Final = r"(?<![^\W_])"
+_E: Final = r"(?![^\W_])"
+
+_PATTERN: Final = re.compile("|".join((
+    rf"{_B}(?:{_WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
+    rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
+    rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{_WORD}|{_CJK_WORD})",
+    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:{_WORD}|{_CJK_WORD}){_E}",
+    rf"{_B}(?:{_WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
+    r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
+    r"第(?P<w1>[一二三四五六])(?:季|期)",
+    r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌)",
+    rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
+    rf"{_B}(?:part|parte|partie|teil|vol|volume|bagian)\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
+    r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
+)))
+
+
+def _value(m: re.Match[str]) -> int:
+    """The season number a match names; -1 for a part, -2 for a year, 0 for "final season"."""
+    group = m.lastgroup
+    if group is None:
+        return -1
+    if group == "y":
+        return -2
+    text = m.group(group)
+    if group[0] == "n":
+        return int(text)
+    if group[0] == "w":
+        return _CARDINALS.get(text, 0)
+    return _ORDINALS.get(text, _CARDINALS.get(text, 0))
+
+
+def mask(text: str, target: int) -> str:
+    """Normalised text with every season, part and year replaced by its placeholder."""
+    def swap(m: re.Match[str]) -> str:
+        value = _value(m)
+        if value == -1:
+            return PART
+        if value == -2:
+            return YEAR
+        if value == 0:  # "final season": the model learns from the word itself
+            return m.group(0)
+        return TARGET if value == target else OTHER
+    return _PATTERN.sub(swap, text)
+
+
+def number_value(token: str) -> int:
+    """A bare season number written after a title ("<title> 2"), or 0."""
+    if token.isdigit() and len(token) <= 2:
+        return int(token)
+    return _CARDINALS.get(token, 0) if token in ("two", "three", "four", "five", "dos", "tres", "zwei", "deux",
+                                                 "due", "dua", "tiga") else 0

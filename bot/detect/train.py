@@ -1,0 +1,158 @@
+"""Fit the detector's weights on a labelled corpus: `python -m bot.detect.train [--corpus DIR] [--out FILE]`.
+
+Needs the `train` extra (numpy, scikit-learn). Fitting is deterministic: the same corpus writes the
+same bytes. Features seen fewer than `MIN_COUNT` times are left out and near-zero weights pruned.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from bot.detect.corpus import Example, load_corpus
+from bot.detect.cues import load
+from bot.detect.features import read
+from bot.detect.model import WEIGHTS, Model, dumps
+from bot.detect.names import Names
+from bot.detect.text import normalise
+from bot.models import KINDS, Kind, Watch
+
+MIN_COUNT: Final = 2
+MIN_SHOWS: Final = 2
+"""A feature must be seen in items of this many shows: words only one show uses (its characters,
+actors, places) cannot tell anything about the next show."""
+C_ALERT: Final = 0.2
+C_KIND: Final = 1.0
+DIGITS: Final = 3
+PRUNE: Final = 0.01
+ABSENT: Final = -1000.0
+"""The score of a kind no fitted item had."""
+DEFAULT_CORPUS: Final = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One item read for its own watch, with its label."""
+
+    features: dict[str, float]
+    alert: bool
+    kind: Kind | None
+    derived: bool = False  # read again for another season (not counted when choosing features)
+    show: str = ""
+
+
+AUGMENT: Final = True
+
+
+def samples(watches: Sequence[Watch], examples: Sequence[Example]) -> list[Sample]:
+    """Unambiguous items that name their watch, read as detection reads them. An alert that names
+    its season is read once more for a watch of the next season: there it is another season's news,
+    which teaches "the season named is not the one watched" without any show's data."""
+    names = {w.id: Names.of(w) for w in watches}
+    table = load()
+    out: list[Sample] = []
+    for ex in examples:
+        if ex.ambiguous or ex.watch not in names:
+            continue
+        title, summary = normalise(ex.title), normalise(ex.summary)
+        reading = read(names[ex.watch], table, title, summary)
+        if reading is None:
+            continue
+        out.append(Sample(reading.features, ex.alert, ex.kind, show=ex.watch))
+        if AUGMENT and ex.alert and "x:ts_t" in reading.features:
+            watch = names[ex.watch].watch
+            shifted = read(Names.of(replace(watch, season=watch.season + 1)), table, title, summary)
+            if shifted is not None:
+                out.append(Sample(shifted.features, False, None, derived=True))
+    return out
+
+
+def _matrix(rows: Sequence[dict[str, float]], vocab: dict[str, int]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    data: list[float] = []
+    cols: list[int] = []
+    ptr = [0]
+    for feats in rows:
+        for f in sorted(feats):
+            j = vocab.get(f)
+            if j is not None:
+                cols.append(j)
+                data.append(feats[f])
+        ptr.append(len(cols))
+    return csr_matrix((data, cols, ptr), shape=(len(rows), len(vocab)))
+
+
+def _logistic(c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-8)
+
+
+def fit(train: Sequence[Sample]) -> Model:
+    """Fit the alert and kind models on samples."""
+    counts = Counter(f for s in train if not s.derived for f in s.features)
+    shows: dict[str, set[str]] = {}
+    for s in train:
+        if not s.derived:
+            for f in s.features:
+                shows.setdefault(f, set()).add(s.show)
+    names = sorted(f for f, n in counts.items() if n >= MIN_COUNT and len(shows[f]) >= MIN_SHOWS)
+    vocab = {f: i for i, f in enumerate(names)}
+    alert = _logistic(C_ALERT).fit(_matrix([s.features for s in train], vocab), [int(s.alert) for s in train])
+    kind_bias, kind_weights = _kinds([s for s in train if s.alert and s.kind is not None], vocab, names)
+    weights = {f: round(float(w), DIGITS) for f, w in zip(names, alert.coef_[0], strict=True)}
+    return Model(
+        bias=round(float(alert.intercept_[0]), DIGITS),
+        weights={f: w for f, w in weights.items() if abs(w) >= PRUNE},
+        kind_bias=kind_bias,
+        kind_weights=kind_weights,
+    )
+
+
+def _kinds(kinded: Sequence[Sample], vocab: dict[str, int], names: list[str],
+           ) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
+    """Bias and weight rows per kind, in the order of KINDS; a kind never seen in fitting never wins."""
+    import numpy as np
+
+    labels = [s.kind for s in kinded]
+    classes = sorted(set(labels), key=lambda k: KINDS.index(k) if k else 0)
+    coef = np.zeros((len(KINDS), len(names)))
+    bias = np.full(len(KINDS), ABSENT)
+    if len(classes) == 1:
+        bias[KINDS.index(classes[0])] = 0.0
+    elif classes:
+        model = _logistic(C_KIND).fit(_matrix([s.features for s in kinded], vocab), labels)
+        fitted = list(model.classes_)
+        rows = model.coef_ if len(fitted) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
+        biases = model.intercept_ if len(fitted) > 2 else [-model.intercept_[0] / 2, model.intercept_[0] / 2]
+        for i, k in enumerate(fitted):
+            coef[KINDS.index(k)] = rows[i]
+            bias[KINDS.index(k)] = biases[i]
+    table: dict[str, tuple[float, ...]] = {}
+    for j, f in enumerate(names):
+        row = tuple(round(float(x), DIGITS) for x in coef[:, j])
+        if max(abs(x) for x in row) >= PRUNE:
+            table[f] = row
+    return tuple(round(float(b), DIGITS) for b in bias), table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Refit on a corpus folder and write the weights file."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS))
+    args = parser.parse_args(argv)
+    watches, examples = load_corpus(args.corpus)
+    model = fit(samples(watches, examples))
+    args.out.write_text(dumps(model), encoding="utf-8")
+    print(f"{args.out}: {len(model.weights)} alert weights, {len(model.kind_weights)} kind rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
