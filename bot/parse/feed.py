@@ -464,7 +464,7 @@ def _item(raw: _Raw) -> Item | None:
 
 # feedparser takes about 1 s of CPU per 10,000 tags and far more memory than lxml: it reads only
 # bodies it can finish within the bounds; larger broken feeds go to lxml's recovery mode.
-FEEDPARSER_MAX_TAGS = 20_000
+FEEDPARSER_MAX_TAGS = 10_000
 FEEDPARSER_MAX_BYTES = 2 * 1024 * 1024
 
 
