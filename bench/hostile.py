@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from procs import stop, wait_bounded
 
 REPO = Path(__file__).resolve().parent.parent
 CPU_LIMIT = 5.0
@@ -144,16 +145,7 @@ def scan(work: Path, env: dict[str, str]) -> Scan:
     """Runs `newsbot scan` to the end (bounded) and reads its rusage and the error it recorded."""
     proc = subprocess.Popen([sys.executable, "-m", "bot", "scan"], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pid, _status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.02)
+    _status, usage = wait_bounded(proc, RUN_TIMEOUT)
     return Scan(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, last_error(work / "state"))
 
 
@@ -175,12 +167,7 @@ def daemon_keeps_interval(site: Site, work: Path, env: dict[str, str], seconds: 
     try:
         time.sleep(seconds)  # the measurement window itself, not a wait on a condition
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     hits = site.healthy_hits
     gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
     widest = max(gaps, default=seconds)

@@ -23,7 +23,6 @@ import html
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from procs import stop  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
@@ -197,11 +197,7 @@ def replay(watch: dict[str, Any], rows: list[Row], undated: int, interval: float
                 previous = week
             messages = bot.sent(CHAT)[before:]
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, 30)
             site.stop()
             bot.stop()
     return score(watch["id"], rows, undated, len(weeks), messages)

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from feedserver import WATCH_ALIASES, WATCH_SEASON, WATCH_TITLE, FeedSet  # noqa: E402
+from procs import stop, wait_bounded  # noqa: E402
 
 URLWATCH_VERSION = "2.29"
 RUN_TIMEOUT = 900.0
@@ -78,16 +78,7 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, fs: FeedSet) -> Run:
     err = tempfile.TemporaryFile(mode="w+")
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
+    status, usage = wait_bounded(proc, RUN_TIMEOUT)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     after = control(fs, "/_stats")
@@ -272,12 +263,7 @@ def daemon_figures(fs: FeedSet, count: int, interval: float, window: float, tmp:
         cpu2, _ = _tree_cpu_and_rss(ps)
         elapsed, fetches = time.monotonic() - t1, served() - n1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
     per_fetch = max(0.0, cpu2 - cpu1 - idle_rate * elapsed) / max(1, fetches)
     return DaemonFigures(sources=count, interval=interval, window=elapsed, idle_cpu_per_s=idle_rate,
                          fetches=fetches, cpu_per_fetch=per_fetch, peak_mb=peak)
