@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.models import KIND_LABELS, Config, utcnow
 from bot.store.store import State
+from bot.urls import display_url
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -37,7 +38,7 @@ def sources_health(config: Config, state: State, now: datetime) -> list[str]:
             health = "ok"
         line = f"{source.name}: {health}, last success {_ago(st.last_success, now)}, {st.items_seen} items seen"
         if st.consecutive_errors and st.last_error:
-            line += f"; last error: {st.last_error}"
+            line += f"; last error: {display_url(st.last_error)}"
         lines.append(line)
     return lines
 
