@@ -89,3 +89,5 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO, secrets: tuple[s
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.ExtBot", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # It logs a traceback for an answer that is not JSON, then raises: the caller says it in one line.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)

@@ -13,6 +13,7 @@ import pytest
 
 import bot.fetch.guard
 import bot.sources
+from bot.cli.main import main
 from bot.config import load_config
 from bot.fetch.client import Fetcher
 from bot.models import Settings
@@ -53,11 +54,11 @@ def _write(path: Path, site: NewsSite, *, threshold: int = 5) -> None:
         encoding="utf-8")
 
 
-def _newsbot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = clean_env(NEWSBOT_SOURCES=str(tmp_path / "sources.yaml"),
-                            NEWSBOT_STATE_DIR=str(tmp_path / "state"), **env)
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=environment, capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+def _newsbot(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Runs the command line in this process: its exit code, stdout and stderr."""
+    code = main([*args, "--sources", str(tmp_path / "sources.yaml"), "--state", str(tmp_path / "state")])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -72,24 +73,26 @@ def test_display_url_drops_userinfo_and_masks_secret_parameters(url: str, shown:
     assert display_url(url) == shown
 
 
-def test_cli_never_shows_a_source_urls_credentials(tmp_path: Path, news_site: NewsSite) -> None:
+def test_cli_never_shows_a_source_urls_credentials(tmp_path: Path, news_site: NewsSite,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     news_site.set("/feed.xml", _feed())
     news_site.set("/other.xml", _feed().replace("t1", "t2"))
     news_site.fault("/loop.xml", "redirect_loop")
     _write(tmp_path / "sources.yaml", news_site)
 
-    outputs = [_newsbot(tmp_path, "scan"), _newsbot(tmp_path, "scan", "--json"), _newsbot(tmp_path, "status"),
-               _newsbot(tmp_path, "sources", "list"), _newsbot(tmp_path, "sources", "check"),
-               _newsbot(tmp_path, "sources", "add", "-y", _with_credentials(news_site, "/other.xml")),
-               _newsbot(tmp_path, "sources", "add", "-y", _with_credentials(news_site, "/feed.xml") + "?token=abc"),
-               _newsbot(tmp_path, "sources", "remove", "Loop")]
+    def run(*args: str) -> tuple[int, str, str]:
+        return _newsbot(tmp_path, capsys, *args)
+
+    outputs = [run("scan"), run("scan", "--json"), run("status"), run("sources", "list"), run("sources", "check"),
+               run("sources", "add", "-y", _with_credentials(news_site, "/other.xml")),
+               run("sources", "add", "-y", _with_credentials(news_site, "/feed.xml") + "?token=abc"),
+               run("sources", "remove", "Loop")]
     scan, _, status, listing, _, added, duplicate, removed = outputs
-    assert "official trailer" in scan.stdout and "'Loop' failed: redirect loop" in scan.stderr
-    assert "127.0.0.1" in status.stdout + listing.stdout and "added" in added.stdout
-    assert "already watched" in duplicate.stderr and "removed 'Loop'" in removed.stdout
-    for proc in outputs:
-        assert PASSWORD not in proc.stdout + proc.stderr, proc.args
-        assert "Traceback" not in proc.stderr
+    assert "official trailer" in scan[1] and "'Loop' failed: redirect loop" in scan[2]
+    assert "127.0.0.1" in status[1] + listing[1] and "added" in added[1]
+    assert "already watched" in duplicate[2] and "removed 'Loop'" in removed[1]
+    for _, out, err in outputs:
+        assert PASSWORD not in out + err
     assert PASSWORD in (tmp_path / "sources.yaml").read_text(encoding="utf-8")  # kept where the fetch needs it
     assert any(h.get("authorization", "").startswith("Basic ") for _, path, h in news_site.requests
                if path.startswith("/feed.xml"))
@@ -105,7 +108,8 @@ def test_telegram_and_the_log_never_show_a_source_urls_credentials(
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: any("Loop" in text for text in bot_api.sent(ADMIN)), what="the failure message")
+        wait_for(lambda: any("Loop" in text for text in bot_api.sent(ADMIN)), timeout=60,
+                 what="the failure message")
         bot_api.send_command("/sources", chat_id=STRANGER, user_id=STRANGER)
         wait_for(lambda: any("redirect loop" in text for text in bot_api.sent(STRANGER)), what="/sources")
         bot_api.send_command("/start", chat_id=STRANGER, user_id=STRANGER)
@@ -143,25 +147,27 @@ async def test_an_added_source_is_shown_without_its_credentials(
     ("server_error", "cannot reach the Telegram Bot API"),
 ])
 def test_scan_with_a_token_the_bot_api_does_not_accept_is_one_line(
-        tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI, mode: DownMode, says: str) -> None:
+        tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI, mode: DownMode, says: str,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     with State.open(tmp_path / "state") as state:
         state.subscribe(99, "private", "fan", now=WHEN)
     news_site.set("/feed.xml", rss([(TRAILER, "The first trailer is out.", WHEN)]))
     (tmp_path / "sources.yaml").write_text(
         "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\n"
         f"sources:\n  - {{name: Wire, url: '{news_site.url('/feed.xml')}'}}\n", encoding="utf-8")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", bot_api.base_url)
     bot_api.set_down(True, mode)
-    proc = _newsbot(tmp_path, "scan", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url)
+    code, out, err = _newsbot(tmp_path, capsys, "scan")
 
-    assert "official trailer" in proc.stdout
-    telegram = [line for line in proc.stderr.splitlines() if "Telegram" in line or "Bot API" in line]
-    assert len(telegram) == 1 and says in telegram[0], proc.stderr
-    assert "the alert stays in the outbox" in telegram[0]
-    assert "Traceback" not in proc.stderr and TOKEN not in proc.stdout + proc.stderr
-    assert proc.returncode == (2 if "refused" in says else 1)
-    assert proc.stderr.splitlines()[-1].startswith("scan: 1 source: 1 fetched")
+    assert "official trailer" in out
+    telegram = [line for line in err.splitlines() if "Telegram" in line or "Bot API" in line]
+    assert len(telegram) == 1 and says in telegram[0], err
+    assert "1 alert stays in the outbox" in telegram[0]
+    assert "Traceback" not in err and TOKEN not in out + err
+    assert code == (2 if "refused" in says else 1)
+    assert err.splitlines()[-1].startswith("scan: 1 source: 1 fetched")
 
     bot_api.set_down(False)  # the next scan delivers what waited
-    again = _newsbot(tmp_path, "scan", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url)
-    assert again.returncode == 0, again.stderr
+    assert _newsbot(tmp_path, capsys, "scan")[0] == 0
     assert len(bot_api.sent(99)) == 1
