@@ -314,7 +314,9 @@ class Pipeline:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not shared.take():
             return decision
-        page = await self.fetcher.fetch(item.url, public_only=source.public_only)
+        # A third-party feed's links stay on public addresses unless private ones are allowed.
+        private_ok = (source.allow_private or self.config.settings.allow_private) and not source.public_only
+        page = await self.fetcher.fetch(item.url, public_only=not private_ok)
         if not page.ok or not page.body:
             log.info("article %s: %s", item.url, page.error or "empty")
             return decision
