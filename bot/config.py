@@ -16,12 +16,11 @@ from dataclasses import fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml as pyyaml
 
 from bot.models import KINDS, MILESTONES, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
-from bot.urls import canonical_url
+from bot.urls import canonical_url, display_url, url_problem
 
 if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit the file
     from ruamel.yaml import YAML
@@ -210,13 +209,8 @@ def _url(value: object) -> str:
         raise ValueError(f"{text!r} is not an http(s) URL{hint}")
     if re.search(r"\s", text):
         raise ValueError(f"{text!r} contains a space: write a space in a URL as %20")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid URL ({exc})") from None
-    if not parts.hostname:
-        raise ValueError(f"{text!r} names no host")
+    if (problem := url_problem(text)) is not None:  # the fetch layer's own check: a port out of range...
+        raise ValueError(f"{display_url(text)!r} is not a valid URL: {problem}")
     return text
 
 

@@ -123,9 +123,11 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     line on stderr (with a progress line before it when stderr is a terminal).
 
     With a bot token, the alerts it queued (and any left from before) are sent before it exits.
-    Exits 1 when no source answered, 0 when at least one was read.
+    Exits 1 when no source answered or the Bot API could not be used, 2 when it refused the token,
+    else 0.
     """
     out = out or sys.stdout
+    delivery = 0
     setup_logging("text", log_level, secrets=(token,))
     state = State.open(state_dir)
     try:
@@ -146,7 +148,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         for outcome in failed:
             print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
         if token and state.outbox_size():
-            await _deliver(config, state, token, api_url)
+            delivery = await _deliver(config, state, token, api_url)
         elif not token:
             ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
     finally:
@@ -155,7 +157,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     if none_answered:
         print("newsbot: no source answered", file=sys.stderr)
     print(scan_summary(result.stats(), sum(f.alerted for f in result.findings)), file=sys.stderr)
-    return 1 if none_answered else 0
+    return delivery or (1 if none_answered else 0)
 
 
 def _warn_if_idle(config: Config, active: list[Source]) -> None:
@@ -197,17 +199,28 @@ class Progress:
             self.stream.flush()
 
 
-async def _deliver(config: Config, state: State, token: str, api_url: str) -> None:
-    """Sends the outbox once through the Bot API, without polling for commands."""
-    from bot.telegram.bot import Sender, build_application
+async def _deliver(config: Config, state: State, token: str, api_url: str) -> int:
+    """Sends the outbox once through the Bot API, without polling for commands; a Bot API that
+    cannot be used is one line (exit code 2 for a refused token, else 1), alerts stay in the outbox."""
+    from telegram.error import TelegramError
+
+    from bot.telegram.bot import Sender, api_failure, build_application
 
     app = build_application(token, base_url=api_url, deps=_no_commands(config, state),
                             per_second=config.settings.send_rate)
-    async with app:
-        stats = await Sender(app.bot, state, lambda e, c: render_alert(config, state, e)).flush()
+    try:
+        async with app:
+            stats = await Sender(app.bot, state, lambda e, c: render_alert(config, state, e)).flush()
+    except TelegramError as exc:
+        problem, refused = api_failure(exc, token, api_url)
+        waiting = state.outbox_size()
+        print(f"newsbot: {problem}; {waiting} alert{'s stay' if waiting != 1 else ' stays'} in the outbox",
+              file=sys.stderr)
+        return 2 if refused else 1
     if stats.retried:
         print(f"newsbot: {stats.retried} alert(s) could not be sent now; they stay in the outbox",
               file=sys.stderr)
+    return 0
 
 
 def _no_commands(config: Config, state: State) -> BotDeps:

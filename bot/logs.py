@@ -8,15 +8,18 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from bot.urls import display_url
+
 _TOKEN_RE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Replaces the bot token (given, or anything shaped like one) with a placeholder."""
+    """Replaces the bot token (given, or anything shaped like one) with a placeholder, and shows
+    every URL without its credentials."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "<token>")
-    return _TOKEN_RE.sub("<token>", text)
+    return display_url(_TOKEN_RE.sub("<token>", text))
 
 
 class RedactingFilter(logging.Filter):
@@ -86,3 +89,5 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO, secrets: tuple[s
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.ExtBot", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # It logs a traceback for an answer that is not JSON, then raises: the caller says it in one line.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)

@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.models import KIND_LABELS, KINDS, Source, Watch
 from bot.parse.text import shorten, strip_tags
 from bot.store.store import Event, SourceState
+from bot.urls import display_url
 
 TELEGRAM_LIMIT = 4096
 # What a message shows of an event's fields (escaped, a headline can grow fivefold): together they
@@ -199,7 +200,8 @@ def format_sources(sources: Sequence[Source], states: Mapping[str, SourceState])
         return "No sources are configured."
     lines = [f"<b>Sources ({len(sources)})</b>"]
     for source in sources:
-        lines.append(f"• {esc(source.name)}: {esc(_health(states.get(source.name), source.paused))}")
+        health = display_url(_health(states.get(source.name), source.paused))  # an error may name the URL
+        lines.append(f"• {esc(source.name)}: {esc(health)}")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from bot.fetch.client import Fetcher, FetchResult, backoff_delay, jittered
 from bot.models import Config, Decision, Item, Source, utcnow
 from bot.parse.feed import ParseError, article_text, parse_source
 from bot.store.store import Event, SourceState, State, Unchanged
-from bot.urls import canonical_url
+from bot.urls import canonical_url, display_url
 
 log = logging.getLogger("newsbot.pipeline")
 
@@ -314,7 +314,9 @@ class Pipeline:
         """Decides a near miss from its article page while the cycle's budget lasts (else keeps `decision`)."""
         if not decision.needs_article or not item.url or not shared.take():
             return decision
-        page = await self.fetcher.fetch(item.url, public_only=source.public_only)
+        # A third-party feed's links stay on public addresses unless private ones are allowed.
+        private_ok = (source.allow_private or self.config.settings.allow_private) and not source.public_only
+        page = await self.fetcher.fetch(item.url, public_only=not private_ok)
         if not page.ok or not page.body:
             log.info("article %s: %s", item.url, page.error or "empty")
             return decision
@@ -331,6 +333,7 @@ class Pipeline:
 
     def _failed(self, source: Source, error: str, result: FetchResult | None) -> SourceOutcome:
         settings = self.config.settings
+        error = display_url(error)  # recorded and shown to all: never a URL's credentials
         now = self.clock()
         prev = self.state.source_state(source.name)
         delay = backoff_delay(prev.consecutive_errors + 1, source.interval, settings.max_backoff_seconds)
@@ -343,7 +346,7 @@ class Pipeline:
         log.warning("source %r failed (%d in a row): %s", source.name, st.consecutive_errors, error)
         message = None
         if gone:
-            message = f"Source {source.name} is gone (HTTP 410) and has been disabled: {source.url}"
+            message = f"Source {source.name} is gone (HTTP 410) and has been disabled: {display_url(source.url)}"
         elif st.consecutive_errors >= settings.failure_alert_threshold and not st.failure_notified:
             self.state.set_failure_notified(source.name, True)
             message = f"Source {source.name} has failed {st.consecutive_errors} times in a row: {error}"

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
 from bot.store.db import SCHEMA_VERSION, Db
 from bot.store.store import DB_NAME, Event, SourceState, State, StateError
+from bot.urls import display_url
 
 # How the figures of a cycle read in words: key -> (one, many); other keys read as their words.
 _CYCLE_WORDS: dict[str, tuple[str, str]] = {
@@ -166,7 +167,7 @@ def sources_health(config: Config, state: State, now: datetime) -> list[str]:
         line = (f"{source.name}: {state_words}, last success {_ago(st.last_success, now)}, "
                 f"{_count(st.items_seen, 'item')} seen, {_next_words(source, st, now)}")
         if st.consecutive_errors and st.last_error:
-            line += f"; last error: {st.last_error}"
+            line += f"; last error: {display_url(st.last_error)}"
         lines.append(line)
     return lines
 
@@ -178,12 +179,12 @@ def _iso(value: datetime | None) -> str | None:
 def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
     """One source and its fetch state as JSON (`sources list --json`, `status --json`)."""
     return {
-        "name": source.name, "url": source.url, "kind": source.kind, "interval_seconds": source.interval,
+        "name": source.name, "url": display_url(source.url), "kind": source.kind, "interval_seconds": source.interval,
         "language": source.language or None, "health": _HEALTH_KEYS.get(health(source, st), "failing"),
         "last_attempt": _iso(st.last_attempt if st else None),
         "last_success": _iso(st.last_success if st else None),
         "consecutive_errors": st.consecutive_errors if st else 0,
-        "last_error": (st.last_error if st and st.consecutive_errors else None),
+        "last_error": (display_url(st.last_error) if st and st.last_error and st.consecutive_errors else None),
         "items_seen": st.items_seen if st else 0,
         "next_fetch": _iso(next_fetch(source, st)),
         "paused": source.paused or bool(st and st.paused), "disabled": bool(st and st.disabled),

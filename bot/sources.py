@@ -37,7 +37,7 @@ from bot.parse.feed import (
     parse_source,
 )
 from bot.store.store import State
-from bot.urls import NotPublic, canonical_url, check_public_url, host_of, public_addresses
+from bot.urls import NotPublic, canonical_url, check_public_url, display_url, host_of, public_addresses, url_problem
 
 DEFAULT_INTERVAL = 900.0
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -89,6 +89,8 @@ def checked_url(url: str) -> str:
         raise SourceError(f"{text!r} has no host name")
     if any(ch.isspace() for ch in text):
         raise SourceError(f"{text!r} contains spaces (encode them as %20)")
+    if (problem := url_problem(text)) is not None:
+        raise SourceError(f"{display_url(text)!r} is not a valid URL: {problem}")
     return text
 
 

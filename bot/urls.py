@@ -27,6 +27,50 @@ _GOOGLE_NEWS_LOCALES: dict[str, str] = {
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# "scheme://" and the userinfo after it, up to the last "@" before the host ends; in any text.
+_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s/?#@]*(?:@[^\s/?#@]*)*@", re.IGNORECASE)
+# A query parameter whose name says it carries a secret; its value is masked when a URL is shown.
+_SECRET_PARAM = re.compile(
+    r"([?&](?:access_token|api_?key|apikey|auth|key|passw(?:or)?d|pwd|secret|sig|signature|token)=)[^&#\s]*",
+    re.IGNORECASE)
+_MAX_PORT = 65535
+
+
+def without_userinfo(url: str) -> str:
+    """`url` (or every URL in a text) without its "user:password@": what may be shown or passed on."""
+    return _USERINFO.sub(r"\1", url)
+
+
+def display_url(text: str) -> str:
+    """How a URL, or any text with URLs in it (an error, a log line), is shown to anyone: without
+    userinfo, and with the values of secret-looking query parameters (token, key, sig...) masked.
+
+    The full URL stays in the sources file and the state, for the fetch that needs it.
+    """
+    if "@" not in text and "=" not in text:  # most URLs: nothing to hide
+        return text
+    return _SECRET_PARAM.sub(r"\1***", without_userinfo(text))
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be fetched as written, or None: it must be http(s), name a host, and any port
+    must be a number from 1 to 65535. The one check of the sources file, of adding a source and of
+    each hop of a fetch."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return f"only http and https URLs can be fetched, not {parts.scheme or 'a URL without a scheme'!r}"
+    port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if port and not (port.isascii() and port.isdigit()):
+        return f"the port {port!r} is not a number"
+    if port and not 0 < int(port) <= _MAX_PORT:
+        return f"the port {int(port)} is out of range (1-{_MAX_PORT})"
+    if not (parts.hostname or "").rstrip("."):
+        return "the URL names no host"
+    return None
+
 
 @functools.lru_cache(maxsize=4096)
 def host_of(url: str) -> str:

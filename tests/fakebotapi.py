@@ -22,6 +22,13 @@ from urllib.parse import parse_qsl
 import pytest
 
 FaultKind = Literal["retry_after", "blocked", "chat_not_found", "server_error", "timeout", "migrated"]
+# How every method fails while the server is down: a dropped connection, an error status, or a 200 whose
+# body is not JSON.
+DownMode = Literal["reset", "bad_gateway", "unauthorized", "not_found", "server_error", "garbage"]
+_DOWN_REPLIES: dict[str, tuple[int, str]] = {
+    "bad_gateway": (502, "Bad Gateway"), "unauthorized": (401, "Unauthorized"),
+    "not_found": (404, "Not Found"), "server_error": (500, "Internal Server Error"),
+}
 Params = dict[str, Any]
 
 BOT_ID = 4242
@@ -47,6 +54,7 @@ class Reply:
 
     status: int
     body: Params | None  # None: drop the connection without an answer
+    raw: bytes | None = None  # sent as it is instead of `body`
 
 
 def _ok(result: Any) -> Reply:
@@ -103,7 +111,7 @@ class FakeBotAPI:
         self.delivered: list[tuple[int | str, str, int]] = []  # (chat_id, text, message_id)
         self.rate_limited = 0
         self.down = False
-        self.down_mode: Literal["reset", "bad_gateway"] = "reset"
+        self.down_mode: DownMode = "reset"
         self.commands: list[Params] = []
         self._lock = threading.Lock()
         self._updates_cond = threading.Condition(self._lock)
@@ -247,8 +255,9 @@ class FakeBotAPI:
             else:
                 self._faults.pop(chat_id, None)
 
-    def set_down(self, down: bool, mode: Literal["reset", "bad_gateway"] = "reset") -> None:
-        """Make every method fail (connection reset, or 502) until set_down(False)."""
+    def set_down(self, down: bool, mode: DownMode = "reset") -> None:
+        """Make every method fail until set_down(False): connection reset, 502, 401, 404, 500, or an
+        answer that is not JSON ("garbage")."""
         with self._lock:
             self.down = down
             self.down_mode = mode
@@ -302,12 +311,19 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append((method, params))
             if self.down:
-                return Reply(502, None) if self.down_mode == "reset" else _error(502, "Bad Gateway")
+                return self._down_reply()
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return _error(404, "Not Found: method not found")
         result: Reply = handler(params)
         return result
+
+    def _down_reply(self) -> Reply:
+        if self.down_mode == "reset":
+            return Reply(502, None)
+        if self.down_mode == "garbage":
+            return Reply(200, None, raw=b"<html>this is not the Bot API</html>")
+        return _error(*_DOWN_REPLIES[self.down_mode])
 
     def _bot_user(self) -> Params:
         return {"id": BOT_ID, "is_bot": True, "first_name": "newsbot", "username": BOT_USERNAME,
@@ -504,11 +520,11 @@ class _Handler(BaseHTTPRequestHandler):
         method = path.rstrip("/").rsplit("/", 1)[-1]
         reply = self.server.api.handle(method, params)
         try:
-            if reply.body is None:
+            if reply.body is None and reply.raw is None:
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            payload = json.dumps(reply.body).encode()
+            payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
             self.send_response(reply.status, HTTPStatus(reply.status).phrase)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

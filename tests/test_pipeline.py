@@ -335,7 +335,8 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
     headline = ("Korean zombie thriller season 2 begins production - Daily Screen", "", NOW)
     body = rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id=")
     news_site.set("/gn", body)
-    source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only)
+    source = Source(name="gn", url=news_site.url("/gn"), interval=60, public_only=public_only,
+                    allow_private=not public_only)  # a local article is followed only where allowed
     # the feed is public, its article not
     monkeypatch.setattr(bot.fetch.guard, "check_public_url", public_for(source.url))
     pipeline = Pipeline(make([source]), state, fetcher)

@@ -70,9 +70,10 @@ def paths_from(args: argparse.Namespace) -> Paths:
 def load_or_exit(paths: Paths) -> Config:
     """Loads the sources file, or prints the one-line problem and exits with code 2."""
     from bot.config import ConfigError, load_config
+    from bot.urls import display_url
 
     try:
         return load_config(paths.sources)
     except ConfigError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        print(f"newsbot: {display_url(str(exc))}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None

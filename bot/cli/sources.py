@@ -118,7 +118,9 @@ def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"newsbot: {message}", file=sys.stderr)
+    from bot.urls import display_url
+
+    print(f"newsbot: {display_url(message)}", file=sys.stderr)
     return code
 
 
@@ -193,6 +195,8 @@ def _short(text: str | None, width: int) -> str:
 
 
 def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -> int:
+    from bot.urls import display_url
+
     states = _states(paths)
     if as_json:
         from bot.report import source_json
@@ -210,7 +214,8 @@ def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -
                                        ("public-only", source.public_only)) if on]
         rows.append((source.name, source.kind, _duration(source.interval),
                      _when(st.last_success if st else None),
-                     _short(st.last_error if st and st.consecutive_errors else None, _ERROR_WIDTH),
+                     _short(display_url(st.last_error) if st and st.consecutive_errors and st.last_error
+                            else None, _ERROR_WIDTH),
                      str(st.consecutive_errors if st else 0), str(st.items_seen if st else 0),
                      ",".join(flags) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -260,6 +265,7 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None, str]:
 async def _add(config: Config, args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     from bot.fetch.client import Fetcher
     from bot.sources import FetchFailed, Preview, add_source, planned_source
+    from bot.urls import display_url
 
     url, built_name, built_lang = _target(args)
     selectors = _selectors(args)
@@ -279,7 +285,7 @@ async def _add(config: Config, args: argparse.Namespace, paths: Paths, out: Text
         except FetchFailed as exc:
             if built_name is None:
                 raise
-            print(f"newsbot: warning: {exc}; adding the built URL anyway", file=sys.stderr)
+            print(f"newsbot: warning: {display_url(str(exc))}; adding the built URL anyway", file=sys.stderr)
             source = await planned_source(url, name=name, **kwargs)
             preview = Preview(source, (), "not checked (fetch failed)")
     _print_preview(preview, out)
@@ -307,11 +313,13 @@ def _confirm(name: str) -> bool:
 
 
 def _print_preview(preview: Preview, out: TextIO) -> None:
+    from bot.urls import display_url
+
     source = preview.source
-    out.write(f"{source.name}: {source.kind} {source.url} (every {_duration(source.interval)}"
+    out.write(f"{source.name}: {source.kind} {display_url(source.url)} (every {_duration(source.interval)}"
               + (f", language {source.language}" if source.language else "") + ")\n")
     if preview.note:
-        out.write(f"  {preview.note}\n")
+        out.write(f"  {display_url(preview.note)}\n")
     if preview.items:
         out.write(f"  newest {len(preview.items)} items (what detection says):\n")
     for item, decision in preview.items:
@@ -329,6 +337,7 @@ def _print_preview(preview: Preview, out: TextIO) -> None:
 def _remove(name: str, paths: Paths, out: TextIO) -> int:
     from bot.sources import remove_source
     from bot.store.store import DB_NAME, State
+    from bot.urls import display_url
 
     state = State.open(paths.state) if (paths.state / DB_NAME).exists() else None
     try:
@@ -336,7 +345,7 @@ def _remove(name: str, paths: Paths, out: TextIO) -> int:
     finally:
         if state is not None:
             state.close()
-    out.write(f"removed '{removed.name}' ({removed.url}) from {paths.sources}\n")
+    out.write(f"removed '{removed.name}' ({display_url(removed.url)}) from {paths.sources}\n")
     return EXIT_OK
 
 
@@ -345,6 +354,7 @@ async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> 
 
     from bot.fetch.client import Fetcher
     from bot.sources import SourceError, check_source, find_source
+    from bot.urls import display_url
 
     sources = list(config.sources)
     if name is not None:
@@ -359,7 +369,7 @@ async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> 
     for source, result in zip(sources, results, strict=True):
         if isinstance(result, SourceError):
             failed += 1
-            out.write(f"{source.name}: FAILED: {result}\n")
+            out.write(f"{source.name}: FAILED: {display_url(str(result))}\n")
         elif isinstance(result, BaseException):
             raise result
         else:
@@ -373,11 +383,12 @@ def _import(file: str, interval: float | None, paths: Paths, out: TextIO) -> int
     from pathlib import Path
 
     from bot.sources import import_opml
+    from bot.urls import display_url
 
     added, skipped = import_opml(paths.sources, Path(file), interval=interval)
     for source in added:
-        out.write(f"added '{source.name}' ({source.url})\n")
+        out.write(f"added '{source.name}' ({display_url(source.url)})\n")
     for reason in skipped:
-        out.write(f"skipped {reason}\n")
+        out.write(f"skipped {display_url(reason)}\n")
     out.write(f"{len(added)} added, {len(skipped)} skipped\n")
     return EXIT_OK

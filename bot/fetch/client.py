@@ -26,7 +26,7 @@ from bot.fetch.body import BodyDecoder, DecodeError, make_decoder
 from bot.fetch.errors import FetchError, describe_error, total_timeout
 from bot.fetch.hops import DRAIN_LIMIT, PROGRESS, REDIRECTS, HopTransport, HostSlots, Progress
 from bot.models import Settings
-from bot.urls import host_of
+from bot.urls import display_url, host_of, without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,11 @@ _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """The outcome of one fetch, successful or not."""
+    """The outcome of one fetch, successful or not.
+
+    `url` and `permanent_url` are full URLs, for fetching again; `final_url` (the base of the
+    body's relative links) and `error` never carry a URL's credentials.
+    """
 
     url: str
     final_url: str
@@ -184,7 +188,7 @@ class Fetcher:
                     return await self._get(progress, etag, last_modified)
             except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
                 if not isinstance(exc, FetchError | httpx.HTTPError | httpx.InvalidURL | OSError | ValueError):
-                    log.warning("unexpected error fetching %s", url, exc_info=True)
+                    log.warning("unexpected error fetching %s", display_url(url), exc_info=True)
                 return self._failure(progress, describe_error(exc, progress.final_url, self._settings))
 
     async def _get(self, progress: Progress, etag: str | None, last_modified: str | None) -> FetchResult:
@@ -212,10 +216,10 @@ class Fetcher:
     ) -> FetchResult:
         return FetchResult(
             url=progress.url,
-            final_url=progress.final_url,
+            final_url=without_userinfo(progress.final_url),
             status=progress.status,
             content_type=progress.content_type,
-            error=error,
+            error=display_url(error),
             elapsed=time.monotonic() - progress.started,
             bytes_received=progress.bytes_received,
             retry_after=retry_after,
@@ -227,7 +231,7 @@ class Fetcher:
     ) -> FetchResult:
         return FetchResult(
             url=progress.url,
-            final_url=progress.final_url,
+            final_url=without_userinfo(progress.final_url),
             status=progress.status,
             body=body,
             content_type=progress.content_type,

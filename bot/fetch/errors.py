@@ -12,7 +12,7 @@ import ssl
 import httpx
 
 from bot.models import Settings
-from bot.urls import NotPublic, host_of
+from bot.urls import NotPublic, display_url, host_of
 
 _DNS_HINTS = (
     "name or service not known",
@@ -42,11 +42,13 @@ class RedirectLoop(FetchError):
 
 
 class UnsupportedURL(FetchError):
-    """A URL that is not http(s) with a host: asked for, or reached by a redirect."""
+    """A URL that cannot be fetched (not http(s), no host, a port out of range): asked for, or
+    reached by a redirect. `problem` says why."""
 
-    def __init__(self, url: str, *, redirected: bool) -> None:
-        shown = url[:100] or "(empty)"
-        super().__init__(f"redirect to unsupported URL {shown}" if redirected else f"invalid URL: {shown}")
+    def __init__(self, url: str, problem: str, *, redirected: bool) -> None:
+        shown = display_url(url)[:100] or "(empty)"
+        super().__init__(f"redirect to unsupported URL {shown}: {problem}" if redirected
+                         else f"invalid URL {shown}: {problem}")
 
 
 class HostBusy(FetchError):

@@ -22,6 +22,7 @@ import httpx
 from bot.fetch.errors import HostBusy, RedirectLoop, UnsupportedURL
 from bot.fetch.guard import check_hop, public_only_transport
 from bot.models import Settings
+from bot.urls import display_url, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def env_proxies() -> dict[str, str]:
         if "://" not in url:
             url = f"http://{url}"
         if url.partition("://")[0].lower() not in ("http", "https"):
-            log.warning("proxy %s for %s URLs is not an HTTP proxy; fetching them directly", url, scheme)
+            log.warning("proxy %s for %s URLs is not an HTTP proxy; fetching them directly", display_url(url), scheme)
             continue
         proxies[scheme] = url
     return proxies
@@ -183,8 +184,8 @@ class HopTransport(httpx.AsyncBaseTransport):
         url, host = str(request.url), request.url.host
         redirected = bool(progress.chain)
         progress.begin(url)
-        if request.url.scheme not in ("http", "https") or not host:
-            raise UnsupportedURL(url, redirected=redirected)
+        if (problem := url_problem(url)) is not None:  # a port out of range would fail deep in the socket
+            raise UnsupportedURL(url, problem, redirected=redirected)
         if progress.public_only:
             await check_hop(url)
         release = _nothing if host == progress.host else await self._take(host)

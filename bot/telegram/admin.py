@@ -11,6 +11,7 @@ from bot.fetch.client import Fetcher
 from bot.models import Config
 from bot.sources import SourceError, add_source, find_source, inspect_source, remove_source
 from bot.store.store import State
+from bot.urls import display_url
 
 
 class SourceAdmin:
@@ -34,13 +35,13 @@ class SourceAdmin:
             public_only = not preview.source.allow_private
             add_source(self.sources_path, replace(preview.source, public_only=public_only))
         except SourceError as exc:
-            return f"Not added: {html.escape(str(exc))}"
+            return f"Not added: {html.escape(display_url(str(exc)))}"
         self.reload("source added from Telegram")
         src = preview.source
         lines = [f"Added <b>{html.escape(src.name)}</b> ({src.kind}, every {int(src.interval)} s)",
-                 html.escape(src.url)]
+                 html.escape(display_url(src.url))]
         if preview.note:
-            lines.append(html.escape(preview.note))
+            lines.append(html.escape(display_url(preview.note)))
         lines.append("")
         lines.append("Newest items and what detection says:")
         for item, decision in preview.items:
@@ -55,7 +56,7 @@ class SourceAdmin:
         try:
             source = remove_source(self.sources_path, name, self.state)
         except SourceError as exc:
-            return html.escape(str(exc))
+            return html.escape(display_url(str(exc)))
         self.reload("source removed from Telegram")
         return f"Removed <b>{html.escape(source.name)}</b>."
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import telegram
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,11 +29,13 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.logs import redact
 from bot.messages import split_message
 from bot.telegram.commands import BotDeps, Commands, bot_commands
 from bot.telegram.sender import DEFAULT_CONCURRENCY, Sender, SendStats
 
-__all__ = ["BotApp", "BotDeps", "Sender", "SendStats", "build_application", "notify_admins", "polling"]
+__all__ = ["BotApp", "BotDeps", "Sender", "SendStats", "api_failure", "build_application", "notify_admins",
+           "polling"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,19 @@ async def polling(app: BotApp, *, poll_timeout: float = 10.0) -> AsyncIterator[B
                 await app.updater.stop()
             if app.running:
                 await app.stop()
+
+
+def api_failure(exc: TelegramError, token: str, api_url: str) -> tuple[str, bool]:
+    """One line saying what failed when talking to the Bot API and what to check, never the token;
+    and whether the token itself was refused (401 or 404: a wrong token, or a wrong TELEGRAM_API_URL)."""
+    where = redact(api_url, (token,))
+    detail = redact(exc.message, (token,))
+    if isinstance(exc, InvalidToken):
+        return (f"the Bot API refused TELEGRAM_BOT_TOKEN ({detail}): check the token from @BotFather "
+                f"and TELEGRAM_API_URL ({where})"), True
+    if isinstance(exc, NetworkError):  # unreachable, timed out, or a 5xx answer
+        return f"cannot reach the Telegram Bot API at {where} ({detail}): check the network and TELEGRAM_API_URL", False
+    return (f"{where} did not answer as the Bot API does ({detail}): check TELEGRAM_API_URL"), False
 
 
 async def notify_admins(bot: telegram.Bot, admins: Iterable[int], text: str) -> int:
