@@ -35,12 +35,16 @@ class Model:
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
-        scores = list(self.kind_bias)
         kw = self.kind_weights
-        for f in features.keys() & kw.keys():
-            v = features[f]
-            scores = [s + x * v for s, x in zip(scores, kw[f], strict=True)]
-        return self.kinds[max(range(len(scores)), key=scores.__getitem__)]
+        common = [f for f in features if f in kw]
+        rows = [kw[f] for f in common]
+        values = [features[f] for f in common]
+        best, best_score = 0, -math.inf
+        for k, bias in enumerate(self.kind_bias):
+            score = bias + sum(row[k] * v for row, v in zip(rows, values, strict=True))
+            if score > best_score:
+                best, best_score = k, score
+        return self.kinds[best]
 
     def contribution(self, feature: str) -> float:
         """A feature's weight towards an alert."""

@@ -62,6 +62,10 @@ _PATTERN: Final = re.compile("|".join((
 )))
 
 
+_TRIGGER: Final = re.compile(rf"\d|{_WORD}|{_CJK_WORD}|期|季|part|teil|vol|bagian")
+"""Every form above holds a digit or one of these words: text without them is left as it is, unscanned."""
+
+
 def _value(m: re.Match[str]) -> int:
     """The season number a match names; -1 for a part, -2 for a year, 0 for "final season"."""
     group = m.lastgroup
@@ -88,6 +92,8 @@ def mask(text: str, target: int) -> str:
         if value == 0:  # "final season": the model learns from the word itself
             return m.group(0)
         return TARGET if value == target else OTHER
+    if _TRIGGER.search(text) is None:
+        return text
     return _PATTERN.sub(swap, text)
 
 

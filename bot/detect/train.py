@@ -94,7 +94,15 @@ def _logistic(c: float) -> Any:
 
 
 def fit(train: Sequence[Sample]) -> Model:
-    """Fit the alert and kind models on samples."""
+    """Fit the alert and kind models on samples, on one thread (the problem is small: BLAS threads
+    contending for shared cores made a fit several times slower)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _fit(train)
+
+
+def _fit(train: Sequence[Sample]) -> Model:
     counts = Counter(f for s in train if not s.derived for f in s.features)
     shows: dict[str, set[str]] = {}
     for s in train:
