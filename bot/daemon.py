@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.config import ConfigError, load_config
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
@@ -28,6 +26,8 @@ from bot.pipeline import Batch, CycleResult, Finding, Pipeline, SourceOutcome
 from bot.store.store import OutboxMessage, State
 
 if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # `run` only: `scan` never loads it
+
     from bot.metrics import Metrics
     from bot.telegram.bot import BotApp, BotDeps, Sender
 
@@ -321,6 +321,8 @@ class Daemon:
         self.console: ConsoleSender | None = None if opts.token else ConsoleSender(self.state, lambda: self.config)
         self.dns_failing: dict[str, bool] = {}  # per source: did its last fetch fail on DNS?
         self._offline_said = False
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
         self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone="UTC")
         self.app: BotApp | None = None  # set while the bot is connected
         self.sender: Sender | None = None

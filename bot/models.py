@@ -91,7 +91,7 @@ class Settings:
     """Process-wide knobs, from the `settings:` block of the sources file."""
 
     backfill_days: float = 3.0
-    concurrency: int = 32
+    concurrency: int = 64  # across hosts only: per_host bounds what any one server sees
     per_host: int = 2
     connect_timeout: float = 10.0
     read_timeout: float = 20.0

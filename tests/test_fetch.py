@@ -25,6 +25,7 @@ from bot.fetch.client import (
     parse_retry_after,
     user_agent,
 )
+from bot.fetch.pools import HostPools
 from bot.models import Settings
 from tests.newssite import NewsSite, gzip_bomb
 
@@ -635,6 +636,48 @@ async def test_connections_left_idle_are_closed(news_site: NewsSite) -> None:
         assert (await f.fetch(news_site.url("/a.xml"))).ok
         assert (await f.fetch(news_site.url("/a.xml"))).ok  # the first connection has been idle too long
     assert news_site.connections_accepted == 2
+
+
+class _CountedPool(httpx.AsyncBaseTransport):
+    """A stand-in for a host's pool that only records that it was closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_host_pools_keep_the_most_recent_idle_hosts_and_never_close_a_busy_one() -> None:
+    made: list[_CountedPool] = []
+
+    def make() -> _CountedPool:
+        made.append(_CountedPool())
+        return made[-1]
+
+    pools = HostPools(make, expiry=60.0, kept=2)
+    busy, _ = await pools.lease("busy.example")  # its request never ends
+    for host in ("a.example", "b.example", "c.example"):
+        _, done = await pools.lease(host)
+        done()
+    again, done = await pools.lease("b.example")  # kept: the same pool, not a new one
+    done()
+    await pools.lease("d.example")
+    assert again is made[2]
+    assert [p.closed for p in made] == [False, True, False, False, False]  # a.example: least recently used
+    await pools.aclose()
+    assert all(p.closed for p in made)
+
+
+async def test_host_pools_close_a_pool_left_idle_for_the_keepalive_time() -> None:
+    first, second = _CountedPool(), _CountedPool()
+    pools = HostPools(iter([first, second]).__next__, expiry=0.0)  # idle at all is idle too long
+    _, done = await pools.lease("a.example")
+    await pools.lease("b.example")
+    assert not first.closed  # busy
+    done()
+    await pools.lease("b.example")
+    assert first.closed and not second.closed and len(pools) == 1
 
 
 def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -118,12 +118,12 @@ def _status_text(status: int, reason: str) -> str:
 
 
 
-def _host(url: str) -> str:
-    """The host of `url` as httpx sends it (IDNA), which is how the hops name it; "" if it has none."""
+def _parsed(url: str) -> httpx.URL | None:
+    """`url` as httpx sends it, parsed once for the host slot and the request; None if httpx refuses it."""
     try:
-        return httpx.URL(url.strip()).host
+        return httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError):
-        return host_of(url)
+        return None
 
 
 class Fetcher:
@@ -178,27 +178,31 @@ class Fetcher:
         it is requested and again when connecting: a URL given by someone untrusted cannot reach the
         machine's own network.
         """
-        progress = Progress(url=url, started=time.monotonic(), public_only=public_only, host=_host(url),
-                            final_url=url)
+        parsed = _parsed(url)  # the host as the hops name it (IDNA)
+        progress = Progress(url=url, started=time.monotonic(), public_only=public_only,
+                            host=host_of(url) if parsed is None else parsed.host, final_url=url)
         # Host slot first, then a global slot: a busy host never holds global slots while it waits.
         async with self._slots.hold(progress.host), self._global:
             progress.started = time.monotonic()
             try:
                 async with asyncio.timeout(total_timeout(self._settings)):
-                    return await self._get(progress, etag, last_modified)
+                    return await self._get(progress, parsed, etag, last_modified)
             except Exception as exc:  # noqa: BLE001 - a fetch must never take the caller down
                 if not isinstance(exc, FetchError | httpx.HTTPError | httpx.InvalidURL | OSError | ValueError):
                     log.warning("unexpected error fetching %s", display_url(url), exc_info=True)
                 return self._failure(progress, describe_error(exc, progress.final_url, self._settings))
 
-    async def _get(self, progress: Progress, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _get(
+        self, progress: Progress, parsed: httpx.URL | None, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
         """Sends the request (httpx follows the redirects) and turns the last answer into a result."""
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        request = self._client.build_request("GET", progress.url.strip(), headers=headers,
+        target = progress.url.strip() if parsed is None else parsed  # httpx says why it refuses the text
+        request = self._client.build_request("GET", target, headers=headers,
                                              extensions={PROGRESS: progress})
         response = await self._client.send(request, stream=True)
         try:

@@ -21,6 +21,7 @@ import httpx
 
 from bot.fetch.errors import HostBusy, RedirectLoop, UnsupportedURL
 from bot.fetch.guard import check_hop, public_only_transport
+from bot.fetch.pools import HostPools
 from bot.models import Settings
 from bot.urls import display_url, url_problem
 
@@ -150,10 +151,11 @@ class _Releasing(httpx.AsyncByteStream):
 class HopTransport(httpx.AsyncBaseTransport):
     """Checks each hop of a fetch, then sends it through the right connection pool.
 
-    The pools: httpx's own transport for direct requests, the same with the public-only guard's
-    network backend for public-only fetches (a pool of its own, since its connections are made
-    differently), and one per proxy found in the environment. A proxy connects for public-only
-    fetches too: then the hop check is the only one. With `inner` (tests), every request goes there.
+    The pools: httpx's own transport for direct requests, one per host (see `bot.fetch.pools`), the
+    same with the public-only guard's network backend for public-only fetches (pools of their own,
+    since their connections are made differently), and one per proxy found in the environment. A
+    proxy connects for public-only fetches too: then the hop check is the only one. With `inner`
+    (tests), every request goes there.
     """
 
     def __init__(self, settings: Settings, slots: HostSlots, *, inner: httpx.AsyncBaseTransport | None = None,
@@ -162,19 +164,25 @@ class HopTransport(httpx.AsyncBaseTransport):
         self._wait = settings.read_timeout
         size = max(1, settings.concurrency)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=keepalive)
+        # a host's own pool keeps one connection open for its next fetch
+        one = httpx.Limits(max_connections=size, max_keepalive_connections=1, keepalive_expiry=keepalive)
         context = shared_ssl_context()
-        self._direct = inner or httpx.AsyncHTTPTransport(verify=context, limits=limits)
-        self._public = inner or public_only_transport(context, limits)
+        self._inner = inner
+        self._direct = HostPools(lambda: httpx.AsyncHTTPTransport(verify=context, limits=one), keepalive)
+        self._public = HostPools(lambda: public_only_transport(context, one), keepalive)
         self._proxies = {} if inner else {
             scheme: httpx.AsyncHTTPTransport(verify=context, limits=limits, proxy=url)
             for scheme, url in env_proxies().items()
         }
 
-    def _route(self, url: httpx.URL, public_only: bool) -> httpx.AsyncBaseTransport:
+    async def _route(self, url: httpx.URL, public_only: bool) -> tuple[httpx.AsyncBaseTransport, Callable[[], None]]:
+        """The pool for a hop to `url`, and what to call when the hop has ended."""
+        if self._inner is not None:
+            return self._inner, _nothing
         proxy = self._proxies.get(url.scheme)
         if proxy is not None and not urllib.request.proxy_bypass(url.host):
-            return proxy
-        return self._public if public_only else self._direct
+            return proxy, _nothing
+        return await (self._public if public_only else self._direct).lease(url.host)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Sends one hop; its host's slot is given back when its answer is closed."""
@@ -188,9 +196,16 @@ class HopTransport(httpx.AsyncBaseTransport):
             raise UnsupportedURL(url, problem, redirected=redirected)
         if progress.public_only:
             await check_hop(url)
-        release = _nothing if host == progress.host else await self._take(host)
+        slot = _nothing if host == progress.host else await self._take(host)
+        ended = _nothing
+
+        def release() -> None:
+            ended()
+            slot()
+
         try:
-            response = await self._route(request.url, progress.public_only).handle_async_request(request)
+            transport, ended = await self._route(request.url, progress.public_only)
+            response = await transport.handle_async_request(request)
         except BaseException:
             release()
             raise
@@ -212,7 +227,9 @@ class HopTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Closes every pool and its connections."""
-        for transport in {id(t): t for t in (self._direct, self._public, *self._proxies.values())}.values():
+        await self._direct.aclose()
+        await self._public.aclose()
+        for transport in (*self._proxies.values(), *([self._inner] if self._inner else [])):
             await transport.aclose()
 
 
