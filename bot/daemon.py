@@ -298,7 +298,7 @@ class Daemon:
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
         self.config: Config = opts.config
-        self.state: State = State.open(opts.state_dir)
+        self.state: State = State.open(opts.state_dir, verify=True)  # a damaged file: refused
         self.fetcher: Fetcher = Fetcher(self.config.settings)
         self.pipeline: Pipeline = Pipeline(self.config, self.state, self.fetcher)
         self.stopping: asyncio.Event = asyncio.Event()

@@ -73,10 +73,11 @@ def health_report(config: Config, state: State, now: datetime) -> str:
 
 
 def print_status(config: Config, state_dir: object) -> int:
-    """`newsbot status`: prints the health report; works while the daemon runs (WAL readers)."""
+    """`newsbot status`: prints the health report; works while the daemon runs (WAL readers). A damaged
+    database is refused (StateError) after PRAGMA quick_check."""
     from pathlib import Path
 
-    state = State.open(Path(str(state_dir)))
+    state = State.open(Path(str(state_dir)), verify=True)
     try:
         print(health_report(config, state, utcnow()))
     finally:
