@@ -131,8 +131,6 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
             pipeline.seed()
-            if token:
-                state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
             sources = pipeline.active_sources()
             _warn_if_idle(config, sources)
             progress = Progress(len(sources), sys.stderr)
@@ -144,10 +142,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         failed = [o for o in result.outcomes if o.status == "failed"]
         for outcome in failed:
             print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
-        if token and state.outbox_size():
-            await _deliver(config, state, token, api_url)
-        elif not token:
-            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
+        await _send_from_scan(config, state, state_dir, result, token, api_url)
     finally:
         state.close()
     none_answered = bool(result.outcomes) and len(failed) == len(result.outcomes)
@@ -155,6 +150,26 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         print("newsbot: no source answered", file=sys.stderr)
     print(scan_summary(result.stats(), sum(f.alerted for f in result.findings)), file=sys.stderr)
     return 1 if none_answered else 0
+
+
+async def _send_from_scan(config: Config, state: State, state_dir: Path, result: CycleResult, token: str,
+                          api_url: str) -> None:
+    """Sends what `scan` queued (or, without a token, marks the alerts it printed), holding the instance
+    lock as `run` does; while a daemon holds it, sending is left to the daemon, in one line."""
+    lock = InstanceLock(state_dir)
+    holder = lock.acquire()
+    if holder:
+        print(f"newsbot: {holder}: it sends the alerts; scan sent none", file=sys.stderr)
+        return
+    try:
+        if token:
+            state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
+            if state.outbox_size():
+                await _deliver(config, state, token, api_url)
+        else:
+            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
+    finally:
+        lock.release()
 
 
 def _warn_if_idle(config: Config, active: list[Source]) -> None:

@@ -7,11 +7,13 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.store.store import DB_NAME, State
+from tests.fakebotapi import FakeBotAPI
 from tests.test_e2e import clean_env, rss, wait_for
 
 WATCH = "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\n"
@@ -67,7 +69,7 @@ def test_an_empty_database_is_refused_by_every_command(tmp_path: Path, command: 
 def test_an_unreadable_database_is_refused(tmp_path: Path) -> None:
     no_sources(tmp_path)
     with State.open(tmp_path / "state") as st:
-        st.subscribe(7, "private", "fan", now=__import__("datetime").datetime.now())
+        st.subscribe(7, "private", "fan", now=datetime.now(UTC))
     db = tmp_path / "state" / DB_NAME
     db.write_bytes(b"\x00garbage" * 1000)
     for command in (("status",), ("run",)):
@@ -90,8 +92,7 @@ def damage(db: Path) -> None:
     """Scribbles over a page in the middle of a state that holds some rows."""
     with State.open(db.parent) as st:
         for n in range(3000):
-            st.subscribe(n + 1, "private", f"chat number {n} with a long enough title", now=__import__(
-                "datetime").datetime.now())
+            st.subscribe(n + 1, "private", f"chat number {n} with a long enough title", now=datetime.now(UTC))
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -110,3 +111,43 @@ def test_a_damaged_database_is_one_line_in_status_and_run(tmp_path: Path) -> Non
         assert done.returncode == 2, done
         line = one_line(done.stderr)
         assert "state database" in line and "backup" in line, line
+
+
+# ---- item 8: `scan` never sends what a running daemon sends -------------------------------------
+
+def queue_one_alert(state_dir: Path, chat: int) -> None:
+    """A subscriber with one alert waiting in the outbox, as a daemon would be about to send it."""
+    from bot.models import Decision, Item
+
+    now = datetime.now(UTC)
+    with State.open(state_dir) as st:
+        st.subscribe(chat, "private", "fan", now=now)
+        item = Item(title="All of Us Are Dead season 2 trailer is out", url="https://news.example/a/1",
+                    published=now)
+        decision = Decision(alert=True, kind="trailer", watch="aouad-s2", confidence=0.9, evidence="trailer",
+                            milestone="official")
+        st.record_fetched("Local news", now=now, items_seen=[], findings=[(item, decision, True)], etag=None,
+                          last_modified=None)
+        assert st.outbox_size() == 1
+
+
+def test_scan_leaves_sending_to_the_daemon_that_holds_the_lock(tmp_path: Path, bot_api: FakeBotAPI) -> None:
+    from bot.daemon import InstanceLock
+
+    no_sources(tmp_path)
+    queue_one_alert(tmp_path / "state", 555)
+    daemon_lock = InstanceLock(tmp_path / "state")  # the lock `run` holds, taken here as a daemon would
+    assert daemon_lock.acquire() is None
+    try:
+        done = newsbot(tmp_path, "scan", TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_URL=bot_api.base_url)
+    finally:
+        daemon_lock.release()
+    assert done.returncode == 0, done.stderr
+    assert "another newsbot is already running" in done.stderr and "scan sent none" in done.stderr, done.stderr
+    assert bot_api.sent(555) == []
+    with State.open(tmp_path / "state") as st:
+        assert st.outbox_size() == 1  # still the daemon's to send
+
+    done = newsbot(tmp_path, "scan", TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_URL=bot_api.base_url)
+    assert done.returncode == 0, done.stderr
+    assert len(bot_api.sent(555)) == 1  # with no daemon, scan sends it itself
