@@ -25,7 +25,7 @@ from bot.logs import setup_logging
 from bot.messages import format_alert, format_alert_plain, scan_summary, stopping_text
 from bot.models import Config, Source, utcnow
 from bot.pipeline import Batch, CycleResult, Finding, Pipeline, SourceOutcome
-from bot.store.store import OutboxMessage, State
+from bot.store.store import DB_NAME, OutboxMessage, State
 
 if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
     from bot.metrics import Metrics
@@ -37,6 +37,8 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 SHUTDOWN_GRACE = 10.0
 SEND_EVERY = 2.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_STATE_GONE = 1
+STATE_CHECK_EVERY = 2.0  # seconds between checks that the state's files are still there
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,32 @@ class InstanceLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+class StateFiles:
+    """The database and lock file a daemon started with, by inode: a state dir deleted or replaced
+    under the running daemon is noticed, so that it stops instead of writing to files nobody sees."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.paths = (state_dir / DB_NAME, InstanceLock(state_dir).path)
+        self.inodes = tuple(self._inode(p) for p in self.paths)
+
+    @staticmethod
+    def _inode(path: Path) -> int | None:
+        try:
+            return path.stat().st_ino
+        except OSError:
+            return None
+
+    def problem(self) -> str | None:
+        """What is missing or replaced since the start, in one phrase; None when all is in place."""
+        for path, inode in zip(self.paths, self.inodes, strict=True):
+            now = self._inode(path)
+            if now is None:
+                return f"{path} is gone (deleted or moved)"
+            if inode is not None and now != inode:
+                return f"{path} was replaced by another file"
+        return None
 
 
 def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
@@ -333,6 +361,7 @@ class Daemon:
         self._mtime: float = self._sources_mtime()
         self._reloads: set[asyncio.Task[None]] = set()  # reloads started by SIGHUP or an admin command
         self._reload_lock = asyncio.Lock()
+        self.files = StateFiles(opts.state_dir)  # (after the state is open and the lock taken)
 
     def _sources_mtime(self) -> float:
         try:
@@ -357,6 +386,8 @@ class Daemon:
                                max_instances=1, misfire_grace_time=3600)
         self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
                                max_instances=1, misfire_grace_time=10, next_run_time=utcnow())
+        self.scheduler.add_job(self.check_state_files, "interval", seconds=STATE_CHECK_EVERY, id="files",
+                               coalesce=True, max_instances=1, misfire_grace_time=10)
         self.scheduler.start()
         log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
                  len(self.config.sources), self.opts.state_dir)
@@ -492,6 +523,15 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.observe_send(sent, failed)
             return sent
+
+    async def check_state_files(self) -> None:
+        """Stops the daemon (exit 1) when its database or lock file is gone or replaced: another `run`
+        could otherwise start beside it, and nothing it records would be seen."""
+        problem = self.files.problem()
+        if problem and not self.stopping.is_set():
+            log.error("the state is gone from under newsbot: %s; stopping", problem)
+            self.exit_code = EXIT_STATE_GONE
+            self.stopping.set()
 
     async def prune(self) -> None:
         """Keeps the database bounded over months of running: drops old seen items and sent rows."""

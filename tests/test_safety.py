@@ -3,6 +3,7 @@ that cannot be written, a deleted state dir, `scan` beside a running daemon, slo
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -151,3 +152,31 @@ def test_scan_leaves_sending_to_the_daemon_that_holds_the_lock(tmp_path: Path, b
     done = newsbot(tmp_path, "scan", TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_URL=bot_api.base_url)
     assert done.returncode == 0, done.stderr
     assert len(bot_api.sent(555)) == 1  # with no daemon, scan sends it itself
+
+
+# ---- item 11: a daemon whose state dir is deleted stops ----------------------------------------
+
+def start_run(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path]:
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env_for(tmp_path, **env), cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=err, text=True)
+    return proc, log
+
+
+@pytest.mark.parametrize("gone", ["dir", "lock"])
+def test_the_daemon_stops_when_its_state_is_deleted(tmp_path: Path, gone: str,
+                                                    procs: list[subprocess.Popen[str]]) -> None:
+    no_sources(tmp_path)
+    proc, log = start_run(tmp_path)
+    procs.append(proc)
+    wait_for(lambda: "newsbot started" in log.read_text(), what="the daemon started")
+    if gone == "dir":
+        shutil.rmtree(tmp_path / "state")
+    else:
+        (tmp_path / "state" / "newsbot.lock").unlink()
+    proc.wait(20)
+    err = log.read_text()
+    assert proc.returncode == 1, err
+    assert "the state is gone from under newsbot" in err and "Traceback" not in err, err
+    assert ("newsbot.db is gone" if gone == "dir" else "newsbot.lock is gone") in err, err
