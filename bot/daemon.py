@@ -397,13 +397,13 @@ class Daemon:
         are fetched meanwhile and alerts wait in the outbox."""
         from telegram.error import InvalidToken, TelegramError
 
-        from bot.telegram.bot import Sender, polling
+        from bot.telegram.bot import polling
 
         delay = 5.0
         while not self.stopping.is_set():
             try:
                 async with polling(self._build_app()) as app:
-                    self.app, self.sender = app, Sender(app.bot, self.state, self.render)
+                    self.app, self.sender = app, self._new_sender(app)
                     log.info("connected to the Telegram Bot API")
                     await self._telegram_done.wait()
                 return
@@ -420,6 +420,13 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
             delay = min(delay * 2, 300.0)
+
+    def _new_sender(self, app: BotApp) -> Sender:
+        """The outbox's sender for a connected bot; it tells the admins when the state cannot be written."""
+        from bot.telegram.bot import Sender, notify_admins
+
+        return Sender(app.bot, self.state, self.render,
+                      notify=lambda text: notify_admins(app.bot, self.opts.admins, text))
 
     def _build_app(self) -> BotApp:
         """The Application with newsbot's commands, bound to this daemon's state and source actions."""

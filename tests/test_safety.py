@@ -15,7 +15,7 @@ import pytest
 
 from bot.store.store import DB_NAME, State
 from tests.fakebotapi import FakeBotAPI
-from tests.test_e2e import clean_env, rss, wait_for
+from tests.test_e2e import clean_env, wait_for
 
 WATCH = "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\n"
 
@@ -180,3 +180,87 @@ def test_the_daemon_stops_when_its_state_is_deleted(tmp_path: Path, gone: str,
     assert proc.returncode == 1, err
     assert "the state is gone from under newsbot" in err and "Traceback" not in err, err
     assert ("newsbot.db is gone" if gone == "dir" else "newsbot.lock is gone") in err, err
+
+
+# ---- item 9: a state that cannot be written pauses sending; nothing is sent twice -----------------
+
+OPERATOR = 900
+
+
+def add_alert(state: State, n: int) -> None:
+    from bot.models import Decision, Item
+
+    now = datetime.now(UTC)
+    item = Item(title=f"Headline number {n}", url=f"https://news.example/a/{n}", published=now)
+    decision = Decision(alert=True, kind="trailer", watch="aouad-s2", confidence=0.9, evidence="trailer",
+                        milestone=f"m{n}")
+    state.record_fetched("Local news", now=now, items_seen=[], findings=[(item, decision, True)], etag=None,
+                         last_modified=None)
+
+
+async def test_a_full_disk_pauses_sending_and_repeats_nothing(tmp_path: Path, bot_api: FakeBotAPI,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import logging
+    import time
+
+    from bot.telegram import sender as sender_module
+    from bot.telegram.bot import BotDeps, Sender, build_application, notify_admins
+
+    monkeypatch.setattr(sender_module, "STATE_RETRY_FIRST", 0.05)  # retried often: each retry could repeat
+    monkeypatch.setattr(sender_module, "STATE_RETRY_MAX", 0.1)
+    state = State.open(tmp_path / "state")
+    chats = range(1, 31)
+    for chat in chats:
+        state.subscribe(chat, "private", f"chat {chat}", now=datetime.now(UTC))
+    for n in range(3):
+        add_alert(state, n)
+    real_mark_sent, marked, full = state.mark_sent, [0], [False]
+
+    def mark_sent(row_id: int, *, now: datetime) -> None:
+        if full[0] or marked[0] >= 10:
+            full[0] = True
+            raise sqlite3.OperationalError("database or disk is full")
+        real_mark_sent(row_id, now=now)
+        marked[0] += 1
+
+    monkeypatch.setattr(state, "mark_sent", mark_sent)
+    app = build_application("123:TEST", base_url=bot_api.base_url,
+                            deps=BotDeps(state=state, config_provider=lambda: None,  # type: ignore[arg-type]
+                                         admins=frozenset()),
+                            read_timeout=2.0, connect_timeout=1.0)
+    caplog.set_level(logging.INFO)
+    async with app:
+        sender = Sender(app.bot, state, lambda event_id, chat: f"<b>Headline number {event_id}</b>",
+                        notify=lambda text: notify_admins(app.bot, {OPERATOR}, text))
+
+        async def flush_like_the_daemon() -> None:  # its periodic job logs an error and carries on
+            try:
+                await sender.flush()
+            except Exception as exc:  # noqa: BLE001
+                logging.getLogger("test").error("flush failed: %s", exc)
+
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:  # the disk stays full for many retries
+            await flush_like_the_daemon()
+            await asyncio.sleep(0.02)
+        sent_while_full = len([t for c in chats for t in bot_api.sent(c)])
+        assert sent_while_full <= 10 + sender_module.DEFAULT_CONCURRENCY, sent_while_full
+        assert state.outbox_size() > 0
+
+        full[0], marked[0] = False, -10_000  # space is freed
+        deadline = time.monotonic() + 20
+        while state.outbox_size() and time.monotonic() < deadline:
+            await flush_like_the_daemon()
+            await asyncio.sleep(0.02)
+    state.close()
+    for chat in chats:
+        texts = bot_api.sent(chat)
+        assert sorted(texts) == sorted(set(texts)) and len(texts) == 3, (chat, texts)  # each once, none lost
+    paused = [r for r in caplog.records if "cannot write the state" in r.getMessage()]
+    assert len(paused) == 1 and "database or disk is full" in paused[0].getMessage(), caplog.text
+    assert "Traceback" not in caplog.text and "flush failed" not in caplog.text
+    assert len([r for r in caplog.records if "can be written again" in r.getMessage()]) == 1
+    notices = bot_api.sent(OPERATOR)
+    assert len(notices) == 1 and "cannot write its state" in notices[0], notices
