@@ -205,6 +205,7 @@ async def test_a_full_disk_pauses_sending_and_repeats_nothing(tmp_path: Path, bo
     import logging
     import time
 
+    from bot.models import Config
     from bot.telegram import sender as sender_module
     from bot.telegram.bot import BotDeps, Sender, build_application, notify_admins
 
@@ -227,7 +228,7 @@ async def test_a_full_disk_pauses_sending_and_repeats_nothing(tmp_path: Path, bo
 
     monkeypatch.setattr(state, "mark_sent", mark_sent)
     app = build_application("123:TEST", base_url=bot_api.base_url,
-                            deps=BotDeps(state=state, config_provider=lambda: None,  # type: ignore[arg-type]
+                            deps=BotDeps(state=state, config_provider=lambda: Config(watches=(), sources=()),
                                          admins=frozenset()),
                             read_timeout=2.0, connect_timeout=1.0)
     caplog.set_level(logging.INFO)
