@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -376,6 +377,7 @@ async def test_unchanged_sources_are_recorded_together(world: tuple[State, Fetch
 async def test_a_state_that_cannot_be_written_is_one_line_and_backs_off(
         world: tuple[State, Fetcher], news_site: NewsSite, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # (an in-process `scan` earlier may have left the root logger at ERROR)
     state, fetcher = world
     news_site.set("/feed.xml", rss([]))
     source = Source(name="local", url=news_site.url("/feed.xml"), interval=1)
