@@ -91,7 +91,7 @@ def test_private_addresses_refused_without_allow_private(tmp_path: Path, news_si
 def test_a_slow_addsource_delays_nobody_else(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI,
                                              stop_after: list[subprocess.Popen[str]]) -> None:
     news_site.set("/slow.xml", rss(NOW_ITEMS))
-    news_site.fault("/slow.xml", "delay", seconds=8)
+    news_site.fault("/slow.xml", "delay", seconds=5)
     stop_after.append(start(tmp_path, bot_api, "settings:\n  allow_private: true\n"))
     bot_api.send_command(f"/addsource {news_site.url('/slow.xml')} Slow news", chat_id=ADMIN, user_id=ADMIN)
     wait_for(lambda: news_site.hits("/slow.xml") >= 1, what="the slow site asked")
