@@ -54,6 +54,7 @@ class RunOptions:
     log_format: str = "text"
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    log_level: int = logging.INFO
 
     @classmethod
     def from_env(cls, config: Config, sources_path: Path, state_dir: Path, **kw: Any) -> RunOptions:
@@ -145,7 +146,7 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
 
 
 async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None,
-               token: str = "", api_url: str = DEFAULT_API_URL) -> int:
+               token: str = "", api_url: str = DEFAULT_API_URL, log_level: int = logging.ERROR) -> int:
     """One pass over every active source now; prints the findings not recorded before, then a summary
     line on stderr (with a progress line before it when stderr is a terminal).
 
@@ -153,7 +154,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
     Exits 1 when no source answered, 0 when at least one was read.
     """
     out = out or sys.stdout
-    setup_logging("text", logging.ERROR, secrets=(token,))
+    setup_logging("text", log_level, secrets=(token,))
     state = State.open(state_dir)
     try:
         async with Fetcher(config.settings) as fetcher:
@@ -649,7 +650,7 @@ async def _serve(opts: RunOptions) -> int:
 
 def run_daemon(opts: RunOptions) -> int:
     """`newsbot run`: holds the state lock and serves until SIGTERM or SIGINT; exits 0 on a clean stop."""
-    setup_logging(opts.log_format, secrets=(opts.token,))
+    setup_logging(opts.log_format, opts.log_level, secrets=(opts.token,))
     lock = InstanceLock(opts.state_dir)
     problem = lock.acquire()
     if problem:

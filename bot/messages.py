@@ -11,10 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from bot.models import KIND_LABELS, KINDS, Source, Watch
-from bot.parse.text import strip_tags
+from bot.parse.text import shorten, strip_tags
 from bot.store.store import Event, SourceState
 
 TELEGRAM_LIMIT = 4096
+# What a message shows of an event's fields (escaped, a headline can grow fivefold): together they
+# keep an alert within one Telegram message, and a /status line short, whatever the source sent.
+SHOWN = {"title": 200, "source": 100, "evidence": 200, "href": 1024}
 KIND_ICONS: dict[str, str] = {"renewal": "📣", "trailer": "🎬", "release_date": "📅", "production": "🎥"}
 
 HELP_TEXT = (
@@ -60,9 +63,11 @@ def _milestone_suffix(event: Event) -> str:
 
 
 def _link(url: str, text: str) -> str:
-    """An HTML link when the URL is http(s), else just the escaped text."""
-    if url.startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url, quote=True)}">{esc(text)}</a>'
+    """An HTML link when the URL is http(s) (and not over-long), else just the escaped text."""
+    text = shorten(text, SHOWN["title"])
+    href = html.escape(url, quote=True)
+    if url.startswith(("http://", "https://")) and len(href) <= SHOWN["href"]:
+        return f'<a href="{href}">{esc(text)}</a>'
     return esc(text)
 
 
@@ -72,10 +77,10 @@ def format_alert(event: Event, watch_title: str) -> str:
     lines = [
         f"{icon} <b>{esc(kind_label(event.kind))}{esc(_milestone_suffix(event))}: {esc(watch_title)}</b>",
         _link(event.url, event.title or event.url or "(no headline)"),
-        f"Source: {esc(event.source or 'unknown')} · {event_date(event)}",
+        f"Source: {esc(shorten(event.source or 'unknown', SHOWN['source']))} · {event_date(event)}",
     ]
     if event.evidence:
-        lines.append(f"<i>Why: {esc(event.evidence)}</i>")
+        lines.append(f"<i>Why: {esc(shorten(event.evidence, SHOWN['evidence']))}</i>")
     return "\n".join(lines)
 
 
@@ -119,7 +124,7 @@ def _why(event: Event, evidence: str, confidence: float | None) -> str:
 
 def _event_line(event: Event) -> str:
     headline = _link(event.url, event.title) if event.title else ""
-    source = f" — {esc(event.source)}" if event.source else ""
+    source = f" — {esc(shorten(event.source, SHOWN['source']))}" if event.source else ""
     tail = f": {headline}" if headline else ""
     return f"{esc(kind_label(event.kind))}{esc(_milestone_suffix(event))}, {event_date(event)}{source}{tail}"
 

@@ -1,45 +1,199 @@
-"""Health and status reports read from the state: `newsbot status`, and /health and /stats in Telegram."""
+"""Health and status reports read from the state: `newsbot status` (text or JSON), `sources list
+--json`, and /health and /stats in Telegram."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+import json
+import re
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from bot.models import KIND_LABELS, Config, utcnow
-from bot.store.store import State
+from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
+from bot.store.db import SCHEMA_VERSION, Db, refuse_empty
+from bot.store.store import DB_NAME, Event, SourceState, State, StateError
+
+# How the figures of a cycle read in words: key -> (one, many); other keys read as their words.
+_CYCLE_WORDS: dict[str, tuple[str, str]] = {
+    "sources": ("source", "sources"),
+    "fetched": ("fetched", "fetched"),
+    "unchanged": ("unchanged", "unchanged"),
+    "failed": ("failed", "failed"),
+    "items": ("new item", "new items"),
+    "findings": ("finding", "findings"),
+    "new_events": ("new event", "new events"),
+    "alerts_queued": ("alert queued", "alerts queued"),
+}
+_HEALTH_KEYS = {"ok": "ok", "paused": "paused", "DISABLED": "disabled", "not fetched yet": "not_fetched"}
+_MONTH_ONLY = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+
+
+# -- opening the state for reading -----------------------------------------------------------
+
+
+def open_read_only(state_dir: Path) -> State:
+    """The state opened for reading only, for `status` and `sources list`.
+
+    Nothing is created, migrated or written, so it works on a state dir this user cannot write
+    (a service's /var/lib/newsbot) and beside a running daemon. SQLite needs to write the WAL index
+    to read a WAL database; when it cannot, no writer can be running either, and the file is read
+    as immutable.
+    """
+    path = Path(state_dir) / DB_NAME
+    if path.exists():
+        refuse_empty(path)
+    uri = path.resolve().as_uri()
+    problem: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            problem = exc
+            continue
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StateError(f"cannot use state database {path}: {exc}") from None
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StateError(f"state database {path} has schema version {version}, newer than this "
+                             f"program's {SCHEMA_VERSION}")
+        return State(Db(conn, path))
+    raise StateError(f"cannot read state database {path}: {problem}")
+
+
+# -- words and units ---------------------------------------------------------------------------
+
+
+def _span(seconds: float) -> str:
+    """A length of time in the largest unit that fits: "12 s", "3 min", "2 h", "4 d"."""
+    seconds = int(seconds)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{max(seconds, 0)} s"
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
+    return "never" if when is None else f"{_span((now - when).total_seconds())} ago"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _elapsed(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
+def cycle_summary(stats: dict[str, int | float]) -> str:
+    """A cycle's figures in words: "3 sources, 2 fetched, ..., 1 alert queued; elapsed 0.02 s"."""
+    parts = []
+    for key, value in stats.items():
+        if key == "elapsed":
+            continue
+        one, many = _CYCLE_WORDS.get(key, (key.replace("_", " "), key.replace("_", " ")))
+        parts.append(f"{value:g} {one if value == 1 else many}")
+    text = ", ".join(parts)
+    if "elapsed" in stats:
+        text += f"; elapsed {_elapsed(float(stats['elapsed']))}"
+    return text
+
+
+def known_date(text: str) -> str:
+    """A known event's date as written, for people: "2022-06" is "June 2022"; others stay."""
+    month = _MONTH_ONLY.match(text)
+    if month and 1 <= int(month.group(2)) <= 12:
+        return f"{calendar.month_name[int(month.group(2))]} {month.group(1)}"
+    return text.strip()
+
+
+def _event_date(event: Event, watch: Watch) -> tuple[str, str]:
+    """(date for people, date for JSON) of an event: a known event keeps the precision it was given."""
+    for known in watch.known:
+        if (known.kind, known.milestone or "") == (event.kind, event.milestone):
+            return known_date(known.date), known.date.strip()
+    when = (event.published or event.first_seen).date().isoformat()
+    return when, when
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+def next_fetch(source: Source, st: SourceState | None) -> datetime | None:
+    """When the scheduler next fetches the source (± its jitter): its interval after the last
+    attempt, or later when a failure pushed it back; None when it was never tried (next cycle)."""
+    if st is None or st.last_attempt is None:
+        return st.next_fetch_after if st is not None else None
+    when = st.last_attempt + timedelta(seconds=source.interval)
+    return max(when, st.next_fetch_after) if st.next_fetch_after is not None else when
+
+
+def health(source: Source, st: SourceState | None) -> str:
+    """One word or two: ok, FAILING ×N, paused, DISABLED, not fetched yet."""
+    if st is not None and st.disabled:
+        return "DISABLED"
+    if source.paused or (st is not None and st.paused):
+        return "paused"
+    if st is None:
+        return "not fetched yet"
+    return f"FAILING ×{st.consecutive_errors}" if st.consecutive_errors else "ok"
+
+
+def _next_words(source: Source, st: SourceState | None, now: datetime) -> str:
+    state = health(source, st)
+    if state in ("DISABLED", "paused"):
+        return "not scheduled"
+    when = next_fetch(source, st)
     if when is None:
-        return "never"
-    seconds = int((now - when).total_seconds())
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
+        return "next fetch at the next cycle"
+    return "next fetch due now" if when <= now else f"next fetch in {_span((when - now).total_seconds())}"
 
 
 def sources_health(config: Config, state: State, now: datetime) -> list[str]:
-    """One line per source: name, health, last success, errors and items seen."""
+    """One line per source: name, health, last success, items seen, next fetch, last error."""
     states = state.source_states()
     lines = []
     for source in config.sources:
         st = states.get(source.name)
+        state_words = health(source, st)
         if st is None:
-            lines.append(f"{source.name}: not fetched yet")
+            lines.append(f"{source.name}: {state_words}")
             continue
-        if st.disabled:
-            health = "DISABLED"
-        elif st.paused or source.paused:
-            health = "paused"
-        elif st.consecutive_errors:
-            health = f"FAILING ×{st.consecutive_errors}"
-        else:
-            health = "ok"
-        line = f"{source.name}: {health}, last success {_ago(st.last_success, now)}, {st.items_seen} items seen"
+        line = (f"{source.name}: {state_words}, last success {_ago(st.last_success, now)}, "
+                f"{_count(st.items_seen, 'item')} seen, {_next_words(source, st, now)}")
         if st.consecutive_errors and st.last_error:
             line += f"; last error: {st.last_error}"
         lines.append(line)
     return lines
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
+    """One source and its fetch state as JSON (`sources list --json`, `status --json`)."""
+    return {
+        "name": source.name, "url": source.url, "kind": source.kind, "interval_seconds": source.interval,
+        "language": source.language or None, "health": _HEALTH_KEYS.get(health(source, st), "failing"),
+        "last_attempt": _iso(st.last_attempt if st else None),
+        "last_success": _iso(st.last_success if st else None),
+        "consecutive_errors": st.consecutive_errors if st else 0,
+        "last_error": (st.last_error if st and st.consecutive_errors else None),
+        "items_seen": st.items_seen if st else 0,
+        "next_fetch": _iso(next_fetch(source, st)),
+        "paused": source.paused or bool(st and st.paused), "disabled": bool(st and st.disabled),
+        "allow_private": source.allow_private, "public_only": source.public_only,
+    }
+
+
+# -- the whole report --------------------------------------------------------------------------
 
 
 def health_report(config: Config, state: State, now: datetime) -> str:
@@ -51,35 +205,60 @@ def health_report(config: Config, state: State, now: datetime) -> str:
         lines.append("Last cycle: none yet")
     else:
         at, stats = last
-        summary = ", ".join(f"{k} {v}" for k, v in stats.items())
-        lines.append(f"Last cycle: {_ago(at, now)} ({at:%Y-%m-%d %H:%M:%S} UTC): {summary}")
+        lines.append(f"Last cycle: {_ago(at, now)} ({at:%Y-%m-%d %H:%M:%S} UTC): {cycle_summary(stats)}")
     lines.append(f"Outbox: {counts.get('outbox_pending', 0)} pending, {counts.get('sent', 0)} sent")
     lines.append(f"Subscribers: {counts.get('subscribers_active', 0)} active of "
                  f"{counts.get('subscribers_total', 0)}")
     lines.append("")
     lines.append(f"Sources ({len(config.sources)}):")
     lines.extend(f"  {line}" for line in sources_health(config, state, now))
-    lines.append("")
     for watch in config.watches:
+        lines.append("")
         lines.append(f"{watch.title} season {watch.season} [{watch.id}]:")
         events = state.events(watch.id)
         if not events:
             lines.append("  no known events")
         for event in sorted(events, key=lambda e: e.published or e.first_seen):
-            when = (event.published or event.first_seen).date().isoformat()
-            lines.append(f"  {when} {KIND_LABELS.get(event.kind, event.kind)} ({event.milestone}): "
-                         f"{event.title} — {event.source}, {event.reports} report(s)")
+            reports = _count(event.reports, "report") if event.reports else "known"
+            lines.append(f"  {_event_date(event, watch)[0]}: {KIND_LABELS.get(event.kind, event.kind)} "
+                         f"({event.milestone.replace('_', ' ')}): {event.title} — {event.source}, {reports}")
     return "\n".join(lines)
 
 
-def print_status(config: Config, state_dir: object) -> int:
-    """`newsbot status`: prints the health report; works while the daemon runs (WAL readers). A damaged
-    database is refused (StateError) after PRAGMA quick_check."""
-    from pathlib import Path
+def status_json(config: Config, state: State) -> dict[str, object]:
+    """What `health_report` says, as one JSON object for scripts."""
+    counts = state.counts()
+    last = state.last_cycle()
+    states = state.source_states()
+    watches = []
+    for watch in config.watches:
+        events = sorted(state.events(watch.id), key=lambda e: e.published or e.first_seen)
+        watches.append({"id": watch.id, "title": watch.title, "season": watch.season, "events": [
+            {"kind": e.kind, "milestone": e.milestone, "date": _event_date(e, watch)[1], "title": e.title,
+             "url": e.url or None, "source": e.source, "reports": e.reports, "alerted": e.alerted}
+            for e in events]})
+    return {
+        "last_cycle": None if last is None else {"at": _iso(last[0]), **last[1]},
+        "outbox": {"pending": counts.get("outbox_pending", 0), "sent": counts.get("sent", 0)},
+        "subscribers": {"active": counts.get("subscribers_active", 0),
+                        "total": counts.get("subscribers_total", 0)},
+        "sources": [source_json(s, states.get(s.name)) for s in config.sources],
+        "watches": watches,
+    }
 
-    state = State.open(Path(str(state_dir)), verify=True)
+
+def print_status(config: Config, state_dir: Path, *, as_json: bool = False) -> int:
+    """`newsbot status`: prints the report; reads only, so it works while the daemon runs and on a
+    state dir this user cannot write; a damaged database is refused after PRAGMA quick_check."""
+    state = open_read_only(state_dir)
     try:
-        print(health_report(config, state, utcnow()))
+        problem = state.db.quick_check()
+        if problem:
+            raise StateError(f"state database {state.path} is damaged ({problem}); restore it from a backup")
+        if as_json:
+            print(json.dumps(status_json(config, state), ensure_ascii=False))
+        else:
+            print(health_report(config, state, utcnow()))
     finally:
         state.close()
     return 0

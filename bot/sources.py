@@ -7,6 +7,7 @@ the newest items), adding and removing sources in the sources file, and OPML imp
 from __future__ import annotations
 
 import difflib
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.config import (
     add_source_to_file,
     add_sources_to_file,
     load_config,
+    parse_interval,
     remove_source_from_file,
 )
 from bot.detect import Detector
@@ -38,6 +40,7 @@ from bot.store.store import State
 from bot.urls import NotPublic, canonical_url, check_public_url, host_of, public_addresses
 
 DEFAULT_INTERVAL = 900.0
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 NAME_MAX = 80
 _SELECTOR_HINT = (
     "to read the page itself, pass --kind html with CSS selectors: --item SEL --title SEL "
@@ -330,11 +333,14 @@ def remove_source(path: Path, name: str, state: State | None) -> Source:
 # -- OPML ----------------------------------------------------------------------------------
 
 
-def import_opml(path: Path, opml_file: Path, *, interval: float) -> tuple[list[Source], list[str]]:
+def import_opml(path: Path, opml_file: Path, *,
+                interval: float | None = None) -> tuple[list[Source], list[str]]:
     """Adds every feed of an OPML file not watched yet; returns (added sources, one reason per skip).
 
     listparser reads the OPML: it follows nested outlines and the dialects real readers export.
-    The file is written once, after every feed was considered (all or nothing).
+    The `interval` and `language` attributes that `export_opml` writes are read back; `interval`,
+    when given, replaces every outline's. The file is written once, after every feed was
+    considered (all or nothing).
     """
     try:
         data = opml_file.read_bytes()
@@ -345,11 +351,14 @@ def import_opml(path: Path, opml_file: Path, *, interval: float) -> tuple[list[S
         why = parsed.get("bozo_exception") or "no <opml> element"
         raise SourceError(f"{opml_file}: not an OPML subscription list ({why})")
     config = _load(path)
+    extra = outline_attributes(data)
     added: list[Source] = []
-    skipped: list[str] = []
+    skipped: list[str] = [f"{name}: a web page, not a feed (add it with `newsbot sources add URL --kind html`)"
+                          for name in extra.pages]
     for feed in parsed.feeds:
+        url, title = str(feed.get("url") or ""), str(feed.get("title") or "")
         current = Config(config.watches, config.sources + tuple(added), config.settings, config.path)
-        outcome = _import_one(current, str(feed.get("url") or ""), str(feed.get("title") or ""), interval)
+        outcome = _import_one(current, url, title, interval, extra.feeds.get(url.strip(), {}))
         if isinstance(outcome, Source):
             added.append(outcome)
         else:
@@ -359,15 +368,53 @@ def import_opml(path: Path, opml_file: Path, *, interval: float) -> tuple[list[S
     return added, skipped
 
 
-def _import_one(config: Config, url: str, title: str, interval: float) -> Source | str:
+@dataclass(frozen=True, slots=True)
+class OutlineAttributes:
+    """What listparser does not keep of an OPML file: newsbot's own outline attributes by feed URL,
+    and the names of the page (`type="link"`) outlines, which are not feeds."""
+
+    feeds: dict[str, dict[str, str]]
+    pages: tuple[str, ...]
+
+
+def outline_attributes(data: bytes) -> OutlineAttributes:
+    """Reads the `interval` and `language` attributes of an OPML file's feed outlines."""
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        root = None
+    feeds: dict[str, dict[str, str]] = {}
+    pages: list[str] = []
+    for node in root.iter("outline") if root is not None else ():
+        url = (node.get("xmlUrl") or node.get("xmlurl") or "").strip()
+        if url:
+            feeds[url] = {key: str(node.get(key)).strip() for key in ("interval", "language") if node.get(key)}
+        elif (node.get("type") or "").lower() == "link" and node.get("url"):
+            pages.append(" ".join(str(node.get("text") or node.get("title") or node.get("url")).split()))
+    return OutlineAttributes(feeds, tuple(pages))
+
+
+def _import_one(config: Config, url: str, title: str, interval: float | None,
+                attrs: dict[str, str]) -> Source | str:
     """The source one OPML feed makes, or why it is skipped."""
     label = " ".join(title.split()) or url.strip()
     try:
         url = checked_url(url)
         refuse_duplicate(config, url, None)
+        if interval is None:
+            interval = parse_interval(attrs["interval"]) if "interval" in attrs else DEFAULT_INTERVAL
     except SourceError as exc:
         return f"{label}: {exc}"
-    return Source(name=unique_name(title or host_of(url), config), url=url, interval=interval)
+    except ValueError as exc:
+        return f"{label}: interval {exc}"
+    language = attrs.get("language", "")
+    if language and not _LANGUAGE_RE.match(language):
+        return f"{label}: language {language!r} is not a language code such as en or ko"
+    return Source(name=unique_name(title or host_of(url), config), url=url, interval=interval,
+                  language=language)
 
 
 def _append_sources(path: Path, sources: list[Source]) -> None:
@@ -381,7 +428,11 @@ def _append_sources(path: Path, sources: list[Source]) -> None:
 
 
 def export_opml(config: Config) -> str:
-    """The sources as OPML 2.0: one rss outline per feed; html sources as link outlines."""
+    """The sources as OPML 2.0: one rss outline per feed; html sources as link outlines.
+
+    Each outline carries the source's `interval` (as in the sources file: 15m, 2h) and `language`,
+    which `import_opml` reads back.
+    """
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = "newsbot sources"
@@ -392,8 +443,17 @@ def export_opml(config: Config) -> str:
             attrs.update(type="rss", xmlUrl=source.url)
         else:  # OPML 2.0's "link" type: a page, which feed readers must not subscribe to as a feed
             attrs.update(type="link", url=source.url)
+        attrs["interval"] = _interval_text(source.interval)
         if source.language:
             attrs["language"] = source.language
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _interval_text(seconds: float) -> str:
+    """An interval as the sources file writes it (15m, 2h, 90s), which parse_interval reads back."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds}s"

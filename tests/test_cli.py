@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,38 +71,138 @@ def test_scan_reports_a_dead_source_and_goes_on(tmp_path: Path, news_site: NewsS
     assert "'Dead' failed: HTTP 500" in captured.err
 
 
-def test_classify_one_object_per_line(tmp_path: Path) -> None:
+def test_classify_json_lines_in_json_lines_out(tmp_path: Path) -> None:
     write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
     lines = [
         json.dumps({"title": TRAILER[0], "summary": TRAILER[1], "extra": 1}),
-        "this is not json",
+        "{this is not json",
         json.dumps({"title": SPECULATION[0]}),
         json.dumps(["a list"]),
         json.dumps({"title": "Cooking show returns", "published": "2026-01"}),
+        "All of Us Are Dead renewed for season 2 by Netflix",
     ]
     proc = subprocess.run([sys.executable, "-m", "bot", "classify"], input="\n".join(lines) + "\n",
-                          env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True)
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1  # two lines could not be judged; every line was answered
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(rows) == 5
+    assert len(rows) == 6
     assert rows[0]["alert"] is True and rows[0]["kind"] == "trailer" and rows[0]["watch"] == "aouad-s2"
+    assert rows[0]["title"] == TRAILER[0] and rows[0]["milestone"] == "trailer"
     assert 0 <= rows[0]["confidence"] <= 1 and rows[0]["evidence"]
-    assert "error" in rows[1] and "error" in rows[3]
-    assert rows[2]["alert"] is False and rows[2]["kind"] is None
+    assert rows[1]["error"].startswith("line 2: not valid JSON") and rows[3]["error"].startswith("line 4: ")
+    assert rows[2]["alert"] is False and rows[2]["kind"] is None and rows[2]["milestone"] is None
     assert rows[4]["alert"] is False
+    assert rows[5]["alert"] is True and rows[5]["kind"] == "renewal"  # a plain headline among JSON
     assert rows[0]["confidence"] > rows[2]["confidence"]
     assert not (tmp_path / "state").exists()
 
 
-def test_status_after_scan(tmp_path: Path, news_site: NewsSite, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_a_headline_given_as_an_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
+    sources = ["--sources", str(tmp_path / "sources.yaml")]
+    headline = "Netflix drops the first teaser for All of Us Are Dead season 2"
+    assert main(["classify", headline, SPECULATION[0], *sources]) == 0
+    alert, quiet = capsys.readouterr().out.splitlines()
+    assert alert.startswith("ALERT trailer (teaser)") and alert.endswith(headline)
+    assert quiet.startswith("no alert") and quiet.endswith(SPECULATION[0])
+    assert main(["classify", "--json", headline, *sources]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["title"], row["kind"], row["milestone"]) == (headline, "trailer", "teaser")
+
+
+def test_classify_plain_lines_on_stdin(tmp_path: Path) -> None:
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
+    text = ("All of Us Are Dead season 2 officially begins filming\n"
+            "\n"
+            f"{SPECULATION[0]}\n"
+            + json.dumps({"title": "All of Us Are Dead renewed for season 2"}) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "bot", "classify"], input=text, env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    out = proc.stdout.splitlines()
+    assert len(out) == 3
+    assert out[0].startswith("ALERT production (filming start)") and "begins filming" in out[0]
+    assert out[1].startswith("no alert") and "Will there be" in out[1]
+    assert out[2].startswith("ALERT renewal (renewal)") and out[2].endswith("renewed for season 2")
+    assert proc.stderr.splitlines() == ["newsbot: classify: line 2: empty",
+                                        "newsbot: classify: 1 of 4 could not be judged"]
+    good = subprocess.run([sys.executable, "-m", "bot", "classify"], input=SPECULATION[0] + "\n",
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and good.stdout.startswith("no alert") and good.stderr == ""
+
+
+KNOWN_MONTH = ("    known:\n"
+               "      - {kind: production, milestone: delay, date: 2024-05, source: Korean press, title: Delayed}\n")
+
+
+def _scanned(tmp_path: Path, news_site: NewsSite, interval: str = "1s") -> list[str]:
+    """A sources file with a month-only known event, scanned once; returns the common flags."""
     news_site.set("/feed.xml", rss([TRAILER]))
-    write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
-    common = ["--sources", str(tmp_path / "sources.yaml"), "--state", str(tmp_path / "state")]
-    main(["scan", *common])
+    path = tmp_path / "sources.yaml"
+    write_sources(path, news_site.url("/feed.xml"))
+    path.write_text(path.read_text(encoding="utf-8").replace("    aliases:", KNOWN_MONTH + "    aliases:")
+                    .replace("interval: 1s", f"interval: {interval}"), encoding="utf-8")
+    common = ["--sources", str(path), "--state", str(tmp_path / "state")]
+    assert main(["scan", *common]) == 0
+    return common
+
+
+def test_status_after_scan(tmp_path: Path, news_site: NewsSite, capsys: pytest.CaptureFixture[str]) -> None:
+    common = _scanned(tmp_path, news_site, interval="2h")
     capsys.readouterr()
     assert main(["status", *common]) == 0
     out = capsys.readouterr().out
-    assert "Local news: ok" in out
-    assert "Trailer" in out and "official trailer" in out
+    assert "Local news: ok, last success 0 s ago, 1 item seen, next fetch in 1 h" in out
+    cycle = next(line for line in out.splitlines() if line.startswith("Last cycle:"))
+    assert "1 source, 1 fetched, 0 unchanged, 0 failed, 1 new item, 1 finding, 1 new event" in cycle
+    assert re.search(r"; elapsed \d+\.\d\d s$", cycle) and "_" not in cycle
+    assert "  May 2024: Production (delay): Delayed — Korean press, known" in out
+    assert "Trailer (trailer)" in out and "official trailer" in out and "1 report" in out
+
+
+def test_status_json(tmp_path: Path, news_site: NewsSite, capsys: pytest.CaptureFixture[str]) -> None:
+    common = _scanned(tmp_path, news_site)
+    capsys.readouterr()
+    assert main(["status", "--json", *common]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["last_cycle"]["fetched"] == 1 and status["outbox"] == {"pending": 0, "sent": 0}
+    (source,) = status["sources"]
+    assert source["name"] == "Local news" and source["health"] == "ok" and source["items_seen"] == 1
+    assert datetime.fromisoformat(source["next_fetch"]) > datetime.fromisoformat(source["last_attempt"])
+    events = status["watches"][0]["events"]
+    assert [(e["kind"], e["date"]) for e in events][0] == ("production", "2024-05")
+    assert events[1]["kind"] == "trailer" and events[1]["alerted"] is True
+
+
+def _without_write_access() -> list[str]:
+    """A command prefix that runs a process unable to write where the file modes forbid it (root
+    ignores modes unless it gives up CAP_DAC_OVERRIDE); skips the test where neither is possible."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+@pytest.mark.parametrize("command", [["status"], ["sources", "list"]])
+def test_reports_work_on_a_state_that_cannot_be_written(tmp_path: Path, news_site: NewsSite,
+                                                        command: list[str]) -> None:
+    prefix = _without_write_access()
+    common = _scanned(tmp_path, news_site)
+    state = tmp_path / "state"
+    before = sorted(p.name for p in state.iterdir())
+    for path in state.iterdir():
+        path.chmod(0o444)
+    state.chmod(0o555)
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-m", "bot", *command, *common], env=_env(tmp_path),
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        state.chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    assert "Local news" in proc.stdout and proc.stderr == ""
+    assert sorted(p.name for p in state.iterdir()) == before
 
 
 def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite) -> None:
@@ -179,6 +282,7 @@ def test_state_path_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_classify_answers_every_line(tmp_path: Path) -> None:
     write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
     proc = subprocess.run([sys.executable, "-m", "bot", "classify"], input='{"title": "x"}\n\n{"title": "y"}\n',
-                          env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True)
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(rows) == 3 and "error" in rows[1] and rows[2]["alert"] is False
+    assert len(rows) == 3 and rows[1] == {"error": "line 2: empty"} and rows[2]["alert"] is False
+    assert proc.returncode == 1

@@ -20,8 +20,9 @@ import bot.pipeline
 from bot.fetch.client import Fetcher
 from bot.models import Config, Item, Settings, Source, Watch, utcnow
 from bot.pipeline import Pipeline
-from bot.store.store import State
+from bot.store.store import MAX_NEW_PER_FETCH, State
 from tests.newssite import NewsSite
+from tests.test_bounds import HOSTILE_BODIES
 from tests.test_e2e import rss
 from tests.test_ssrf import public_for
 
@@ -80,6 +81,8 @@ HOSTILE: list[tuple[str, Callable[[NewsSite, str], None] | str, str | None]] = [
     ("dates", _feed("future_and_bad_dates.xml"), None),
     ("laughs", _feed("billion_laughs.xml"), "entit"),
     ("xxe", _feed("xxe.xml"), "entit"),
+    *((name, lambda site, path, body=body: site.set(path, body, "application/rss+xml"), "refused: the feed has")
+      for name, body in HOSTILE_BODIES.items()),
 ]
 
 
@@ -111,8 +114,38 @@ async def test_hostile_sources_never_hurt_the_good_one(world: tuple[State, Fetch
             assert by_name[name].status == "failed", name
             assert st.consecutive_errors == 1 and st.last_error is not None
             assert error.lower() in st.last_error.lower(), (name, st.last_error)
-    assert state.source_state("10k").items_seen <= 1000
+    assert state.source_state("10k").items_seen <= MAX_NEW_PER_FETCH
     assert state.integrity_ok()
+
+
+def churning_feed(fetch: int) -> str:
+    """500 items whose ids, links and 2 KB guids change on every fetch (the feed of issue 16)."""
+    items = "".join(
+        f"<item><title>Cooking contest episode {n}</title><link>https://churn.example/{fetch}/{n}</link>"
+        f"<guid>{fetch}-{n}-{'x' * 2000}</guid><description>{'Recipes. ' * 200}</description></item>"
+        for n in range(500)
+    )
+    return f'<rss version="2.0"><channel><title>Churn</title>{items}</channel></rss>'
+
+
+async def test_a_feed_changing_its_ids_every_fetch_adds_bounded_rows(world: tuple[State, Fetcher],
+                                                                      news_site: NewsSite, tmp_path: Path) -> None:
+    state, fetcher = world
+    source = Source(name="churn", url=news_site.url("/churn"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    rows = []
+    for fetch in range(4):
+        news_site.set("/churn", churning_feed(fetch))
+        [outcome] = (await pipeline.cycle([source])).outcomes
+        assert outcome.status == "fetched" and outcome.items == 500
+        rows.append(state.source_state("churn").items_seen)
+    assert rows == [MAX_NEW_PER_FETCH * n for n in range(1, 5)]
+    db = sqlite3.connect(tmp_path / "state" / "newsbot.db")
+    assert db.execute("SELECT MAX(LENGTH(key)) FROM seen").fetchone()[0] < 100
+    assert db.execute("SELECT SUM(LENGTH(key) + LENGTH(url)) FROM seen").fetchone()[0] < 4 * 200 * 150
+    state.prune(utcnow(), max_per_source=300, keep_per_source=300)
+    assert db.execute("SELECT COUNT(*) FROM seen").fetchone()[0] == 300
+    db.close()
 
 
 async def test_each_source_is_committed_as_it_finishes(world: tuple[State, Fetcher], news_site: NewsSite) -> None:

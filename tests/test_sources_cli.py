@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -80,8 +81,10 @@ def files(tmp_path: Path, news_site: NewsSite) -> tuple[Path, Path]:
 
 
 def run(files: tuple[Path, Path], *argv: str) -> int:
+    """`newsbot sources ACTION ...` on these files: --state only for the actions that use the state."""
     path, state = files
-    return main(["sources", *argv, "--sources", str(path), "--state", str(state)])
+    with_state = ["--state", str(state)] if argv and argv[0] in ("list", "remove") else []
+    return main(["sources", *argv, "--sources", str(path), *with_state])
 
 
 def comments_kept(before: str, after: str) -> None:
@@ -240,6 +243,18 @@ def test_list_shows_health_from_state(files: tuple[Path, Path], capsys: pytest.C
     assert "HTTP 503 Service Unavailable" in beta and " 3 " in beta and "paused" in beta
 
 
+def test_list_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    state = State.open(files[1])
+    state.record_fetch_error("Beta Wire", now=WHEN, error="HTTP 503 Service Unavailable")
+    state.close()
+    assert run(files, "list", "--json") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == ["Alpha News", "Beta Wire"]
+    assert rows[0]["health"] == "not_fetched" and rows[0]["interval_seconds"] == 900
+    assert rows[1]["consecutive_errors"] == 1 and rows[1]["last_error"] == "HTTP 503 Service Unavailable"
+    assert rows[1]["paused"] is True and rows[1]["health"] == "paused"
+
+
 def test_list_shows_address_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(NO_SOURCES.replace("sources: []\n", "sources:\n"
@@ -273,7 +288,7 @@ def test_opml_round_trip_into_an_empty_file(files: tuple[Path, Path], tmp_path: 
     empty = tmp_path / "empty.yaml"
     empty.write_text(NO_SOURCES, encoding="utf-8")
     code = main(["sources", "import", str(tmp_path / "export.opml"), "--interval", "1h",
-                 "--sources", str(empty), "--state", str(files[1])])
+                 "--sources", str(empty)])
     assert code == 0
     assert "2 added, 0 skipped" in capsys.readouterr().out
     original = load_config(files[0]).sources
@@ -281,6 +296,43 @@ def test_opml_round_trip_into_an_empty_file(files: tuple[Path, Path], tmp_path: 
     assert [(s.name, s.url) for s in imported] == [(s.name, s.url) for s in original]
     assert all(s.interval == 3600.0 for s in imported)
     assert "# a file with a watch and no sources yet" in empty.read_text(encoding="utf-8")
+
+
+def test_export_then_import_keeps_interval_and_language(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(NO_SOURCES.replace("sources: []\n", """sources:
+  - {name: Seoul Daily, url: https://seoul.example/rss, interval: 2h, language: ko}
+  - {name: Quick Wire, url: https://quick.example/feed, interval: 90s, language: en}
+  - {name: Plain, url: https://plain.example/feed}
+  - {name: Desk page, url: https://desk.example/tv, kind: html, selectors: {item: article, title: h2}}
+"""), encoding="utf-8")
+    assert main(["sources", "export", "--sources", str(path)]) == 0
+    opml = tmp_path / "export.opml"
+    opml.write_text(capsys.readouterr().out, encoding="utf-8")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(NO_SOURCES, encoding="utf-8")
+    assert main(["sources", "import", str(opml), "--sources", str(empty)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped Desk page: a web page, not a feed" in out and "3 added, 1 skipped" in out
+    feeds = [s for s in load_config(path).sources if s.kind == "feed"]
+    assert load_config(empty).sources == tuple(feeds)  # names, URLs, intervals and languages
+
+
+def test_import_refuses_a_bad_interval_or_language_per_feed(files: tuple[Path, Path], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    opml = tmp_path / "reader.opml"
+    opml.write_text("""<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline text="Slow" type="rss" xmlUrl="https://slow.example/feed" interval="often"/>
+<outline text="Wordy" type="rss" xmlUrl="https://wordy.example/feed" language="english"/>
+<outline text="Fine" type="rss" xmlUrl="https://fine.example/feed" interval="1h" language="id"/>
+</body></opml>""", encoding="utf-8")
+    assert run(files, "import", str(opml)) == 0
+    out = capsys.readouterr().out
+    assert "skipped Slow: interval 'often' is not a duration" in out
+    assert "skipped Wordy: language 'english' is not a language code" in out
+    fine = load_config(files[0]).sources[-1]
+    assert (fine.name, fine.interval, fine.language) == ("Fine", 3600.0, "id")
 
 
 def test_import_skips_duplicates_and_bad_entries(files: tuple[Path, Path], tmp_path: Path,
@@ -377,7 +429,7 @@ def test_a_plain_url_that_cannot_be_reached_is_not_added(files: tuple[Path, Path
 
 def test_sources_without_action_and_unusable_state(files: tuple[Path, Path],
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(files) == 2
+    assert main(["sources"]) == 2
     assert "give an action" in capsys.readouterr().err
     files[1].mkdir()
     (files[1] / "newsbot.db").write_bytes(b"this is not a database" * 100)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
 from bot.store.chats import ChatRepo
 from bot.store.db import MIGRATIONS, SCHEMA_VERSION
 from bot.store.events import parse_known_date
-from bot.store.store import DB_NAME, FindingResult, SourceState, State, StateError, Unchanged
+from bot.store.store import DB_NAME, MAX_NEW_PER_FETCH, FindingResult, SourceState, State, StateError, Unchanged
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
@@ -52,8 +54,11 @@ def find(state: State, *, source: str, item: Item, decision: Decision, now: date
 
 
 def mark_seen(state: State, source: str, items: list[Item], *, now: datetime) -> None:
-    """Items seen, recorded as the pipeline records a fetch that brought nothing to report."""
-    state.record_fetched(source, now=now, items_seen=items, findings=[], etag=None, last_modified=None)
+    """Items seen, recorded as the pipeline records fetches that brought nothing to report (as many
+    fetches as it takes: one records at most MAX_NEW_PER_FETCH)."""
+    for start in range(0, max(len(items), 1), MAX_NEW_PER_FETCH):
+        state.record_fetched(source, now=now, items_seen=items[start : start + MAX_NEW_PER_FETCH], findings=[],
+                             etag=None, last_modified=None)
 
 
 def fetched(
@@ -710,11 +715,58 @@ def test_prune(state: State) -> None:
     state.record_cycle({"n": 2}, now=T0)
 
     # at most 100 keys per source: all kept, however old
-    assert state.prune(T0, keep_per_source=100) == {"seen": 0, "outbox": 1, "cycles": 1}
+    assert state.prune(T0, keep_per_source=100) == {"seen": 0, "reports": 0, "outbox": 1, "cycles": 1}
     removed = state.prune(T0, keep_days=180, keep_per_source=5)
-    assert removed == {"seen": 11, "outbox": 0, "cycles": 0}
+    assert removed == {"seen": 11, "reports": 0, "outbox": 0, "cycles": 0}
     assert state.unseen("s", [item(0)]) == [item(0)]
     assert state.unseen("s", [item(12)]) == []
     assert [m.id for m in state.pending(now=T0)] == [unsent]
     assert state.counts()["sent"] == 1 and state.source_state("s").items_seen == 17
     assert state.event(res.event.id) is not None  # events are never pruned
+
+
+# ---- bounds (issue 16: a feed that changes its ids on every fetch) -------------------------------
+
+def test_one_fetch_records_at_most_max_new_per_fetch(state: State, caplog: pytest.LogCaptureFixture) -> None:
+    plain = [item(n) for n in range(MAX_NEW_PER_FETCH + 50)]
+    with caplog.at_level(logging.WARNING, logger="newsbot.store"):  # other tests may have quietened logging
+        [res] = state.record_fetched("s", now=T0, items_seen=plain, findings=[(item(999), decision(), True)],
+                                     etag=None, last_modified=None)
+    assert res.new_event  # findings are always recorded
+    assert state.source_state("s").items_seen == MAX_NEW_PER_FETCH
+    assert len(state.unseen("s", plain)) == 51  # the rest are new again next time
+    assert "251 new items in one fetch, more than 200: 51 left unrecorded" in caplog.text
+
+
+def test_stored_fields_are_capped_and_long_keys_still_match(state: State, tmp_path: Path) -> None:
+    huge = item(1, guid="g" * 100_000, url="https://news.example/" + "u" * 100_000, title="word " * 100_000)
+    res = find(state, source="s", item=huge, decision=replace(decision(), evidence="why " * 100_000), now=T0,
+               alert=True)
+    assert len(res.event.title) <= 500 and res.event.url == "" and len(res.event.evidence) <= 500
+    assert state.unseen("s", [huge]) == []  # its key and URL, stored as digests, still match
+    other = replace(huge, guid="g" * 99_999 + "h", url=huge.url + "v")
+    assert state.unseen("s", [other]) == [other]
+    state.close()
+    assert (tmp_path / DB_NAME).stat().st_size < 200_000  # (closing checkpoints the WAL into it)
+
+
+def churn(fetch: int, n: int) -> Item:
+    """Item n of a feed whose ids and links change on every fetch."""
+    return item(n, guid=f"f{fetch}-{n}", url=f"https://churn.example/{fetch}/{n}")
+
+
+def test_prune_caps_seen_rows_per_source_and_reports_per_event(state: State) -> None:
+    for fetch in range(6):  # ids change on every fetch, all of them recent
+        mark_seen(state, "churn", [churn(fetch, n) for n in range(100)], now=T0 + timedelta(minutes=fetch))
+        for n in range(3):  # and each brings three new reports of one event
+            find(state, source="churn", item=churn(fetch, 100 + n),
+                 decision=decision(), now=T0 + timedelta(minutes=fetch), alert=True)
+    mark_seen(state, "calm", [item(n) for n in range(10)], now=T0)
+    [event] = state.events()
+    assert event.reports == 18
+    removed = state.prune(T0 + timedelta(hours=1), keep_per_source=50, max_per_source=250, reports_per_event=5)
+    assert removed["seen"] == 600 + 18 - 250 and removed["reports"] == 13
+    assert state.unseen("churn", [churn(5, 0), churn(4, 0)]) == []  # the newest are kept
+    assert state.unseen("churn", [churn(0, 0), churn(1, 0)]) == [churn(0, 0), churn(1, 0)]
+    assert state.unseen("calm", [item(0)]) == []
+    assert state.events()[0].reports == 5

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the parser is built on every command, so the rest is imported when an action runs
-    from bot.cli.common import Paths
+    from bot.cli.common import Parents, Paths
     from bot.models import Config, Selectors
     from bot.sources import Preview
     from bot.store.store import SourceState
@@ -35,30 +36,45 @@ class _Usage(Exception):
     """A bad combination of arguments (exit code 2)."""
 
 
-def add_sources_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_sources_parser(sub: Any, parents: Parents) -> None:
     """Adds the `sources` command and its actions to the main parser's subcommands."""
-    parser = sub.add_parser("sources", parents=[common],
-                            help="list, add, remove, check, import, export sources",
-                            description="Manage the sources file's news sources.")
+    from bot.cli.common import command
+
+    parser = command(sub, "sources", "list, add, remove, check, import, export sources", [parents.log],
+                     "Manage the sources file's news sources.")
     actions = parser.add_subparsers(dest="sources_command", metavar="ACTION")
-    actions.add_parser("list", parents=[common], help="table of sources with their fetch health")
-    _add_parser(actions, common)
-    remove = actions.add_parser("remove", parents=[common], help="remove a source and forget its state")
+    listing = command(actions, "list", "table of sources with their fetch health",
+                      parents.of(sources=True, state=True),
+                      "Print one row per source: kind, interval, last success, last error, errors in "
+                      "a row, items seen and flags. Reads the state only; works while the daemon runs.")
+    listing.add_argument("--json", action="store_true", help="print one JSON object per source")
+    _add_parser(actions, parents)
+    remove = command(actions, "remove", "remove a source and forget its state", parents.of(sources=True, state=True))
     remove.add_argument("name", help="the source's name (case-insensitive)")
-    check = actions.add_parser("check", parents=[common],
-                               help="fetch sources now; show status and newest items (records nothing)")
+    check = command(actions, "check", "fetch sources now; show status and newest items (records nothing)",
+                    parents.of(sources=True))
     check.add_argument("name", nargs="?", help="only this source (default: every source)")
     check.add_argument("--newest", type=int, default=5, metavar="N",
                        help="items shown per source (default 5)")
-    imp = actions.add_parser("import", parents=[common], help="add the feeds of an OPML file")
-    imp.add_argument("file", metavar="FILE.opml")
-    imp.add_argument("--interval", default="15m", help="poll interval of the added feeds (default 15m)")
-    actions.add_parser("export", parents=[common], help="print the sources as OPML 2.0")
+    imp = command(actions, "import", "add the feeds of an OPML file", parents.of(sources=True),
+                  "Add every feed of an OPML subscription list that is not watched yet. The interval "
+                  "and language that `newsbot sources export` writes are read back.")
+    imp.add_argument("file", metavar="FILE.opml", help="the OPML file to read")
+    imp.add_argument("--interval", default=None,
+                     help="poll interval of every added feed (default: the interval an outline "
+                          "gives, else 15m)")
+    command(actions, "export", "print the sources as OPML 2.0", parents.of(sources=True),
+            "Print the sources as OPML 2.0, with each source's interval and language as outline "
+            "attributes, so that `newsbot sources import` restores them.")
 
 
-def _add_parser(actions: Any, common: argparse.ArgumentParser) -> None:
-    add = actions.add_parser("add", parents=[common], help="inspect a URL, preview detection, add it",
-                             epilog=_ADD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _add_parser(actions: Any, parents: Parents) -> None:
+    from bot.cli.common import command
+
+    add = command(actions, "add", "inspect a URL, preview detection, add it", parents.of(sources=True),
+                  "Inspect a feed or page URL, show its newest items with what detection says of "
+                  "each, and add it to the sources file.",
+                  epilog=_ADD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("url", nargs="?", help="feed or page URL (omit with --google-news or --youtube)")
     add.add_argument("--name", help="source name (default: the feed's or page's title)")
     add.add_argument("--interval", help="poll interval: seconds or 30s, 15m, 2h (default 15m)")
@@ -113,7 +129,7 @@ def _dispatch(action: str, args: argparse.Namespace, paths: Paths) -> int:
 
     config = load_config(paths.sources)
     if action == "list":
-        return _list(config, paths, sys.stdout)
+        return _list(config, paths, sys.stdout, as_json=args.json)
     if action == "add":
         return asyncio.run(_add(config, args, paths, sys.stdout))
     if action == "remove":
@@ -143,12 +159,15 @@ def _interval(text: str | None) -> float | None:
 
 
 def _states(paths: Paths) -> dict[str, SourceState]:
-    """Per-source state, or nothing if the state has never been created (listing creates nothing)."""
-    from bot.store.store import DB_NAME, State
+    """Per-source state, or nothing if the state has never been created (listing creates nothing).
+
+    The state is opened read-only: listing works on a state dir this user cannot write."""
+    from bot.report import open_read_only
+    from bot.store.store import DB_NAME
 
     if not (paths.state / DB_NAME).exists():
         return {}
-    state = State.open(paths.state)
+    state = open_read_only(paths.state)
     try:
         return state.source_states()
     finally:
@@ -173,8 +192,14 @@ def _short(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _list(config: Config, paths: Paths, out: TextIO) -> int:
+def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -> int:
     states = _states(paths)
+    if as_json:
+        from bot.report import source_json
+
+        for source in config.sources:
+            out.write(json.dumps(source_json(source, states.get(source.name)), ensure_ascii=False) + "\n")
+        return EXIT_OK
     header = ("NAME", "KIND", "INTERVAL", "LAST SUCCESS", "LAST ERROR", "ERRORS", "SEEN", "FLAGS")
     rows: list[Sequence[str]] = [header]
     for source in config.sources:
@@ -347,9 +372,9 @@ async def _check(config: Config, name: str | None, newest: int, out: TextIO) -> 
 def _import(file: str, interval: float | None, paths: Paths, out: TextIO) -> int:
     from pathlib import Path
 
-    from bot.sources import DEFAULT_INTERVAL, import_opml
+    from bot.sources import import_opml
 
-    added, skipped = import_opml(paths.sources, Path(file), interval=interval or DEFAULT_INTERVAL)
+    added, skipped = import_opml(paths.sources, Path(file), interval=interval)
     for source in added:
         out.write(f"added '{source.name}' ({source.url})\n")
     for reason in skipped:

@@ -17,16 +17,21 @@ from soupsieve import SelectorSyntaxError
 
 from bot.models import Item, Selectors
 from bot.parse.text import (
+    MAX_ITEMS,
+    MAX_PAGE_TAGS,
+    MAX_TAGS,
     SUMMARY_MAX,
     TITLE_FROM_SUMMARY_MAX,
+    TITLE_MAX,
     ParseError,
+    bounded_item,
+    check_markup,
     collapse,
     decode_text,
     parse_date,
     resolve_base,
     resolve_url,
     shorten,
-    stable_id,
 )
 
 FEED_TYPES = frozenset(
@@ -85,9 +90,11 @@ def parse_html(
     *,
     content_type: str = "",
     language: str = "",
-    max_items: int = 1000,
+    max_items: int = MAX_ITEMS,
 ) -> list[Item]:
-    """Items of a news listing page, one per element matching `selectors.item`, in page order."""
+    """Items of a news listing page, one per element matching `selectors.item`, in page order
+    (ParseError for a page with more markup than MAX_PAGE_TAGS)."""
+    check_markup(body, "the page", MAX_PAGE_TAGS)
     soup = _soup(body, content_type)
     base = _page_base(soup, base_url)
     html_tag = soup.find("html")
@@ -134,36 +141,41 @@ def _html_date(node: Tag, selectors: Selectors) -> str:
     return element.get_text(" ")
 
 
-def _element_text(element: Tag | None) -> str:
-    """An element's text with whitespace collapsed, or "" for None."""
-    return collapse(element.get_text(" ")) if element is not None else ""
+def _element_text(element: Tag | None, limit: int) -> str:
+    """An element's text with whitespace collapsed, cut to about `limit` characters, or "" for None."""
+    if element is None:
+        return ""
+    return shorten(collapse(element.get_text(" ")[: limit * 8]), limit)
 
 
 def _html_item(
     node: Tag, selectors: Selectors, base: str, language: str, publisher: str, publisher_url: str
 ) -> Item | None:
     """One Item from a listing element, or None when it has neither title, summary nor link."""
-    title = _element_text(_first(node, selectors.title, "title"))
-    summary = shorten(_element_text(_first(node, selectors.summary, "summary")), SUMMARY_MAX)
+    title = _element_text(_first(node, selectors.title, "title"), TITLE_MAX)
+    summary = _element_text(_first(node, selectors.summary, "summary"), SUMMARY_MAX)
     url = _html_link(node, selectors, base)
     if not (title or summary or url):
         return None
     title = title or shorten(summary, TITLE_FROM_SUMMARY_MAX)
     date = _html_date(node, selectors)
-    return Item(
+    return bounded_item(
         title=title,
         summary=summary,
         url=url,
-        published=parse_date(date) if date else None,
+        published=parse_date(date[:200]) if date else None,
         language=language,
-        guid=url or stable_id(title, summary),
+        guid="",
         publisher=publisher,
         publisher_url=publisher_url,
     )
 
 
 def _tree(body: bytes, content_type: str) -> Any:
-    """An lxml HTML tree of a page (several times faster than BeautifulSoup), or None if empty."""
+    """An lxml HTML tree of a page (several times faster than BeautifulSoup), or None if empty or
+    with more markup than MAX_TAGS."""
+    if body.count(b"<") > MAX_TAGS:
+        return None
     data = decode_text(body, content_type).encode("utf-8")
     parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
     try:
@@ -284,11 +296,13 @@ def _main_block(tree: Any) -> Any:
 def _block_lines(main: Any) -> list[str]:
     """The text of a block's paragraphs, headings and list items, one line each."""
     lines: list[str] = []
+    known: set[str] = set()
     for block in main.iter(*_BLOCKS):
         if block.tag in ("p", "li") and any(a.tag in ("li", "blockquote") for a in block.iterancestors()):
             continue
         line = collapse(block.text_content())
-        if line and line not in lines:
+        if line and line not in known:
+            known.add(line)
             lines.append(line)
     if not lines:
         line = collapse(main.text_content())

@@ -10,8 +10,24 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from bot.models import Item
+
+# What is kept of one item, whatever the source sends: a 5 MB headline must not become a 5 MB
+# alert, event or state row.
+TITLE_MAX = 300
 SUMMARY_MAX = 1000
 TITLE_FROM_SUMMARY_MAX = 100
+URL_MAX = 2048  # a longer link is dropped (a cut link leads nowhere); a longer guid is hashed
+GUID_MAX = 2048
+NAME_MAX = 200  # publisher names
+LANGUAGE_MAX = 35  # the longest BCP 47 tags in use
+# Markup a body may hold (counted as "<" characters): real feeds and pages have a few thousand,
+# bodies built to exhaust a parser have millions, and parsers spend memory and time per element.
+# lxml reads 250,000 in well under a second; BeautifulSoup (pages read with CSS selectors) needs
+# about 2 s and 100 MB per 100,000.
+MAX_TAGS = 250_000
+MAX_PAGE_TAGS = 100_000
+MAX_ITEMS = 500  # items read from one feed or page
 
 
 class ParseError(Exception):
@@ -110,8 +126,17 @@ def strip_tags(markup: str) -> str:
     return collapse(markup)
 
 
+def check_markup(body: bytes, what: str = "the feed", limit: int = MAX_TAGS) -> None:
+    """Raise ParseError when a body holds more markup than any real feed or page (see MAX_TAGS)."""
+    tags = body.count(b"<")
+    if tags > limit:
+        raise ParseError(f"refused: {what} has {tags:,} tags in {len(body) / 1e6:.1f} MB, more than the "
+                         f"{limit:,} newsbot reads (built to exhaust the parser?)")
+
+
 def clean_title(raw: str) -> str:
     """A title as plain text; titles are often escaped twice, so unescape before dropping tags."""
+    raw = raw[: TITLE_MAX * 8]  # cleaning is linear, but only the start is kept
     if "&" in raw:
         raw = html.unescape(raw)
     return strip_tags(raw)
@@ -143,6 +168,33 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-") + "…"
+
+
+def bounded_item(
+    *, title: str, summary: str, url: str, published: datetime | None, language: str, guid: str,
+    publisher: str, publisher_url: str, canonical: str = "",
+) -> Item:
+    """The one place parsed items are made: every field cut to its bound (TITLE_MAX and the rest).
+
+    Text is cut at a word with an ellipsis; a link over URL_MAX is dropped rather than cut, and a
+    guid over GUID_MAX is replaced by its digest, so it stays stable and distinct.
+    """
+    if len(url) > URL_MAX:
+        url = canonical = ""
+    guid = guid or url or stable_id(title, summary)
+    if len(guid) > GUID_MAX:
+        guid = "sha256:" + hashlib.sha256(guid.encode("utf-8", "replace")).hexdigest()
+    return Item(
+        title=shorten(title, TITLE_MAX),
+        summary=shorten(summary, SUMMARY_MAX),
+        url=url,
+        published=published,
+        language=language[:LANGUAGE_MAX],
+        guid=guid,
+        publisher=shorten(publisher, NAME_MAX),
+        publisher_url=publisher_url if len(publisher_url) <= URL_MAX else "",
+        canonical_url=canonical if len(canonical) <= URL_MAX else "",
+    )
 
 
 def resolve_url(link: str, base: str) -> str:

@@ -3,6 +3,7 @@ small conversions every repository of the store relies on."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -172,9 +173,8 @@ class Db:
         one when `verify` asks for PRAGMA quick_check."""
         if not path.exists():
             create(path)
-        elif path.stat().st_size == 0:
-            raise StateError(f"state database {path} is empty (0 bytes); refusing to start over on it: "
-                             "restore it from a backup, or move it away to begin a new state")
+        else:
+            refuse_empty(path)
         db = cls._connect(path)
         if verify:
             problem = db.quick_check()
@@ -256,6 +256,13 @@ class Db:
         return rows == [("ok",)]
 
 
+def refuse_empty(path: Path) -> None:
+    """Raises StateError for an existing database file of 0 bytes: a state lost, never a new one."""
+    if path.stat().st_size == 0:
+        raise StateError(f"state database {path} is empty (0 bytes); refusing to start over on it: "
+                         "restore it from a backup, or move it away to begin a new state")
+
+
 def create(path: Path) -> None:
     """Create a new state database with the current schema, all at once: it is built beside `path`
     and renamed into place, so that a crash never leaves an empty file where a state belongs."""
@@ -291,6 +298,26 @@ def from_iso(text: str | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
+# Stored field lengths: parsing already cuts items shorter (bot.parse.text), these hold whatever
+# reaches the store. A key or URL over its bound is stored as its digest, so it stays distinct.
+KEY_MAX = 512
+URL_MAX = 2048
+TITLE_MAX = 500
+TEXT_MAX = 500  # source names, evidence
+
+
+def bounded(text: str, limit: int) -> str:
+    """Text cut to at most `limit` characters (for titles and names, which are only read by people)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def digest_over(text: str, limit: int) -> str:
+    """Text as it is, or its SHA-256 when it is over `limit` (for keys and URLs the store compares)."""
+    if len(text) <= limit:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
 SeenKey = tuple[str, str]
 """What the state keeps of an item it has seen: its key (see `item_key`) and its canonical URL."""
 
@@ -303,8 +330,8 @@ def item_key(item: Item) -> str:
     """
     guid = item.guid.strip()
     if guid:
-        return "g:" + guid
+        return digest_over("g:" + guid, KEY_MAX)
     url = item.url.strip()
     if url:
-        return "u:" + url
-    return "t:" + " ".join(item.title.split()).casefold()
+        return digest_over("u:" + url, KEY_MAX)
+    return digest_over("t:" + " ".join(item.title.split()).casefold(), KEY_MAX)

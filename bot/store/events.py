@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 from bot.models import KINDS, Decision, Item, Watch
-from bot.store.db import Db, opt_iso, to_iso
+from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, opt_iso, to_iso
 from bot.store.records import EVENT_COLS, Event, event_from_row
 
 _KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
@@ -25,6 +25,12 @@ def parse_known_date(text: str) -> datetime | None:
     except ValueError:
         return None
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _shown(item: Item, source: str) -> tuple[str, str, str]:
+    """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
+    url = item.url if len(item.url) <= URL_MAX else ""
+    return bounded(item.title, TITLE_MAX), url, bounded(item.publisher or source, TEXT_MAX)
 
 
 def check_finding(decision: Decision) -> None:
@@ -54,7 +60,7 @@ class EventRepo:
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
-                (item.title, item.url, event_id),
+                _shown(item, source)[:2] + (event_id,),
             )
         self._add_report(conn, event_id, source, item, now)
         return event_id, row is None
@@ -73,6 +79,7 @@ class EventRepo:
         ordered = now
         if not alert and item.published is not None and to_iso(item.published) < to_iso(now):
             ordered = item.published
+        title, url, publisher = _shown(item, source)
         cur = conn.execute(
             """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title, url,
                source, evidence, alerted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -83,10 +90,10 @@ class EventRepo:
                 to_iso(now),
                 opt_iso(item.published),
                 to_iso(ordered),
-                item.title,
-                item.url,
-                item.publisher or source,
-                decision.evidence,
+                title,
+                url,
+                publisher,
+                bounded(decision.evidence, TEXT_MAX),
                 int(alert),
             ),
         )
@@ -95,15 +102,26 @@ class EventRepo:
 
     @staticmethod
     def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> None:
-        if item.url and conn.execute(
-            "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, item.url)
+        title, url, publisher = _shown(item, source)
+        if url and conn.execute(
+            "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, url)
         ).fetchone():
             return  # the same article again: not a second report
         conn.execute(
             """INSERT INTO reports (event_id, feed, source, title, url, published, seen_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (event_id, source, item.publisher or source, item.title, item.url, opt_iso(item.published), to_iso(now)),
+            (event_id, source, publisher, title, url, opt_iso(item.published), to_iso(now)),
         )
+
+    @staticmethod
+    def prune_in(conn: sqlite3.Connection, per_event: int) -> int:
+        """Forget each event's reports beyond its `per_event` newest, inside the caller's transaction;
+        returns how many went."""
+        return conn.execute(
+            """DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER
+               (PARTITION BY event_id ORDER BY seen_at DESC, id DESC) AS n FROM reports) WHERE n > ?)""",
+            (max(per_event, 1),),
+        ).rowcount
 
     def seed_known(self, watch: Watch, *, now: datetime) -> int:
         """Insert the watch's already-known events (never alerted) unless present; returns how many."""

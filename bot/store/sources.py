@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.models import Item
-from bot.store.db import Db, SeenKey, item_key, opt_iso, to_iso
+from bot.store.db import URL_MAX, Db, SeenKey, digest_over, item_key, opt_iso, to_iso
 from bot.store.records import SOURCE_COLS, SourceState, Unchanged, source_from_row
 from bot.urls import canonical_url
 
@@ -162,7 +162,8 @@ class SourceRepo:
         return [items[i] for i in self._fresh(source, [item_key(i) for i in items], lambda i: self._url(items[i]))]
 
     def _url(self, item: Item) -> str:
-        return item.canonical_url or (self._canonical(item.url) if item.url else "")
+        url = item.canonical_url or (self._canonical(item.url) if item.url else "")
+        return digest_over(url, URL_MAX)
 
     def _known(self, column: str, values: list[str], source: str | None) -> set[str]:
         found: set[str] = set()
@@ -209,9 +210,12 @@ class SourceRepo:
         return conn.total_changes - before
 
     @staticmethod
-    def prune_in(conn: sqlite3.Connection, now: datetime, keep_days: float, keep_per_source: int) -> int:
+    def prune_in(
+        conn: sqlite3.Connection, now: datetime, keep_days: float, keep_per_source: int, max_per_source: int,
+    ) -> int:
         """Forget seen items older than `keep_days`, inside the caller's transaction, except each
-        source's `keep_per_source` newest ones; returns how many rows went."""
+        source's `keep_per_source` newest ones, and all but its `max_per_source` newest; returns how
+        many rows went."""
         seen_cutoff = to_iso(now - timedelta(days=keep_days))
         removed = 0
         for (source,) in conn.execute("SELECT DISTINCT source FROM seen").fetchall():
@@ -219,8 +223,13 @@ class SourceRepo:
                 "SELECT first_seen FROM seen WHERE source = ? ORDER BY first_seen DESC LIMIT 1 OFFSET ?",
                 (source, max(keep_per_source, 1) - 1),
             ).fetchone()
-            if floor is None:
-                continue
-            cutoff = min(seen_cutoff, str(floor[0]))
-            removed += conn.execute("DELETE FROM seen WHERE source = ? AND first_seen < ?", (source, cutoff)).rowcount
+            if floor is not None:
+                cutoff = min(seen_cutoff, str(floor[0]))
+                removed += conn.execute("DELETE FROM seen WHERE source = ? AND first_seen < ?",
+                                        (source, cutoff)).rowcount
+            # Rows of one fetch share their time: the cap is kept by key order within the oldest kept.
+            removed += conn.execute(
+                """DELETE FROM seen WHERE source = ?1 AND key NOT IN (SELECT key FROM seen WHERE source = ?1
+                   ORDER BY first_seen DESC, key LIMIT ?2)""", (source, max(max_per_source, keep_per_source, 1)),
+            ).rowcount
         return removed

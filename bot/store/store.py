@@ -10,6 +10,7 @@ process is killed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,8 +39,15 @@ __all__ = [
     "item_key",
 ]
 
+log = logging.getLogger("newsbot.store")
+
 DB_NAME = "newsbot.db"
 _KEEP_PER_SOURCE = 1000  # prune never forgets a source's newest keys, however old
+# Bounds on what one source may leave in the state (a feed that changes its ids on every fetch
+# would otherwise add a feed's worth of rows every time):
+MAX_NEW_PER_FETCH = 200  # new items recorded per fetch; the rest count as new again next time
+MAX_SEEN_PER_SOURCE = 5000  # seen rows per source after a prune, however recent
+MAX_REPORTS_PER_EVENT = 100  # reports per event after a prune (the newest; /status counts them)
 
 
 class Store:
@@ -120,13 +128,20 @@ class Store:
     ) -> list[FindingResult]:
         """Everything a fetched (200) source brought, in one transaction: all of it or nothing.
 
-        Plain items are marked seen. Each (item, decision, alert) finding is marked seen and folded into its event, or
+        Plain items are marked seen, at most MAX_NEW_PER_FETCH with the findings (the rest are
+        dropped with a log line). Each (item, decision, alert) finding is marked seen and folded into its event, or
         makes a new event, which with `alert` queues one outbox row per active subscriber who
         wants it. The fetch counts as a success (validators replaced as given, errors reset).
         Returns one FindingResult per finding, in order.
         """
         for _item, decision, _alert in findings:
             check_finding(decision)
+        room = max(MAX_NEW_PER_FETCH - len(findings), 0)
+        if len(items_seen) > room:
+            log.warning("source %r: %d new items in one fetch, more than %d: %d left unrecorded (new again "
+                        "next fetch)", source, len(items_seen) + len(findings), MAX_NEW_PER_FETCH,
+                        len(items_seen) - room)
+            items_seen = items_seen[:room]
         with self.db.tx() as conn:
             seen = [*items_seen, *(f[0] for f in findings)]
             added = self.sources.mark_seen_in(conn, source, seen, now)
@@ -160,16 +175,20 @@ class Store:
         keep_days: float = 180,
         outbox_days: float = 30,
         keep_per_source: int = _KEEP_PER_SOURCE,
+        max_per_source: int = MAX_SEEN_PER_SOURCE,
+        reports_per_event: int = MAX_REPORTS_PER_EVENT,
     ) -> dict[str, int]:
-        """Forget old seen items, delivered or abandoned alerts and cycle figures, in one
-        transaction; returns rows removed per table.
+        """Forget old seen items, delivered or abandoned alerts, cycle figures and an event's
+        reports beyond its newest `reports_per_event`, in one transaction; returns rows removed per table.
 
         A source's `keep_per_source` newest keys are always kept, so a page that lists old items
-        for years does not bring them back as new. Events are never forgotten.
+        for years does not bring them back as new, and never more than `max_per_source`, however
+        recent. Events are never forgotten.
         """
         with self.db.tx() as conn:
-            seen = self.sources.prune_in(conn, now, keep_days, keep_per_source)
-            return {"seen": seen, **self.chats.prune_in(conn, now, outbox_days)}
+            seen = self.sources.prune_in(conn, now, keep_days, keep_per_source, max_per_source)
+            reports = self.event_log.prune_in(conn, reports_per_event)
+            return {"seen": seen, "reports": reports, **self.chats.prune_in(conn, now, outbox_days)}
 
 
 State = Store

@@ -196,7 +196,9 @@ class Sender:
             self._write(self._state.mark_failed, row.id, error="event no longer exists", now=self._clock())
             tally["dropped"] += 1
             return Outcome.SENT, target
-        parts = split_message(text)
+        # One alert is one message: the fields it shows are capped (bot.messages.SHOWN); were it still
+        # too long, only its first part goes, never a flood of parts.
+        parts = split_message(text)[:1]
         done = self._parts_done.get(row.id, 0)
         while done < len(parts):
             try:
