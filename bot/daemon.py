@@ -23,7 +23,7 @@ from bot.logs import setup_logging
 from bot.messages import format_alert, format_alert_plain, scan_summary, stopping_text
 from bot.models import Config, Source, utcnow
 from bot.pipeline import Batch, CycleResult, Finding, Pipeline, SourceOutcome
-from bot.store.store import OutboxMessage, State
+from bot.store.store import DB_NAME, OutboxMessage, State
 
 if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
     from apscheduler.schedulers.asyncio import AsyncIOScheduler  # `run` only: `scan` never loads it
@@ -37,6 +37,8 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 SHUTDOWN_GRACE = 10.0
 SEND_EVERY = 2.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_STATE_GONE = 1
+STATE_CHECK_EVERY = 2.0  # seconds between checks that the state's files are still there
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,32 @@ class InstanceLock:
             self._fh = None
 
 
+class StateFiles:
+    """The database and lock file a daemon started with, by inode: a state dir deleted or replaced
+    under the running daemon is noticed, so that it stops instead of writing to files nobody sees."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.paths = (state_dir / DB_NAME, InstanceLock(state_dir).path)
+        self.inodes = tuple(self._inode(p) for p in self.paths)
+
+    @staticmethod
+    def _inode(path: Path) -> int | None:
+        try:
+            return path.stat().st_ino
+        except OSError:
+            return None
+
+    def problem(self) -> str | None:
+        """What is missing or replaced since the start, in one phrase; None when all is in place."""
+        for path, inode in zip(self.paths, self.inodes, strict=True):
+            now = self._inode(path)
+            if now is None:
+                return f"{path} is gone (deleted or moved)"
+            if inode is not None and now != inode:
+                return f"{path} was replaced by another file"
+        return None
+
+
 def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
     """One readable line (or one JSON object) per finding."""
     item, d = finding.item, finding.decision
@@ -134,8 +162,6 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         async with Fetcher(config.settings) as fetcher:
             pipeline = Pipeline(config, state, fetcher)
             pipeline.seed()
-            if token:
-                state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
             sources = pipeline.active_sources()
             _warn_if_idle(config, sources)
             progress = Progress(len(sources), sys.stderr)
@@ -147,10 +173,7 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         failed = [o for o in result.outcomes if o.status == "failed"]
         for outcome in failed:
             print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
-        if token and state.outbox_size():
-            delivery = await _deliver(config, state, token, api_url)
-        elif not token:
-            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
+        delivery = await _send_from_scan(config, state, state_dir, result, token, api_url)
     finally:
         state.close()
     none_answered = bool(result.outcomes) and len(failed) == len(result.outcomes)
@@ -158,6 +181,29 @@ async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: T
         print("newsbot: no source answered", file=sys.stderr)
     print(scan_summary(result.stats(), sum(f.alerted for f in result.findings)), file=sys.stderr)
     return delivery or (1 if none_answered else 0)
+
+
+async def _send_from_scan(config: Config, state: State, state_dir: Path, result: CycleResult, token: str,
+                          api_url: str) -> int:
+    """Sends what `scan` queued (or, without a token, marks the alerts it printed), holding the instance
+    lock as `run` does; while a daemon holds it, sending is left to the daemon, in one line.
+
+    Returns the exit code delivery asks for (0, or that of a Bot API that could not be used)."""
+    lock = InstanceLock(state_dir)
+    holder = lock.acquire()
+    if holder:
+        print(f"newsbot: {holder}: it sends the alerts; scan sent none", file=sys.stderr)
+        return 0
+    try:
+        if token:
+            state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
+            if state.outbox_size():
+                return await _deliver(config, state, token, api_url)
+        else:
+            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
+        return 0
+    finally:
+        lock.release()
 
 
 def _warn_if_idle(config: Config, active: list[Source]) -> None:
@@ -312,7 +358,7 @@ class Daemon:
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
         self.config: Config = opts.config
-        self.state: State = State.open(opts.state_dir)
+        self.state: State = State.open(opts.state_dir, verify=True)  # a damaged file: refused
         self.fetcher: Fetcher = Fetcher(self.config.settings)
         self.pipeline: Pipeline = Pipeline(self.config, self.state, self.fetcher)
         self.stopping: asyncio.Event = asyncio.Event()
@@ -334,6 +380,7 @@ class Daemon:
         self._mtime: float = self._sources_mtime()
         self._reloads: set[asyncio.Task[None]] = set()  # reloads started by SIGHUP or an admin command
         self._reload_lock = asyncio.Lock()
+        self.files = StateFiles(opts.state_dir)  # (after the state is open and the lock taken)
 
     def _sources_mtime(self) -> float:
         try:
@@ -358,6 +405,8 @@ class Daemon:
                                max_instances=1, misfire_grace_time=3600)
         self.scheduler.add_job(self.flush, "interval", seconds=SEND_EVERY, id="send", coalesce=True,
                                max_instances=1, misfire_grace_time=10, next_run_time=utcnow())
+        self.scheduler.add_job(self.check_state_files, "interval", seconds=STATE_CHECK_EVERY, id="files",
+                               coalesce=True, max_instances=1, misfire_grace_time=10)
         self.scheduler.start()
         log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
                  len(self.config.sources), self.opts.state_dir)
@@ -367,13 +416,13 @@ class Daemon:
         are fetched meanwhile and alerts wait in the outbox."""
         from telegram.error import InvalidToken, TelegramError
 
-        from bot.telegram.bot import Sender, polling
+        from bot.telegram.bot import polling
 
         delay = 5.0
         while not self.stopping.is_set():
             try:
                 async with polling(self._build_app()) as app:
-                    self.app, self.sender = app, Sender(app.bot, self.state, self.render)
+                    self.app, self.sender = app, self._new_sender(app)
                     log.info("connected to the Telegram Bot API")
                     await self._telegram_done.wait()
                 return
@@ -390,6 +439,13 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
             delay = min(delay * 2, 300.0)
+
+    def _new_sender(self, app: BotApp) -> Sender:
+        """The outbox's sender for a connected bot; it tells the admins when the state cannot be written."""
+        from bot.telegram.bot import Sender, notify_admins
+
+        return Sender(app.bot, self.state, self.render,
+                      notify=lambda text: notify_admins(app.bot, self.opts.admins, text))
 
     def _build_app(self) -> BotApp:
         """The Application with newsbot's commands, bound to this daemon's state and source actions."""
@@ -493,6 +549,15 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.observe_send(sent, failed)
             return sent
+
+    async def check_state_files(self) -> None:
+        """Stops the daemon (exit 1) when its database or lock file is gone or replaced: another `run`
+        could otherwise start beside it, and nothing it records would be seen."""
+        problem = self.files.problem()
+        if problem and not self.stopping.is_set():
+            log.error("the state is gone from under newsbot: %s; stopping", problem)
+            self.exit_code = EXIT_STATE_GONE
+            self.stopping.set()
 
     async def prune(self) -> None:
         """Keeps the database bounded over months of running: drops old seen items and sent rows."""

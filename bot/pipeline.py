@@ -133,6 +133,7 @@ class Pipeline:
         self._next_due: dict[str, datetime] = {}
         self._flags_token: tuple[int, int] | None = None
         self._held: frozenset[str] = frozenset()  # paused or disabled in the state
+        self.outage = StateOutage()  # while the state refuses writes: one line, sources backed off
         self.config = config
         self.detector = Detector(config.watches)
 
@@ -224,21 +225,24 @@ class Pipeline:
         """Keeps a cycle's counts in the state (for `status` and /stats)."""
         try:
             self.state.record_cycle(result.stats(), now=self.clock())
-        except sqlite3.Error:
-            log.exception("could not record the cycle's figures")
+        except sqlite3.Error as exc:
+            log.warning("could not record the cycle's figures: %s", exc)
 
     def _record_unchanged(self, unchanged: list[Unchanged]) -> None:
         """Records the cycle's 304 answers in one transaction (losing them only means an earlier re-check)."""
         try:
             self.state.record_unchanged(unchanged, now=self.clock())
-        except sqlite3.Error:
-            log.exception("could not record %d unchanged sources", len(unchanged))
+        except sqlite3.Error as exc:
+            log.warning("could not record %d unchanged sources: %s", len(unchanged), exc)
 
     async def _run_guarded(self, source: Source, shared: Batch, st: SourceState | None) -> SourceOutcome:
         """Runs one source; a bug in one source's handling is recorded, never spread to the others."""
         t0 = time.monotonic()
         try:
             outcome = await self.run_source(source, shared, st)
+            self.outage.succeeded()
+        except sqlite3.Error as exc:
+            outcome = self._state_failed(source, exc)
         except Exception as exc:  # noqa: BLE001 - one source must never stop the cycle
             log.exception("source %r: unexpected error", source.name)
             outcome = self._failed(source, f"internal error: {exc.__class__.__name__}: {exc}", None)
@@ -331,6 +335,13 @@ class Pipeline:
             return first_fetch
         return item.published < now - window
 
+    def _state_failed(self, source: Source, exc: sqlite3.Error) -> SourceOutcome:
+        """A source whose outcome the state could not take: tried again after the outage's delay (the
+        state is not written, as it cannot be), with one log line per outage."""
+        delay = self.outage.failed(exc)
+        self._schedule(source, self.clock() + timedelta(seconds=delay))
+        return SourceOutcome(source.name, "failed", error=f"state not written: {exc}")
+
     def _failed(self, source: Source, error: str, result: FetchResult | None) -> SourceOutcome:
         settings = self.config.settings
         error = display_url(error)  # recorded and shown to all: never a URL's credentials
@@ -365,3 +376,30 @@ class Pipeline:
             when = max(when, not_before)
         self._next_due[source.name] = when
 
+
+
+class StateOutage:
+    """The state refusing writes (a full disk, a read-only file): said once when it starts and once when
+    it ends. A source that meets it waits as long as the outage has lasted (5 s to 5 minutes), so that
+    retries thin out the way a doubling backoff would, whatever the number of sources."""
+
+    FIRST, MAX = 5.0, 300.0
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self._since = 0.0
+
+    def failed(self, exc: sqlite3.Error) -> float:
+        """Records a refused write; returns how long the source waits before it is fetched again."""
+        if self.error is None:
+            self.error = str(exc) or type(exc).__name__
+            self._since = time.monotonic()
+            log.error("cannot write the state (%s): sources wait %.0f s to %.0f min between tries until it can",
+                      self.error, self.FIRST, self.MAX / 60)
+        return min(max(self.FIRST, time.monotonic() - self._since), self.MAX)
+
+    def succeeded(self) -> None:
+        """A source's outcome was recorded: the outage is over."""
+        if self.error is not None:
+            log.warning("the state can be written again: sources are fetched as usual")
+            self.error = None

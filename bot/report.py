@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
-from bot.store.db import SCHEMA_VERSION, Db
+from bot.store.db import SCHEMA_VERSION, Db, refuse_empty
 from bot.store.store import DB_NAME, Event, SourceState, State, StateError
 from bot.urls import display_url
 
@@ -42,6 +42,8 @@ def open_read_only(state_dir: Path) -> State:
     as immutable.
     """
     path = Path(state_dir) / DB_NAME
+    if path.exists():
+        refuse_empty(path)
     uri = path.resolve().as_uri()
     problem: sqlite3.Error | None = None
     for query in ("?mode=ro", "?mode=ro&immutable=1"):
@@ -248,9 +250,12 @@ def status_json(config: Config, state: State) -> dict[str, object]:
 
 def print_status(config: Config, state_dir: Path, *, as_json: bool = False) -> int:
     """`newsbot status`: prints the report; reads only, so it works while the daemon runs and on a
-    state dir this user cannot write."""
+    state dir this user cannot write; a damaged database is refused after PRAGMA quick_check."""
     state = open_read_only(state_dir)
     try:
+        problem = state.db.quick_check()
+        if problem:
+            raise StateError(f"state database {state.path} is damaged ({problem}); restore it from a backup")
         if as_json:
             print(json.dumps(status_json(config, state), ensure_ascii=False))
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,4 +85,44 @@ def test_private_addresses_refused_without_allow_private(tmp_path: Path, news_si
     text = reply(bot_api, ADMIN, 0)
     assert "Not added" in text and "not a public address" in text
     assert news_site.hits("/feed.xml") == 0
+    assert load_config(tmp_path / "sources.yaml").sources == ()
+
+
+def test_a_slow_addsource_delays_nobody_else(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI,
+                                             stop_after: list[subprocess.Popen[str]]) -> None:
+    news_site.set("/slow.xml", rss(NOW_ITEMS))
+    news_site.fault("/slow.xml", "delay", seconds=5)
+    stop_after.append(start(tmp_path, bot_api, "settings:\n  allow_private: true\n"))
+    bot_api.send_command(f"/addsource {news_site.url('/slow.xml')} Slow news", chat_id=ADMIN, user_id=ADMIN)
+    wait_for(lambda: news_site.hits("/slow.xml") >= 1, what="the slow site asked")
+    asked = time.monotonic()
+    bot_api.send_command("/help", chat_id=FAN, user_id=FAN)
+    assert "/start" in reply(bot_api, FAN, 0)
+    assert time.monotonic() - asked < 3, "another chat's /help waited behind the slow /addsource"
+    assert bot_api.sent(ADMIN) == []  # the slow one is still being checked
+    assert "Added" in reply(bot_api, ADMIN, 0)  # and answers once the site does
+
+
+async def test_addsource_gives_up_on_a_site_that_never_answers(tmp_path: Path, news_site: NewsSite,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.fetch.client import Fetcher
+    from bot.models import Config, Settings
+    from bot.store.store import State
+    from bot.telegram import admin
+
+    monkeypatch.setattr(admin, "ADD_SOURCE_TIMEOUT", 0.5)
+    news_site.set("/hang.xml", rss(NOW_ITEMS))
+    news_site.fault("/hang.xml", "delay", seconds=30)
+    (tmp_path / "sources.yaml").write_text(
+        "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\nsources: []\n", encoding="utf-8")
+    settings = Settings(allow_private=True)
+    config = Config(watches=(), sources=(), settings=settings)
+    with State.open(tmp_path / "state") as state:
+        async with Fetcher(settings) as fetcher:
+            source_admin = admin.SourceAdmin(tmp_path / "sources.yaml", state, fetcher, lambda: config,
+                                             lambda reason: None)
+            asked = time.monotonic()
+            text = await source_admin.add(news_site.url("/hang.xml"), "Hanging")
+    assert time.monotonic() - asked < 3
+    assert text.startswith("Not added:") and "did not answer within 0.5 s" in text, text
     assert load_config(tmp_path / "sources.yaml").sources == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -405,3 +406,30 @@ async def test_unchanged_sources_are_recorded_together(world: tuple[State, Fetch
     assert state.source_state("f0").etag is not None
     solo = await pipeline.run_source(sources[0])
     assert solo.status == "unchanged" and batches[-1] == ["f0"]
+
+
+async def test_a_state_that_cannot_be_written_is_one_line_and_backs_off(
+        world: tuple[State, Fetcher], news_site: NewsSite, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # (an in-process `scan` earlier may have left the root logger at ERROR)
+    state, fetcher = world
+    news_site.set("/feed.xml", rss([]))
+    source = Source(name="local", url=news_site.url("/feed.xml"), interval=1)
+    pipeline = Pipeline(make([source]), state, fetcher)
+    real = state.record_fetched
+
+    def disk_full(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(state, "record_fetched", disk_full)
+    monkeypatch.setattr(state, "record_fetch_error", disk_full)
+    for _ in range(3):
+        outcome = await pipeline.run_one(source, pipeline.batch())
+        assert outcome.status == "failed" and "database or disk is full" in (outcome.error or "")
+    assert pipeline.due(utcnow() + timedelta(seconds=3)) == []  # not every second: it waits
+    refused = [r for r in caplog.records if "cannot write the state" in r.getMessage()]
+    assert len(refused) == 1 and not any(r.exc_info for r in caplog.records), caplog.text
+    monkeypatch.setattr(state, "record_fetched", real)
+    news_site.set("/feed.xml", rss([("A new headline", "text", datetime.now(UTC))]))
+    assert (await pipeline.run_one(source, pipeline.batch())).status == "fetched"
+    assert "the state can be written again" in caplog.text

@@ -433,6 +433,6 @@ def test_sources_without_action_and_unusable_state(files: tuple[Path, Path],
     assert "give an action" in capsys.readouterr().err
     files[1].mkdir()
     (files[1] / "newsbot.db").write_bytes(b"this is not a database" * 100)
-    assert run(files, "list") == 1
+    assert run(files, "list") == 2  # an unusable state: exit 2, as for every command
     err = capsys.readouterr().err
     assert err.startswith("newsbot: cannot use state database") and "Traceback" not in err

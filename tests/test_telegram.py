@@ -118,7 +118,7 @@ async def app(bot_api: FakeBotAPI, state: State, actions: Actions) -> AsyncItera
     """A running Application (long polling the fake API)."""
     bot_api.add_chat(GROUP, "group", title="Fan club", admins=(GROUP_ADMIN,))
     application = build_application(TOKEN, base_url=bot_api.base_url, deps=make_deps(state, actions),
-                                    read_timeout=2.0, connect_timeout=1.0)
+                                    read_timeout=2.0, connect_timeout=1.0, concurrent_updates=1)  # see `settled`
     async with polling(application, poll_timeout=1):
         yield application
 
@@ -146,7 +146,8 @@ class Chat:
 async def settled(api: FakeBotAPI) -> None:
     """Wait until the bot has finished with every update sent so far.
 
-    The bot handles updates one at a time, in order: once a /help sent now from a chat of its own
+    This bot handles updates one at a time, in order (concurrent_updates=1; the daemon's handles chats
+    concurrently, tested in test_admin): once a /help sent now from a chat of its own
     is answered, every earlier update was handled in full, replies and errors included.
     """
     before = len(api.sent(PROBE))

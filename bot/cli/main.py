@@ -25,8 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        import sqlite3
+
         from bot.store.store import StateError  # imported here: most commands never open the state
 
+        if isinstance(exc, sqlite3.Error):  # read from a damaged file, or a write the disk refused
+            print(f"newsbot: state database: {exc}; check the disk, or restore the state from a backup",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if not isinstance(exc, StateError | OSError):
             raise
         print(f"newsbot: state: {exc}", file=sys.stderr)

@@ -107,9 +107,9 @@ def run_sources_command(args: argparse.Namespace, paths: Paths) -> int:
         return EXIT_USAGE
     try:
         return _dispatch(action, args, paths)
-    except (FetchFailed, StateError) as exc:
+    except FetchFailed as exc:
         return _fail(str(exc), EXIT_FAIL)
-    except (SourceError, ConfigError, _Usage) as exc:
+    except (SourceError, ConfigError, StateError, _Usage) as exc:  # a state that cannot be used: exit 2
         return _fail(str(exc), EXIT_USAGE)
     except OSError as exc:
         return _fail(f"{getattr(exc, 'filename', None) or ''} {exc.strerror or exc}".strip(), EXIT_FAIL)

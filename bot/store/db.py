@@ -4,6 +4,7 @@ small conversions every repository of the store relies on."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -166,9 +167,30 @@ class Db:
         self.lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path) -> Db:
-        """Open (or create) the database file, set its pragmas and migrate its schema."""
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def open(cls, path: Path, *, verify: bool = False) -> Db:
+        """Open the database file, set its pragmas and migrate its schema; create it only where no
+        file exists. An existing empty or unreadable file is refused (StateError), as is a damaged
+        one when `verify` asks for PRAGMA quick_check."""
+        if not path.exists():
+            create(path)
+        else:
+            refuse_empty(path)
+        db = cls._connect(path)
+        if verify:
+            problem = db.quick_check()
+            if problem:
+                db.close()
+                raise StateError(f"state database {path} is damaged ({problem}); restore it from a backup")
+        return db
+
+    @classmethod
+    def _connect(cls, path: Path) -> Db:
+        """Connect to an existing file, set its pragmas and migrate its schema."""
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open state database {path}: {exc}") from exc
         try:
             configure(conn)
             migrate(conn)
@@ -214,6 +236,17 @@ class Db:
         """PRAGMA data_version: moves whenever another connection commits."""
         return self.count("PRAGMA data_version")
 
+    def quick_check(self) -> str | None:
+        """None when PRAGMA quick_check finds the file sound, else the first problem it reports."""
+        try:
+            rows = self.read("PRAGMA quick_check(1)")
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        if rows == [("ok",)]:
+            return None
+        text = " ".join(str(rows[0][0]).replace("*** in database main ***", "").split()) if rows else ""
+        return text or "PRAGMA quick_check gave no answer"
+
     def integrity_ok(self) -> bool:
         """True when PRAGMA integrity_check reports "ok"."""
         try:
@@ -221,6 +254,29 @@ class Db:
         except sqlite3.DatabaseError:
             return False
         return rows == [("ok",)]
+
+
+def refuse_empty(path: Path) -> None:
+    """Raises StateError for an existing database file of 0 bytes: a state lost, never a new one."""
+    if path.stat().st_size == 0:
+        raise StateError(f"state database {path} is empty (0 bytes); refusing to start over on it: "
+                         "restore it from a backup, or move it away to begin a new state")
+
+
+def create(path: Path) -> None:
+    """Create a new state database with the current schema, all at once: it is built beside `path`
+    and renamed into place, so that a crash never leaves an empty file where a state belongs."""
+    tmp = path.with_name(path.name + ".new")
+    for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        migrate(conn)
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot create state database {path}: {exc}") from exc
+    finally:
+        conn.close()
+    os.replace(tmp, path)
 
 
 def to_iso(dt: datetime) -> str:

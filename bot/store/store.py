@@ -100,11 +100,12 @@ class Store:
         self.close = db.close
 
     @classmethod
-    def open(cls, state_dir: Path) -> Store:
-        """Create the state dir if needed, open (or create) the database and migrate its schema."""
+    def open(cls, state_dir: Path, *, verify: bool = False) -> Store:
+        """Create the state dir if needed, open the database (creating it only where none exists)
+        and migrate its schema; `verify` also runs PRAGMA quick_check (see Db.open)."""
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        return cls(Db.open(state_dir / DB_NAME))
+        return cls(Db.open(state_dir / DB_NAME, verify=verify))
 
     def __enter__(self) -> Store:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,6 +13,8 @@ from bot.models import Config
 from bot.sources import SourceError, add_source, find_source, inspect_source, remove_source
 from bot.store.store import State
 from bot.urls import display_url
+
+ADD_SOURCE_TIMEOUT = 15.0  # seconds /addsource may spend checking a URL before it answers
 
 
 class SourceAdmin:
@@ -29,13 +32,16 @@ class SourceAdmin:
         """Validates, previews and saves a new source; non-public addresses need `allow_private`."""
         config = self.config()
         try:
-            preview = await inspect_source(url, name=name, interval=None, config=config, fetcher=self.fetcher,
-                                           allow_private=config.settings.allow_private)
+            async with asyncio.timeout(ADD_SOURCE_TIMEOUT):
+                preview = await inspect_source(url, name=name, interval=None, config=config, fetcher=self.fetcher,
+                                               allow_private=config.settings.allow_private)
             # Checked public now; every later fetch checks again, as the name may come to resolve elsewhere.
             public_only = not preview.source.allow_private
             add_source(self.sources_path, replace(preview.source, public_only=public_only))
         except SourceError as exc:
             return f"Not added: {html.escape(display_url(str(exc)))}"
+        except TimeoutError:
+            return f"Not added: {html.escape(display_url(url))} did not answer within {ADD_SOURCE_TIMEOUT:g} s."
         self.reload("source added from Telegram")
         src = preview.source
         lines = [f"Added <b>{html.escape(src.name)}</b> ({src.kind}, every {int(src.interval)} s)",

@@ -9,8 +9,9 @@ python-telegram-bot's own lifecycle for running beside other asyncio work (`poll
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +22,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -41,6 +43,41 @@ log = logging.getLogger(__name__)
 
 BotApp = Application[Any, Any, Any, Any, Any, Any]
 ON_MESSAGES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+# Updates handled at once: a slow command (an /addsource checking a slow site) or a burst of /start
+# holds up only its own chat, while each chat's updates are still handled in order.
+CONCURRENT_UPDATES = 32
+
+
+class ChatOrderedUpdates(BaseUpdateProcessor):
+    """Handles the updates of different chats concurrently (up to a bound), each chat's in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> its lock, updates using it
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Runs the handler once the chat's earlier updates are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._chats[chat.id]
+            if users == 1:
+                del self._chats[chat.id]
+            else:
+                self._chats[chat.id] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 def rate_limiter(*, per_second: float = 30.0, max_retries: int = 3) -> AIORateLimiter:
@@ -56,16 +93,19 @@ def rate_limiter(*, per_second: float = 30.0, max_retries: int = 3) -> AIORateLi
 
 def build_application(token: str, *, base_url: str, deps: BotDeps, concurrency: int = DEFAULT_CONCURRENCY,
                       read_timeout: float = 10.0, connect_timeout: float = 5.0,
-                      max_retries: int = 3, per_second: float = 30.0) -> BotApp:
-    """An Application with newsbot's commands, a rate limiter and a connection pool for the sender."""
-    request = HTTPXRequest(connection_pool_size=concurrency + 4, read_timeout=read_timeout,
+                      max_retries: int = 3, per_second: float = 30.0,
+                      concurrent_updates: int = CONCURRENT_UPDATES) -> BotApp:
+    """An Application with newsbot's commands, a rate limiter, a connection pool for the sender, and
+    `concurrent_updates` updates handled at once (see ChatOrderedUpdates)."""
+    request = HTTPXRequest(connection_pool_size=concurrency + 8, read_timeout=read_timeout,
                            write_timeout=read_timeout, connect_timeout=connect_timeout,
                            pool_timeout=read_timeout)
     updates_request = HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout,
                                    connect_timeout=connect_timeout)
     limiter = rate_limiter(per_second=per_second, max_retries=max_retries)
     app = (ApplicationBuilder().token(token).base_url(base_url).request(request)
-           .get_updates_request(updates_request).rate_limiter(limiter).build())
+           .get_updates_request(updates_request).rate_limiter(limiter)
+           .concurrent_updates(ChatOrderedUpdates(max(1, concurrent_updates))).build())
     register_handlers(app, Commands(deps))
     return app
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Render = Callable[[int, int], str | None]
 Clock = Callable[[], datetime]
+Notify = Callable[[str], Awaitable[object]]
 
 # BadRequest descriptions that mean the chat itself is unreachable for good.
 GONE_MARKERS = (
@@ -42,6 +45,10 @@ MAX_INLINE_RETRY_AFTER = 60.0
 # Messages in flight at once. Telegram's 30/s limit needs only a few to cover its round trip,
 # and the HTTP connection pool gets slower per request as it grows (measured by bench/broadcast.py).
 DEFAULT_CONCURRENCY = 8
+# While the state cannot be written, sending is tried again after this many seconds, doubling.
+STATE_RETRY_FIRST, STATE_RETRY_MAX = 2.0, 60.0
+STATE_PAUSED_TEXT = ("newsbot cannot write its state ({error}): sending alerts is paused until it can. "
+                     "Check the disk of the state directory (free space, permissions).")
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -80,7 +87,7 @@ class Sender:
     def __init__(self, bot: telegram.Bot, state: State, render: Render, *,
                  concurrency: int = DEFAULT_CONCURRENCY,
                  backoff_base: float = 1.0, max_backoff: float = 300.0, batch: int = 1000,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, notify: Notify | None = None) -> None:
         self._bot = bot
         self._state = state
         self._render = render
@@ -92,6 +99,8 @@ class Sender:
         self._lock = asyncio.Lock()
         self._parts_done: dict[int, int] = {}  # row id -> parts already delivered (long alerts)
         self._stopping = False
+        self._notify = notify  # tells the operators (once per outage) that the state cannot be written
+        self._paused = StatePause()
 
     def stop(self) -> None:
         """Finish the messages in flight, start no new ones (for a clean shutdown)."""
@@ -101,10 +110,11 @@ class Sender:
         """Send everything due now; returns counts. One flush runs at a time."""
         tally: Counter[str] = Counter()
         async with self._lock:
+            if self._paused or not self._record_delivered():
+                return SendStats()
             stalled: set[int] = set()  # chats that failed in this flush: not retried before it ends
-            while not self._stopping:
-                rows = [r for r in self._state.pending(now=self._clock(), limit=self._batch)
-                        if r.chat_id not in stalled]
+            while not self._stopping and not self._paused:
+                rows = [r for r in self._pending() if r.chat_id not in stalled and r.id not in self._paused.delivered]
                 if not rows:
                     break
                 by_chat: dict[int, list[OutboxMessage]] = {}
@@ -114,12 +124,47 @@ class Sender:
                 queue.reverse()  # workers pop from the end: chats go in order of their first row
                 workers = min(self._concurrency, len(queue))
                 await asyncio.gather(*(self._worker(queue, stalled, tally) for _ in range(workers)))
+            await self._tell_operators()
         return SendStats(**tally)
+
+    def _pending(self) -> list[OutboxMessage]:
+        try:
+            return self._state.pending(now=self._clock(), limit=self._batch)
+        except sqlite3.Error as exc:
+            self._paused.failed(exc)
+            return []
+
+    def _write(self, write: Callable[..., object], *args: object, **kwargs: object) -> bool:
+        """One write to the state; False (and sending paused) when the state refuses it."""
+        try:
+            write(*args, **kwargs)
+        except sqlite3.Error as exc:
+            self._paused.failed(exc)
+            return False
+        self._paused.succeeded()
+        return True
+
+    def _record_delivered(self) -> bool:
+        """Marks sent the rows delivered while the state could not be written; True when none is left."""
+        for row_id in list(self._paused.delivered):
+            if not self._write(self._state.mark_sent, row_id, now=self._clock()):
+                return False
+            self._paused.delivered.discard(row_id)
+        return True
+
+    async def _tell_operators(self) -> None:
+        """The one operator message of an outage, sent once the flush has stopped."""
+        text = self._paused.take_notice()
+        if text and self._notify is not None:
+            try:
+                await self._notify(text)
+            except Exception as exc:  # noqa: BLE001 - the log line stands in for the message
+                log.warning("could not tell the operators that the state cannot be written: %s", exc)
 
     async def _worker(self, queue: list[tuple[int, list[OutboxMessage]]], stalled: set[int],
                       tally: Counter[str]) -> None:
         """Take chats off the shared queue and send each one's rows in order."""
-        while queue and not self._stopping:
+        while queue and not self._stopping and not self._paused:
             chat_id, rows = queue.pop()
             if not await self._send_chat(chat_id, rows, tally):
                 stalled.add(chat_id)
@@ -128,13 +173,13 @@ class Sender:
         """Send one chat's rows in order, stopping at the first that cannot go now; True if all went."""
         target = chat_id
         for row in rows:
-            if self._stopping:
+            if self._stopping or self._paused:
                 return False
             outcome, target = await self._deliver(row, target, tally)
             if outcome in (Outcome.GONE, Outcome.RETRY):
                 return False
         if target != chat_id:
-            self._state.deactivate(chat_id, f"migrated to {target}")
+            self._write(self._state.deactivate, chat_id, f"migrated to {target}")
         return True
 
     async def _deliver(self, row: OutboxMessage, target: int, tally: Counter[str]) -> tuple[Outcome, int]:
@@ -143,12 +188,12 @@ class Sender:
             text = self._render(row.event_id, row.chat_id)
         except Exception as exc:
             log.exception("could not render alert %s", row.id)
-            self._state.mark_retry(row.id, error=f"render: {exc!r}",
-                                   next_attempt=self._clock() + timedelta(seconds=self.backoff(row.attempts)))
+            self._write(self._state.mark_retry, row.id, error=f"render: {exc!r}",
+                        next_attempt=self._clock() + timedelta(seconds=self.backoff(row.attempts)))
             tally["retried"] += 1
             return Outcome.RETRY, target
         if text is None:
-            self._state.mark_failed(row.id, error="event no longer exists", now=self._clock())
+            self._write(self._state.mark_failed, row.id, error="event no longer exists", now=self._clock())
             tally["dropped"] += 1
             return Outcome.SENT, target
         # One alert is one message: the fields it shows are capped (bot.messages.SHOWN); were it still
@@ -169,8 +214,10 @@ class Sender:
             done += 1
             tally["parts"] += 1
         self._parts_done.pop(row.id, None)
-        self._state.mark_sent(row.id, now=self._clock())
         tally["sent"] += 1
+        if not self._write(self._state.mark_sent, row.id, now=self._clock()):
+            self._paused.delivered.add(row.id)  # never sent again by this process
+            return Outcome.RETRY, target
         return Outcome.SENT, target
 
     async def _send_part(self, chat_id: int, text: str, tally: Counter[str]) -> None:
@@ -201,7 +248,7 @@ class Sender:
         if isinstance(exc, Forbidden) or (isinstance(exc, BadRequest)
                                           and any(m in message for m in GONE_MARKERS)):
             log.info("chat %s is unreachable (%s): deactivated", row.chat_id, exc.message)
-            self._state.deactivate(row.chat_id, exc.message)
+            self._write(self._state.deactivate, row.chat_id, exc.message)
             self._parts_done.pop(row.id, None)
             tally["deactivated"] += 1
             tally["failed"] += 1
@@ -209,7 +256,7 @@ class Sender:
         if isinstance(exc, BadRequest) and row.attempts + 1 >= MAX_BAD_REQUEST_ATTEMPTS:
             log.error("giving up on alert %s to %s after %d attempts: %s", row.id, row.chat_id,
                       row.attempts + 1, exc.message)
-            self._state.mark_failed(row.id, error=exc.message, now=now)
+            self._write(self._state.mark_failed, row.id, error=exc.message, now=now)
             self._parts_done.pop(row.id, None)
             tally["failed"] += 1
             return Outcome.FAILED
@@ -218,8 +265,8 @@ class Sender:
             delay = max(delay, retry_seconds(exc))
         log.warning("alert %s to %s failed (%s: %s); retry in %.0fs", row.id, row.chat_id,
                     type(exc).__name__, exc.message, delay)
-        self._state.mark_retry(row.id, error=f"{type(exc).__name__}: {exc.message}",
-                               next_attempt=now + timedelta(seconds=delay))
+        self._write(self._state.mark_retry, row.id, error=f"{type(exc).__name__}: {exc.message}",
+                    next_attempt=now + timedelta(seconds=delay))
         tally["retried"] += 1
         return Outcome.RETRY
 
@@ -236,3 +283,42 @@ class Sender:
         if sub is not None:
             self._state.set_preferences(new_chat, kinds=sub.kinds, watches=sub.watches)
         return new_chat
+
+
+class StatePause:
+    """Sending paused while the state cannot be written: one log line and one operator notice per
+    outage, a retry after a growing delay, and the rows delivered meanwhile, which are never sent again
+    (so repeats stay bounded by the messages in flight, as after a kill)."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.delivered: set[int] = set()  # rows Telegram took whose mark-sent the state refused
+        self._notice: str | None = None
+        self._delay = STATE_RETRY_FIRST
+        self._retry_at = 0.0
+
+    def __bool__(self) -> bool:
+        """True while sending holds: the state refused a write and the retry delay has not passed
+        (after it, sending is tried again, and the next write decides)."""
+        return self.error is not None and time.monotonic() < self._retry_at
+
+    def failed(self, exc: sqlite3.Error) -> None:
+        """A write was refused: pause (saying so once per outage) and wait longer before the next try."""
+        if self.error is None:
+            self.error = str(exc) or type(exc).__name__
+            log.error("cannot write the state (%s): sending alerts pauses until a write succeeds", self.error)
+            self._notice = STATE_PAUSED_TEXT.format(error=self.error)
+        else:
+            self._delay = min(self._delay * 2, STATE_RETRY_MAX)
+        self._retry_at = time.monotonic() + self._delay
+
+    def succeeded(self) -> None:
+        """A write went through: sending resumes."""
+        if self.error is not None:
+            log.warning("the state can be written again: sending alerts resumes")
+            self.error, self._delay = None, STATE_RETRY_FIRST
+
+    def take_notice(self) -> str | None:
+        """The operator message still to send, once."""
+        text, self._notice = self._notice, None
+        return text
