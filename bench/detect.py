@@ -10,6 +10,7 @@ user subscribed to its show would see it: by a detector holding that show's watc
 `--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
 figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
 file, the long explainer articles (must never alert) and items per second on one core.
+The scoring and the printout are bot/detect/measure.py, shared with `newsbot classify --check FILE`.
 """
 
 from __future__ import annotations

@@ -153,7 +153,8 @@ def report_lines(title: str, m: Measurement, *, quiet: bool = False, column: str
     for label in sorted({lab for lab, _ in m.confusion}):
         lines.append(f"{label:14} {m.confusion[(label, True)]:8} {m.confusion[(label, False)]:6}")
     if m.misses and not quiet:
-        lines.append(f"\nmisclassified ({len(m.misses)}): id, label, decision, confidence, title")
+        lines.append(f"\nmisclassified ({len(m.misses)}): id, label, decision, confidence, title"
+                     " (— why: the deciding phrase, when it is not the title)")
         lines += [miss.line() for miss in m.misses]
     return lines
 
