@@ -10,6 +10,7 @@ user subscribed to its show would see it: by a detector holding that show's watc
 `--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
 figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
 file, the long explainer articles (must never alert) and items per second on one core.
+The scoring and the printout are bot/detect/measure.py, shared with `newsbot classify --check FILE`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,49 +31,10 @@ sys.path.insert(0, str(REPO))
 
 from bot.detect import Detector, Model  # noqa: E402
 from bot.detect.corpus import DEV_WATCH, Example, load_corpus  # noqa: E402
-from bot.models import Decision, Item, Watch  # noqa: E402
+from bot.detect.measure import Measurement, item_of, report_lines  # noqa: E402
+from bot.models import Item, Watch  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
-
-
-@dataclass
-class Score:
-    """Counts for one show (or all)."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    kind_ok: int = 0
-
-    def add(self, ex: Example, d: Decision) -> bool:
-        """Count one decision; True when it is right."""
-        hit = d.alert and d.watch == ex.watch
-        if ex.alert and hit:
-            self.tp += 1
-            ok_kind = d.kind in (ex.label, ex.kind_alt)
-            self.kind_ok += ok_kind
-            return ok_kind
-        if ex.alert:
-            self.fn += 1
-        elif d.alert:
-            self.fp += 1
-        return not d.alert if not ex.alert else False
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def kind(self) -> float:
-        return self.kind_ok / self.tp if self.tp else 1.0
-
-
-def _item(ex: Example) -> Item:
-    return Item(title=ex.title, summary=ex.summary, language=ex.language)
 
 
 def _own(watches: Sequence[Watch], show: str) -> list[Watch]:
@@ -86,71 +47,30 @@ def _fit(watches: Sequence[Watch], examples: Sequence[Example]) -> Model:
     return fit(samples(watches, examples))
 
 
-def score(detector: Detector, examples: Sequence[Example], errors: list[str], confusion: Counter[tuple[str, bool]],
-          ) -> Score:
-    """Score a detector on labelled items, noting errors and the confusion by label."""
-    s = Score()
+def _by_show(examples: Sequence[Example]) -> dict[str, list[Example]]:
+    by_show: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
-        if ex.ambiguous:
-            continue
-        d = detector.classify(_item(ex))
-        confusion[(ex.label, d.alert and d.watch == ex.watch)] += 1
-        if not s.add(ex, d):
-            said = f"{d.kind}/{d.watch}" if d.alert else "-"
-            errors.append(f"{ex.id:28} {ex.label:13} {said:34} {d.confidence:.2f} {ex.title[:90]}")
-    return s
-
-
-def _row(name: str, s: Score) -> str:
-    return f"{name:28} {s.precision:6.3f} {s.recall:6.3f} {s.kind:6.3f}   tp={s.tp} fp={s.fp} fn={s.fn}"
-
-
-def report(title: str, scores: dict[str, Score], confusion: Counter[tuple[str, bool]], errors: list[str],
-           quiet: bool) -> None:
-    """Print the per-show table, minimum, totals, confusion and errors."""
-    print(f"\n== {title}")
-    print(f"{'show':28} {'prec':>6} {'recall':>6} {'kind':>6}")
-    total = Score()
-    for name, s in scores.items():
-        print(_row(name, s))
-        total.tp, total.fp, total.fn, total.kind_ok = (total.tp + s.tp, total.fp + s.fp, total.fn + s.fn,
-                                                       total.kind_ok + s.kind_ok)
-    vals = list(scores.values())
-    print(f"{'minimum':28} {min(s.precision for s in vals):6.3f} {min(s.recall for s in vals):6.3f} "
-          f"{min(s.kind for s in vals):6.3f}")
-    print(_row("total", total))
-    print(f"\n{'label':14} {'alerted':>8} {'not':>6}")
-    for label in sorted({lab for lab, _ in confusion}):
-        print(f"{label:14} {confusion[(label, True)]:8} {confusion[(label, False)]:6}")
-    if errors and not quiet:
-        print(f"\nmisclassified ({len(errors)}): id, label, decision, confidence, title")
-        print("\n".join(errors))
+        by_show[ex.watch].append(ex)
+    return by_show
 
 
 def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
     """Fit on all shows but one, score the one left out, for every show."""
-    by_show: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        by_show[ex.watch].append(ex)
-    scores: dict[str, Score] = {}
-    confusion: Counter[tuple[str, bool]] = Counter()
-    errors: list[str] = []
-    for show, held in by_show.items():
+    measured = Measurement()
+    for show, held in _by_show(examples).items():
         model = _fit(watches, [ex for ex in examples if ex.watch != show])
-        scores[show] = score(Detector(_own(watches, show), model), held, errors, confusion)
-    report("leave one show out (each show scored by a model fitted without it)", scores, confusion, errors, quiet)
+        measured.judge(Detector(_own(watches, show), model), held, {show})
+    print("\n".join(report_lines("leave one show out (each show scored by a model fitted without it)",
+                                 measured, quiet=quiet)))
 
 
 def shipped(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
     """Score the shipped weights as they are (in-sample on the corpus they were fitted on)."""
-    by_show: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        by_show[ex.watch].append(ex)
-    confusion: Counter[tuple[str, bool]] = Counter()
-    errors: list[str] = []
-    scores = {show: score(Detector(_own(watches, show)), held, errors, confusion) for show, held in by_show.items()}
-    report("shipped weights, no refit (IN-SAMPLE if this corpus was fitted on: not a result)",
-           scores, confusion, errors, quiet)
+    measured = Measurement()
+    for show, held in _by_show(examples).items():
+        measured.judge(Detector(_own(watches, show)), held, {show})
+    print("\n".join(report_lines("shipped weights, no refit (IN-SAMPLE if this corpus was fitted on: not a result)",
+                                 measured, quiet=quiet)))
 
 
 def articles(folder: Path, watches: Sequence[Watch]) -> None:
@@ -183,7 +103,7 @@ def speed(watches: Sequence[Watch], examples: Sequence[Example], seconds: float)
     t0 = time.perf_counter()
     detector = Detector(watches)
     built = time.perf_counter() - t0
-    items = [_item(ex) for ex in examples]
+    items = [item_of(ex) for ex in examples]
     stranger = Detector([Watch(id="lantern", title="The Lantern Keepers", season=3, aliases=("랜턴 키퍼스",))])
     named = _rate(detector, items, seconds)
     unnamed = _rate(stranger, items, seconds)

@@ -205,7 +205,8 @@ def test_reports_work_on_a_state_that_cannot_be_written(tmp_path: Path, news_sit
     assert sorted(p.name for p in state.iterdir()) == before
 
 
-def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite) -> None:
+def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     news_site.set("/feed.xml", rss([OLD]))
     write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=_env(tmp_path), cwd=tmp_path,
@@ -226,6 +227,15 @@ def test_run_on_console_without_token(tmp_path: Path, news_site: NewsSite) -> No
     assert proc.returncode == 0, err
     assert out.count("[Trailer]") == 1 and "official trailer" in out, out
     assert "Will there be" not in out and "renewed for season 2" not in out
+
+    # the console is where alerts went, not a subscriber: status counts real chats only
+    common = ["--sources", str(tmp_path / "sources.yaml"), "--state", str(tmp_path / "state")]
+    assert main(["status", *common]) == 0
+    report = capsys.readouterr().out
+    assert "Outbox: 0 pending, 1 sent" in report and "Subscribers: 0 active of 0" in report
+    assert main(["status", "--json", *common]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["subscribers"] == {"active": 0, "total": 0} and status["outbox"] == {"pending": 0, "sent": 1}
 
 
 def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite, bot_api: FakeBotAPI) -> None:

@@ -367,6 +367,18 @@ async def test_operator_commands_call_the_application(app: BotApp, bot_api: Fake
     assert await chat.command("/health") == "<pre>all good &lt;ok&gt;</pre>"
 
 
+async def test_stats_count_real_chats_only(app: BotApp, bot_api: FakeBotAPI, state: State) -> None:
+    from bot.daemon import CONSOLE_CHAT
+
+    state.subscribe(CONSOLE_CHAT, "console", "console", now=NOW)  # what console mode leaves in the state
+    await Chat(bot_api, USER, USER).command("/start")
+    reply = await Chat(bot_api, OPERATOR, OPERATOR).command("/stats")
+    assert "subscribers_active: 1" in reply and "subscribers_total: 1" in reply
+    state.unsubscribe(CONSOLE_CHAT)  # as a run with a token does
+    reply = await Chat(bot_api, OPERATOR, OPERATOR).command("/stats")
+    assert "subscribers_active: 1" in reply and "subscribers_total: 1" in reply
+
+
 async def test_handler_errors_are_logged_and_the_bot_goes_on(app: BotApp, bot_api: FakeBotAPI,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="bot.telegram.bot")

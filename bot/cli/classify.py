@@ -5,6 +5,9 @@ Headlines come from the arguments, else one per stdin line. A stdin line may be 
 `--json` is given or when the first line in is JSON (so existing pipes keep their format);
 otherwise one readable line per headline, and errors go to stderr. Any line that cannot be judged
 makes the exit code 1, after every other line was answered.
+
+`--check FILE` measures the configured watches on labelled items instead (the shared corpus's
+fields, one JSON object a line), as `bench/detect.py` prints it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.cli.common import EXIT_FAIL, EXIT_OK
+from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from bot.detect import Detector
+    from bot.detect.corpus import Example
+    from bot.detect.measure import Measurement
     from bot.models import Config, Decision, Item
 
 
@@ -143,3 +149,84 @@ def _answer(detector: Detector, where: str, line: str, out: TextIO, as_json: boo
         out.write(decision_line(item, decision) + "\n")
     out.flush()
     return True
+
+
+# -- classify --check FILE: the labelled measurement --------------------------------------------
+
+
+def check(config: Config, path: Path, out: TextIO, *, as_json: bool = False) -> int:
+    """Measures the configured watches on a labelled JSON Lines file: 0 when it ran, 1 when a line
+    was bad (the others are still measured), 2 when the file cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"newsbot: classify: {path}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    except UnicodeDecodeError:
+        print(f"newsbot: classify: {path}: not UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"newsbot: classify: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    examples, errors = labelled(path, text)
+    measured = measure(config, examples)
+    if as_json:
+        out.write(json.dumps(_check_json(config, path, examples, measured, errors), ensure_ascii=False) + "\n")
+    else:
+        for error in errors:
+            print(f"newsbot: classify: {error}", file=sys.stderr)
+        out.write("\n".join(_check_lines(config, path, examples, measured)).lstrip("\n") + "\n")
+        if errors:
+            print(f"newsbot: classify: {len(errors)} bad line{'s' if len(errors) != 1 else ''} not measured",
+                  file=sys.stderr)
+    out.flush()
+    return EXIT_FAIL if errors or not examples else EXIT_OK
+
+
+def labelled(path: Path, text: str) -> tuple[list[Example], list[str]]:
+    """The labelled items of a file's text, and one "file:line: problem" per bad line (blank lines
+    are skipped)."""
+    from bot.detect.corpus import BadExample, example_of
+
+    examples, errors = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            examples.append(example_of(line, f"line {n}"))
+        except BadExample as exc:
+            errors.append(f"{path}:{n}: {exc}")
+    return examples, errors
+
+
+def measure(config: Config, examples: list[Example]) -> Measurement:
+    """Every item judged by the detector the daemon builds from the sources file's watches."""
+    from bot.detect import Detector
+    from bot.detect.measure import Measurement
+
+    measured = Measurement()
+    measured.judge(Detector(config.watches), examples, {w.id for w in config.watches})
+    return measured
+
+
+def _check_lines(config: Config, path: Path, examples: list[Example], m: Measurement) -> list[str]:
+    """The readable measurement, as bench/detect.py prints it, with what was measured first."""
+    from bot.detect.measure import foreign_watches, report_lines
+
+    if not examples:
+        return [f"{path}: no labelled items to measure"]
+    ids = [w.id for w in config.watches]
+    head = (f"{path}: {len(examples)} items ({m.ambiguous} ambiguous, not scored), "
+            f"judged with {len(ids)} watch{'es' if len(ids) != 1 else ''} ({', '.join(ids) or 'none'})")
+    foreign = foreign_watches(examples, ids)
+    notes = [f"(no watch {', '.join(foreign)} in the sources file: an alert for any watch counts)"] if foreign else []
+    return report_lines(head, m, column="watch", notes=notes)
+
+
+def _check_json(config: Config, path: Path, examples: list[Example], m: Measurement,
+                errors: list[str]) -> dict[str, object]:
+    from bot.detect.measure import foreign_watches, summary_json
+
+    ids = [w.id for w in config.watches]
+    return {"file": str(path), "items": len(examples), "watches_configured": ids,
+            "watches_not_configured": foreign_watches(examples, ids), **summary_json(m), "errors": errors}

@@ -71,9 +71,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     command: str = args.command
     if command == "classify":
-        from bot.cli.classify import classify
-
-        return classify(load_or_exit(paths), args.headline, sys.stdin, sys.stdout, as_json=args.json)
+        return _classify(args, paths)
     if command in ("init", "check"):
         from bot.cli import starter
 
@@ -99,6 +97,18 @@ def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     from bot.cli.sources import run_sources_command
 
     return run_sources_command(args, paths)
+
+
+def _classify(args: argparse.Namespace, paths: Paths) -> int:
+    from bot.cli.classify import check, classify
+
+    if args.check is None:
+        return classify(load_or_exit(paths), args.headline, sys.stdin, sys.stdout, as_json=args.json)
+    if args.headline:
+        print("newsbot: classify: --check FILE measures the file's items; give no headlines with it",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return check(load_or_exit(paths), args.check, sys.stdout, as_json=args.json)
 
 
 def _status(args: argparse.Namespace, paths: Paths) -> int:

@@ -7,6 +7,7 @@ Only commands that read the sources file take `--sources`, and only those that u
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from bot import __version__
@@ -97,7 +98,13 @@ def _add_classify(sub: Any, parents: Parents) -> None:
         "no state). Headlines come from the arguments, else one per line on stdin; a stdin line may "
         "also be a JSON object (title, summary, url, published, language). Headlines are answered "
         "with one readable line each; JSON input is answered in JSON Lines, one line out per line "
-        "in. A line that cannot be judged gets its error and makes the exit code 1.")
+        "in. A line that cannot be judged gets its error and makes the exit code 1. "
+        "With --check FILE, measure the watches on labelled items instead: precision, recall and "
+        "kind accuracy per watch, the confusion by label and every misclassified item.")
     classify.add_argument("headline", nargs="*", help="a headline to judge (default: read stdin)")
     classify.add_argument("--json", action="store_true",
-                          help="answer every headline in JSON Lines, plain-text ones too")
+                          help="answer every headline in JSON Lines, plain-text ones too; with --check, "
+                               "print the measurement as one JSON object")
+    classify.add_argument("--check", type=Path, default=None, metavar="FILE",
+                          help="measure the watches on a JSON Lines file of labelled items (the shared "
+                               "corpus's fields: title, summary, label, optional watch, ambiguous, kind_alt)")

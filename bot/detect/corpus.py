@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from bot.models import KINDS, Kind, Watch
 
 DEV_FILE = "headlines-dev.jsonl"
 DEV_WATCH = "aouad-s2"
+LABELS: Final[tuple[str, ...]] = (*KINDS, "speculation", "other_season", "other_show", "unrelated")
+"""Every label: the four kinds of alert, then the four reasons for no alert."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +77,36 @@ def load_corpus(folder: Path) -> tuple[tuple[Watch, ...], list[Example]]:
     for path in sorted((folder / "shows").glob("*.jsonl")):
         examples += load_examples(path, path.stem)
     return watches, examples
+
+
+class BadExample(ValueError):
+    """A labelled line that cannot be measured; the message says why, in a user's words."""
+
+
+def example_of(line: str, default_id: str) -> Example:
+    """The labelled item one JSON line of a user's file stands for (the shared corpus's fields);
+    `alert` may be left out (it follows from the label), `id` defaults to `default_id`."""
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise BadExample(f"not valid JSON: {exc}") from None
+    if not isinstance(row, dict):
+        raise BadExample("expected a JSON object with a title and a label")
+    label = row.get("label")
+    if label not in LABELS:
+        raise BadExample(f"label {label!r} is not one of: {', '.join(LABELS)}"
+                         if label is not None else "no label (one of: " + ", ".join(LABELS) + ")")
+    alert = label in KINDS
+    if row.get("alert") is not None and row["alert"] is not alert:
+        raise BadExample(f"alert is {json.dumps(row['alert'])} but label {label!r} "
+                         f"{'is' if alert else 'is not'} an alert")
+    for key in ("id", "watch", "title", "summary", "language", "kind_alt"):
+        if not isinstance(row.get(key) or "", str | int):
+            raise BadExample(f"{key} must be text")
+    if not str(row.get("title") or row.get("summary") or "").strip():
+        raise BadExample("no title and no summary to judge")
+    if row.get("kind_alt") and row["kind_alt"] not in KINDS:
+        raise BadExample(f"kind_alt {row['kind_alt']!r} is not one of: {', '.join(KINDS)}")
+    if row.get("ambiguous") is not None and not isinstance(row["ambiguous"], bool):
+        raise BadExample("ambiguous must be true or false")
+    return _example({**row, "id": row.get("id") or default_id, "alert": alert}, "")

@@ -15,6 +15,7 @@ from bot.store.records import SUB_COLS, OutboxMessage, Subscriber, join_ids, sub
 
 _MAX_ERROR = 500  # stored error texts are cut to this many characters
 _DUE = "o.sent_at IS NULL AND o.dropped_at IS NULL"
+_REAL_CHAT = "chat_id <> 0"  # chat id 0 is console mode's place in the outbox (CONSOLE_CHAT), not a subscriber
 
 
 class ChatRepo:
@@ -204,10 +205,11 @@ class ChatRepo:
         return at, stats
 
     def counts(self) -> dict[str, int]:
-        """Headline figures of the chat side, for status pages and metrics."""
+        """Headline figures of the chat side, for status pages and metrics; subscribers are real chats
+        (the console's pseudo-chat is not one)."""
         return {
-            "subscribers_active": self._db.count("SELECT COUNT(*) FROM subscribers WHERE active = 1"),
-            "subscribers_total": self._db.count("SELECT COUNT(*) FROM subscribers"),
+            "subscribers_active": self._db.count(f"SELECT COUNT(*) FROM subscribers WHERE active = 1 AND {_REAL_CHAT}"),
+            "subscribers_total": self._db.count(f"SELECT COUNT(*) FROM subscribers WHERE {_REAL_CHAT}"),
             "outbox_pending": self.outbox_size(),
             "sent": self._sent_count(),
         }
