@@ -1,39 +1,38 @@
-"""The long-running process: fetches each source as it comes due, runs the Telegram bot (or prints
-alerts on the console), reloads, and stops cleanly."""
+"""`newsbot run`, the long-running process: fetches each source as it comes due, runs the Telegram bot
+(or prints alerts on the console), reloads, and stops cleanly."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, load_config
+from bot.console import CONSOLE_CHAT, ConsoleSender, render_alert
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
-from bot.messages import format_alert, format_alert_plain, scan_summary, stopping_text
+from bot.messages import stopping_text
 from bot.models import Config, Source, utcnow
-from bot.pipeline import Batch, CycleResult, Finding, Pipeline, SourceOutcome
-from bot.store.store import DB_NAME, OutboxMessage, State
+from bot.pipeline import Batch, CycleResult, Pipeline, SourceOutcome
+from bot.store.lock import InstanceLock, StateFiles
+from bot.store.store import State
+from bot.telegram import DEFAULT_API_URL
 
 if TYPE_CHECKING:  # python-telegram-bot and prometheus_client load only when a token or a port asks for them
     from apscheduler.schedulers.asyncio import AsyncIOScheduler  # `run` only: `scan` never loads it
 
     from bot.metrics import Metrics
-    from bot.telegram.bot import BotApp, BotDeps, Sender
+    from bot.telegram.bot import BotApp, Sender
 
 log = logging.getLogger("newsbot")
 
-DEFAULT_API_URL = "https://api.telegram.org/bot"
 SHUTDOWN_GRACE = 10.0
 SEND_EVERY = 2.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -67,277 +66,6 @@ class RunOptions:
         return cls(config, sources_path, state_dir, token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
                    api_url=os.environ.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL,
                    admins=admins, **kw)
-
-
-class InstanceLock:
-    """An exclusive lock on the state dir, so that two daemons never share one database."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / "newsbot.lock"
-        self._fh: TextIO | None = None
-
-    def acquire(self) -> str | None:
-        """Takes the lock; returns a message naming the holder if another process has it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            return f"another newsbot is already running on {self.path.parent} (pid {holder})"
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._fh = fh
-        return None
-
-    def release(self) -> None:
-        """Lets the lock go (at a clean exit; the system drops it if the process dies)."""
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-
-class StateFiles:
-    """The database and lock file a daemon started with, by inode: a state dir deleted or replaced
-    under the running daemon is noticed, so that it stops instead of writing to files nobody sees."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.paths = (state_dir / DB_NAME, InstanceLock(state_dir).path)
-        self.inodes = tuple(self._inode(p) for p in self.paths)
-
-    @staticmethod
-    def _inode(path: Path) -> int | None:
-        try:
-            return path.stat().st_ino
-        except OSError:
-            return None
-
-    def problem(self) -> str | None:
-        """What is missing or replaced since the start, in one phrase; None when all is in place."""
-        for path, inode in zip(self.paths, self.inodes, strict=True):
-            now = self._inode(path)
-            if now is None:
-                return f"{path} is gone (deleted or moved)"
-            if inode is not None and now != inode:
-                return f"{path} was replaced by another file"
-        return None
-
-
-def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
-    """One readable line (or one JSON object) per finding."""
-    item, d = finding.item, finding.decision
-    if as_json:
-        out.write(json.dumps({
-            "source": finding.source, "watch": d.watch, "kind": d.kind, "milestone": d.milestone,
-            "confidence": round(d.confidence, 3), "title": item.title, "url": item.url,
-            "published": item.published.isoformat() if item.published else None,
-            "evidence": d.evidence, "new_event": finding.new_event, "alerted": finding.alerted,
-            "event_id": finding.event.id,
-        }, ensure_ascii=False) + "\n")
-        return
-    date = item.published.date().isoformat() if item.published else "undated"
-    tag = "NEW" if finding.alerted else ("known" if not finding.new_event else "recorded")
-    out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
-
-
-async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None,
-               token: str = "", api_url: str = DEFAULT_API_URL, log_level: int = logging.ERROR) -> int:
-    """One pass over every active source now; prints the findings not recorded before, then a summary
-    line on stderr (with a progress line before it when stderr is a terminal).
-
-    With a bot token, the alerts it queued (and any left from before) are sent before it exits.
-    Exits 1 when no source answered or the Bot API could not be used, 2 when it refused the token,
-    else 0.
-    """
-    out = out or sys.stdout
-    delivery = 0
-    setup_logging("text", log_level, secrets=(token,))
-    state = State.open(state_dir)
-    try:
-        async with Fetcher(config.settings) as fetcher:
-            pipeline = Pipeline(config, state, fetcher)
-            pipeline.seed()
-            sources = pipeline.active_sources()
-            _warn_if_idle(config, sources)
-            progress = Progress(len(sources), sys.stderr)
-            result = await pipeline.cycle(sources, on_done=progress.done)
-            progress.clear()
-        for finding in result.findings:
-            print_finding(finding, out, as_json=as_json)
-        out.flush()
-        failed = [o for o in result.outcomes if o.status == "failed"]
-        for outcome in failed:
-            print(f"newsbot: source {outcome.source!r} failed: {outcome.error}", file=sys.stderr)
-        delivery = await _send_from_scan(config, state, state_dir, result, token, api_url)
-    finally:
-        state.close()
-    none_answered = bool(result.outcomes) and len(failed) == len(result.outcomes)
-    if none_answered:
-        print("newsbot: no source answered", file=sys.stderr)
-    print(scan_summary(result.stats(), sum(f.alerted for f in result.findings)), file=sys.stderr)
-    return delivery or (1 if none_answered else 0)
-
-
-async def _send_from_scan(config: Config, state: State, state_dir: Path, result: CycleResult, token: str,
-                          api_url: str) -> int:
-    """Sends what `scan` queued (or, without a token, marks the alerts it printed), holding the instance
-    lock as `run` does; while a daemon holds it, sending is left to the daemon, in one line.
-
-    Returns the exit code delivery asks for (0, or that of a Bot API that could not be used)."""
-    lock = InstanceLock(state_dir)
-    holder = lock.acquire()
-    if holder:
-        print(f"newsbot: {holder}: it sends the alerts; scan sent none", file=sys.stderr)
-        return 0
-    try:
-        if token:
-            state.unsubscribe(CONSOLE_CHAT)  # alerts go to Telegram: none wait for a console
-            if state.outbox_size():
-                return await _deliver(config, state, token, api_url)
-        else:
-            ConsoleSender(state, lambda: config).mark_printed({f.event.id for f in result.findings if f.alerted})
-        return 0
-    finally:
-        lock.release()
-
-
-def _warn_if_idle(config: Config, active: list[Source]) -> None:
-    """Warns when `scan` has nothing to fetch, saying why."""
-    if not config.sources:
-        print("newsbot: warning: the sources file lists no sources; add one with `newsbot sources add URL`",
-              file=sys.stderr)
-    elif not active:
-        print(f"newsbot: warning: all {len(config.sources)} sources are paused or disabled", file=sys.stderr)
-
-
-class Progress:
-    """`scan`'s progress line ("12/200 sources"), drawn only on a terminal and only once a scan
-    has run for a second, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, stream: TextIO, *, after: float = 1.0) -> None:
-        self.total, self.stream = total, stream
-        self.count = 0
-        self.shown = False
-        self._tty = stream.isatty()
-        self._start = time.monotonic() + after
-        self._next = self._start
-
-    def done(self, outcome: SourceOutcome) -> None:
-        """Counts one finished source and redraws the line when it is time."""
-        self.count += 1
-        now = time.monotonic()
-        if not self._tty or now < self._next:
-            return
-        self._next = now + 0.1
-        self.stream.write(f"\r{self.count}/{self.total} sources ({outcome.source})"[:79] + "\033[K")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        """Removes the line before the results are printed."""
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-async def _deliver(config: Config, state: State, token: str, api_url: str) -> int:
-    """Sends the outbox once through the Bot API, without polling for commands; a Bot API that
-    cannot be used is one line (exit code 2 for a refused token, else 1), alerts stay in the outbox."""
-    from telegram.error import TelegramError
-
-    from bot.telegram.bot import Sender, api_failure, build_application
-
-    app = build_application(token, base_url=api_url, deps=_no_commands(config, state),
-                            per_second=config.settings.send_rate)
-    try:
-        async with app:
-            stats = await Sender(app.bot, state, lambda e, c: render_alert(config, state, e)).flush()
-    except TelegramError as exc:
-        problem, refused = api_failure(exc, token, api_url)
-        waiting = state.outbox_size()
-        print(f"newsbot: {problem}; {waiting} alert{'s stay' if waiting != 1 else ' stays'} in the outbox",
-              file=sys.stderr)
-        return 2 if refused else 1
-    if stats.retried:
-        print(f"newsbot: {stats.retried} alert(s) could not be sent now; they stay in the outbox",
-              file=sys.stderr)
-    return 0
-
-
-def _no_commands(config: Config, state: State) -> BotDeps:
-    from bot.telegram.bot import BotDeps
-
-    return BotDeps(state=state, config_provider=lambda: config, admins=frozenset())
-
-
-def render_alert(config: Config, state: State, event_id: int) -> str | None:
-    """The HTML alert for an event (None if the event is gone)."""
-    event = state.event(event_id)
-    if event is None:
-        return None
-    return format_alert(event, watch_label(config, event.watch))
-
-
-def watch_label(config: Config, watch_id: str) -> str:
-    """How an alert names a watch: "<title> season <n>"."""
-    watch = next((w for w in config.watches if w.id == watch_id), None)
-    return f"{watch.title} season {watch.season}" if watch else watch_id
-
-
-CONSOLE_CHAT = 0  # the console's place in the outbox; Telegram never uses chat id 0
-
-
-class ConsoleSender:
-    """Console mode's sender: prints the console's queued alerts and marks them sent, as the Telegram
-    sender does for chats, so that `status`, the cycle line and metrics count them alike."""
-
-    def __init__(self, state: State, config: Callable[[], Config], out: TextIO | None = None) -> None:
-        self.state = state
-        self.config = config
-        self.out = out
-        self.findings: dict[int, Finding] = {}  # this process's findings, for their source and confidence
-
-    def subscribe(self) -> None:
-        """Makes the console a recipient of new alerts (its preferences: everything)."""
-        self.state.subscribe(CONSOLE_CHAT, "console", "console", now=utcnow())
-
-    def remember(self, findings: Sequence[Finding]) -> None:
-        """Keeps alerted findings until they are printed."""
-        self.findings.update((f.event.id, f) for f in findings if f.alerted)
-
-    def _due(self) -> list[OutboxMessage]:
-        return [m for m in self.state.pending(now=utcnow(), limit=100_000) if m.chat_id == CONSOLE_CHAT]
-
-    def flush(self) -> int:
-        """Prints every alert waiting for the console; returns how many."""
-        out = self.out or sys.stdout
-        sent = 0
-        for row in self._due():
-            event = self.state.event(row.event_id)
-            if event is None:
-                self.state.mark_failed(row.id, error="the event is gone", now=utcnow())
-                continue
-            found = self.findings.pop(row.event_id, None)
-            decision = found.decision if found else None
-            out.write(format_alert_plain(event, watch_label(self.config(), event.watch),
-                                         source=found.source if found else "",
-                                         evidence=decision.evidence if decision else None,
-                                         confidence=decision.confidence if decision else None) + "\n\n")
-            out.flush()
-            self.state.mark_sent(row.id, now=utcnow())
-            sent += 1
-        return sent
-
-    def mark_printed(self, event_ids: set[int]) -> None:
-        """Marks the console's rows for alerts `scan` printed itself as sent."""
-        for row in self._due():
-            if row.event_id in event_ids:
-                self.state.mark_sent(row.id, now=utcnow())
 
 
 @dataclass(slots=True)

@@ -5,8 +5,8 @@ Layers, from the edges down to the core; a module may import its own layer or an
 
     bot.__main__
     bot.cli
-    bot.daemon
-    bot.telegram
+    bot.daemon, bot.scan
+    bot.telegram, bot.console
     bot.pipeline, bot.sources, bot.messages, bot.report, bot.metrics
     bot.fetch, bot.parse, bot.detect, bot.store      (stages: none imports another)
     bot, bot.models, bot.urls, bot.logs, bot.config
@@ -26,8 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (  # bottom first
     ("bot", "bot.models", "bot.urls", "bot.logs", "bot.config"),
     ("bot.fetch", "bot.parse", "bot.detect", "bot.store"),
     ("bot.pipeline", "bot.sources", "bot.messages", "bot.report", "bot.metrics"),
-    ("bot.telegram",),
-    ("bot.daemon",),
+    ("bot.telegram", "bot.console"),
+    ("bot.daemon", "bot.scan"),
     ("bot.cli",),
     ("bot.__main__",),
 )

@@ -133,7 +133,7 @@ def queue_one_alert(state_dir: Path, chat: int) -> None:
 
 
 def test_scan_leaves_sending_to_the_daemon_that_holds_the_lock(tmp_path: Path, bot_api: FakeBotAPI) -> None:
-    from bot.daemon import InstanceLock
+    from bot.store.lock import InstanceLock
 
     no_sources(tmp_path)
     queue_one_alert(tmp_path / "state", 555)

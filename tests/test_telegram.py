@@ -368,7 +368,7 @@ async def test_operator_commands_call_the_application(app: BotApp, bot_api: Fake
 
 
 async def test_stats_count_real_chats_only(app: BotApp, bot_api: FakeBotAPI, state: State) -> None:
-    from bot.daemon import CONSOLE_CHAT
+    from bot.console import CONSOLE_CHAT
 
     state.subscribe(CONSOLE_CHAT, "console", "console", now=NOW)  # what console mode leaves in the state
     await Chat(bot_api, USER, USER).command("/start")

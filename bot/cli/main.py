@@ -86,7 +86,8 @@ def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     if command == "scan":
         import asyncio
 
-        from bot.daemon import DEFAULT_API_URL, scan
+        from bot.scan import scan
+        from bot.telegram import DEFAULT_API_URL
 
         return asyncio.run(scan(load_or_exit(paths), paths.state, as_json=args.json,
                                 token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),

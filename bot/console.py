@@ -1,0 +1,79 @@
+"""Console mode: the console as a recipient of alerts, printed in plain text and counted as sent."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from bot.messages import format_alert, format_alert_plain
+from bot.models import Config, utcnow
+from bot.pipeline import Finding
+from bot.store.store import OutboxMessage, State
+
+
+def render_alert(config: Config, state: State, event_id: int) -> str | None:
+    """The HTML alert for an event (None if the event is gone)."""
+    event = state.event(event_id)
+    if event is None:
+        return None
+    return format_alert(event, watch_label(config, event.watch))
+
+
+def watch_label(config: Config, watch_id: str) -> str:
+    """How an alert names a watch: "<title> season <n>"."""
+    watch = next((w for w in config.watches if w.id == watch_id), None)
+    return f"{watch.title} season {watch.season}" if watch else watch_id
+
+
+CONSOLE_CHAT = 0  # the console's place in the outbox; Telegram never uses chat id 0
+
+
+class ConsoleSender:
+    """Console mode's sender: prints the console's queued alerts and marks them sent, as the Telegram
+    sender does for chats, so that `status`, the cycle line and metrics count them alike."""
+
+    def __init__(self, state: State, config: Callable[[], Config], out: TextIO | None = None) -> None:
+        self.state = state
+        self.config = config
+        self.out = out
+        self.findings: dict[int, Finding] = {}  # this process's findings, for their source and confidence
+
+    def subscribe(self) -> None:
+        """Makes the console a recipient of new alerts (its preferences: everything)."""
+        self.state.subscribe(CONSOLE_CHAT, "console", "console", now=utcnow())
+
+    def remember(self, findings: Sequence[Finding]) -> None:
+        """Keeps alerted findings until they are printed."""
+        self.findings.update((f.event.id, f) for f in findings if f.alerted)
+
+    def _due(self) -> list[OutboxMessage]:
+        return [m for m in self.state.pending(now=utcnow(), limit=100_000) if m.chat_id == CONSOLE_CHAT]
+
+    def flush(self) -> int:
+        """Prints every alert waiting for the console; returns how many."""
+        out = self.out or sys.stdout
+        sent = 0
+        for row in self._due():
+            event = self.state.event(row.event_id)
+            if event is None:
+                self.state.mark_failed(row.id, error="the event is gone", now=utcnow())
+                continue
+            found = self.findings.pop(row.event_id, None)
+            decision = found.decision if found else None
+            out.write(format_alert_plain(event, watch_label(self.config(), event.watch),
+                                         source=found.source if found else "",
+                                         evidence=decision.evidence if decision else None,
+                                         confidence=decision.confidence if decision else None) + "\n\n")
+            out.flush()
+            self.state.mark_sent(row.id, now=utcnow())
+            sent += 1
+        return sent
+
+    def mark_printed(self, event_ids: set[int]) -> None:
+        """Marks the console's rows for alerts `scan` printed itself as sent."""
+        for row in self._due():
+            if row.event_id in event_ids:
+                self.state.mark_sent(row.id, now=utcnow())
+
+
