@@ -64,7 +64,6 @@ class SendStats:
     """What one flush did."""
 
     sent: int = 0           # outbox rows delivered
-    parts: int = 0          # Telegram messages sent (a long alert is several parts)
     retried: int = 0        # rows put back to wait for a later attempt
     deactivated: int = 0    # chats deactivated (blocked, removed, not found)
     failed: int = 0         # rows given up for good (deactivated chats, undeliverable content)
@@ -97,7 +96,6 @@ class Sender:
         self._batch = batch
         self._clock = clock
         self._lock = asyncio.Lock()
-        self._parts_done: dict[int, int] = {}  # row id -> parts already delivered (long alerts)
         self._stopping = False
         self._notify = notify  # tells the operators (once per outage) that the state cannot be written
         self._paused = StatePause()
@@ -183,7 +181,7 @@ class Sender:
         return True
 
     async def _deliver(self, row: OutboxMessage, target: int, tally: Counter[str]) -> tuple[Outcome, int]:
-        """Send one row (all its parts) and record the outcome; returns it and the chat id to use next."""
+        """Send one row as one message and record the outcome; returns it and the chat id to use next."""
         try:
             text = self._render(row.event_id, row.chat_id)
         except Exception as exc:
@@ -198,29 +196,24 @@ class Sender:
             return Outcome.SENT, target
         # One alert is one message: the fields it shows are capped (bot.messages.SHOWN); were it still
         # too long, only its first part goes, never a flood of parts.
-        parts = split_message(text)[:1]
-        done = self._parts_done.get(row.id, 0)
-        while done < len(parts):
+        message = split_message(text)[0]
+        while True:
             try:
-                await self._send_part(target, parts[done], tally)
+                await self._send_message(target, message, tally)
+                break
             except ChatMigrated as exc:
                 if int(exc.new_chat_id) == target:  # told to move where it already is: give up for now
                     return self._failure(row, exc, tally), target
                 target = self._migrate(row.chat_id, int(exc.new_chat_id))
-                continue
             except TelegramError as exc:
-                self._parts_done[row.id] = done
                 return self._failure(row, exc, tally), target
-            done += 1
-            tally["parts"] += 1
-        self._parts_done.pop(row.id, None)
         tally["sent"] += 1
         if not self._write(self._state.mark_sent, row.id, now=self._clock()):
             self._paused.delivered.add(row.id)  # never sent again by this process
             return Outcome.RETRY, target
         return Outcome.SENT, target
 
-    async def _send_part(self, chat_id: int, text: str, tally: Counter[str]) -> None:
+    async def _send_message(self, chat_id: int, text: str, tally: Counter[str]) -> None:
         """Send one message; waits out flood control (a few times) and falls back to plain text."""
         for _ in range(5):
             try:
@@ -249,7 +242,6 @@ class Sender:
                                           and any(m in message for m in GONE_MARKERS)):
             log.info("chat %s is unreachable (%s): deactivated", row.chat_id, exc.message)
             self._write(self._state.deactivate, row.chat_id, exc.message)
-            self._parts_done.pop(row.id, None)
             tally["deactivated"] += 1
             tally["failed"] += 1
             return Outcome.GONE
@@ -257,7 +249,6 @@ class Sender:
             log.error("giving up on alert %s to %s after %d attempts: %s", row.id, row.chat_id,
                       row.attempts + 1, exc.message)
             self._write(self._state.mark_failed, row.id, error=exc.message, now=now)
-            self._parts_done.pop(row.id, None)
             tally["failed"] += 1
             return Outcome.FAILED
         delay = self.backoff(row.attempts)
