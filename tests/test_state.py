@@ -152,9 +152,9 @@ def test_version_3_database_keeps_its_events_and_takes_a_second_event_of_a_miles
     conn.close()
     with State.open(tmp_path) as st:
         assert st.db.read("SELECT event_id FROM reports") == [(1,)] and st.outbox_size() == 1
-        later = replace(item(7), published=T0 + timedelta(days=60))
-        res = find(st, source="s", item=later, decision=decision("trailer", "trailer"), now=later.published,
-                   alert=True)
+        when = T0 + timedelta(days=60)
+        res = find(st, source="s", item=replace(item(7), published=when), decision=decision("trailer", "trailer"),
+                   now=when, alert=True)
         assert res.new_event and res.event.id == 2
         assert st.db.read("PRAGMA foreign_keys") == [(1,)] and st.integrity_ok()
 
