@@ -1,6 +1,7 @@
 """Replay a show's real history, week by week, through the real daemon, and count what a fan receives.
 
-Usage: python bench/replay.py [--corpus DIR] [--show ID ...] [--all] [--interval SECONDS] [--loso | --shipped]
+Usage: python bench/replay.py [--corpus DIR] [--show ID ...] [--all] [--interval SECONDS] [--jobs N]
+                              [--loso | --shipped]
 
 Each show's dated items (from the labelled corpus) are published in date order into a local feed, one
 week at a time, each with its real publication date (the daemon's backfill window is opened wide, since
@@ -34,7 +35,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -47,6 +49,8 @@ sys.path.insert(0, str(REPO))
 from procs import stop  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
+from bot.detect.corpus import Example, load_corpus  # noqa: E402
+from bot.models import Watch  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 from tests.newssite import NewsSite  # noqa: E402
 
@@ -284,13 +288,12 @@ def report(o: Outcome) -> bool:
     return ok
 
 
-def loso_weights(corpus: Path, show: str, out: Path) -> Path:
+def loso_weights(corpus: tuple[Sequence[Watch], Sequence[Example]], show: str, out: Path) -> Path:
     """Writes to `out` the weights fitted on every corpus show but `show` (as bench/detect.py fits them)."""
-    from bot.detect.corpus import load_corpus
     from bot.detect.model import dumps
     from bot.detect.train import fit, samples
 
-    watches, examples = load_corpus(corpus)
+    watches, examples = corpus
     out.write_text(dumps(fit(samples(watches, [ex for ex in examples if ex.watch != show]))), encoding="utf-8")
     return out
 
@@ -301,12 +304,18 @@ def run_mode(args: argparse.Namespace, watches: dict[str, Any], files: dict[str,
     label = ("leave one show out: each show replayed with weights fitted without it" if loso else
              "shipped weights, fitted on every show: IN-SAMPLE, optimistic")
     print(f"== {label} ==", flush=True)
-    passed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for show in shows:
+        # Fitting is CPU; replaying mostly waits on the fetch interval: shows replay side by side.
+        corpus = load_corpus(args.corpus) if loso else ((), ())
+        weights = {show: loso_weights(corpus, show, Path(tmp) / f"{show}.json") if loso else None
+                   for show in shows}
+
+        def one(show: str) -> Outcome:
             rows, undated = load_rows(files[show])
-            weights = loso_weights(args.corpus, show, Path(tmp) / f"{show}.json") if loso else None
-            passed += report(replay(watches[show], rows, undated, args.interval, weights))
+            return replay(watches[show], rows, undated, args.interval, weights[show])
+
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            passed = sum(report(o) for o in pool.map(one, shows))
     print(f"shows meeting every target ({'leave one show out' if loso else 'IN-SAMPLE'}): {passed}/{len(shows)}",
           flush=True)
     return passed
@@ -318,6 +327,7 @@ def main() -> int:
     parser.add_argument("--show", action="append", default=[], help="a watch id of the corpus (repeatable)")
     parser.add_argument("--all", action="store_true", help="every show of the corpus")
     parser.add_argument("--interval", type=float, default=1.0, help="the feed's fetch interval in seconds")
+    parser.add_argument("--jobs", type=int, default=3, help="shows replayed at once (each its own daemon)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--loso", action="store_true",
                       help="weights fitted without the replayed show (the default)")
