@@ -256,6 +256,34 @@ async def test_backfill_then_new_items_alert_once(world: tuple[State, Fetcher], 
     assert state.events("aouad-s2")[0].reports == 2
 
 
+async def test_a_second_trailer_weeks_after_the_first_alerts_again(world: tuple[State, Fetcher],
+                                                                   news_site: NewsSite) -> None:
+    state, fetcher = world
+    state.subscribe(7, "private", "fan", now=NOW)
+    clock = [NOW - timedelta(days=60)]
+    first = ("Netflix unveils the official trailer for All of Us Are Dead season 2",
+             "The first full trailer arrived on Tuesday.", clock[0])
+    news_site.set("/feed", rss([first]))
+    source = Source(name="feed", url=news_site.url("/feed"), interval=60)
+    pipeline = Pipeline(make([source]), state, fetcher, clock=lambda: clock[0])
+    assert [(f.event.kind, f.alerted) for f in (await pipeline.cycle([source])).findings] == [("trailer", True)]
+
+    clock[0] = NOW - timedelta(days=57)  # another outlet's report of the same trailer, days later
+    echo = ("All of Us Are Dead season 2 trailer is out: Netflix shares the first footage",
+            "Netflix unveiled the official trailer for the second season.", clock[0])
+    news_site.set("/feed", rss([echo, first]))
+    assert [(f.new_event, f.alerted) for f in (await pipeline.cycle([source])).findings] == [(False, False)]
+
+    clock[0] = NOW  # two months on, the final trailer
+    final = ("Netflix releases the final trailer for All of Us Are Dead season 2",
+             "The last trailer before the premiere arrived today.", NOW)
+    news_site.set("/feed", rss([final, echo, first]))
+    result = await pipeline.cycle([source])
+    assert [(f.event.kind, f.new_event, f.alerted) for f in result.findings] == [("trailer", True, True)]
+    assert state.outbox_size() == 2
+    assert [e.reports for e in state.events("aouad-s2")] == [1, 2]
+
+
 async def test_late_report_of_an_old_event_never_alerts(world: tuple[State, Fetcher],
                                                          news_site: NewsSite) -> None:
     state, fetcher = world

@@ -18,7 +18,7 @@ import pytest
 from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
 from bot.store.chats import ChatRepo
 from bot.store.db import MIGRATIONS, SCHEMA_VERSION
-from bot.store.events import parse_known_date
+from bot.store.events import FOLD_DAYS, parse_known_date
 from bot.store.store import DB_NAME, MAX_NEW_PER_FETCH, FindingResult, SourceState, State, StateError, Unchanged
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -120,7 +120,7 @@ def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None
         assert st.db.read("SELECT source, title, url FROM reports WHERE event_id = 1") == [("s", "", "u")]
         version = st.db.read("PRAGMA user_version")[0][0]
         plan = st.db.read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
-    assert version == SCHEMA_VERSION == 3
+    assert version == SCHEMA_VERSION == 4
     assert "reports_event_url (event_id=? AND url=?)" in str(plan)
 
 
@@ -138,6 +138,26 @@ def test_version_2_database_loses_the_seen_time_index_and_keeps_pruning(tmp_path
         assert st.integrity_ok()
     assert "seen_source_time" not in indexes and "seen_url" in indexes
     assert removed["seen"] == 6 and kept == ["g:6", "g:7", "g:8"]
+
+def test_version_3_database_keeps_its_events_and_takes_a_second_event_of_a_milestone(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(f"{MIGRATIONS[0]}\n{MIGRATIONS[1]}\n{MIGRATIONS[2]}\nPRAGMA user_version=3;")
+    conn.execute("""INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, alerted)
+                    VALUES ('aouad-2', 'trailer', 'trailer', ?, ?, ?, 1)""", (T0.isoformat(),) * 3)
+    at = T0.isoformat()
+    conn.execute("INSERT INTO reports (event_id, feed, source, url, seen_at) VALUES (1, 'f', 's', 'u', ?)", (at,))
+    conn.execute("INSERT INTO subscribers (chat_id, chat_type, kinds, since) VALUES (1, 'private', '*', ?)", (at,))
+    conn.execute("INSERT INTO outbox (chat_id, event_id, created) VALUES (1, 1, ?)", (at,))
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as st:
+        assert st.db.read("SELECT event_id FROM reports") == [(1,)] and st.outbox_size() == 1
+        when = T0 + timedelta(days=60)
+        res = find(st, source="s", item=replace(item(7), published=when), decision=decision("trailer", "trailer"),
+                   now=when, alert=True)
+        assert res.new_event and res.event.id == 2
+        assert st.db.read("PRAGMA foreign_keys") == [(1,)] and st.integrity_ok()
+
 
 def test_pragmas(state: State) -> None:
     conn = state.db.conn
@@ -378,6 +398,21 @@ def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
     assert full.new_event and full.event.id != teaser.event.id and full.queued == 1
     assert state.latest_events("aouad-2")["trailer"].id == full.event.id
     assert [e.id for e in state.events("aouad-2")] == [full.event.id, teaser.event.id]
+
+
+def test_same_milestone_weeks_later_is_a_new_event_and_alerts(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    first = find(state, source="s", item=item(1), decision=decision("trailer", "trailer"), now=T0, alert=True)
+    days = [3, FOLD_DAYS - 1, FOLD_DAYS + 20]
+    later = [find(state, source="s", item=replace(item(10 + d), published=T0 + timedelta(days=d)),
+                  decision=decision("trailer", "trailer"), now=T0 + timedelta(days=d), alert=True) for d in days]
+    assert [r.event.id == first.event.id for r in later] == [True, True, False]
+    assert later[2].new_event and later[2].queued == 1
+    assert [m.event_id for m in state.pending(now=T0 + timedelta(days=40))] == [first.event.id, later[2].event.id]
+    # a report of the second trailer a few days on folds into it, not into the first
+    again = find(state, source="t", item=replace(item(50), published=T0 + timedelta(days=FOLD_DAYS + 23)),
+                 decision=decision("trailer", "trailer"), now=T0 + timedelta(days=40), alert=True)
+    assert again.event.id == later[2].event.id and not again.new_event
 
 
 def test_silent_finding_never_queues_and_later_reports_do_not_alert(state: State) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.models import Item
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE sources (
@@ -118,8 +118,35 @@ _V3_NO_SEEN_TIME_INDEX = """
 DROP INDEX seen_source_time;
 """
 
+# Version 4: a (watch, kind, milestone) may have several events (a second trailer months after the
+# first), so the events table is rebuilt without its UNIQUE constraint (SQLite cannot drop one);
+# ids are kept, so reports and the outbox still point at their events.
+_V4_EVENTS_NOT_UNIQUE = """
+CREATE TABLE events_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    watch TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    milestone TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    published TEXT,
+    ordered_at TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '',
+    alerted INTEGER NOT NULL DEFAULT 0,
+    seeded INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO events_v4 SELECT id, watch, kind, milestone, first_seen, published, ordered_at, title, url,
+    source, evidence, alerted, seeded FROM events;
+DROP TABLE events;
+ALTER TABLE events_v4 RENAME TO events;
+CREATE INDEX events_order ON events (ordered_at, id);
+CREATE INDEX events_key ON events (watch, kind, milestone, id);
+"""
+
 # One entry per schema version: the script that brings version N-1 to N.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL, _V3_NO_SEEN_TIME_INDEX)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL, _V3_NO_SEEN_TIME_INDEX, _V4_EVENTS_NOT_UNIQUE)
 
 
 class StateError(RuntimeError):
@@ -143,6 +170,17 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise StateError(
             f"state database has schema version {version}, newer than this program's {SCHEMA_VERSION}"
         )
+    # A step may rebuild a table that others reference: foreign keys are off while it runs (SQLite
+    # ignores the pragma inside a transaction).
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        return _steps(conn, version)
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _steps(conn: sqlite3.Connection, version: int) -> int:
+    """Runs the migration steps after `version`, one transaction each; returns the final version."""
     while version < SCHEMA_VERSION:
         script = MIGRATIONS[version]
         version += 1

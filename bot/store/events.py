@@ -1,15 +1,21 @@
-"""The store's events: one per (watch, kind, milestone), with the reports that told of it; the
-watches' already-known events are seeded so that they never alert."""
+"""The store's events: one per (watch, kind, milestone) within FOLD_DAYS, with the reports that told
+of it; the watches' already-known events are seeded so that reports of them never alert."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from bot.models import KINDS, Decision, Item, Watch
-from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, opt_iso, to_iso
+from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, from_iso, opt_iso, to_iso
 from bot.store.records import EVENT_COLS, Event, event_from_row
+
+FOLD_DAYS: Final = 14
+"""A finding folds into the latest event of its (watch, kind, milestone) when published within this
+many days of that event's first report: one announcement's coverage lasts days, while a show's next
+trailer or a second release-date announcement comes weeks or months later and is news again."""
 
 _KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
 
@@ -51,19 +57,35 @@ class EventRepo:
         """Fold a finding into its event or create the event, inside the caller's transaction, and
         add the item as a report of it; returns the event's id and whether it is new."""
         check_finding(decision)
-        key = (decision.watch, decision.kind, decision.milestone or "")
-        row = conn.execute("SELECT id FROM events WHERE watch = ? AND kind = ? AND milestone = ?", key).fetchone()
-        if row is None:
+        folded = self._fold_target(conn, decision, item.published or now)
+        new = folded is None
+        if folded is None:
             event_id = self._insert(conn, source, item, decision, now, alert)
         else:
-            event_id = int(row[0])
+            event_id = folded
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
                 _shown(item, source)[:2] + (event_id,),
             )
         self._add_report(conn, event_id, source, item, now)
-        return event_id, row is None
+        return event_id, new
+
+    @staticmethod
+    def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
+        """The event a finding published at `when` reports: the latest of its (watch, kind, milestone)
+        if seeded (a known event absorbs every report of it) or first reported within FOLD_DAYS."""
+        row = conn.execute(
+            """SELECT id, seeded, COALESCE(published, first_seen) FROM events
+               WHERE watch = ? AND kind = ? AND milestone = ? ORDER BY id DESC LIMIT 1""",
+            (decision.watch, decision.kind, decision.milestone or ""),
+        ).fetchone()
+        if row is None:
+            return None
+        anchor = from_iso(str(row[2]))
+        if row[1] or anchor is None or abs(when - anchor) <= timedelta(days=FOLD_DAYS):
+            return int(row[0])
+        return None
 
     @staticmethod
     def event_in(conn: sqlite3.Connection, event_id: int) -> Event | None:
@@ -129,20 +151,13 @@ class EventRepo:
         with self._db.tx() as conn:
             for known in watch.known:
                 date = parse_known_date(known.date)
+                key = (watch.id, known.kind, known.milestone or "")
                 cur = conn.execute(
-                    """INSERT OR IGNORE INTO events (watch, kind, milestone, first_seen, published,
-                       ordered_at, title, url, source, evidence, alerted, seeded)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 'known', 0, 1)""",
-                    (
-                        watch.id,
-                        known.kind,
-                        known.milestone or "",
-                        to_iso(now),
-                        opt_iso(date),
-                        to_iso(date or now),
-                        known.title,
-                        known.source,
-                    ),
+                    """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title,
+                       url, source, evidence, alerted, seeded)
+                       SELECT ?, ?, ?, ?, ?, ?, ?, '', ?, 'known', 0, 1 WHERE NOT EXISTS
+                       (SELECT 1 FROM events WHERE watch = ? AND kind = ? AND milestone = ?)""",
+                    (*key, to_iso(now), opt_iso(date), to_iso(date or now), known.title, known.source, *key),
                 )
                 inserted += cur.rowcount
         return inserted

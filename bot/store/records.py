@@ -30,7 +30,7 @@ class SourceState:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One announcement (watch, kind, milestone), however many items reported it."""
+    """One announcement (watch, kind, milestone, within two weeks), however many items reported it."""
 
     id: int
     watch: str
