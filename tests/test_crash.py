@@ -2,10 +2,10 @@
 
 Twelve times over (CRASH_KILLS sets it, up to twenty), a new trailer announcement for one of twenty
 made-up shows is published and the daemon is killed before its fetch, during its cycle, or part-way
-through the broadcast, then started again. In the end every active subscriber has every alert, the only repeated messages are ones that
-were in flight when a kill struck, blocked chats are deactivated and never written to again, and
-the database passes SQLite's integrity check after every kill. The seed is printed (and can be set
-with CRASH_SEED) so a failing order of kills can be replayed.
+through the broadcast, then started again. In the end every active subscriber has every alert, the
+only repeated messages are ones that were in flight when a kill struck, blocked chats are deactivated
+and never written to again, and the database passes SQLite's integrity check after every kill. The
+seed is printed (and can be set with CRASH_SEED) so a failing order of kills can be replayed.
 """
 
 from __future__ import annotations
