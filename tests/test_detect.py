@@ -83,9 +83,24 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("2e saison", 2, "ztseason"), ("2. staffel", 2, "ztseason"), ("seconda stagione", 2, "ztseason"),
     ("musim kedua", 2, "ztseason"), ("두 번째 시즌", 2, "ztseason"), ("第2期", 2, "ztseason"),
     ("season two part 2", 2, "ztseason zpart"), ("s01e03", 2, "zoseason"),
+    ("두 번째 시즌을", 2, "ztseason 을"), ("fünfte Staffel", 5, "ztseason"), ("mùa 3", 3, "ztseason"),
+    ("the fifth and final season", 5, "the ztseason"), ("quinta e última temporada", 4, "zoseason"),
+    ("tweede seizoen", 2, "ztseason"), ("troisième et dernière saison", 3, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("Moon of Harbor Sailors season 2", True), ("Moon of Harbor Sailors 2", True),
+    ("Gyeoul Haneul season 2", True), ("Kyoul Hanul season 2", True), ("Kyeoul Haneol season 2", True),
+    ("Gyeoul Heaven season 2", False),
+])
+def test_spellings_come_from_the_watch(text: str, named: bool) -> None:
+    watch = Watch(id="w", title="The Moon of the Harbor Sailors", season=2, aliases=("Gyeoul Haneul", "겨울 하늘"))
+    assert (Detector([watch]).classify(Item(title=text)).watch == "w") is named
+    latin_only = Watch(id="e", title="Gyeoul Haneul", season=2)
+    assert Detector([latin_only]).classify(Item(title="Kyoul Hanul season 2")).watch is None
 
 
 def test_the_watch_that_alerts_is_the_one_named(detector: Detector) -> None:

@@ -36,6 +36,62 @@ def name_pattern(name: str) -> str:
     return rf"{re.escape(body[0])}(?<![{_LATIN}].){body[1:]}(?![{_LATIN}])"
 
 
+_ARTICLES: Final = frozenset(("the", "a", "an"))
+_HANGUL: Final = re.compile("[\uac00-\ud7a3]")
+_ROMAN_VOWEL: Final = re.compile("eo|eu|o|u")
+_ROMAN_VOWELS: Final = ("eo", "eu", "o", "u")
+_MAX_ROMAN: Final = 3
+
+
+def _without_articles(name: str) -> list[str]:
+    """A Latin name of three words or more without its articles ("House of Dragon", "Last of Us"):
+    headlines and addresses drop them."""
+    words = normalise(name).split()
+    kept = [w for w in words if w not in _ARTICLES]
+    return [" ".join(kept)] if len(words) >= 3 and 2 <= len(kept) < len(words) else []
+
+
+def _romanised(name: str) -> list[str]:
+    """Spellings of a romanised Korean name in the other systems the press uses: "eo", "eu", "o" and "u"
+    ("Gyeongseong", "Kyungsung", "Kyongsong") and an initial "g" or "k", for words with the marks of
+    the revised romanisation ("eo", "eu")."""
+    words = normalise(name).split()
+    per_word = [_word_forms(w) for w in words]
+    if all(len(f) == 1 for f in per_word):
+        return []
+    variants = [""]
+    for forms in per_word:
+        variants = [f"{v} {f}".strip() for v in variants for f in forms]
+    return [v for v in variants if v != " ".join(words)]
+
+
+def _word_forms(word: str) -> list[str]:
+    """One word's romanisations (the word alone when it shows no mark of the revised system)."""
+    slots = _ROMAN_VOWEL.split(word)
+    if ("eo" not in word and "eu" not in word) or len(slots) - 1 > _MAX_ROMAN:
+        return [word]
+    forms = [""]
+    for k, part in enumerate(slots):
+        forms = [f + part for f in forms]
+        if k < len(slots) - 1:
+            forms = [f + v for f in forms for v in _ROMAN_VOWELS]
+    return forms + [("k" if f[0] == "g" else "g") + f[1:] for f in forms if f and f[0] in "gk"]
+
+
+def spellings(watch: Watch, names: tuple[str, ...]) -> tuple[str, ...]:
+    """A watch's names with the variants derived from them: without articles, and, for a watch that
+    has a Korean name, its Latin names in other romanisations."""
+    korean = any(_HANGUL.search(n) for n in watch.names)
+    out = list(names)
+    for name in names:
+        if has_cjk(name):
+            continue
+        out += _without_articles(name)
+        if korean:
+            out += _romanised(name)
+    return tuple(dict.fromkeys(out))
+
+
 def _alternation(names: tuple[str, ...]) -> re.Pattern[str] | None:
     patterns = [name_pattern(n) for n in sorted(names, key=len, reverse=True) if n.strip()]
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
@@ -52,7 +108,7 @@ class Names:
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(watch.names), _alternation(watch.exclude))
+        return cls(watch, _alternation(spellings(watch, watch.names)), _alternation(watch.exclude))
 
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, then the watch's names, replaced by placeholders."""
@@ -80,7 +136,7 @@ class NameIndex:
     def __init__(self, watches: Sequence[Watch]) -> None:
         keys: dict[str, set[int]] = {}
         for i, watch in enumerate(watches):
-            for name in watch.names:
+            for name in spellings(watch, watch.names):
                 if name.strip():
                     keys.setdefault(name_key(name), set()).add(i)
         self._keys = tuple((k, frozenset(v)) for k, v in sorted(keys.items()))

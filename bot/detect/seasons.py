@@ -12,38 +12,50 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from bot.detect.text import normalise
+
 TARGET: Final = " ztseason "
 OTHER: Final = " zoseason "
 PART: Final = " zpart "
 YEAR: Final = " zyear "
 
-_ORDINALS: Final[dict[str, int]] = {
+_ORDINALS_RAW: Final[dict[str, int]] = {
     **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premiere", "premier",
-                     "erste", "ersten", "erster", "prima", "primo", "pertama", "첫"), 1),
+                     "erste", "ersten", "erster", "prima", "primo", "pertama", "eerste", "pierwszy", "pierwszego",
+                     "první", "primul", "ensimmäinen", "첫"), 1),
     **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "deuxieme", "seconde", "zweite",
-                     "zweiten", "zweiter", "seconda", "secondo", "kedua", "두"), 2),
+                     "zweiten", "zweiter", "seconda", "secondo", "kedua", "tweede", "drugi", "drugiego", "druhá",
+                     "druhou", "druhé", "doi", "al doilea", "toinen", "toisen", "두"), 2),
     **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "troisieme", "dritte",
-                     "dritten", "dritter", "terza", "terzo", "ketiga", "세"), 3),
+                     "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
+                     "kolmas", "kolmannen", "세"), 3),
     **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "quatrieme", "vierte", "vierten",
-                     "keempat", "네"), 4),
+                     "keempat", "vierde", "czwarty", "czwartego", "네"), 4),
     **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "cinquieme", "fünfte", "fünften", "quinto",
-                     "kelima", "다섯"), 5),
+                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯"), 5),
     **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
     **dict.fromkeys(("final", "last", "última", "ultima", "dernière", "letzte", "letzten", "terakhir",
                      "마지막", "最終"), 0),
 }
-_CARDINALS: Final[dict[str, int]] = {
+_CARDINALS_RAW: Final[dict[str, int]] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "uno": 1, "dos": 2, "tres": 3,
     "cuatro": 4, "cinco": 5, "um": 1, "dois": 2, "três": 3, "un": 1, "deux": 2, "trois": 3, "quatre": 4,
     "cinq": 5, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "due": 2, "satu": 1, "dua": 2, "tiga": 3,
     "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
 }
-_WORD: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezona|sezon|"
-                "seizoen|sæson|sesong|säsong|series|mùa|phần|ซีซั่น|ซีซัน|सीज़न|सीजन")
+_WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezonul|"
+                 "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|ซีซั่น|ซีซัน|सीज़न|सीजन")
+_WORD: Final = normalise(_WORDS)
+"""Season words in normal form: text is normalised before it is masked, so accents are gone ("mua")."""
+_ORDINALS: Final = {normalise(k): v for k, v in _ORDINALS_RAW.items()}
+_CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS if w.isascii() or len(w) > 1 or w in "첫두세네"),
                               key=len, reverse=True))
 _CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
+_AND: Final = "and|e|et|y|und|i|ed|dan|ve"
+_FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
+"""Words of "the fifth and final season": the number names the season."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
@@ -51,7 +63,9 @@ _PATTERN: Final = re.compile("|".join((
     rf"{_B}(?:{_WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{_WORD}|{_CJK_WORD})",
-    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:{_WORD}|{_CJK_WORD}){_E}",
+    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{_WORD}){_E}|{_CJK_WORD})",
+    rf"{_B}(?:(?P<o3>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)\s(?:{_AND})\s(?:{_FINAL})\s"
+    rf"(?:{_WORD}){_E}",
     rf"{_B}(?:{_WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     r"第(?P<w1>[一二三四五六])(?:季|期)",
