@@ -10,10 +10,12 @@ answers 304. Wall time is the parent's clock; CPU and peak RSS come from wait4()
 (its own and its waited-for children's). Targets, as ratios against urlwatch from the same run:
 cold and warm wall each ≥ 3× faster, cold CPU ≤ 0.66×, warm CPU ≤ 0.2×.
 
-Also printed: the peak memory of a cold scan at 1,000 and 10,000 sources, and the daemon's CPU
-seconds per hour at 200 sources on a 15-minute interval. The daemon figure runs the real
-`newsbot run` for a bounded time with a short interval, measures its idle CPU rate and its CPU per
-fetch, and extrapolates to an hour. Every loop is bounded; nothing leaves 127.0.0.0/8.
+Also printed: the CPU of the same requests made by httpx alone (bench/floor.py), the part of
+each CPU target that the HTTP client by itself already spends; the peak memory of a cold scan at
+1,000 and 10,000 sources; and the daemon's CPU seconds per hour at 200 sources on a 15-minute
+interval. The daemon figure runs the real `newsbot run` for a bounded time with a short interval,
+measures its idle CPU rate and its CPU per fetch, and extrapolates to an hour.
+Every loop is bounded; nothing leaves 127.0.0.0/8.
 --quick: 200 feeds, memory at 200 and 2,000 sources, a shorter daemon run (about 2 minutes).
 """
 
@@ -276,6 +278,27 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def floor_runs(fs: FeedSet, count: int, tmp: Path) -> tuple[Run, Run]:
+    """The same GETs, cold then warm, by a process that only runs httpx (bench/floor.py)."""
+    urls, etags = tmp / f"floor-urls-{count}.txt", tmp / f"floor-etags-{count}.json"
+    urls.write_text("\n".join(fs.feed_url(i) for i in range(count)) + "\n", encoding="utf-8")
+    cmd = [sys.executable, str(BENCH / "floor.py"), str(urls), str(etags)]
+    env = bench_env(tmp)
+    return measure(cmd, env, tmp, fs), measure(cmd, env, tmp, fs)
+
+
+def floor_lines(floor: tuple[Run, Run], uw: tuple[Run, Run] | None) -> list[str]:
+    """What the HTTP client alone costs, against the CPU the targets allow."""
+    lines = ["", "the HTTP client alone (bench/floor.py: httpx and nothing else, same requests, whole process)",
+             f"  cold CPU {floor[0].cpu:.2f} s ({floor[0].ok} answers 200), "
+             f"warm CPU {floor[1].cpu:.2f} s ({floor[1].not_modified} answers 304)"]
+    if uw is not None:
+        for label, budget, spent in (("cold", 0.66 * uw[0].cpu, floor[0].cpu), ("warm", 0.2 * uw[1].cpu, floor[1].cpu)):
+            lines.append(f"  {label} CPU target allows {budget:.2f} s for all of newsbot; httpx alone takes "
+                         f"{spent / budget:.0%} of it")
+    return lines
+
+
 def scan_table(n: int, nb: tuple[Run, Run], uw: tuple[Run, Run] | None) -> list[str]:
     """Side by side, then the four targets."""
     lines = [f"{'':26}{'newsbot':>12}{'urlwatch':>12}"]
@@ -314,6 +337,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds added to every answer")
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--no-daemon", action="store_true")
+    parser.add_argument("--no-floor", action="store_true", help="skip the HTTP client's own CPU (bench/floor.py)")
     args = parser.parse_args(argv)
     args.feeds = args.feeds or (200 if args.quick else 1000)
     if args.memory_feeds is None:
@@ -342,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         if uw is None:
             lines.append("urlwatch: " + ("skipped (--no-urlwatch)" if args.no_urlwatch else
                                          f"not installed (pip install urlwatch=={URLWATCH_VERSION})"))
+        if not args.no_floor:
+            print(f"httpx alone × 2 at {args.feeds} feeds…", file=sys.stderr, flush=True)
+            lines += floor_lines(floor_runs(fs, args.feeds, tmp), uw)
         for run in (*nb, *(uw or ())):
             if run.rc not in (0, 1) or run.stderr.count("Traceback"):
                 lines.append(f"  (a run ended {run.rc}: {run.stderr.strip()[-300:]})")
