@@ -94,19 +94,21 @@ def format_alert_plain(event: Event, watch_title: str, *, source: str = "", evid
 
     It names the configured `source` (else the event's publisher), the time in the local zone, and
     why it alerted: the deciding phrase (`evidence`, when it is not just the headline) and the confidence.
+    Each field is capped as in a Telegram alert (SHOWN), so one alert stays a few lines.
     """
     when = (event.published or event.first_seen).astimezone()
     zone = when.tzname() or when.strftime("UTC%z")
     lines = [
         CONSOLE_RULE,
         f"[{kind_label(event.kind)}{_milestone_suffix(event)}] {watch_title}",
-        event.title or "(no headline)",
+        shorten(event.title, SHOWN["title"]) or "(no headline)",
     ]
     if event.url:
-        lines.append(event.url)
+        lines.append(shorten(event.url, SHOWN["href"]))
     lines.append(f"{'Published' if event.published else 'Found'} {when:%Y-%m-%d %H:%M} {zone}"
-                 f" · Source: {source or event.source or 'unknown'}")
-    lines.append(f"Why: {_why(event, event.evidence if evidence is None else evidence, confidence)}")
+                 f" · Source: {shorten(source or event.source or 'unknown', SHOWN['source'])}")
+    why = _why(event, shorten(event.evidence if evidence is None else evidence, SHOWN["evidence"]), confidence)
+    lines.append(f"Why: {why}")
     return "\n".join(lines)
 
 

@@ -101,3 +101,17 @@ def test_a_broken_feed_too_big_for_feedparser_is_read_by_lxml_recovery() -> None
                              for n in range(5_000)), b"</b>")
     items = parse_feed(body, BASE)
     assert len(items) == 500 and items[0].title == "Headline 0"
+
+
+def test_a_console_alert_caps_each_field() -> None:
+    from bot.messages import SHOWN, format_alert_plain
+    from bot.store.records import Event
+
+    now = datetime.now(UTC)
+    word = "Lantern " * 2000
+    event = Event(id=1, watch="w", kind="trailer", milestone="official", first_seen=now, published=now,
+                  title=word, url="https://news.example/" + "a" * 5000, source=word, evidence=word,
+                  reports=1, alerted=True)
+    text = format_alert_plain(event, "The Lantern Keepers season 2", source=word, evidence=word, confidence=0.9)
+    assert len(text) < sum(SHOWN.values()) + 400, len(text)
+    assert len(text.splitlines()) <= 7

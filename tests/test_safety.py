@@ -265,3 +265,40 @@ async def test_a_full_disk_pauses_sending_and_repeats_nothing(tmp_path: Path, bo
     assert len([r for r in caplog.records if "can be written again" in r.getMessage()]) == 1
     notices = bot_api.sent(OPERATOR)
     assert len(notices) == 1 and "cannot write its state" in notices[0], notices
+
+
+def test_console_mode_pauses_on_a_full_disk_and_prints_nothing_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    import io
+    import logging
+
+    from bot.console import ConsoleSender
+    from bot.models import Config
+
+    state = State.open(tmp_path / "state")
+    console = ConsoleSender(state, lambda: Config(watches=(), sources=()), out=io.StringIO())
+    console.subscribe()
+    for n in range(3):
+        add_alert(state, n)
+    real_mark_sent, full = state.mark_sent, [True]
+
+    def mark_sent(row_id: int, *, now: datetime) -> None:
+        if full[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        real_mark_sent(row_id, now=now)
+
+    monkeypatch.setattr(state, "mark_sent", mark_sent)
+    caplog.set_level(logging.INFO)
+    printed = sum(console.flush() for _ in range(20))  # the daemon flushes every 2 s while the disk is full
+    assert printed == 1 and state.outbox_size() == 3
+    full[0] = False  # space is freed
+    printed += sum(console.flush() for _ in range(3))
+    out = console.out.getvalue() if isinstance(console.out, io.StringIO) else ""
+    assert printed == 3 and state.outbox_size() == 0
+    assert sorted(line for line in out.splitlines() if line.startswith("Headline number")) == [
+        "Headline number 0", "Headline number 1", "Headline number 2"]
+    errors = [r.getMessage() for r in caplog.records if "cannot write the state" in r.getMessage()]
+    assert len(errors) == 1 and "printing alerts pauses" in errors[0]
+    assert any("printing alerts resumes" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.exc_info]
+    state.close()
