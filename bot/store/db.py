@@ -16,7 +16,23 @@ from bot.models import Item
 
 SCHEMA_VERSION = 4
 
-_SCHEMA_V1 = """
+# The events table's columns, in version 1 and as rebuilt by version 4.
+_EVENTS_COLUMNS = """\
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    watch TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    milestone TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    published TEXT,
+    ordered_at TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '',
+    alerted INTEGER NOT NULL DEFAULT 0,
+    seeded INTEGER NOT NULL DEFAULT 0"""
+
+_SCHEMA_V1 = f"""
 CREATE TABLE sources (
     name TEXT PRIMARY KEY,
     url TEXT,
@@ -42,19 +58,7 @@ CREATE TABLE seen (
 CREATE INDEX seen_url ON seen (url);
 CREATE INDEX seen_source_time ON seen (source, first_seen);
 CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    watch TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    milestone TEXT NOT NULL DEFAULT '',
-    first_seen TEXT NOT NULL,
-    published TEXT,
-    ordered_at TEXT NOT NULL,
-    title TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT '',
-    source TEXT NOT NULL DEFAULT '',
-    evidence TEXT NOT NULL DEFAULT '',
-    alerted INTEGER NOT NULL DEFAULT 0,
-    seeded INTEGER NOT NULL DEFAULT 0,
+{_EVENTS_COLUMNS},
     UNIQUE (watch, kind, milestone)
 );
 CREATE INDEX events_order ON events (ordered_at, id);
@@ -121,21 +125,9 @@ DROP INDEX seen_source_time;
 # Version 4: a (watch, kind, milestone) may have several events (a second trailer months after the
 # first), so the events table is rebuilt without its UNIQUE constraint (SQLite cannot drop one);
 # ids are kept, so reports and the outbox still point at their events.
-_V4_EVENTS_NOT_UNIQUE = """
+_V4_EVENTS_NOT_UNIQUE = f"""
 CREATE TABLE events_v4 (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    watch TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    milestone TEXT NOT NULL DEFAULT '',
-    first_seen TEXT NOT NULL,
-    published TEXT,
-    ordered_at TEXT NOT NULL,
-    title TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT '',
-    source TEXT NOT NULL DEFAULT '',
-    evidence TEXT NOT NULL DEFAULT '',
-    alerted INTEGER NOT NULL DEFAULT 0,
-    seeded INTEGER NOT NULL DEFAULT 0
+{_EVENTS_COLUMNS}
 );
 INSERT INTO events_v4 SELECT id, watch, kind, milestone, first_seen, published, ordered_at, title, url,
     source, evidence, alerted, seeded FROM events;
