@@ -136,8 +136,9 @@ class Daemon:
         self.scheduler.add_job(self.check_state_files, "interval", seconds=STATE_CHECK_EVERY, id="files",
                                coalesce=True, max_instances=1, misfire_grace_time=10)
         self.scheduler.start()
-        log.info("newsbot started: %d watches, %d sources, state in %s", len(self.config.watches),
-                 len(self.config.sources), self.opts.state_dir)
+        watches, sources = len(self.config.watches), len(self.config.sources)
+        log.info("newsbot started: %d watch%s, %d source%s, state in %s", watches, "" if watches == 1 else "es",
+                 sources, "" if sources == 1 else "s", self.opts.state_dir)
 
     async def _run_telegram(self) -> None:
         """Runs the bot until the daemon stops, retrying while the Bot API cannot be reached; sources
