@@ -44,10 +44,11 @@ _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS if w.isascii() or len(w) > 1 or w in "첫두세네"),
                               key=len, reverse=True))
 _CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
+_PARTS: Final = "part|parte|partie|teil|vol|volume|bagian"
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
-_PATTERN: Final = re.compile("|".join((
+_FORMS: Final = "|".join((
     rf"{_B}(?:{_WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{_WORD}|{_CJK_WORD})",
@@ -57,9 +58,14 @@ _PATTERN: Final = re.compile("|".join((
     r"第(?P<w1>[一二三四五六])(?:季|期)",
     r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌)",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
-    rf"{_B}(?:part|parte|partie|teil|vol|volume|bagian)\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
+    rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
-)))
+))
+_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD.split("|"), *_CJK_WORD.split("|"), *_ORDINALS,
+                                                *_PARTS.split("|"), "s", "第")}))
+"""Every character a form above can start with, besides a digit."""
+_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_FORMS})")
+"""The forms, tried only where one can start: the test of one character skips most of the text."""
 
 
 _TRIGGER: Final = re.compile(rf"\d|{_WORD}|{_CJK_WORD}|期|季|part|teil|vol|bagian")
