@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 from bot.models import KINDS, Kind
@@ -29,19 +31,18 @@ class Model:
 
     def probability(self, features: dict[str, float]) -> float:
         """The probability that the item is an alert."""
-        w = self.weights
-        z = self.bias + sum(w[f] * features[f] for f in features.keys() & w.keys())
+        z = self.bias + sum(map(mul, map(self.weights.get, features, repeat(0.0)), features.values()))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
         kw = self.kind_weights
         common = [f for f in features if f in kw]
-        rows = [kw[f] for f in common]
+        columns = list(zip(*(kw[f] for f in common), strict=True)) if common else [()] * len(self.kind_bias)
         values = [features[f] for f in common]
         best, best_score = 0, -math.inf
-        for k, bias in enumerate(self.kind_bias):
-            score = bias + sum(row[k] * v for row, v in zip(rows, values, strict=True))
+        for k, (bias, column) in enumerate(zip(self.kind_bias, columns, strict=True)):
+            score = bias + sum(map(mul, column, values))
             if score > best_score:
                 best, best_score = k, score
         return self.kinds[best]
