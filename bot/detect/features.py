@@ -9,6 +9,7 @@ a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 import bot.detect.seasons as seasons
@@ -38,14 +39,15 @@ class Reading:
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
     """Tokens where a bare number after the show ("<title> 2") is a season, other numbers `znum`."""
-    out: list[str] = []
+    if not any(map(str.isdigit, toks)):
+        return toks
+    out = list(toks)
     for i, tok in enumerate(toks):
         if tok.isdigit():
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
             after_show = i > 0 and toks[i - 1] == "zshow"
             value = seasons.number_value(tok) if after_show and nxt not in _UNITS else 0
-            tok = ("ztseason" if value == target else "zoseason") if 0 < value <= 20 else "znum"
-        out.append(tok)
+            out[i] = ("ztseason" if value == target else "zoseason") if 0 < value <= 20 else "znum"
     return out
 
 
@@ -56,8 +58,14 @@ stronger prior against fitting single words)."""
 
 def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
     words = ["^", *toks, "$"] if zone == "t" else toks
-    prev = ""
     v = NGRAM
+    if words and all(map(str.isascii, words)):  # no Korean or Japanese: every word and every pair, in order
+        one, two = zone + "1:", zone + "2:"
+        order = [one + words[0]]
+        order += [key for a, b in pairwise(words) for key in (one + b, f"{two}{a} {b}")]
+        feats.update(dict.fromkeys(order, v))
+        return
+    prev = ""
     for tok in words:
         if has_cjk(tok) and tok not in _PLACEHOLDERS:
             for j in range(len(tok) - 1):
