@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import repeat
@@ -28,21 +28,28 @@ class Model:
     kind_bias: tuple[float, ...]
     kind_weights: dict[str, tuple[float, ...]]
     kinds: tuple[Kind, ...] = KINDS
+    columns: tuple[dict[str, float], ...] = field(init=False, repr=False, compare=False)
+    """The kind weights per kind (feature → weight), so that a kind's score is one sum of lookups."""
+
+    def __post_init__(self) -> None:
+        columns = tuple({f: row[k] for f, row in self.kind_weights.items()} for k in range(len(self.kind_bias)))
+        object.__setattr__(self, "columns", columns)
 
     def probability(self, features: dict[str, float]) -> float:
         """The probability that the item is an alert."""
-        z = self.bias + sum(map(mul, map(self.weights.get, features, repeat(0.0)), features.values()))
+        weights = map(self.weights.get, features, repeat(0.0))
+        values = list(features.values())
+        z = self.bias + sum(weights if values.count(1.0) == len(values) else map(mul, weights, values))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
-        kw = self.kind_weights
-        common = [f for f in features if f in kw]
-        columns = list(zip(*(kw[f] for f in common), strict=True)) if common else [()] * len(self.kind_bias)
-        values = [features[f] for f in common]
+        values = list(features.values())
+        ones = values.count(1.0) == len(values)  # then a weight times its value is the weight
         best, best_score = 0, -math.inf
-        for k, (bias, column) in enumerate(zip(self.kind_bias, columns, strict=True)):
-            score = bias + sum(map(mul, column, values))
+        for k, (bias, column) in enumerate(zip(self.kind_bias, self.columns, strict=True)):
+            weights = map(column.get, features, repeat(0.0))  # absent: 0.0, which leaves a sum as it is
+            score = bias + sum(weights if ones else map(mul, weights, values))
             if score > best_score:
                 best, best_score = k, score
         return self.kinds[best]
