@@ -64,12 +64,11 @@ _FORMS: Final = "|".join((
 _FIRST: Final = "".join(sorted({w[0] for w in (*_WORD.split("|"), *_CJK_WORD.split("|"), *_ORDINALS,
                                                 *_PARTS.split("|"), "s", "第")}))
 """Every character a form above can start with, besides a digit."""
-_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_FORMS})")
-"""The forms, tried only where one can start: the test of one character skips most of the text."""
-
-
-_TRIGGER: Final = re.compile(rf"\d|{_WORD}|{_CJK_WORD}|期|季|part|teil|vol|bagian")
-"""Every form above holds a digit or one of these words: text without them is left as it is, unscanned."""
+_LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
+"""What the forms that need no word start (`_B`) start with, besides a digit."""
+_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
+"""The forms, tried only where one can start: a one-character test and a word-start test skip most of
+the text (cheaper than a pre-check of the whole text)."""
 
 
 def _value(m: re.Match[str]) -> int:
@@ -98,8 +97,6 @@ def mask(text: str, target: int) -> str:
         if value == 0:  # "final season": the model learns from the word itself
             return m.group(0)
         return TARGET if value == target else OTHER
-    if _TRIGGER.search(text) is None:
-        return text
     return _PATTERN.sub(swap, text)
 
 
