@@ -9,7 +9,6 @@ a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Final
 
 import bot.detect.seasons as seasons
@@ -58,25 +57,20 @@ stronger prior against fitting single words)."""
 
 def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
     words = ["^", *toks, "$"] if zone == "t" else toks
-    v = NGRAM
-    if words and all(map(str.isascii, words)):  # no Korean or Japanese: every word and every pair, in order
-        one, two = zone + "1:", zone + "2:"
-        order = [one + words[0]]
-        order += [key for a, b in pairwise(words) for key in (one + b, f"{two}{a} {b}")]
-        feats.update(dict.fromkeys(order, v))
-        return
     prev = ""
+    v = NGRAM
+    one, two = zone + "1:", zone + "2:"
     for tok in words:
-        if has_cjk(tok) and tok not in _PLACEHOLDERS:
+        if not tok.isascii() and has_cjk(tok) and tok not in _PLACEHOLDERS:
             for j in range(len(tok) - 1):
                 feats[f"{zone}c:{tok[j:j + 2]}"] = v
             if len(tok) <= 3:
                 feats[f"{zone}c:{tok}"] = v
             prev = ""
             continue
-        feats[f"{zone}1:{tok}"] = v
+        feats[one + tok] = v
         if prev:
-            feats[f"{zone}2:{prev} {tok}"] = v
+            feats[f"{two}{prev} {tok}"] = v
         prev = tok
 
 
