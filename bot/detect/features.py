@@ -75,12 +75,12 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
 
 
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) -> set[str]:
-    anchors = [i for i, t in enumerate(toks) if t in ("zshow", "ztseason")]
+    near = {j for i, t in enumerate(toks) if t in ("zshow", "ztseason") for j in range(i - NEAR, i + NEAR + 1)}
     found: set[str] = set()
     for i, fam in table.find(toks):
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
-        if any(abs(i - a) <= NEAR for a in anchors):
+        if i in near:
             feats[f"c:{fam}:{zone}near"] = 1.0
     return found
 
