@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import repeat
@@ -28,12 +28,6 @@ class Model:
     kind_bias: tuple[float, ...]
     kind_weights: dict[str, tuple[float, ...]]
     kinds: tuple[Kind, ...] = KINDS
-    columns: tuple[dict[str, float], ...] = field(init=False, repr=False, compare=False)
-    """The kind weights per kind (feature → weight), so that a kind's score is one sum of lookups."""
-
-    def __post_init__(self) -> None:
-        columns = tuple({f: row[k] for f, row in self.kind_weights.items()} for k in range(len(self.kind_bias)))
-        object.__setattr__(self, "columns", columns)
 
     def probability(self, features: dict[str, float]) -> float:
         """The probability that the item is an alert."""
@@ -44,12 +38,15 @@ class Model:
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
-        values = list(features.values())
-        ones = values.count(1.0) == len(values)  # then a weight times its value is the weight
+        kw, values = self.kind_weights, list(features.values())
+        if values.count(1.0) == len(values):  # a weight times 1 is the weight
+            rows = list(filter(None, map(kw.get, features)))
+        else:
+            rows = [tuple(w * v for w in row) for row, v in zip(map(kw.get, features), values, strict=True) if row]
+        columns = zip(*rows, strict=True) if rows else [()] * len(self.kind_bias)
         best, best_score = 0, -math.inf
-        for k, (bias, column) in enumerate(zip(self.kind_bias, self.columns, strict=True)):
-            weights = map(column.get, features, repeat(0.0))  # absent: 0.0, which leaves a sum as it is
-            score = bias + sum(weights if ones else map(mul, weights, values))
+        for k, (bias, column) in enumerate(zip(self.kind_bias, columns, strict=True)):
+            score = bias + sum(column)
             if score > best_score:
                 best, best_score = k, score
         return self.kinds[best]
