@@ -9,6 +9,7 @@ a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from typing import Final
 
 import bot.detect.seasons as seasons
@@ -21,6 +22,8 @@ SUMMARY_CHARS: Final = 600
 NEAR: Final = 4
 """Tokens between a cue and the show or its season for the cue to count as near."""
 _PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
+_ANCHORS: Final = frozenset(("zshow", "ztseason"))
+"""What a cue near counts as near to."""
 _UNITS: Final = frozenset(("years", "year", "months", "days", "weeks", "episodes", "episode", "million", "hours",
                            "minutes", "percent", "años", "anos", "jahre", "ans", "anni", "tahun", "년", "년만에",
                            "년만", "화", "회", "위", "편", "부", "%"))
@@ -75,7 +78,8 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
 
 
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) -> set[str]:
-    near = {j for i, t in enumerate(toks) if t in ("zshow", "ztseason") for j in range(i - NEAR, i + NEAR + 1)}
+    anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
+    near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
     for i, fam in table.find(toks):
         found.add(fam)
