@@ -95,9 +95,9 @@ _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "question", "fan", "
 
 def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, float]) -> None:
     """What a linear model cannot add up by itself: a kind cue with or without doubt around it."""
-    doubt_t = any(f in head_fams for f in _DOUBT_FAMS)
-    doubt_s = any(f in body_fams for f in _DOUBT_FAMS)
-    kinds_t = [f for f in _KIND_FAMS if f in head_fams]
+    doubt_t = not head_fams.isdisjoint(_DOUBT_FAMS)
+    doubt_s = not body_fams.isdisjoint(_DOUBT_FAMS)
+    kinds_t = [f for f in _KIND_FAMS if f in head_fams] if head_fams else []
     for fam in kinds_t:
         feats[f"k:{fam}:{'doubt' if doubt_t else 'clean'}"] = 1.0
         if "x:ts_t" in feats:
