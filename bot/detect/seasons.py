@@ -68,7 +68,12 @@ _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 """What the forms that need no word start (`_B`) start with, besides a digit."""
 _PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
-the text (cheaper than a pre-check of the whole text)."""
+the text."""
+_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS))
+_WORDS_FIRST: Final = "".join(sorted({w[0] for w in _WORDS.split("|")}))
+_TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_WORDS_FIRST)}])(?:{_WORDS})")
+"""Every form above holds a digit, 期, 季 or one of these words: text without them is left as it is,
+unscanned (most headlines of a feed; the one-character test makes this pre-check cheap)."""
 
 
 def _value(m: re.Match[str]) -> int:
@@ -97,6 +102,8 @@ def mask(text: str, target: int) -> str:
         if value == 0:  # "final season": the model learns from the word itself
             return m.group(0)
         return TARGET if value == target else OTHER
+    if _TRIGGER.search(text) is None:
+        return text
     return _PATTERN.sub(swap, text)
 
 
