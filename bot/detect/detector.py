@@ -129,5 +129,5 @@ def _evidence(item: Item, reading: Reading, names: Names) -> str:
     if reading.show_in_title or not item.summary:
         return item.title.strip()[:200]
     parts = sentences(item.summary.strip())
-    naming = [p for p in parts if "zshow" in names.mask(normalise(p))]
-    return (naming or parts or [item.summary])[0].strip()[:200]
+    naming = next((p for p in parts if "zshow" in names.mask(normalise(p))), None)  # the first one only
+    return (naming or (parts or [item.summary])[0]).strip()[:200]
