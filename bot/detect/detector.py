@@ -98,7 +98,10 @@ class Detector:
         """A headline that names no watch but announces a watched season ("<genre> series season 2
         begins filming"): a near miss, for the article to name the show."""
         for season in self._seasons:
-            head = tokens(seasons.mask(title, season))
+            masked = seasons.mask(title, season)
+            if "ztseason" not in masked:  # no token of it either: most headlines stop here
+                continue
+            head = tokens(masked)
             if "ztseason" in head and any(fam in _KIND_CUES for _, fam in self._table.find(head)):
                 return Decision(alert=False, confidence=NEAR_MISS, evidence=headline.strip()[:200],
                                 needs_article=True)
@@ -126,5 +129,5 @@ def _evidence(item: Item, reading: Reading, names: Names) -> str:
     if reading.show_in_title or not item.summary:
         return item.title.strip()[:200]
     parts = sentences(item.summary.strip())
-    naming = [p for p in parts if "zshow" in names.mask(normalise(p))]
-    return (naming or parts or [item.summary])[0].strip()[:200]
+    naming = next((p for p in parts if "zshow" in names.mask(normalise(p))), None)  # the first one only
+    return (naming or (parts or [item.summary])[0]).strip()[:200]

@@ -9,6 +9,7 @@ a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from typing import Final
 
 import bot.detect.seasons as seasons
@@ -21,6 +22,8 @@ SUMMARY_CHARS: Final = 600
 NEAR: Final = 4
 """Tokens between a cue and the show or its season for the cue to count as near."""
 _PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
+_ANCHORS: Final = frozenset(("zshow", "ztseason"))
+"""What a cue near counts as near to."""
 _UNITS: Final = frozenset(("years", "year", "months", "days", "weeks", "episodes", "episode", "million", "hours",
                            "minutes", "percent", "años", "anos", "jahre", "ans", "anni", "tahun", "년", "년만에",
                            "년만", "화", "회", "위", "편", "부", "%"))
@@ -38,14 +41,15 @@ class Reading:
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
     """Tokens where a bare number after the show ("<title> 2") is a season, other numbers `znum`."""
-    out: list[str] = []
+    if not any(map(str.isdigit, toks)):
+        return toks
+    out = list(toks)
     for i, tok in enumerate(toks):
         if tok.isdigit():
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
             after_show = i > 0 and toks[i - 1] == "zshow"
             value = seasons.number_value(tok) if after_show and nxt not in _UNITS else 0
-            tok = ("ztseason" if value == target else "zoseason") if 0 < value <= 20 else "znum"
-        out.append(tok)
+            out[i] = ("ztseason" if value == target else "zoseason") if 0 < value <= 20 else "znum"
     return out
 
 
@@ -58,27 +62,29 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
     words = ["^", *toks, "$"] if zone == "t" else toks
     prev = ""
     v = NGRAM
+    one, two = zone + "1:", zone + "2:"
     for tok in words:
-        if has_cjk(tok) and tok not in _PLACEHOLDERS:
+        if not tok.isascii() and has_cjk(tok) and tok not in _PLACEHOLDERS:
             for j in range(len(tok) - 1):
                 feats[f"{zone}c:{tok[j:j + 2]}"] = v
             if len(tok) <= 3:
                 feats[f"{zone}c:{tok}"] = v
             prev = ""
             continue
-        feats[f"{zone}1:{tok}"] = v
+        feats[one + tok] = v
         if prev:
-            feats[f"{zone}2:{prev} {tok}"] = v
+            feats[f"{two}{prev} {tok}"] = v
         prev = tok
 
 
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) -> set[str]:
-    anchors = [i for i, t in enumerate(toks) if t in ("zshow", "ztseason")]
+    anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
+    near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
     for i, fam in table.find(toks):
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
-        if any(abs(i - a) <= NEAR for a in anchors):
+        if i in near:
             feats[f"c:{fam}:{zone}near"] = 1.0
     return found
 
@@ -89,9 +95,9 @@ _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "question", "fan", "
 
 def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, float]) -> None:
     """What a linear model cannot add up by itself: a kind cue with or without doubt around it."""
-    doubt_t = any(f in head_fams for f in _DOUBT_FAMS)
-    doubt_s = any(f in body_fams for f in _DOUBT_FAMS)
-    kinds_t = [f for f in _KIND_FAMS if f in head_fams]
+    doubt_t = not head_fams.isdisjoint(_DOUBT_FAMS)
+    doubt_s = not body_fams.isdisjoint(_DOUBT_FAMS)
+    kinds_t = [f for f in _KIND_FAMS if f in head_fams] if head_fams else []
     for fam in kinds_t:
         feats[f"k:{fam}:{'doubt' if doubt_t else 'clean'}"] = 1.0
         if "x:ts_t" in feats:

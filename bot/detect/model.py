@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 from bot.models import KINDS, Kind
@@ -30,19 +32,22 @@ class Model:
 
     def probability(self, features: dict[str, float]) -> float:
         """The probability that the item is an alert."""
-        w = self.weights
-        z = self.bias + sum(w[f] * features[f] for f in features.keys() & w.keys())
+        weights = map(self.weights.get, features, repeat(0.0))
+        values = list(features.values())
+        z = self.bias + sum(weights if values.count(1.0) == len(values) else map(mul, weights, values))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
-        kw = self.kind_weights
-        common = [f for f in features if f in kw]
-        rows = [kw[f] for f in common]
-        values = [features[f] for f in common]
+        kw, values = self.kind_weights, list(features.values())
+        if values.count(1.0) == len(values):  # a weight times 1 is the weight
+            rows = list(filter(None, map(kw.get, features)))
+        else:
+            rows = [tuple(w * v for w in row) for row, v in zip(map(kw.get, features), values, strict=True) if row]
+        columns = zip(*rows, strict=True) if rows else [()] * len(self.kind_bias)
         best, best_score = 0, -math.inf
-        for k, bias in enumerate(self.kind_bias):
-            score = bias + sum(row[k] * v for row, v in zip(rows, values, strict=True))
+        for k, (bias, column) in enumerate(zip(self.kind_bias, columns, strict=True)):
+            score = bias + sum(column)
             if score > best_score:
                 best, best_score = k, score
         return self.kinds[best]

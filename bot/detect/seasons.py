@@ -56,10 +56,11 @@ _CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reve
 _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
 """Words of "the fifth and final season": the number names the season."""
+_PARTS: Final = "part|parte|partie|teil|vol|volume|bagian"
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
-_PATTERN: Final = re.compile("|".join((
+_FORMS: Final = "|".join((
     rf"{_B}(?:{_WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{_WORD}|{_CJK_WORD})",
@@ -71,13 +72,22 @@ _PATTERN: Final = re.compile("|".join((
     r"第(?P<w1>[一二三四五六])(?:季|期)",
     r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌)",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
-    rf"{_B}(?:part|parte|partie|teil|vol|volume|bagian)\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
+    rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
-)))
-
-
-_TRIGGER: Final = re.compile(rf"\d|{_WORD}|{_CJK_WORD}|期|季|part|teil|vol|bagian")
-"""Every form above holds a digit or one of these words: text without them is left as it is, unscanned."""
+))
+_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD.split("|"), *_CJK_WORD.split("|"), *_ORDINALS,
+                                                *_PARTS.split("|"), "s", "第")}))
+"""Every character a form above can start with, besides a digit."""
+_LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
+"""What the forms that need no word start (`_B`) start with, besides a digit."""
+_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
+"""The forms, tried only where one can start: a one-character test and a word-start test skip most of
+the text."""
+_TRIGGER_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS))
+_TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in _TRIGGER_WORDS.split("|")}))
+_TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_TRIGGER_FIRST)}])(?:{_TRIGGER_WORDS})")
+"""Every form above holds a digit, 期, 季 or one of these words: text without them is left as it is,
+unscanned (most headlines of a feed; the one-character test makes this pre-check cheap)."""
 
 
 def _value(m: re.Match[str]) -> int:

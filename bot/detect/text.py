@@ -12,7 +12,10 @@ _MARKS: Final = str.maketrans({
     "\u300e": '"', "\u300f": '"', "\u3010": '"', "\u3011": '"', "\u2013": "-", "\u2014": "-", "\u2015": "-",
     "\u2212": "-", "\u30fb": "\u00b7", "\uff65": "\u00b7", "\u2022": "\u00b7", "\u3000": " ", "\u00a0": " ",
 })
-_SPACES: Final = re.compile(r"\s+")
+_MARK_OF: Final = {chr(k): v for k, v in _MARKS.items()}
+_MARKED: Final = re.compile("[" + re.escape("".join(_MARK_OF)) + "]")
+"""Any character `_MARKS` changes (replaced by a regular expression: `str.translate` costs several times
+more on text that is not ASCII)."""
 TOKEN: Final = re.compile(r"[^\W_]+|[?!:]")
 """A word (letters and digits of any script) or one of the marks that structure a headline."""
 _CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -30,13 +33,17 @@ def normalise(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
         if _ACCENTED.search(text):
             text = unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
-    text = text.translate(_MARKS).lower()
-    return _SPACES.sub(" ", text).strip()
+    text = _MARKED.sub(_mark, text)
+    return " ".join(text.lower().split())  # str.split and the regex \s agree on what a space is
+
+
+def _mark(m: re.Match[str]) -> str:
+    return _MARK_OF[m.group()]
 
 
 def has_cjk(text: str) -> bool:
     """Whether the text holds Korean, Japanese or Chinese characters (read by characters, not words)."""
-    return _CJK.search(text) is not None
+    return not text.isascii() and _CJK.search(text) is not None
 
 
 def tokens(text: str) -> list[str]:
