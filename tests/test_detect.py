@@ -91,6 +91,18 @@ def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("नया ट्रेलर जारी", ["नया", "ट्रेलर", "जारी"]),
+    ("নতুন ট্রেলার", ["নতুন", "ট্রেলার"]),
+    ("కొత్త ట్రైలర్ విడుదల", ["కొత్త", "ట్రైలర్", "విడుదల"]),
+    ("snake_case word?", ["snake", "case", "word", "?"]),
+])
+def test_combining_marks_stay_inside_words(text: str, words: list[str]) -> None:
+    from bot.detect.text import tokens
+
+    assert tokens(normalise(text)) == words
+
+
 @pytest.mark.parametrize(("text", "named"), [
     ("Moon of Harbor Sailors season 2", True), ("Moon of Harbor Sailors 2", True),
     ("Gyeoul Haneul season 2", True), ("Kyoul Hanul season 2", True), ("Kyeoul Haneol season 2", True),
