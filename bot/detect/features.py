@@ -90,22 +90,26 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
 
 
 _KIND_FAMS: Final = ("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
-_DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "question", "fan", "neg", "image")
+_DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qmark", "fan", "fans", "neg",
+                       "yet", "without", "image")
+"""Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
+a fan-made trailer is not news, fans reacting to one may be; "is" or "no" says less than "?" or "not"."""
 
 
 def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, float]) -> None:
-    """What a linear model cannot add up by itself: a kind cue with or without doubt around it."""
-    doubt_t = not head_fams.isdisjoint(_DOUBT_FAMS)
+    """What a linear model cannot add up by itself: a kind cue with or without each doubt around it."""
+    doubts_t = [f for f in _DOUBT_FAMS if f in head_fams] if head_fams else []
     doubt_s = not body_fams.isdisjoint(_DOUBT_FAMS)
     kinds_t = [f for f in _KIND_FAMS if f in head_fams] if head_fams else []
     for fam in kinds_t:
-        feats[f"k:{fam}:{'doubt' if doubt_t else 'clean'}"] = 1.0
+        for doubt in doubts_t or ("clean",):
+            feats[f"k:{fam}:{doubt}"] = 1.0
         if "x:ts_t" in feats:
             feats[f"k:{fam}:ts"] = 1.0
     feats[f"k:nkinds_t:{min(len(kinds_t), 3)}"] = 1.0
     if not kinds_t:
         feats[f"k:none_t:{'doubt' if doubt_s else 'clean'}"] = 1.0
-    if doubt_t:
+    if doubts_t:
         feats["k:doubt_t"] = 1.0
 
 

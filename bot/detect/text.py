@@ -16,8 +16,26 @@ _MARK_OF: Final = {chr(k): v for k, v in _MARKS.items()}
 _MARKED: Final = re.compile("[" + re.escape("".join(_MARK_OF)) + "]")
 """Any character `_MARKS` changes (replaced by a regular expression: `str.translate` costs several times
 more on text that is not ASCII)."""
-TOKEN: Final = re.compile(r"[^\W_]+|[?!:]")
-"""A word (letters and digits of any script) or one of the marks that structure a headline."""
+
+
+def _mark_ranges(first: int = 0x0300, last: int = 0x2FFF) -> str:
+    """Combining marks (Unicode Mn, Mc, Me) as a character class body: the vowel signs and viramas
+    inside Devanagari, Bengali, Telugu or Thai words, which `\\w` does not count as word characters."""
+    spans: list[str] = []
+    start = -1
+    for code in range(first, last + 2):
+        mark = code <= last and unicodedata.category(chr(code)) in ("Mn", "Mc", "Me")
+        if mark and start < 0:
+            start = code
+        elif not mark and start >= 0:
+            spans.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+            start = -1
+    return "".join(spans)
+
+
+_M: Final = f"[{_mark_ranges()}]"
+TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|[?!:]")
+"""A word (letters, digits and combining marks of any script) or one of the marks that structure a headline."""
 _CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _SENTENCE: Final = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
