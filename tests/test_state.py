@@ -415,6 +415,28 @@ def test_same_milestone_weeks_later_is_a_new_event_and_alerts(state: State) -> N
     assert again.event.id == later[2].event.id and not again.new_event
 
 
+def test_late_report_of_an_earlier_event_does_not_split_the_latest(state: State) -> None:
+    """A late, silent report of the first trailer arrives after the second trailer's event: it folds
+    into the first trailer's event, and the second trailer's coverage still folds into its own event
+    (it never alerts again)."""
+    state.subscribe(1, "private", "all", now=T0)
+    trailer = decision("trailer", "trailer")
+    first = find(state, source="s", item=replace(item(1), published=T0), decision=trailer, now=T0, alert=True)
+    day20 = T0 + timedelta(days=20)
+    second = find(state, source="s", item=replace(item(2), published=day20), decision=trailer, now=day20,
+                  alert=True)
+    assert second.new_event and second.event.id != first.event.id
+    # a slow outlet's article about the first trailer, days late (older than the backfill: silent)
+    late = find(state, source="t", item=replace(item(3), published=T0 + timedelta(days=1)), decision=trailer,
+                now=day20 + timedelta(days=1), alert=False)
+    assert late.event.id == first.event.id and not late.new_event
+    # more coverage of the second trailer: a report of it, not a third event and a repeated alert
+    more = find(state, source="u", item=replace(item(4), published=day20 + timedelta(days=1)), decision=trailer,
+                now=day20 + timedelta(days=2), alert=True)
+    assert more.event.id == second.event.id and not more.new_event and more.queued == 0
+    assert len(state.events("aouad-2")) == 2
+
+
 def test_silent_finding_never_queues_and_later_reports_do_not_alert(state: State) -> None:
     state.subscribe(1, "private", "all", now=T0)
     res = find(state, source="s", item=item(1), decision=decision(), now=T0, alert=False)

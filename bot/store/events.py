@@ -73,19 +73,24 @@ class EventRepo:
 
     @staticmethod
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
-        """The event a finding published at `when` reports: the latest of its (watch, kind, milestone)
-        if seeded (a known event absorbs every report of it) or first reported within FOLD_DAYS."""
-        row = conn.execute(
+        """The event a finding published at `when` reports: a seeded event of its (watch, kind, milestone)
+        (a known event absorbs every report of it), else the one of them first reported nearest to
+        `when` within FOLD_DAYS (the latest on a tie). Not only the latest: a late report of an earlier
+        event must neither make an event of its own nor hide the latest from its next reports."""
+        rows = conn.execute(
             """SELECT id, seeded, COALESCE(published, first_seen) FROM events
-               WHERE watch = ? AND kind = ? AND milestone = ? ORDER BY id DESC LIMIT 1""",
+               WHERE watch = ? AND kind = ? AND milestone = ? ORDER BY id DESC""",
             (decision.watch, decision.kind, decision.milestone or ""),
-        ).fetchone()
-        if row is None:
-            return None
-        anchor = from_iso(str(row[2]))
-        if row[1] or anchor is None or abs(when - anchor) <= timedelta(days=FOLD_DAYS):
-            return int(row[0])
-        return None
+        ).fetchall()
+        best: tuple[timedelta, int] | None = None
+        for event_id, seeded, anchor_text in rows:
+            anchor = from_iso(str(anchor_text))
+            if seeded or anchor is None:
+                return int(event_id)
+            distance = abs(when - anchor)
+            if distance <= timedelta(days=FOLD_DAYS) and (best is None or distance < best[0]):
+                best = (distance, int(event_id))
+        return None if best is None else best[1]
 
     @staticmethod
     def event_in(conn: sqlite3.Connection, event_id: int) -> Event | None:
