@@ -86,6 +86,8 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("두 번째 시즌을", 2, "ztseason 을"), ("fünfte Staffel", 5, "ztseason"), ("mùa 3", 3, "ztseason"),
     ("the fifth and final season", 5, "the ztseason"), ("quinta e última temporada", 4, "zoseason"),
     ("tweede seizoen", 2, "ztseason"), ("troisième et dernière saison", 3, "ztseason"),
+    ("σεζόν 2", 2, "ztseason"), ("Wednesday: σεζόν 2 στο Netflix", 3, "wednesday: zoseason στο netflix"),
+    ("Café: σεζόν 2", 2, "cafe: ztseason"), ("kausi 2", 2, "ztseason"), ("sezon 2", 2, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.detect.text import normalise
+from bot.detect.text import normalise, strip_accents
 
 TARGET: Final = " ztseason "
 OTHER: Final = " zoseason "
@@ -45,8 +45,11 @@ _CARDINALS_RAW: Final[dict[str, int]] = {
 }
 _WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezonul|"
                  "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|ซีซั่น|ซีซัน|सीज़न|सीजन")
-_WORD: Final = normalise(_WORDS)
-"""Season words in normal form: text is normalised before it is masked, so accents are gone ("mua")."""
+_WORD: Final = "|".join(dict.fromkeys(
+    form for word in _WORDS.split("|") for form in (normalise(word), strip_accents(normalise(word)))))
+"""Season words in normal form: text is normalised before it is masked, so accents on Latin letters are
+gone ("mua"). Accents on other letters go only in a text that also holds an accented Latin letter
+(`normalise`), so such a word is in both forms: "σεζόν" in a Greek headline, "σεζον" beside "café"."""
 _ORDINALS: Final = {normalise(k): v for k, v in _ORDINALS_RAW.items()}
 _CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"

@@ -55,6 +55,12 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())  # str.split and the regex \s agree on what a space is
 
 
+def strip_accents(text: str) -> str:
+    """Text without its combining accents (U+0300-U+036F), as `normalise` leaves a text that holds an
+    accented Latin letter (its other letters lose theirs too: "σεζόν" becomes "σεζον")."""
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
+
+
 def _mark(m: re.Match[str]) -> str:
     return _MARK_OF[m.group()]
 
