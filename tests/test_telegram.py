@@ -567,6 +567,18 @@ async def test_a_group_that_became_a_supergroup_keeps_its_alerts(bot: BotApp, bo
     assert state.outbox_size() == 0
 
 
+async def test_chats_that_migrate_to_each_other_do_not_loop(bot: BotApp, bot_api: FakeBotAPI,
+                                                              state: State) -> None:
+    one, two = -3002, -1_000_000_003_002
+    subscribe(state, one)
+    add_event(state, 1)
+    bot_api.add_fault("migrated", chat_id=one, times=None, migrate_to=two)
+    bot_api.add_fault("migrated", chat_id=two, times=None, migrate_to=one)
+    stats = await asyncio.wait_for(Sender(bot.bot, state, renderer(state)).flush(), timeout=10)
+    assert stats.sent == 0 and stats.retried == 1 and state.outbox_size() == 1
+    assert bot_api.sent(one) == [] and bot_api.sent(two) == []
+
+
 async def test_vanished_events_are_dropped(bot: BotApp, bot_api: FakeBotAPI, state: State) -> None:
     subscribe(state, 61)
     add_event(state, 1)

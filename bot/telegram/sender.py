@@ -197,13 +197,15 @@ class Sender:
         # One alert is one message: the fields it shows are capped (bot.messages.SHOWN); were it still
         # too long, only its first part goes, never a flood of parts.
         message = split_message(text)[0]
+        tried = {row.chat_id, target}
         while True:
             try:
                 await self._send_message(target, message, tally)
                 break
             except ChatMigrated as exc:
-                if int(exc.new_chat_id) == target:  # told to move where it already is: give up for now
+                if int(exc.new_chat_id) in tried:  # told to move where it was already: give up for now
                     return self._failure(row, exc, tally), target
+                tried.add(int(exc.new_chat_id))
                 target = self._migrate(row.chat_id, int(exc.new_chat_id))
             except TelegramError as exc:
                 return self._failure(row, exc, tally), target
