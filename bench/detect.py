@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,11 +58,37 @@ def _by_show(examples: Sequence[Example]) -> dict[str, list[Example]]:
 def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
     """Fit on all shows but one, score the one left out, for every show."""
     measured = Measurement()
+    scored: list[tuple[float, bool]] = []
     for show, held in _by_show(examples).items():
         model = _fit(watches, [ex for ex in examples if ex.watch != show])
-        measured.judge(Detector(_own(watches, show), model), held, {show})
+        detector = Detector(_own(watches, show), model)
+        for ex in held:
+            if ex.ambiguous:
+                measured.ambiguous += 1
+                continue
+            d = detector.classify(item_of(ex))
+            measured.record(ex, d, {show})
+            scored.append((d.confidence if d.watch == show else 0.0, ex.alert))
     print("\n".join(report_lines("leave one show out (each show scored by a model fitted without it)",
                                  measured, quiet=quiet)))
+    print("\n".join(ranking_lines(scored)))
+
+
+def ranking_lines(scored: Sequence[tuple[float, bool]]) -> list[str]:
+    """How well the held-out scores rank, pooled over shows: the chance that an alert scores above a
+    non-alert (ROC AUC), and precision and recall if the alert threshold were elsewhere than 0.5."""
+    pos = sorted(p for p, alert in scored if alert)
+    neg = sorted(p for p, alert in scored if not alert)
+    if not pos or not neg:
+        return []
+    above = sum(bisect_left(neg, p) + (bisect_right(neg, p) - bisect_left(neg, p)) / 2 for p in pos)
+    lines = ["", f"== ranking, pooled over held-out shows: AUC {above / (len(pos) * len(neg)):.3f}",
+             "threshold   prec recall"]
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+        tp = len(pos) - bisect_left(pos, t)
+        fp = len(neg) - bisect_left(neg, t)
+        lines.append(f"{t:9.2f}  {tp / (tp + fp) if tp + fp else 1.0:.3f}  {tp / len(pos):.3f}")
+    return lines
 
 
 def shipped(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
