@@ -124,6 +124,24 @@ def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None
     assert "reports_event_url (event_id=? AND url=?)" in str(plan)
 
 
+def test_two_processes_upgrading_one_old_database_both_succeed(tmp_path: Path) -> None:
+    from bot.store.db import _steps, configure, migrate
+
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(f"{MIGRATIONS[0]}\nPRAGMA user_version=1;")
+    conn.close()
+    first = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    late = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    configure(first)
+    configure(late)
+    seen = int(late.execute("PRAGMA user_version").fetchone()[0])  # read before the other process migrates
+    assert migrate(first) == SCHEMA_VERSION
+    assert _steps(late, seen) == SCHEMA_VERSION  # its step 2 (DROP INDEX) fails: the other ran it already
+    assert late.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    first.close()
+    late.close()
+
+
 def test_version_2_database_loses_the_seen_time_index_and_keeps_pruning(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.executescript(f"{MIGRATIONS[0]}\n{MIGRATIONS[1]}\nPRAGMA user_version=2;")

@@ -182,7 +182,12 @@ def _steps(conn: sqlite3.Connection, version: int) -> int:
         except sqlite3.Error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
+            # Another process opening the same old database may have run this step first (the
+            # version was read before this step's transaction): go on from where it left the file.
+            done = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if done < version:
+                raise
+            version = done
     return version
 
 
