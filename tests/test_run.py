@@ -11,11 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from tests.newssite import NewsSite
 from tests.test_e2e import clean_env, rss, wait_for, write_sources
@@ -41,16 +38,6 @@ def start(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str]
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run", *args], env=env_for(tmp_path, **env),
                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True)
     return proc, log
-
-
-@pytest.fixture
-def cleanup() -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def test_console_alerts_are_counted_as_sent(tmp_path: Path, news_site: NewsSite,

@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,16 +31,6 @@ def newsbot(tmp_path: Path, *args: str, timeout: float = 60, **env: str) -> subp
 
 def no_sources(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text(WATCH + "sources: []\n", encoding="utf-8")
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def one_line(err: str) -> str:
@@ -166,10 +155,10 @@ def start_run(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path]:
 
 @pytest.mark.parametrize("gone", ["dir", "lock"])
 def test_the_daemon_stops_when_its_state_is_deleted(tmp_path: Path, gone: str,
-                                                    procs: list[subprocess.Popen[str]]) -> None:
+                                                    cleanup: list[subprocess.Popen[str]]) -> None:
     no_sources(tmp_path)
     proc, log = start_run(tmp_path)
-    procs.append(proc)
+    cleanup.append(proc)
     wait_for(lambda: "newsbot started" in log.read_text(), what="the daemon started")
     if gone == "dir":
         shutil.rmtree(tmp_path / "state")
