@@ -184,3 +184,12 @@ def test_shipped_weights_are_a_refit() -> None:
     watches, examples = load_corpus(CORPUS)
     shipped = (Path(train.__file__).with_name(WEIGHTS)).read_text(encoding="utf-8")
     assert dumps(train.fit(train.samples(watches, examples))) == shipped
+
+
+def test_a_long_romanised_name_has_a_bounded_number_of_spellings() -> None:
+    from bot.detect.names import _MAX_SPELLINGS, spellings
+
+    watch = Watch(id="w", title="Geumeo Seongeo Jeongeo Beoseu", season=2, aliases=("금어 성어 정어 버스",))
+    found = spellings(watch)
+    assert "geumeo seongeo jeongeo beoseu" in [s.lower() for s in found]
+    assert _MAX_SPELLINGS < len(found) <= _MAX_SPELLINGS + 4  # thousands of combinations, a bounded few kept

@@ -9,6 +9,8 @@ first (so "<title>: <spin-off>" is not the watch), and what is learned never see
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +43,9 @@ _HANGUL: Final = re.compile("[\uac00-\ud7a3]")
 _ROMAN_VOWEL: Final = re.compile("eo|eu|o|u")
 _ROMAN_VOWELS: Final = ("eo", "eu", "o", "u")
 _MAX_ROMAN: Final = 3
+_MAX_SPELLINGS: Final = 256
+"""Romanised spellings kept per name: a long Korean name has thousands of combinations, and each
+spelling is compiled into the watch's pattern."""
 
 
 def _without_articles(name: str) -> list[str]:
@@ -59,10 +64,8 @@ def _romanised(name: str) -> list[str]:
     per_word = [_word_forms(w) for w in words]
     if all(len(f) == 1 for f in per_word):
         return []
-    variants = [""]
-    for forms in per_word:
-        variants = [f"{v} {f}".strip() for v in variants for f in forms]
-    return [v for v in variants if v != " ".join(words)]
+    variants = (" ".join(forms) for forms in itertools.product(*per_word))
+    return list(itertools.islice((v for v in variants if v != " ".join(words)), _MAX_SPELLINGS))
 
 
 def _word_forms(word: str) -> list[str]:
@@ -78,12 +81,13 @@ def _word_forms(word: str) -> list[str]:
     return forms + [("k" if f[0] == "g" else "g") + f[1:] for f in forms if f and f[0] in "gk"]
 
 
-def spellings(watch: Watch, names: tuple[str, ...]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=256)
+def spellings(watch: Watch) -> tuple[str, ...]:
     """A watch's names with the variants derived from them: without articles, and, for a watch that
-    has a Korean name, its Latin names in other romanisations."""
+    has a Korean name, its Latin names in other romanisations (made once per watch)."""
     korean = any(_HANGUL.search(n) for n in watch.names)
-    out = list(names)
-    for name in names:
+    out = list(watch.names)
+    for name in watch.names:
         if has_cjk(name):
             continue
         out += _without_articles(name)
@@ -108,7 +112,7 @@ class Names:
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(spellings(watch, watch.names)), _alternation(watch.exclude))
+        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude))
 
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, then the watch's names, replaced by placeholders."""
@@ -136,7 +140,7 @@ class NameIndex:
     def __init__(self, watches: Sequence[Watch]) -> None:
         keys: dict[str, set[int]] = {}
         for i, watch in enumerate(watches):
-            for name in spellings(watch, watch.names):
+            for name in spellings(watch):
                 if name.strip():
                     keys.setdefault(name_key(name), set()).add(i)
         self._keys = tuple((k, frozenset(v)) for k, v in sorted(keys.items()))
