@@ -680,6 +680,24 @@ async def test_host_pools_close_a_pool_left_idle_for_the_keepalive_time() -> Non
     assert first.closed and not second.closed and len(pools) == 1
 
 
+class _SlowClosingPool(_CountedPool):
+    """A pool whose close yields to the loop, as an httpx pool with an open connection does."""
+
+    async def aclose(self) -> None:
+        await asyncio.sleep(0)
+        self.closed = True
+
+
+async def test_host_pools_swept_by_leases_at_once_never_fail() -> None:
+    pools = HostPools(_SlowClosingPool, expiry=60.0, kept=2)
+    leases = [await pools.lease(f"h{n}.example") for n in range(8)]  # busy while leased: none closed
+    for _, done in leases:
+        done()  # eight idle pools, six beyond the two kept
+    results = await asyncio.gather(*(pools.lease(f"new{n}.example") for n in range(3)), return_exceptions=True)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    await pools.aclose()
+
+
 def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

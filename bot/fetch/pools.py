@@ -70,9 +70,12 @@ class HostPools:
         self._swept = now
         idle = [host for host, pool in self._pools.items() if not pool.busy]
         surplus = len(idle) - self._kept
-        for i, host in enumerate(idle):
-            if i < surplus or now - self._pools[host].last_used >= self._expiry:
-                await self._pools.pop(host).transport.aclose()
+        # The pools to close leave the map before the first await: a lease or a sweep that runs while
+        # one closes then never meets a pool on its way out.
+        victims = [self._pools.pop(host).transport for i, host in enumerate(idle)
+                   if i < surplus or now - self._pools[host].last_used >= self._expiry]
+        for transport in victims:
+            await transport.aclose()
 
     async def aclose(self) -> None:
         """Closes every pool and its connections."""
