@@ -73,7 +73,27 @@ def test_a_new_state_is_created_where_none_exists(tmp_path: Path) -> None:
     done = newsbot(tmp_path, "scan")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "state" / DB_NAME).stat().st_size > 0
-    assert not (tmp_path / "state" / (DB_NAME + ".new")).exists()
+    assert not [p.name for p in (tmp_path / "state").iterdir() if p.name.endswith(".new")]
+
+
+def test_two_processes_creating_one_state_at_once_both_open_it(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.store import db
+
+    real_migrate, calls = db.migrate, []
+
+    def migrate_while_another_creates(conn: sqlite3.Connection) -> int:
+        calls.append(1)
+        if len(calls) == 1:  # the other process builds and links its database in the meantime
+            db.create(tmp_path / DB_NAME)
+        return real_migrate(conn)
+
+    monkeypatch.setattr(db, "migrate", migrate_while_another_creates)
+    db.create(tmp_path / DB_NAME)
+    assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]
+    with State.open(tmp_path) as st:
+        assert st.integrity_ok()
 
 
 # ---- item 14: a damaged page is one line in `status` and at `run` start ----------------------------

@@ -3,9 +3,11 @@ small conversions every repository of the store relies on."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -300,18 +302,23 @@ def refuse_empty(path: Path) -> None:
 
 def create(path: Path) -> None:
     """Create a new state database with the current schema, all at once: it is built beside `path`
-    and renamed into place, so that a crash never leaves an empty file where a state belongs."""
-    tmp = path.with_name(path.name + ".new")
-    for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    conn = sqlite3.connect(tmp, isolation_level=None)
+    under a name of its own and linked into place, so that a crash never leaves an empty file where a
+    state belongs, and two processes creating it at once both end up with the one that came first."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".new")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        migrate(conn)
-    except sqlite3.Error as exc:
-        raise StateError(f"cannot create state database {path}: {exc}") from exc
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            migrate(conn)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot create state database {path}: {exc}") from exc
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):  # another process linked its own first: use that one
+            os.link(tmp, path)
     finally:
-        conn.close()
-    os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
 
 
 def to_iso(dt: datetime) -> str:
