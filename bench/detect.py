@@ -16,7 +16,6 @@ The scoring and the printout are bot/detect/measure.py, shared with `newsbot cla
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from bisect import bisect_left, bisect_right
@@ -25,9 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# Fitting is small: BLAS threads fighting over shared cores made each fit several times slower.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 sys.path.insert(0, str(REPO))
 
 from bot.detect import Detector, Model  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from bot.pipeline import CycleResult, SourceOutcome
+from bot.pipeline import SourceOutcome
 from bot.store.store import State
 
 
@@ -36,13 +36,6 @@ class Metrics:
         self.items.inc(outcome.new_items)
         for finding in outcome.findings:
             self.findings.labels(kind=finding.decision.kind or "none").inc()
-
-    def observe_cycle(self, result: CycleResult) -> None:
-        """Counts one cycle's fetches, items and findings."""
-        for outcome in result.outcomes:
-            self.observe_outcome(outcome)
-        if any(o.status in ("fetched", "unchanged") for o in result.outcomes):
-            self.cycle_done()
 
     def cycle_done(self) -> None:
         """Marks now as the end of a cycle in which at least one source answered."""

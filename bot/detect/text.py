@@ -50,7 +50,7 @@ def normalise(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         if _ACCENTED.search(text):
-            text = unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
+            text = strip_accents(text)
     text = _MARKED.sub(_mark, text)
     return " ".join(text.lower().split())  # str.split and the regex \s agree on what a space is
 

@@ -96,6 +96,8 @@ def _logistic(c: float) -> Any:
 def fit(train: Sequence[Sample]) -> Model:
     """Fit the alert and kind models on samples, on one thread (the problem is small: BLAS threads
     contending for shared cores made a fit several times slower)."""
+    import scipy.sparse  # noqa: F401  loaded before the limit: it binds only libraries already loaded
+    import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
