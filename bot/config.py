@@ -230,7 +230,7 @@ _LANGUAGE_NAMES = {
 }
 
 
-def _language(value: object) -> str:
+def language_code(value: object) -> str:
     """An ISO 639-1 code, optionally with a region ("pt-BR", "es-419"); the code is lower-cased."""
     text = _text(value)
     code, _, region = text.replace("_", "-").partition("-")
@@ -349,7 +349,7 @@ def _source(ck: _Checker, node: object, where: str, parent: object, index: int) 
         kind=kind,  # type: ignore[arg-type]
         interval=ck.get(m, "interval", where, parse_interval, default=900.0),
         selectors=selectors,
-        language=ck.get(m, "language", where, _language, default=""),
+        language=ck.get(m, "language", where, language_code, default=""),
         paused=ck.get(m, "paused", where, _bool, default=False),
         allow_private=allow_private,
         public_only=public_only,

@@ -7,7 +7,6 @@ the newest items), adding and removing sources in the sources file, and OPML imp
 from __future__ import annotations
 
 import difflib
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from bot.config import (
     ConfigError,
     add_source_to_file,
     add_sources_to_file,
+    language_code,
     load_config,
     parse_interval,
     remove_source_from_file,
@@ -40,7 +40,6 @@ from bot.store.store import State
 from bot.urls import NotPublic, canonical_url, check_public_url, display_url, host_of, public_addresses, url_problem
 
 DEFAULT_INTERVAL = 900.0
-_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 NAME_MAX = 80
 _SELECTOR_HINT = (
     "to read the page itself, pass --kind html with CSS selectors: --item SEL --title SEL "
@@ -412,9 +411,10 @@ def _import_one(config: Config, url: str, title: str, interval: float | None,
         return f"{label}: {exc}"
     except ValueError as exc:
         return f"{label}: interval {exc}"
-    language = attrs.get("language", "")
-    if language and not _LANGUAGE_RE.match(language):
-        return f"{label}: language {language!r} is not a language code such as en or ko"
+    try:
+        language = language_code(attrs["language"]) if attrs.get("language") else ""
+    except ValueError as exc:
+        return f"{label}: language {exc}"
     return Source(name=unique_name(title or host_of(url), config), url=url, interval=interval,
                   language=language)
 

@@ -325,14 +325,16 @@ def test_import_refuses_a_bad_interval_or_language_per_feed(files: tuple[Path, P
     opml.write_text("""<?xml version="1.0"?><opml version="2.0"><head/><body>
 <outline text="Slow" type="rss" xmlUrl="https://slow.example/feed" interval="often"/>
 <outline text="Wordy" type="rss" xmlUrl="https://wordy.example/feed" language="english"/>
-<outline text="Fine" type="rss" xmlUrl="https://fine.example/feed" interval="1h" language="id"/>
+<outline text="Three" type="rss" xmlUrl="https://three.example/feed" language="eng"/>
+<outline text="Fine" type="rss" xmlUrl="https://fine.example/feed" interval="1h" language="pt_BR"/>
 </body></opml>""", encoding="utf-8")
     assert run(files, "import", str(opml)) == 0
     out = capsys.readouterr().out
     assert "skipped Slow: interval 'often' is not a duration" in out
-    assert "skipped Wordy: language 'english' is not a language code" in out
+    assert "skipped Wordy: language 'english' is not a language code (did you mean 'en'?)" in out
+    assert "skipped Three: language 'eng' is not a language code" in out  # the sources file's own check
     fine = load_config(files[0]).sources[-1]
-    assert (fine.name, fine.interval, fine.language) == ("Fine", 3600.0, "id")
+    assert (fine.name, fine.interval, fine.language) == ("Fine", 3600.0, "pt-BR")
 
 
 def test_import_skips_duplicates_and_bad_entries(files: tuple[Path, Path], tmp_path: Path,
