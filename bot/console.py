@@ -54,7 +54,7 @@ class ConsoleSender:
         self.findings.update((f.event.id, f) for f in findings if f.alerted)
 
     def _due(self) -> list[OutboxMessage]:
-        return [m for m in self.state.pending(now=utcnow(), limit=100_000) if m.chat_id == CONSOLE_CHAT]
+        return self.state.pending(now=utcnow(), limit=100_000, chat_id=CONSOLE_CHAT)
 
     def flush(self) -> int:
         """Prints every alert waiting for the console; returns how many.

@@ -704,6 +704,7 @@ def test_pending_is_in_id_order(state: State) -> None:
     msgs = state.pending(now=T0)
     assert [(m.chat_id, m.attempts, m.created) for m in msgs[:2]] == [(1, 0, T0), (2, 0, T0)]
     assert [m.id for m in state.pending(now=T0, limit=2)] == ids[:2]
+    assert [m.id for m in state.pending(now=T0, chat_id=2)] == [m.id for m in msgs if m.chat_id == 2] != []
 
 
 def test_retry_waits_and_holds_later_rows_of_that_chat(state: State) -> None:

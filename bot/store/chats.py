@@ -118,8 +118,8 @@ class ChatRepo:
         )
         return len(chats)
 
-    def pending(self, *, now: datetime, limit: int = 500) -> list[OutboxMessage]:
-        """Undelivered alerts of active chats that are due, by id.
+    def pending(self, *, now: datetime, limit: int = 500, chat_id: int | None = None) -> list[OutboxMessage]:
+        """Undelivered alerts of active chats (or of `chat_id` only) that are due, by id.
 
         A row also waits while an earlier row of the same chat is waiting for a retry, so every
         chat receives its alerts in outbox order.
@@ -128,10 +128,11 @@ class ChatRepo:
             f"""SELECT o.id, o.chat_id, o.event_id, o.created, o.attempts FROM outbox o
                 JOIN subscribers s ON s.chat_id = o.chat_id AND s.active = 1
                 WHERE {_DUE} AND (o.next_attempt IS NULL OR o.next_attempt <= :now)
+                  AND (:chat IS NULL OR o.chat_id = :chat)
                   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id AND p.id < o.id
                                   AND p.sent_at IS NULL AND p.dropped_at IS NULL AND p.next_attempt > :now)
                 ORDER BY o.id LIMIT :limit""",
-            {"now": to_iso(now), "limit": limit},
+            {"now": to_iso(now), "limit": limit, "chat": chat_id},
         )
         return [
             OutboxMessage(
