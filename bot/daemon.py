@@ -143,9 +143,9 @@ class Daemon:
     async def _run_telegram(self) -> None:
         """Runs the bot until the daemon stops, retrying while the Bot API cannot be reached; sources
         are fetched meanwhile and alerts wait in the outbox."""
-        from telegram.error import InvalidToken, TelegramError
+        from telegram.error import TelegramError
 
-        from bot.telegram.bot import polling
+        from bot.telegram.bot import api_failure, polling
 
         delay = 5.0
         while not self.stopping.is_set():
@@ -155,14 +155,14 @@ class Daemon:
                     log.info("connected to the Telegram Bot API")
                     await self._telegram_done.wait()
                 return
-            except InvalidToken as exc:
-                log.error("the Bot API refused TELEGRAM_BOT_TOKEN (%s): stopping", exc)
-                self.exit_code = 2
-                self.stopping.set()
-                return
             except TelegramError as exc:
-                log.warning("cannot reach the Telegram Bot API (%s); alerts wait in the outbox, retrying in %.0fs",
-                            exc, delay)
+                problem, refused = api_failure(exc, self.opts.token, self.opts.api_url)
+                if refused:
+                    log.error("%s: stopping", problem)
+                    self.exit_code = 2
+                    self.stopping.set()
+                    return
+                log.warning("%s; alerts wait in the outbox, retrying in %.0fs", problem, delay)
             finally:
                 self.app = self.sender = None
             with contextlib.suppress(TimeoutError):
