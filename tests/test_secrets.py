@@ -173,3 +173,17 @@ def test_scan_with_a_token_the_bot_api_does_not_accept_is_one_line(
     bot_api.set_down(False)  # the next scan delivers what waited
     assert _newsbot(tmp_path, capsys, "scan")[0] == 0
     assert len(bot_api.sent(99)) == 1
+
+
+def test_run_with_a_token_the_bot_api_refuses_stops_in_one_line(tmp_path: Path, bot_api: FakeBotAPI) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\nsources: []\n", encoding="utf-8")
+    bot_api.set_down(True, "unauthorized")
+    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url,
+                    NEWSBOT_SOURCES=str(tmp_path / "sources.yaml"), NEWSBOT_STATE_DIR=str(tmp_path / "state"))
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    refused = [line for line in done.stderr.splitlines() if "refused TELEGRAM_BOT_TOKEN" in line]
+    assert len(refused) == 1 and "check the token from @BotFather" in refused[0] and "stopping" in refused[0]
+    assert "Traceback" not in done.stderr and TOKEN not in done.stdout + done.stderr
