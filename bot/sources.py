@@ -6,6 +6,7 @@ the newest items), adding and removing sources in the sources file, and OPML imp
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -176,15 +177,18 @@ async def _fetch(fetcher: Fetcher, url: str, *, public_only: bool = False) -> Fe
 
 async def _read(url: str, result: FetchResult, fetcher: Fetcher, kind: str | None,
                 selectors: Selectors | None, language: str, allow_private: bool) -> _Found:
-    """Reads a fetched body as a feed, a page announcing a feed, or a page read with selectors."""
-    page = _read_feed(url, result, language) if kind != "html" else None
+    """Reads a fetched body as a feed, a page announcing a feed, or a page read with selectors (each
+    parse in a worker thread: the daemon's loop keeps answering meanwhile)."""
+    page = await asyncio.to_thread(_read_feed, url, result, language) if kind != "html" else None
     if isinstance(page, _Found):
         return page
     if kind != "html":
-        feeds = discover_feeds(result.body, result.final_url, content_type=result.content_type)
+        feeds = await asyncio.to_thread(discover_feeds, result.body, result.final_url,
+                                        content_type=result.content_type)
         if feeds:
             await _guard(feeds[0], allow_private)
-            found = _read_feed(feeds[0], await _fetch(fetcher, feeds[0], public_only=not allow_private), language)
+            announced = await _fetch(fetcher, feeds[0], public_only=not allow_private)
+            found = await asyncio.to_thread(_read_feed, feeds[0], announced, language)
             if isinstance(found, ParseError):
                 raise SourceError(f"{url} announces the feed {feeds[0]}, but it is not a feed: {found}")
             title = found.title or _page_title(result)
@@ -194,8 +198,8 @@ async def _read(url: str, result: FetchResult, fetcher: Fetcher, kind: str | Non
         raise SourceError(f"{url}: {why}, and the page announces no feed (<link rel=\"alternate\">); "
                           f"{_SELECTOR_HINT}")
     try:
-        items = parse_html(result.body, result.final_url, selectors, content_type=result.content_type,
-                           language=language)
+        items = await asyncio.to_thread(parse_html, result.body, result.final_url, selectors,
+                                        content_type=result.content_type, language=language)
     except ParseError as exc:
         raise SourceError(f"{url}: the selectors do not read this page: {exc}") from None
     if not items:

@@ -37,7 +37,9 @@ class SourceAdmin:
                                                allow_private=config.settings.allow_private)
             # Checked public now; every later fetch checks again, as the name may come to resolve elsewhere.
             public_only = not preview.source.allow_private
-            add_source(self.sources_path, replace(preview.source, public_only=public_only))
+            # Reading and rewriting the sources file keeping its comments takes a while for a long
+            # file: off the loop that answers everyone else.
+            await asyncio.to_thread(add_source, self.sources_path, replace(preview.source, public_only=public_only))
         except SourceError as exc:
             return f"Not added: {html.escape(display_url(str(exc)))}"
         except TimeoutError:
@@ -60,7 +62,7 @@ class SourceAdmin:
     async def remove(self, name: str) -> str:
         """Removes a source from the sources file and forgets its fetch state."""
         try:
-            source = remove_source(self.sources_path, name, self.state)
+            source = await asyncio.to_thread(remove_source, self.sources_path, name, self.state)
         except SourceError as exc:
             return html.escape(display_url(str(exc)))
         self.reload("source removed from Telegram")
