@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.detect import Detector, Model  # noqa: E402
+from bot.detect import Detector  # noqa: E402
 from bot.detect.corpus import DEV_WATCH, Example, load_corpus  # noqa: E402
 from bot.detect.measure import Measurement, item_of, report_lines  # noqa: E402
 from bot.models import Item, Watch  # noqa: E402
@@ -38,12 +38,6 @@ def _own(watches: Sequence[Watch], show: str) -> list[Watch]:
     return [w for w in watches if w.id == show]
 
 
-def _fit(watches: Sequence[Watch], examples: Sequence[Example]) -> Model:
-    from bot.detect.train import fit, samples
-
-    return fit(samples(watches, examples))
-
-
 def _by_show(examples: Sequence[Example]) -> dict[str, list[Example]]:
     by_show: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
@@ -53,10 +47,12 @@ def _by_show(examples: Sequence[Example]) -> dict[str, list[Example]]:
 
 def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
     """Fit on all shows but one, score the one left out, for every show."""
+    from bot.detect.train import fit_without
+
     measured = Measurement()
     scored: list[tuple[float, bool]] = []
     for show, held in _by_show(examples).items():
-        model = _fit(watches, [ex for ex in examples if ex.watch != show])
+        model = fit_without(watches, examples, show)
         detector = Detector(_own(watches, show), model)
         for ex in held:
             if ex.ambiguous:

@@ -6,7 +6,18 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
+
+
+def bench_env(home: Path | None = None) -> dict[str, str]:
+    """The environment of every measured process: no proxy, no token, and its own home if given."""
+    env = {k: v for k, v in os.environ.items()
+           if "proxy" not in k.lower() and not k.startswith(("TELEGRAM_", "NEWSBOT_"))}
+    env.update(NO_PROXY="127.0.0.0/8", PYTHONDONTWRITEBYTECODE="1")
+    if home is not None:
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home), XDG_CACHE_HOME=str(home))
+    return env
 
 
 def wait_bounded(proc: subprocess.Popen[Any], timeout: float) -> tuple[int, Any]:

@@ -291,10 +291,9 @@ def report(o: Outcome) -> bool:
 def loso_weights(corpus: tuple[Sequence[Watch], Sequence[Example]], show: str, out: Path) -> Path:
     """Writes to `out` the weights fitted on every corpus show but `show` (as bench/detect.py fits them)."""
     from bot.detect.model import dumps
-    from bot.detect.train import fit, samples
+    from bot.detect.train import fit_without
 
-    watches, examples = corpus
-    out.write_text(dumps(fit(samples(watches, [ex for ex in examples if ex.watch != show]))), encoding="utf-8")
+    out.write_text(dumps(fit_without(*corpus, show)), encoding="utf-8")
     return out
 
 

@@ -41,9 +41,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from feedserver import WATCH_ALIASES, WATCH_SEASON, WATCH_TITLE, FeedSet  # noqa: E402
-from procs import stop, wait_bounded  # noqa: E402
+from procs import bench_env, stop, wait_bounded  # noqa: E402
 
 URLWATCH_VERSION = "2.29"
+COLD_CPU_TARGET, WARM_CPU_TARGET = 0.66, 0.2  # newsbot's CPU over urlwatch's, at most
 RUN_TIMEOUT = 900.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -63,15 +64,6 @@ class Run:
 
 
 # ---- processes -------------------------------------------------------------------------------------
-
-
-def bench_env(home: Path) -> dict[str, str]:
-    """The environment of every measured process: no proxy, no token, its own home."""
-    env = {k: v for k, v in os.environ.items()
-           if "proxy" not in k.lower() and not k.startswith(("TELEGRAM_", "NEWSBOT_"))}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home), XDG_CACHE_HOME=str(home), NO_PROXY="127.0.0.0/8",
-               PYTHONDONTWRITEBYTECODE="1")
-    return env
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path, fs: FeedSet) -> Run:
@@ -293,7 +285,8 @@ def floor_lines(floor: tuple[Run, Run], uw: tuple[Run, Run] | None) -> list[str]
              f"  cold CPU {floor[0].cpu:.2f} s ({floor[0].ok} answers 200), "
              f"warm CPU {floor[1].cpu:.2f} s ({floor[1].not_modified} answers 304)"]
     if uw is not None:
-        for label, budget, spent in (("cold", 0.66 * uw[0].cpu, floor[0].cpu), ("warm", 0.2 * uw[1].cpu, floor[1].cpu)):
+        for label, budget, spent in (("cold", COLD_CPU_TARGET * uw[0].cpu, floor[0].cpu),
+                                      ("warm", WARM_CPU_TARGET * uw[1].cpu, floor[1].cpu)):
             lines.append(f"  {label} CPU target allows {budget:.2f} s for all of newsbot; httpx alone takes "
                          f"{spent / budget:.0%} of it")
     return lines
@@ -319,8 +312,10 @@ def scan_table(n: int, nb: tuple[Run, Run], uw: tuple[Run, Run] | None) -> list[
     for label, value, ok in (
         ("cold wall: urlwatch / newsbot ≥ 3×", uw[0].wall / nb[0].wall, uw[0].wall / nb[0].wall >= 3),
         ("warm wall: urlwatch / newsbot ≥ 3×", uw[1].wall / nb[1].wall, uw[1].wall / nb[1].wall >= 3),
-        ("cold CPU: newsbot / urlwatch ≤ 0.66×", nb[0].cpu / uw[0].cpu, nb[0].cpu / uw[0].cpu <= 0.66),
-        ("warm CPU: newsbot / urlwatch ≤ 0.2×", nb[1].cpu / uw[1].cpu, nb[1].cpu / uw[1].cpu <= 0.2),
+        (f"cold CPU: newsbot / urlwatch ≤ {COLD_CPU_TARGET}×", nb[0].cpu / uw[0].cpu,
+         nb[0].cpu / uw[0].cpu <= COLD_CPU_TARGET),
+        (f"warm CPU: newsbot / urlwatch ≤ {WARM_CPU_TARGET}×", nb[1].cpu / uw[1].cpu,
+         nb[1].cpu / uw[1].cpu <= WARM_CPU_TARGET),
     ):
         lines.append(f"  {label:40}{value:>8.2f}×  {verdict(ok)}")
     return lines
