@@ -764,7 +764,7 @@ def source_entry(source: Source) -> CommentedMap:
     entry["name"] = source.name
     entry["url"] = source.url
     entry["kind"] = source.kind
-    entry["interval"] = _format_interval(source.interval)
+    entry["interval"] = format_interval(source.interval)
     if source.language:
         entry["language"] = source.language
     if source.selectors is not None:
@@ -781,11 +781,12 @@ def source_entry(source: Source) -> CommentedMap:
     return entry
 
 
-def _format_interval(seconds: float) -> str | int:
+def format_interval(seconds: float) -> str:
+    """An interval as the sources file writes it (15m, 2h, 90s, 1.5s), which parse_interval reads back."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s" if seconds == int(seconds) else int(seconds)
+    return f"{seconds:g}s"
 
 
 def _write_document(path: Path, document: Any) -> None:

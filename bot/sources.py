@@ -20,6 +20,7 @@ from bot.config import (
     ConfigError,
     add_source_to_file,
     add_sources_to_file,
+    format_interval,
     language_code,
     load_config,
     parse_interval,
@@ -449,17 +450,10 @@ def export_opml(config: Config) -> str:
             attrs.update(type="rss", xmlUrl=source.url)
         else:  # OPML 2.0's "link" type: a page, which feed readers must not subscribe to as a feed
             attrs.update(type="link", url=source.url)
-        attrs["interval"] = _interval_text(source.interval)
+        attrs["interval"] = format_interval(source.interval)
         if source.language:
             attrs["language"] = source.language
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
-
-def _interval_text(seconds: float) -> str:
-    """An interval as the sources file writes it (15m, 2h, 90s), which parse_interval reads back."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds}s"

@@ -180,13 +180,6 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
 def _short(text: str | None, width: int) -> str:
     if not text:
         return "-"
@@ -195,6 +188,7 @@ def _short(text: str | None, width: int) -> str:
 
 
 def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -> int:
+    from bot.config import format_interval
     from bot.urls import display_url
 
     states = _states(paths)
@@ -212,7 +206,7 @@ def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -
                                        ("disabled", st is not None and st.disabled),
                                        ("private-ok", source.allow_private),
                                        ("public-only", source.public_only)) if on]
-        rows.append((source.name, source.kind, _duration(source.interval),
+        rows.append((source.name, source.kind, format_interval(source.interval),
                      _when(st.last_success if st else None),
                      _short(display_url(st.last_error) if st and st.consecutive_errors and st.last_error
                             else None, _ERROR_WIDTH),
@@ -313,10 +307,12 @@ def _confirm(name: str) -> bool:
 
 
 def _print_preview(preview: Preview, out: TextIO) -> None:
+    from bot.config import format_interval
     from bot.urls import display_url
 
     source = preview.source
-    out.write(f"{source.name}: {source.kind} {display_url(source.url)} (every {_duration(source.interval)}"
+    every = format_interval(source.interval)
+    out.write(f"{source.name}: {source.kind} {display_url(source.url)} (every {every}"
               + (f", language {source.language}" if source.language else "") + ")\n")
     if preview.note:
         out.write(f"  {display_url(preview.note)}\n")
