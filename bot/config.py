@@ -13,13 +13,25 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml as pyyaml
 
-from bot.models import KINDS, MILESTONES, Config, Kind, KnownEvent, Selectors, Settings, Source, Watch
+from bot.models import (
+    DATE_PREFIX,
+    KINDS,
+    MILESTONES,
+    Config,
+    Kind,
+    KnownEvent,
+    Selectors,
+    Settings,
+    Source,
+    Watch,
+    parse_date_prefix,
+)
 from bot.urls import canonical_url, display_url, url_problem
 
 if TYPE_CHECKING:  # ruamel is imported only to name an error's line or to edit the file
@@ -246,17 +258,14 @@ def _date(value: object) -> str:
     if isinstance(value, date):  # a datetime too: YAML read it as one, so it is on the calendar
         return str(value)
     text = _text(value)
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
-    try:
-        if match:
-            year, month, day = (int(g) if g else 1 for g in match.groups())
-            date(year, month, day)
-        else:
-            datetime.fromisoformat(text)
-    except ValueError as exc:
-        if match:
+    match = DATE_PREFIX.match(text)
+    if match:  # the calendar says what is wrong ("day is out of range for month")
+        try:
+            date(*(int(g) if g else 1 for g in match.groups()))
+        except ValueError as exc:
             raise ValueError(f"{text!r} is not a date on the calendar ({exc})") from None
-        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY") from None
+    elif parse_date_prefix(text) is None:
+        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -148,3 +149,22 @@ class Decision:
     evidence: str = ""
     milestone: str = ""
     needs_article: bool = False
+
+
+DATE_PREFIX = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
+"""A date given to the day, the month or the year: "2022-06-15", "2022-06", "2022"."""
+
+
+def parse_date_prefix(text: str) -> datetime | None:
+    """A date to the day, month or year (the first of the period), or an ISO date and time, as a UTC
+    datetime; None when it is not one or not on the calendar. Known events' dates and `classify`'s
+    `published` are read by it."""
+    match = DATE_PREFIX.match(text or "")
+    try:
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            return datetime(year, month, day, tzinfo=UTC)
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch
+from bot.models import KINDS, Decision, Item, Kind, KnownEvent, Watch, parse_date_prefix
 from bot.store.chats import ChatRepo
 from bot.store.db import MIGRATIONS, SCHEMA_VERSION
-from bot.store.events import FOLD_DAYS, parse_known_date
+from bot.store.events import FOLD_DAYS
 from bot.store.store import DB_NAME, MAX_NEW_PER_FETCH, FindingResult, SourceState, State, StateError, Unchanged
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -354,7 +354,7 @@ def test_unseen_handles_large_batches(state: State) -> None:
     ],
 )
 def test_parse_known_date(text: str, expected: datetime | None) -> None:
-    assert parse_known_date(text) == expected
+    assert parse_date_prefix(text) == expected
 
 
 # ---- findings and events ------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -35,26 +34,14 @@ class BadLine(ValueError):
 
 def item_from_json(obj: dict[str, object]) -> Item:
     """The news item a JSON object describes; missing fields are empty."""
-    from bot.models import Item
+    from bot.models import Item, parse_date_prefix
 
     def text(key: str) -> str:
         value = obj.get(key)
         return "" if value is None else str(value)
 
     return Item(title=text("title"), summary=text("summary"), url=text("url"),
-                published=published(text("published")), language=text("language"))
-
-
-def published(text: str) -> datetime | None:
-    """Reads an ISO date or datetime, or a partial one ("2022-06", "2022"); None if it is not one."""
-    text = text.strip()
-    for candidate in (text, f"{text}-01", f"{text}-01-01"):
-        try:
-            value = datetime.fromisoformat(candidate.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
+                published=parse_date_prefix(text("published")), language=text("language"))
 
 
 def _is_json(line: str) -> bool:

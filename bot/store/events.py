@@ -3,12 +3,11 @@ of it; the watches' already-known events are seeded so that reports of them neve
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
-from bot.models import KINDS, Decision, Item, Watch
+from bot.models import KINDS, Decision, Item, Watch, parse_date_prefix
 from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, from_iso, opt_iso, to_iso
 from bot.store.records import EVENT_COLS, Event, event_from_row
 
@@ -16,22 +15,6 @@ FOLD_DAYS: Final = 14
 """A finding folds into the latest event of its (watch, kind, milestone) when published within this
 many days of that event's first report: one announcement's coverage lasts days, while a show's next
 trailer or a second release-date announcement comes weeks or months later and is news again."""
-
-_KNOWN_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
-
-
-def parse_known_date(text: str) -> datetime | None:
-    """A KnownEvent date ("YYYY-MM-DD", "YYYY-MM" or "YYYY") as a UTC datetime; None if unreadable."""
-    match = _KNOWN_DATE.match(text or "")
-    try:
-        if match:
-            year, month, day = (int(g) if g else 1 for g in match.groups())
-            return datetime(year, month, day, tzinfo=UTC)
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
 
 def _shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
@@ -155,7 +138,7 @@ class EventRepo:
         inserted = 0
         with self._db.tx() as conn:
             for known in watch.known:
-                date = parse_known_date(known.date)
+                date = parse_date_prefix(known.date)
                 key = (watch.id, known.kind, known.milestone or "")
                 cur = conn.execute(
                     """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title,
