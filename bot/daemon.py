@@ -18,7 +18,7 @@ from bot.config import ConfigError, load_config
 from bot.console import CONSOLE_CHAT, ConsoleSender, render_alert
 from bot.fetch.client import Fetcher
 from bot.logs import setup_logging
-from bot.messages import stopping_text
+from bot.messages import counted, stopping_text
 from bot.models import Config, Source, utcnow
 from bot.pipeline import Batch, CycleResult, Pipeline, SourceOutcome
 from bot.store.lock import InstanceLock, StateFiles
@@ -137,8 +137,8 @@ class Daemon:
                                coalesce=True, max_instances=1, misfire_grace_time=10)
         self.scheduler.start()
         watches, sources = len(self.config.watches), len(self.config.sources)
-        log.info("newsbot started: %d watch%s, %d source%s, state in %s", watches, "" if watches == 1 else "es",
-                 sources, "" if sources == 1 else "s", self.opts.state_dir)
+        log.info("newsbot started: %s, %s, state in %s", counted(watches, "watch", "watches"),
+                 counted(sources, "source"), self.opts.state_dir)
 
     async def _run_telegram(self) -> None:
         """Runs the bot until the daemon stops, retrying while the Bot API cannot be reached; sources

@@ -170,7 +170,7 @@ def _reported(event: Event) -> str:
     """How many outlets reported an event; a configured event nobody reported yet is just "known"."""
     if event.reports == 0:
         return "known"
-    return f"{event.reports} outlet" if event.reports == 1 else f"{event.reports} outlets"
+    return counted(event.reports, "outlet")
 
 
 def format_latest(events: Sequence[Event], titles: Mapping[str, str]) -> str:
@@ -258,13 +258,16 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return parts
 
 
+def counted(count: float, one: str, many: str = "") -> str:
+    """A count with its noun: "1 source", "3 sources", "2 watches" (`many` when not `one` + "s")."""
+    return f"{count:g} {one if count == 1 else many or one + 's'}"
+
+
 def scan_summary(stats: Mapping[str, int | float], alerts: int) -> str:
     """`scan`'s closing line: what was fetched, unchanged and failed, new items and alerts."""
-    def n(count: int | float, word: str) -> str:
-        return f"{count:g} {word}" if count == 1 else f"{count:g} {word}s"
-
-    return (f"scan: {n(stats['sources'], 'source')}: {stats['fetched']:g} fetched, {stats['unchanged']:g} "
-            f"unchanged, {stats['failed']:g} failed; {n(stats['items'], 'new item')}, {n(alerts, 'alert')} "
+    return (f"scan: {counted(stats['sources'], 'source')}: {stats['fetched']:g} fetched, {stats['unchanged']:g} "
+            f"unchanged, {stats['failed']:g} failed; {counted(stats['items'], 'new item')}, "
+            f"{counted(alerts, 'alert')} "
             f"({stats['elapsed']:.1f} s)")
 
 
@@ -272,4 +275,4 @@ def stopping_text(fetches: int, grace: float) -> str:
     """What the daemon says when asked to stop, with the fetches it waits for."""
     if not fetches:
         return "stopping"
-    return f"stopping (waiting up to {grace:g} s for {fetches} fetch{'es' if fetches != 1 else ''})"
+    return f"stopping (waiting up to {grace:g} s for {counted(fetches, 'fetch', 'fetches')})"

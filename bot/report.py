@@ -10,6 +10,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.messages import counted
 from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
 from bot.store.db import SCHEMA_VERSION, Db, refuse_empty
 from bot.store.store import DB_NAME, Event, SourceState, State, StateError
@@ -82,10 +83,6 @@ def _span(seconds: float) -> str:
 
 def _ago(when: datetime | None, now: datetime) -> str:
     return "never" if when is None else f"{_span((now - when).total_seconds())} ago"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _elapsed(seconds: float) -> str:
@@ -167,7 +164,7 @@ def sources_health(config: Config, state: State, now: datetime) -> list[str]:
             lines.append(f"{source.name}: {state_words}")
             continue
         line = (f"{source.name}: {state_words}, last success {_ago(st.last_success, now)}, "
-                f"{_count(st.items_seen, 'item')} seen, {_next_words(source, st, now)}")
+                f"{counted(st.items_seen, 'item')} seen, {_next_words(source, st, now)}")
         if st.consecutive_errors and st.last_error:
             line += f"; last error: {display_url(st.last_error)}"
         lines.append(line)
@@ -220,7 +217,7 @@ def health_report(config: Config, state: State, now: datetime) -> str:
         if not events:
             lines.append("  no known events")
         for event in sorted(events, key=lambda e: e.published or e.first_seen):
-            reports = _count(event.reports, "report") if event.reports else "known"
+            reports = counted(event.reports, "report") if event.reports else "known"
             lines.append(f"  {_event_date(event, watch)[0]}: {KIND_LABELS.get(event.kind, event.kind)} "
                          f"({event.milestone.replace('_', ' ')}): {event.title} — {event.source}, {reports}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from bot.messages import counted
 
 if TYPE_CHECKING:
     from bot.detect import Detector
@@ -164,7 +165,7 @@ def check(config: Config, path: Path, out: TextIO, *, as_json: bool = False) -> 
             print(f"newsbot: classify: {error}", file=sys.stderr)
         out.write("\n".join(_check_lines(config, path, examples, measured)).lstrip("\n") + "\n")
         if errors:
-            print(f"newsbot: classify: {len(errors)} bad line{'s' if len(errors) != 1 else ''} not measured",
+            print(f"newsbot: classify: {counted(len(errors), 'bad line')} not measured",
                   file=sys.stderr)
     out.flush()
     return EXIT_FAIL if errors or not examples else EXIT_OK
@@ -204,7 +205,7 @@ def _check_lines(config: Config, path: Path, examples: list[Example], m: Measure
         return [f"{path}: no labelled items to measure"]
     ids = [w.id for w in config.watches]
     head = (f"{path}: {len(examples)} items ({m.ambiguous} ambiguous, not scored), "
-            f"judged with {len(ids)} watch{'es' if len(ids) != 1 else ''} ({', '.join(ids) or 'none'})")
+            f"judged with {counted(len(ids), 'watch', 'watches')} ({', '.join(ids) or 'none'})")
     foreign = foreign_watches(examples, ids)
     notes = [f"(no watch {', '.join(foreign)} in the sources file: an alert for any watch counts)"] if foreign else []
     return report_lines(head, m, column="watch", notes=notes)

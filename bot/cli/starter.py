@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bot.cli.common import EXIT_FAIL, EXIT_OK, Paths, load_or_exit
+from bot.messages import counted
 
 STARTER = """\
 # newsbot sources file: what to watch and where to look.
@@ -78,7 +79,6 @@ def check(paths: Paths) -> int:
     """Validates the sources file: exit 0 with a one-line summary, or 2 with the problem."""
     config = load_or_exit(paths)
     watches, sources = len(config.watches), len(config.sources)
-    print(f"{paths.sources}: ok ({watches} watch{'es' if watches != 1 else ''}, "
-          f"{sources} source{'s' if sources != 1 else ''})")
+    print(f"{paths.sources}: ok ({counted(watches, 'watch', 'watches')}, {counted(sources, 'source')})")
     return EXIT_OK
 
