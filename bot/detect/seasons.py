@@ -19,22 +19,23 @@ OTHER: Final = " zoseason "
 PART: Final = " zpart "
 YEAR: Final = " zyear "
 
+# Written with their accents: the keys are normalised as the text is ("deuxième" reads "deuxieme").
 _ORDINALS_RAW: Final[dict[str, int]] = {
-    **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premiere", "premier",
+    **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premier",
                      "erste", "ersten", "erster", "prima", "primo", "pertama", "eerste", "pierwszy", "pierwszego",
                      "první", "primul", "ensimmäinen", "첫"), 1),
-    **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "deuxieme", "seconde", "zweite",
+    **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "seconde", "zweite",
                      "zweiten", "zweiter", "seconda", "secondo", "kedua", "tweede", "drugi", "drugiego", "druhá",
                      "druhou", "druhé", "doi", "al doilea", "toinen", "toisen", "두"), 2),
-    **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "troisieme", "dritte",
+    **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "dritte",
                      "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
                      "kolmas", "kolmannen", "세"), 3),
-    **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "quatrieme", "vierte", "vierten",
+    **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "vierte", "vierten",
                      "keempat", "vierde", "czwarty", "czwartego", "네"), 4),
-    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "cinquieme", "fünfte", "fünften", "quinto",
+    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "quinto",
                      "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯"), 5),
     **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
-    **dict.fromkeys(("final", "last", "última", "ultima", "dernière", "letzte", "letzten", "terakhir",
+    **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
                      "마지막", "最終"), 0),
 }
 _CARDINALS_RAW: Final[dict[str, int]] = {
@@ -53,8 +54,7 @@ gone ("mua"). Accents on other letters go only in a text that also holds an acce
 _ORDINALS: Final = {normalise(k): v for k, v in _ORDINALS_RAW.items()}
 _CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"
-_ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS if w.isascii() or len(w) > 1 or w in "첫두세네"),
-                              key=len, reverse=True))
+_ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS), key=len, reverse=True))
 _CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
 _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
