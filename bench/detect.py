@@ -54,13 +54,8 @@ def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: 
     for show, held in _by_show(examples).items():
         model = fit_without(watches, examples, show)
         detector = Detector(_own(watches, show), model)
-        for ex in held:
-            if ex.ambiguous:
-                measured.ambiguous += 1
-                continue
-            d = detector.classify(item_of(ex))
-            measured.record(ex, d, {show})
-            scored.append((d.confidence if d.watch == show else 0.0, ex.alert))
+        scored += [(d.confidence if d.watch == show else 0.0, ex.alert)
+                   for ex, d in measured.judge(detector, held, {show})]
     print("\n".join(report_lines("leave one show out (each show scored by a model fitted without it)",
                                  measured, quiet=quiet)))
     print("\n".join(ranking_lines(scored)))

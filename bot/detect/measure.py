@@ -103,13 +103,19 @@ class Measurement:
     misses: list[Miss] = field(default_factory=list)
     ambiguous: int = 0
 
-    def judge(self, detector: Detector, examples: Iterable[Example], watches: Collection[str]) -> None:
-        """Classify and count each item; `watches` are the ids the detector holds."""
+    def judge(self, detector: Detector, examples: Iterable[Example],
+              watches: Collection[str]) -> list[tuple[Example, Decision]]:
+        """Classify and count each item; `watches` are the ids the detector holds. Returns the
+        decisions on the items scored (ambiguous ones are counted apart)."""
+        judged = []
         for ex in examples:
             if ex.ambiguous:
                 self.ambiguous += 1
                 continue
-            self.record(ex, detector.classify(item_of(ex)), watches)
+            decision = detector.classify(item_of(ex))
+            self.record(ex, decision, watches)
+            judged.append((ex, decision))
+        return judged
 
     def record(self, ex: Example, d: Decision, watches: Collection[str]) -> None:
         """Count one decision on a labelled item."""
