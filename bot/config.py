@@ -470,6 +470,7 @@ def _check_graph(root: Any) -> None:
     deeper than MAX_DEPTH, or that contains itself; linear in the nodes as written."""
     sizes: dict[int, int] = {}
     refs: dict[int, int] = {}
+    nodes: dict[int, Any] = {}  # id -> node, to name the line of the worst one
     open_: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
     while stack:
@@ -487,10 +488,10 @@ def _check_graph(root: Any) -> None:
         if depth > MAX_DEPTH:
             raise _Refusal(_node_line(node), f"nested more than {MAX_DEPTH} levels deep")
         open_.add(id(node))
+        nodes[id(node)] = node
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids)
     if sizes[id(root)] - len(sizes) > MAX_ALIAS_EXPANSION:
-        nodes = {id(n): n for n, _, _ in _walk_once(root)}
         worst = max(nodes, key=lambda i: (refs[i] - 1) * sizes[i])
         raise _Refusal(_node_line(nodes[worst]), f"YAML aliases: repeating this entry through aliases "
                        f"(*name) adds more than {MAX_ALIAS_EXPANSION} values; refused")
@@ -505,20 +506,6 @@ def _children(node: Any) -> list[Any]:
     for entry in value:
         kids.extend(entry if isinstance(entry, tuple) else (entry,))
     return kids
-
-
-def _walk_once(root: Any) -> list[tuple[Any, int, bool]]:
-    """Every distinct node of a checked (acyclic) graph, once."""
-    seen: set[int] = set()
-    found: list[tuple[Any, int, bool]] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            found.append((node, 0, False))
-            stack.extend(_children(node))
-    return found
 
 
 def _node_line(node: Any) -> int:
