@@ -179,12 +179,7 @@ class Pipeline:
         return [s for s in sources if self._next_due[s.name] <= now]
 
     def _initial_due(self, source: Source, st: SourceState | None) -> datetime:
-        if st is None or st.last_attempt is None:
-            return self.clock()
-        when = st.last_attempt + timedelta(seconds=source.interval)
-        if st.next_fetch_after is not None:
-            when = max(when, st.next_fetch_after)
-        return when
+        return (st.next_fetch(source.interval) if st is not None else None) or self.clock()
 
     async def cycle(self, sources: Sequence[Source] | None = None, *,
                     on_done: Callable[[SourceOutcome], None] | None = None) -> CycleResult:

@@ -7,7 +7,7 @@ import calendar
 import json
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from bot.messages import counted
@@ -126,10 +126,7 @@ def _event_date(event: Event, watch: Watch) -> tuple[str, str]:
 def next_fetch(source: Source, st: SourceState | None) -> datetime | None:
     """When the scheduler next fetches the source (± its jitter): its interval after the last
     attempt, or later when a failure pushed it back; None when it was never tried (next cycle)."""
-    if st is None or st.last_attempt is None:
-        return st.next_fetch_after if st is not None else None
-    when = st.last_attempt + timedelta(seconds=source.interval)
-    return max(when, st.next_fetch_after) if st.next_fetch_after is not None else when
+    return st.next_fetch(source.interval) if st is not None else None
 
 
 def health(source: Source, st: SourceState | None) -> str:

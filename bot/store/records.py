@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.store.db import from_iso
 
@@ -26,6 +26,14 @@ class SourceState:
     paused: bool
     next_fetch_after: datetime | None
     failure_notified: bool
+
+    def next_fetch(self, interval: float) -> datetime | None:
+        """When the source is due again: `interval` seconds after its last attempt, or later when a
+        failure pushed it back; None when it was never tried (due at once)."""
+        if self.last_attempt is None:
+            return self.next_fetch_after
+        when = self.last_attempt + timedelta(seconds=interval)
+        return max(when, self.next_fetch_after) if self.next_fetch_after is not None else when
 
 
 @dataclass(frozen=True, slots=True)
