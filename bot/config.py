@@ -212,7 +212,9 @@ def _number(value: object) -> float:
     return float(value)
 
 
-def _url(value: object) -> str:
+def source_url(value: object) -> str:
+    """A source's URL as the sources file, `sources add` and /addsource take it: absolute http(s), no
+    spaces, and fetchable as the fetch layer checks it (url_problem); else ValueError saying why."""
     text = _text(value)
     if not re.match(r"^https?://", text, re.IGNORECASE):
         hint = ""
@@ -354,7 +356,7 @@ def _source(ck: _Checker, node: object, where: str, parent: object, index: int) 
                       "a source cannot be both allow_private and public_only; keep the one you mean")
     return Source(
         name=ck.get(m, "name", where, _text, required=True),
-        url=ck.get(m, "url", where, _url, required=True),
+        url=ck.get(m, "url", where, source_url, required=True),
         kind=kind,  # type: ignore[arg-type]
         interval=ck.get(m, "interval", where, parse_interval, default=900.0),
         selectors=selectors,

@@ -25,6 +25,7 @@ from bot.config import (
     load_config,
     parse_interval,
     remove_source_from_file,
+    source_url,
 )
 from bot.detect import Detector
 from bot.fetch.client import Fetcher, FetchResult
@@ -39,7 +40,7 @@ from bot.parse.feed import (
     parse_source,
 )
 from bot.store.store import State
-from bot.urls import NotPublic, canonical_url, check_public_url, display_url, host_of, public_addresses, url_problem
+from bot.urls import NotPublic, canonical_url, check_public_url, host_of, public_addresses
 
 DEFAULT_INTERVAL = 900.0
 NAME_MAX = 80
@@ -81,18 +82,13 @@ class _Found:
 
 
 def checked_url(url: str) -> str:
-    """`url` stripped, or SourceError if it is not an absolute http(s) URL."""
-    text = url.strip()
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    if scheme not in ("http", "https"):
-        raise SourceError(f"{text or '(empty)'!r} is not an http(s) URL")
-    if not host_of(text):
-        raise SourceError(f"{text!r} has no host name")
-    if any(ch.isspace() for ch in text):
-        raise SourceError(f"{text!r} contains spaces (encode them as %20)")
-    if (problem := url_problem(text)) is not None:
-        raise SourceError(f"{display_url(text)!r} is not a valid URL: {problem}")
-    return text
+    """`url` stripped, or SourceError if the sources file would not take it (config.source_url)."""
+    if not url.strip():
+        raise SourceError("no URL given")
+    try:
+        return source_url(url.strip())
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
 
 
 async def inspect_source(
