@@ -6,14 +6,12 @@ from __future__ import annotations
 import calendar
 import json
 import re
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 from bot.messages import counted
 from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
-from bot.store.db import SCHEMA_VERSION, Db, refuse_empty
-from bot.store.store import DB_NAME, Event, SourceState, State, StateError
+from bot.store.store import Event, SourceState, State
 from bot.urls import display_url
 
 # How the figures of a cycle read in words: key -> (one, many); other keys read as their words.
@@ -29,44 +27,6 @@ _CYCLE_WORDS: dict[str, tuple[str, str]] = {
 }
 _HEALTH_KEYS = {"ok": "ok", "paused": "paused", "DISABLED": "disabled", "not fetched yet": "not_fetched"}
 _MONTH_ONLY = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-
-
-# -- opening the state for reading -----------------------------------------------------------
-
-
-def open_read_only(state_dir: Path) -> State:
-    """The state opened for reading only, for `status` and `sources list`.
-
-    Nothing is created, migrated or written, so it works on a state dir this user cannot write
-    (a service's /var/lib/newsbot) and beside a running daemon. SQLite needs to write the WAL index
-    to read a WAL database; when it cannot, no writer can be running either, and the file is read
-    as immutable.
-    """
-    path = Path(state_dir) / DB_NAME
-    if path.exists():
-        refuse_empty(path)
-    uri = path.resolve().as_uri()
-    problem: sqlite3.Error | None = None
-    for query in ("?mode=ro", "?mode=ro&immutable=1"):
-        conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False)
-        try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            problem = exc
-            continue
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StateError(f"cannot use state database {path}: {exc}") from None
-        if version > SCHEMA_VERSION:
-            conn.close()
-            raise StateError(f"state database {path} has schema version {version}, newer than this "
-                             f"program's {SCHEMA_VERSION}")
-        return State(Db(conn, path))
-    raise StateError(f"cannot read state database {path}: {problem}")
 
 
 # -- words and units ---------------------------------------------------------------------------
@@ -245,11 +205,8 @@ def status_json(config: Config, state: State) -> dict[str, object]:
 def print_status(config: Config, state_dir: Path, *, as_json: bool = False) -> int:
     """`newsbot status`: prints the report; reads only, so it works while the daemon runs and on a
     state dir this user cannot write; a damaged database is refused after PRAGMA quick_check."""
-    state = open_read_only(state_dir)
+    state = State.open_read_only(state_dir, verify=True)
     try:
-        problem = state.db.quick_check()
-        if problem:
-            raise StateError(f"state database {state.path} is damaged ({problem}); restore it from a backup")
         if as_json:
             print(json.dumps(status_json(config, state), ensure_ascii=False))
         else:

@@ -164,12 +164,11 @@ def _states(paths: Paths) -> dict[str, SourceState]:
     """Per-source state, or nothing if the state has never been created (listing creates nothing).
 
     The state is opened read-only: listing works on a state dir this user cannot write."""
-    from bot.report import open_read_only
-    from bot.store.store import DB_NAME
+    from bot.store.store import DB_NAME, State
 
     if not (paths.state / DB_NAME).exists():
         return {}
-    state = open_read_only(paths.state)
+    state = State.open_read_only(paths.state)
     try:
         return state.source_states()
     finally:

@@ -157,13 +157,19 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout=5000")
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to SCHEMA_VERSION, one version per transaction; returns the version."""
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The database's schema version; StateError when it is newer than this program's."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise StateError(
             f"state database has schema version {version}, newer than this program's {SCHEMA_VERSION}"
         )
+    return version
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one version per transaction; returns the version."""
+    version = schema_version(conn)
     # A step may rebuild a table that others reference: foreign keys are off while it runs (SQLite
     # ignores the pragma inside a transaction).
     conn.execute("PRAGMA foreign_keys=OFF")
@@ -213,12 +219,46 @@ class Db:
         else:
             refuse_empty(path)
         db = cls._connect(path)
-        if verify:
-            problem = db.quick_check()
-            if problem:
-                db.close()
-                raise StateError(f"state database {path} is damaged ({problem}); restore it from a backup")
-        return db
+        return db.verified() if verify else db
+
+    @classmethod
+    def open_read_only(cls, path: Path, *, verify: bool = False) -> Db:
+        """The database opened for reading only: nothing is created, migrated or written, so it works
+        on a state dir this user cannot write (a service's /var/lib/newsbot) and beside a running
+        daemon. SQLite needs to write the WAL index to read a WAL database; when it cannot, no writer
+        can be running either, and the file is read as immutable."""
+        if path.exists():
+            refuse_empty(path)
+        problem: sqlite3.Error | None = None
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(path.resolve().as_uri() + query, uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                schema_version(conn)
+                conn.execute("PRAGMA query_only=ON")
+                conn.execute("PRAGMA busy_timeout=5000")
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                problem = exc
+                continue
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StateError(f"cannot use state database {path}: {exc}") from None
+            except StateError:
+                conn.close()
+                raise
+            db = cls(conn, path)
+            return db.verified() if verify else db
+        raise StateError(f"cannot read state database {path}: {problem}")
+
+    def verified(self) -> Db:
+        """This database, after PRAGMA quick_check found it sound; else closed, and StateError."""
+        problem = self.quick_check()
+        if problem:
+            self.close()
+            raise StateError(f"state database {self.path} is damaged ({problem}); restore it from a backup")
+        return self
 
     @classmethod
     def _connect(cls, path: Path) -> Db:

@@ -107,6 +107,11 @@ class Store:
         state_dir.mkdir(parents=True, exist_ok=True)
         return cls(Db.open(state_dir / DB_NAME, verify=verify))
 
+    @classmethod
+    def open_read_only(cls, state_dir: Path, *, verify: bool = False) -> Store:
+        """The state opened for reading only (`status`, `sources list`): see Db.open_read_only."""
+        return cls(Db.open_read_only(Path(state_dir) / DB_NAME, verify=verify))
+
     def __enter__(self) -> Store:
         return self
 
