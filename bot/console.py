@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -11,6 +10,7 @@ from typing import TextIO
 from bot.messages import format_alert, format_alert_plain
 from bot.models import Config, utcnow
 from bot.pipeline import Finding
+from bot.store.pause import StatePause
 from bot.store.store import OutboxMessage, State
 
 log = logging.getLogger("newsbot")
@@ -42,8 +42,7 @@ class ConsoleSender:
         self.config = config
         self.out = out
         self.findings: dict[int, Finding] = {}  # this process's findings, for their source and confidence
-        self.printed: set[int] = set()  # rows printed whose mark-sent the state refused: never printed again
-        self.state_error: str | None = None  # while the state refuses writes (said once per outage)
+        self.pause = StatePause("printing alerts")  # while the state refuses writes
 
     def subscribe(self) -> None:
         """Makes the console a recipient of new alerts (its preferences: everything)."""
@@ -59,17 +58,18 @@ class ConsoleSender:
     def flush(self) -> int:
         """Prints every alert waiting for the console; returns how many.
 
-        While the state cannot be written (a full disk), printing pauses with one log line; an alert
-        printed but not marked sent is marked when the state can be written again, never printed twice.
+        While the state cannot be written (a full disk), printing pauses (StatePause: one log line,
+        a growing retry delay); an alert printed but not marked sent is marked when the state can be
+        written again, never printed twice.
         """
         out = self.out or sys.stdout
         sent = 0
-        if not self._mark_printed_rows():
+        if self.pause or not self.pause.record_delivered(lambda row_id: self.state.mark_sent(row_id, now=utcnow())):
             return 0
         for row in self._due():
             event = self.state.event(row.event_id)
             if event is None:
-                if not self._write(self.state.mark_failed, row.id, error="the event is gone", now=utcnow()):
+                if not self.pause.write(self.state.mark_failed, row.id, error="the event is gone", now=utcnow()):
                     return sent
                 continue
             found = self.findings.pop(row.event_id, None)
@@ -80,33 +80,10 @@ class ConsoleSender:
                                          confidence=decision.confidence if decision else None) + "\n\n")
             out.flush()
             sent += 1
-            if not self._write(self.state.mark_sent, row.id, now=utcnow()):
-                self.printed.add(row.id)
+            if not self.pause.write(self.state.mark_sent, row.id, now=utcnow()):
+                self.pause.delivered.add(row.id)
                 return sent
         return sent
-
-    def _mark_printed_rows(self) -> bool:
-        """Marks sent the rows printed while the state refused writes; True when none is left."""
-        for row_id in sorted(self.printed):
-            if not self._write(self.state.mark_sent, row_id, now=utcnow()):
-                return False
-            self.printed.discard(row_id)
-        return True
-
-    def _write(self, write: Callable[..., object], *args: object, **kwargs: object) -> bool:
-        """One write to the state; False (said once per outage) when the state refuses it."""
-        try:
-            write(*args, **kwargs)
-        except sqlite3.Error as exc:
-            if self.state_error is None:
-                self.state_error = str(exc) or type(exc).__name__
-                log.error("cannot write the state (%s): printing alerts pauses until a write succeeds",
-                          self.state_error)
-            return False
-        if self.state_error is not None:
-            log.warning("the state can be written again: printing alerts resumes")
-            self.state_error = None
-        return True
 
     def mark_printed(self, event_ids: set[int]) -> None:
         """Marks the console's rows for alerts `scan` printed itself as sent."""

@@ -215,11 +215,12 @@ async def test_a_full_disk_pauses_sending_and_repeats_nothing(tmp_path: Path, bo
     import time
 
     from bot.models import Config
+    from bot.store import pause
     from bot.telegram import sender as sender_module
     from bot.telegram.bot import BotDeps, Sender, build_application, notify_admins
 
-    monkeypatch.setattr(sender_module, "STATE_RETRY_FIRST", 0.05)  # retried often: each retry could repeat
-    monkeypatch.setattr(sender_module, "STATE_RETRY_MAX", 0.1)
+    monkeypatch.setattr(pause, "STATE_RETRY_FIRST", 0.05)  # retried often: each retry could repeat
+    monkeypatch.setattr(pause, "STATE_RETRY_MAX", 0.1)
     state = State.open(tmp_path / "state")
     chats = range(1, 31)
     for chat in chats:
@@ -283,7 +284,10 @@ def test_console_mode_pauses_on_a_full_disk_and_prints_nothing_twice(tmp_path: P
 
     from bot.console import ConsoleSender
     from bot.models import Config
+    from bot.store import pause
 
+    monkeypatch.setattr(pause, "STATE_RETRY_FIRST", 0.0)  # every flush tries again: each try could repeat
+    monkeypatch.setattr(pause, "STATE_RETRY_MAX", 0.0)
     state = State.open(tmp_path / "state")
     console = ConsoleSender(state, lambda: Config(watches=(), sources=()), out=io.StringIO())
     console.subscribe()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.messages import plain_text, split_message
 from bot.models import utcnow
+from bot.store.pause import StatePause
 from bot.store.store import OutboxMessage, State
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,6 @@ MAX_INLINE_RETRY_AFTER = 60.0
 # Messages in flight at once. Telegram's 30/s limit needs only a few to cover its round trip,
 # and the HTTP connection pool gets slower per request as it grows (measured by bench/broadcast.py).
 DEFAULT_CONCURRENCY = 8
-# While the state cannot be written, sending is tried again after this many seconds, doubling.
-STATE_RETRY_FIRST, STATE_RETRY_MAX = 2.0, 60.0
 STATE_PAUSED_TEXT = ("newsbot cannot write its state ({error}): sending alerts is paused until it can. "
                      "Check the disk of the state directory (free space, permissions).")
 
@@ -134,26 +132,17 @@ class Sender:
 
     def _write(self, write: Callable[..., object], *args: object, **kwargs: object) -> bool:
         """One write to the state; False (and sending paused) when the state refuses it."""
-        try:
-            write(*args, **kwargs)
-        except sqlite3.Error as exc:
-            self._paused.failed(exc)
-            return False
-        self._paused.succeeded()
-        return True
+        return self._paused.write(write, *args, **kwargs)
 
     def _record_delivered(self) -> bool:
         """Marks sent the rows delivered while the state could not be written; True when none is left."""
-        for row_id in list(self._paused.delivered):
-            if not self._write(self._state.mark_sent, row_id, now=self._clock()):
-                return False
-            self._paused.delivered.discard(row_id)
-        return True
+        return self._paused.record_delivered(lambda row_id: self._state.mark_sent(row_id, now=self._clock()))
 
     async def _tell_operators(self) -> None:
         """The one operator message of an outage, sent once the flush has stopped."""
-        text = self._paused.take_notice()
-        if text and self._notify is not None:
+        error = self._paused.take_notice()
+        if error and self._notify is not None:
+            text = STATE_PAUSED_TEXT.format(error=error)
             try:
                 await self._notify(text)
             except Exception as exc:  # noqa: BLE001 - the log line stands in for the message
@@ -276,42 +265,3 @@ class Sender:
         if sub is not None:
             self._state.set_preferences(new_chat, kinds=sub.kinds, watches=sub.watches)
         return new_chat
-
-
-class StatePause:
-    """Sending paused while the state cannot be written: one log line and one operator notice per
-    outage, a retry after a growing delay, and the rows delivered meanwhile, which are never sent again
-    (so repeats stay bounded by the messages in flight, as after a kill)."""
-
-    def __init__(self) -> None:
-        self.error: str | None = None
-        self.delivered: set[int] = set()  # rows Telegram took whose mark-sent the state refused
-        self._notice: str | None = None
-        self._delay = STATE_RETRY_FIRST
-        self._retry_at = 0.0
-
-    def __bool__(self) -> bool:
-        """True while sending holds: the state refused a write and the retry delay has not passed
-        (after it, sending is tried again, and the next write decides)."""
-        return self.error is not None and time.monotonic() < self._retry_at
-
-    def failed(self, exc: sqlite3.Error) -> None:
-        """A write was refused: pause (saying so once per outage) and wait longer before the next try."""
-        if self.error is None:
-            self.error = str(exc) or type(exc).__name__
-            log.error("cannot write the state (%s): sending alerts pauses until a write succeeds", self.error)
-            self._notice = STATE_PAUSED_TEXT.format(error=self.error)
-        else:
-            self._delay = min(self._delay * 2, STATE_RETRY_MAX)
-        self._retry_at = time.monotonic() + self._delay
-
-    def succeeded(self) -> None:
-        """A write went through: sending resumes."""
-        if self.error is not None:
-            log.warning("the state can be written again: sending alerts resumes")
-            self.error, self._delay = None, STATE_RETRY_FIRST
-
-    def take_notice(self) -> str | None:
-        """The operator message still to send, once."""
-        text, self._notice = self._notice, None
-        return text
