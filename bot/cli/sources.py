@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Parents, Paths, command
+
 if TYPE_CHECKING:  # the parser is built on every command, so the rest is imported when an action runs
-    from bot.cli.common import Parents, Paths
     from bot.models import Config, Selectors
     from bot.sources import Preview
     from bot.store.store import SourceState
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _LANGS = ("en", "ko", "es", "id", "pt")
 _ERROR_WIDTH = 40
 
@@ -38,8 +38,6 @@ class _Usage(Exception):
 
 def add_sources_parser(sub: Any, parents: Parents) -> None:
     """Adds the `sources` command and its actions to the main parser's subcommands."""
-    from bot.cli.common import command
-
     parser = command(sub, "sources", "list, add, remove, check, import, export sources", [parents.log],
                      "Manage the sources file's news sources.")
     actions = parser.add_subparsers(dest="sources_command", metavar="ACTION")
@@ -69,8 +67,6 @@ def add_sources_parser(sub: Any, parents: Parents) -> None:
 
 
 def _add_parser(actions: Any, parents: Parents) -> None:
-    from bot.cli.common import command
-
     add = command(actions, "add", "inspect a URL, preview detection, add it", parents.of(sources=True),
                   "Inspect a feed or page URL, show its newest items with what detection says of "
                   "each, and add it to the sources file.",
