@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Literal
 
 from bot.models import KIND_LABELS, KINDS, Source, Watch
 from bot.parse.text import shorten, strip_tags
@@ -183,14 +184,27 @@ def format_latest(events: Sequence[Event], titles: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _health(state: SourceState | None, paused: bool) -> str:
-    if state is None or (state.last_attempt is None and not paused):
-        return "not fetched yet"
-    if state.disabled:
-        return f"disabled ({state.last_error or 'gone'})"
-    if paused or state.paused:
+HealthKey = Literal["disabled", "paused", "not_fetched", "failing", "ok"]
+
+
+def health_key(source: Source, state: SourceState | None) -> HealthKey:
+    """The one rule for a source's health, which every report words in its own way."""
+    if state is not None and state.disabled:
+        return "disabled"
+    if source.paused or (state is not None and state.paused):
         return "paused"
-    if state.consecutive_errors:
+    if state is None or state.last_attempt is None:
+        return "not_fetched"
+    return "failing" if state.consecutive_errors else "ok"
+
+
+def _health(source: Source, state: SourceState | None) -> str:
+    key = health_key(source, state)
+    if state is None or key in ("not_fetched", "paused"):
+        return {"not_fetched": "not fetched yet"}.get(key, key)
+    if key == "disabled":
+        return f"disabled ({state.last_error or 'gone'})"
+    if key == "failing":
         return f"failing ×{state.consecutive_errors}: {state.last_error or 'error'}"
     when = state.last_success.strftime("%Y-%m-%d %H:%M UTC") if state.last_success else "never"
     return f"ok, last success {when}"
@@ -202,7 +216,7 @@ def format_sources(sources: Sequence[Source], states: Mapping[str, SourceState])
         return "No sources are configured."
     lines = [f"<b>Sources ({len(sources)})</b>"]
     for source in sources:
-        health = display_url(_health(states.get(source.name), source.paused))  # an error may name the URL
+        health = display_url(_health(source, states.get(source.name)))  # an error may name the URL
         lines.append(f"• {esc(source.name)}: {esc(health)}")
     return "\n".join(lines)
 

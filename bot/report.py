@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from bot.messages import counted
+from bot.messages import counted, health_key
 from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
 from bot.store.store import Event, SourceState, State
 from bot.urls import display_url
@@ -25,7 +25,6 @@ _CYCLE_WORDS: dict[str, tuple[str, str]] = {
     "new_events": ("new event", "new events"),
     "alerts_queued": ("alert queued", "alerts queued"),
 }
-_HEALTH_KEYS = {"ok": "ok", "paused": "paused", "DISABLED": "disabled", "not fetched yet": "not_fetched"}
 _MONTH_ONLY = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
@@ -90,19 +89,15 @@ def next_fetch(source: Source, st: SourceState | None) -> datetime | None:
 
 
 def health(source: Source, st: SourceState | None) -> str:
-    """One word or two: ok, FAILING ×N, paused, DISABLED, not fetched yet."""
-    if st is not None and st.disabled:
-        return "DISABLED"
-    if source.paused or (st is not None and st.paused):
-        return "paused"
-    if st is None:
-        return "not fetched yet"
-    return f"FAILING ×{st.consecutive_errors}" if st.consecutive_errors else "ok"
+    """One word or two: ok, FAILING ×N, paused, DISABLED, not fetched yet (messages.health_key)."""
+    key = health_key(source, st)
+    if key == "failing" and st is not None:
+        return f"FAILING ×{st.consecutive_errors}"
+    return {"disabled": "DISABLED", "not_fetched": "not fetched yet"}.get(key, key)
 
 
 def _next_words(source: Source, st: SourceState | None, now: datetime) -> str:
-    state = health(source, st)
-    if state in ("DISABLED", "paused"):
+    if health_key(source, st) in ("disabled", "paused"):
         return "not scheduled"
     when = next_fetch(source, st)
     if when is None:
@@ -136,7 +131,7 @@ def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
     """One source and its fetch state as JSON (`sources list --json`, `status --json`)."""
     return {
         "name": source.name, "url": display_url(source.url), "kind": source.kind, "interval_seconds": source.interval,
-        "language": source.language or None, "health": _HEALTH_KEYS.get(health(source, st), "failing"),
+        "language": source.language or None, "health": health_key(source, st),
         "last_attempt": _iso(st.last_attempt if st else None),
         "last_success": _iso(st.last_success if st else None),
         "consecutive_errors": st.consecutive_errors if st else 0,
