@@ -14,7 +14,6 @@ from typing import Literal
 from bot.models import KIND_LABELS, KINDS, Source, Watch
 from bot.parse.text import shorten, strip_tags
 from bot.store.store import Event, SourceState
-from bot.urls import display_url
 
 TELEGRAM_LIMIT = 4096
 # What a message shows of an event's fields (escaped, a headline can grow fivefold): together they
@@ -216,7 +215,7 @@ def format_sources(sources: Sequence[Source], states: Mapping[str, SourceState])
         return "No sources are configured."
     lines = [f"<b>Sources ({len(sources)})</b>"]
     for source in sources:
-        health = display_url(_health(source, states.get(source.name)))  # an error may name the URL
+        health = _health(source, states.get(source.name))
         lines.append(f"• {esc(source.name)}: {esc(health)}")
     return "\n".join(lines)
 

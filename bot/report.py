@@ -118,7 +118,7 @@ def sources_health(config: Config, state: State, now: datetime) -> list[str]:
         line = (f"{source.name}: {state_words}, last success {_ago(st.last_success, now)}, "
                 f"{counted(st.items_seen, 'item')} seen, {_next_words(source, st, now)}")
         if st.consecutive_errors and st.last_error:
-            line += f"; last error: {display_url(st.last_error)}"
+            line += f"; last error: {st.last_error}"
         lines.append(line)
     return lines
 
@@ -135,7 +135,7 @@ def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
         "last_attempt": _iso(st.last_attempt if st else None),
         "last_success": _iso(st.last_success if st else None),
         "consecutive_errors": st.consecutive_errors if st else 0,
-        "last_error": (display_url(st.last_error) if st and st.last_error and st.consecutive_errors else None),
+        "last_error": (st.last_error if st and st.consecutive_errors else None),
         "items_seen": st.items_seen if st else 0,
         "next_fetch": _iso(next_fetch(source, st)),
         "paused": source.paused or bool(st and st.paused), "disabled": bool(st and st.disabled),

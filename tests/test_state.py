@@ -846,3 +846,11 @@ def test_prune_caps_seen_rows_per_source_and_reports_per_event(state: State) -> 
     assert state.unseen("churn", [churn(0, 0), churn(1, 0)]) == [churn(0, 0), churn(1, 0)]
     assert state.unseen("calm", [item(0)]) == []
     assert state.events()[0].reports == 5
+
+
+def test_an_error_stored_with_a_urls_credentials_is_read_without_them(state: State) -> None:
+    # as a state written before errors were masked holds it
+    state.record_fetch_error("Wire", now=T0, error="HTTP 500 from http://user:hunter2@wire.example/feed?token=T9")
+    st = state.source_state("Wire")
+    assert st.last_error == "HTTP 500 from http://wire.example/feed?token=***"
+    assert state.db.read("SELECT last_error FROM sources")[0][0].count("hunter2") == 1  # stored as written

@@ -184,7 +184,6 @@ def _short(text: str | None, width: int) -> str:
 
 def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -> int:
     from bot.config import format_interval
-    from bot.urls import display_url
 
     states = _states(paths)
     if as_json:
@@ -203,7 +202,7 @@ def _list(config: Config, paths: Paths, out: TextIO, *, as_json: bool = False) -
                                        ("public-only", source.public_only)) if on]
         rows.append((source.name, source.kind, format_interval(source.interval),
                      _when(st.last_success if st else None),
-                     _short(display_url(st.last_error) if st and st.consecutive_errors and st.last_error
+                     _short(st.last_error if st and st.consecutive_errors and st.last_error
                             else None, _ERROR_WIDTH),
                      str(st.consecutive_errors if st else 0), str(st.items_seen if st else 0),
                      ",".join(flags) or "-"))

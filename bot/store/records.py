@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.store.db import from_iso
+from bot.urls import display_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,8 @@ def source_from_row(row: Sequence[object] | None, name: str) -> SourceState:
         last_attempt=from_iso(row[4] if isinstance(row[4], str) else None),
         last_success=from_iso(row[5] if isinstance(row[5], str) else None),
         consecutive_errors=int(str(row[6])),
-        last_error=row[7] if isinstance(row[7], str) else None,
+        # shown to people: never a URL's credentials, also in rows written before errors were masked
+        last_error=display_url(row[7]) if isinstance(row[7], str) else None,
         items_seen=int(str(row[8])),
         disabled=bool(row[9]),
         paused=bool(row[10]),
