@@ -853,4 +853,4 @@ def test_an_error_stored_with_a_urls_credentials_is_read_without_them(state: Sta
     state.record_fetch_error("Wire", now=T0, error="HTTP 500 from http://user:hunter2@wire.example/feed?token=T9")
     st = state.source_state("Wire")
     assert st.last_error == "HTTP 500 from http://wire.example/feed?token=***"
-    assert state.db.read("SELECT last_error FROM sources")[0][0].count("hunter2") == 1  # stored as written
+    assert "hunter2" in str(state.db.read("SELECT last_error FROM sources")[0][0])  # stored as written
