@@ -73,6 +73,8 @@ class ConsoleSender:
                     return sent
                 continue
             found = self.findings.pop(row.event_id, None)
+            if found is not None and found.item.url != event.url:
+                found = None  # a confirmed event shows its first, surer report: its own source and phrase
             decision = found.decision if found else None
             out.write(format_alert_plain(event, watch_label(self.config(), event.watch),
                                          source=found.source if found else "",

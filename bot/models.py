@@ -139,7 +139,8 @@ class Decision:
     by it orders decisions from surest alert to surest non-alert. `milestone` names the event
     within its kind (e.g. "teaser" or "trailer", "filming_start" or "filming_wrap") so that
     reports of one event fold together and a new milestone of the same kind is a new event.
-    `needs_article` is set for near misses that the article's own text could decide.
+    `needs_article` is set for near misses that the article's own text could decide, and
+    `needs_confirmation` for an alert too unsure to be sent before a second report of its event.
     """
 
     alert: bool
@@ -149,6 +150,7 @@ class Decision:
     evidence: str = ""
     milestone: str = ""
     needs_article: bool = False
+    needs_confirmation: bool = False
 
 
 DATE_PREFIX = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")

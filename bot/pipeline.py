@@ -300,8 +300,8 @@ class Pipeline:
         recorded = self.state.record_fetched(source.name, now=now, items_seen=plain, findings=found,
                                              etag=result.etag, last_modified=result.last_modified,
                                              new_url=result.permanent_url)
-        findings = tuple(Finding(source.name, item, decision, res.event, res.new_event, res.new_event and alert,
-                                 res.queued) for (item, decision, alert), res in zip(found, recorded, strict=True))
+        findings = tuple(Finding(source.name, item, decision, res.event, res.new_event, res.alerted, res.queued)
+                         for (item, decision, _alert), res in zip(found, recorded, strict=True))
         self._schedule(source, None)
         return SourceOutcome(
             source.name, "fetched", items=len(items), new_items=len(new), findings=findings,

@@ -32,11 +32,12 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
             "confidence": round(d.confidence, 3), "title": item.title, "url": item.url,
             "published": item.published.isoformat() if item.published else None,
             "evidence": d.evidence, "new_event": finding.new_event, "alerted": finding.alerted,
-            "event_id": finding.event.id,
+            "waiting": finding.event.waiting, "event_id": finding.event.id,
         }, ensure_ascii=False) + "\n")
         return
     date = item.published.date().isoformat() if item.published else "undated"
-    tag = "NEW" if finding.alerted else ("known" if not finding.new_event else "recorded")
+    tag = ("NEW" if finding.alerted else "waiting for a second report" if finding.event.waiting
+           else "known" if not finding.new_event else "recorded")
     out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
 
 

@@ -257,6 +257,38 @@ def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite,
     assert len(bot_api.sent(99)) == 1
 
 
+
+# Two reports of one release date, each too unsure to alert alone (0.5 to 0.8 with the shipped weights).
+UNSURE = ("Netflix sets the premiere date for All of Us Are Dead season 2", "", NOW)
+UNSURE_TOO = ("Netflix confirms All of Us Are Dead season 2 will premiere on March 3", "", NOW)
+
+
+def test_an_unsure_report_waits_for_a_second_one_before_it_alerts(tmp_path: Path, news_site: NewsSite,
+                                                                   bot_api: FakeBotAPI) -> None:
+    from bot.store.store import State
+
+    with State.open(tmp_path / "state") as state:
+        state.subscribe(99, "private", "fan", now=NOW)
+    news_site.set("/feed.xml", rss([UNSURE]))
+    write_sources(tmp_path / "sources.yaml", news_site.url("/feed.xml"))
+    env = _env(tmp_path) | {"TELEGRAM_BOT_TOKEN": "123:TEST", "TELEGRAM_API_URL": bot_api.base_url}
+
+    def scan() -> str:
+        proc = subprocess.run([sys.executable, "-m", "bot", "scan"], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    first = scan()
+    assert "[release_date] aouad-s2 waiting for a second report: Netflix sets" in first, first
+    assert bot_api.sent(99) == []
+    news_site.set("/feed.xml", rss([UNSURE, UNSURE_TOO]))
+    second = scan()
+    assert "[release_date] aouad-s2 NEW: Netflix confirms" in second, second
+    sent = bot_api.sent(99)
+    assert len(sent) == 1 and "premiere date for All of Us Are Dead" in sent[0], sent  # the surer report
+
+
 def test_scan_exits_1_when_no_source_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sources.yaml"
     write_sources(path, "http://127.0.0.1:1/feed.xml")

@@ -146,7 +146,7 @@ def test_exclude_hides_a_look_alike() -> None:
 def test_decision_json_shape(detector: Detector) -> None:
     d = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3"))
     out = decision_json(d)
-    assert set(out) == {"alert", "kind", "watch", "confidence", "evidence"}
+    assert set(out) == {"alert", "kind", "watch", "confidence", "evidence", "needs_confirmation"}
     assert out["alert"] is True and out["kind"] == "renewal" and out["watch"] == "lantern"
     assert out["confidence"] == round(d.confidence, 3)
 

@@ -220,9 +220,9 @@ async def test_undated_items_backfill_on_the_first_fetch_only(world: tuple[State
     first = await pipeline.cycle([source])
     assert [(f.event.kind, f.alerted) for f in first.findings] == [("trailer", False)]  # no date: backfill
 
-    news_site.set("/feed", undated("Netflix sets the premiere date for All of Us Are Dead season 2", old))
+    news_site.set("/feed", undated("Netflix officially renews All of Us Are Dead for season 2", old))
     later = await pipeline.cycle([source])
-    assert [(f.event.kind, f.alerted) for f in later.findings] == [("release_date", True)]
+    assert [(f.event.kind, f.alerted) for f in later.findings] == [("renewal", True)]
     assert state.outbox_size() == 1
 
 

@@ -22,7 +22,7 @@ NOW = datetime.now(UTC) - timedelta(hours=1)
 TRAILER = ("Netflix drops the official trailer for All of Us Are Dead season 2",
            "The first full trailer for the second season arrived on Monday.", NOW)
 DATE = ("All of Us Are Dead season 2 premieres March 3, Netflix announces",
-        "The streamer set the release date of the second season.", NOW)
+        "Netflix announced today that the second season premieres on March 3.", NOW)
 WATCH = "watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\n"
 
 

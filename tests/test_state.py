@@ -120,7 +120,7 @@ def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None
         assert st.db.read("SELECT source, title, url FROM reports WHERE event_id = 1") == [("s", "", "u")]
         version = st.db.read("PRAGMA user_version")[0][0]
         plan = st.db.read("EXPLAIN QUERY PLAN SELECT 1 FROM reports WHERE event_id = 1 AND url = 'u'")
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION == 5
     assert "reports_event_url (event_id=? AND url=?)" in str(plan)
 
 
@@ -175,6 +175,23 @@ def test_version_3_database_keeps_its_events_and_takes_a_second_event_of_a_miles
                    now=when, alert=True)
         assert res.new_event and res.event.id == 2
         assert st.db.read("PRAGMA foreign_keys") == [(1,)] and st.integrity_ok()
+
+
+
+def test_version_4_database_keeps_its_events_visible_and_alerted(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript("\n".join(MIGRATIONS[:4]) + "\nPRAGMA user_version=4;")
+    conn.execute("""INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title, alerted)
+                    VALUES ('aouad-2', 'renewal', 'renewed', ?, ?, ?, 'Renewed', 1)""", (T0.isoformat(),) * 3)
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as st:
+        events = st.events()
+        # a later unsure report of it folds in, as any report of a known event does
+        res = find(st, source="s", item=item(3), decision=unsure(), now=T0 + timedelta(days=1), alert=True)
+        assert st.integrity_ok()
+    assert [(e.title, e.alerted, e.waiting) for e in events] == [("Renewed", True, False)]
+    assert (res.new_event, res.alerted, res.event.id) == (False, False, 1)
 
 
 def test_pragmas(state: State) -> None:
@@ -854,3 +871,53 @@ def test_an_error_stored_with_a_urls_credentials_is_read_without_them(state: Sta
     st = state.source_state("Wire")
     assert st.last_error == "HTTP 500 from http://wire.example/feed?token=***"
     assert "hunter2" in str(state.db.read("SELECT last_error FROM sources")[0][0])  # stored as written
+
+
+
+def unsure(confidence: float = 0.6) -> Decision:
+    """An alert decision too unsure to be sent before a second report of its event."""
+    return replace(decision(), confidence=confidence, needs_confirmation=True)
+
+
+def test_unsure_alert_waits_silently_for_a_second_report(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    first = find(state, source="s", item=item(1), decision=unsure(0.6), now=T0, alert=True)
+    assert (first.new_event, first.alerted, first.queued, first.event.waiting) == (True, False, 0, True)
+    assert state.outbox_size() == 0 and state.events() == [] and state.counts()["events"] == 0
+
+    second = find(state, source="t", item=item(2), decision=unsure(0.7), now=T0 + timedelta(hours=3), alert=True)
+    assert (second.new_event, second.alerted, second.queued) == (False, True, 1)
+    assert second.event.id == first.event.id and not second.event.waiting and second.event.alerted
+    # the more confident report represents the event
+    assert [(e.title, e.reports) for e in state.events()] == [("Headline number 2", 2)]
+    third = find(state, source="u", item=item(3), decision=unsure(0.9), now=T0 + timedelta(hours=4), alert=True)
+    assert (third.alerted, third.queued, state.outbox_size()) == (False, 0, 1)
+
+
+def test_the_same_article_or_headline_again_does_not_confirm(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    find(state, source="s", item=item(1), decision=unsure(), now=T0, alert=True)
+    again = find(state, source="t", item=item(1, guid="other"), decision=unsure(), now=T0, alert=True)
+    syndicated = find(state, source="u", item=item(2, title="HEADLINE number 1"), decision=unsure(), now=T0,
+                      alert=True)
+    assert not again.alerted and not syndicated.alerted and state.outbox_size() == 0
+    assert syndicated.event.waiting
+
+
+def test_a_sure_report_confirms_a_waiting_event_and_a_stale_one_does_not(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    find(state, source="s", item=item(1), decision=unsure(), now=T0, alert=True)
+    stale = find(state, source="t", item=item(2), decision=unsure(), now=T0, alert=False)
+    assert not stale.alerted and stale.event.waiting
+    sure = find(state, source="u", item=item(3, title="Headline number 1"), decision=decision(), now=T0,
+                alert=True)
+    assert sure.alerted and sure.queued == 1 and sure.event.url == "https://news.example/a/3"
+
+
+def test_an_unconfirmed_event_stays_silent_and_a_report_weeks_later_waits_anew(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    first = find(state, source="s", item=item(1), decision=unsure(), now=T0, alert=True)
+    later = T0 + timedelta(days=FOLD_DAYS + 10)
+    res = find(state, source="s", item=replace(item(2), published=later), decision=unsure(), now=later, alert=True)
+    assert res.new_event and res.event.id != first.event.id and res.event.waiting and not res.alerted
+    assert state.outbox_size() == 0

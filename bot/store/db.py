@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.models import Item
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The events table's columns, in version 1 and as rebuilt by version 4.
 _EVENTS_COLUMNS = """\
@@ -139,8 +139,16 @@ CREATE INDEX events_order ON events (ordered_at, id);
 CREATE INDEX events_key ON events (watch, kind, milestone, id);
 """
 
+# Version 5: an unsure alert waits for a second report of its event before it is sent (`waiting`),
+# and an event shows its most confident report (`confidence`, 0 for events recorded before).
+_V5_WAITING_EVENTS = """
+ALTER TABLE events ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN confidence REAL NOT NULL DEFAULT 0;
+"""
+
 # One entry per schema version: the script that brings version N-1 to N.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL, _V3_NO_SEEN_TIME_INDEX, _V4_EVENTS_NOT_UNIQUE)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_REPORTS_BY_URL, _V3_NO_SEEN_TIME_INDEX, _V4_EVENTS_NOT_UNIQUE,
+                               _V5_WAITING_EVENTS)
 
 
 class StateError(RuntimeError):

@@ -36,23 +36,52 @@ class EventRepo:
 
     def record_in(
         self, conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
-    ) -> tuple[int, bool]:
+    ) -> tuple[int, bool, bool]:
         """Fold a finding into its event or create the event, inside the caller's transaction, and
-        add the item as a report of it; returns the event's id and whether it is new."""
+        add the item as a report of it; returns the event's id, whether it is new and whether it
+        alerts now.
+
+        A new event alerts when `alert` is set, unless the decision needs confirmation: then it waits,
+        silent, for a second report (another article and another headline, within its two weeks),
+        which makes it alert, as does a sure one. A waiting event shows its most confident report."""
         check_finding(decision)
         folded = self._fold_target(conn, decision, item.published or now)
-        new = folded is None
         if folded is None:
-            event_id = self._insert(conn, source, item, decision, now, alert)
+            waiting = alert and decision.needs_confirmation
+            event_id = self._insert(conn, source, item, decision, now, alert and not waiting, waiting)
+            self._add_report(conn, event_id, source, item, now)
+            return event_id, True, alert and not waiting
+        row = conn.execute("SELECT waiting, confidence FROM events WHERE id = ?", (folded,)).fetchone()
+        waiting, confidence = bool(row[0]), float(row[1])
+        added = self._add_report(conn, folded, source, item, now)
+        if waiting and decision.confidence > confidence:
+            title, url, publisher = _shown(item, source)
+            conn.execute(
+                """UPDATE events SET title = ?, url = ?, source = ?, evidence = ?, confidence = ?,
+                   published = COALESCE(?, published) WHERE id = ?""",
+                (title, url, publisher, bounded(decision.evidence, TEXT_MAX), decision.confidence,
+                 opt_iso(item.published), folded),
+            )
         else:
-            event_id = folded
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
-                _shown(item, source)[:2] + (event_id,),
+                _shown(item, source)[:2] + (folded,),
             )
-        self._add_report(conn, event_id, source, item, now)
-        return event_id, new
+        confirmed = waiting and alert and added and (
+            not decision.needs_confirmation or self._headlines(conn, folded) >= 2)
+        if confirmed:
+            conn.execute("UPDATE events SET waiting = 0, alerted = 1, ordered_at = ? WHERE id = ?",
+                         (to_iso(now), folded))
+        return folded, False, confirmed
+
+    @staticmethod
+    def _headlines(conn: sqlite3.Connection, event_id: int) -> int:
+        """How many different headlines an event's reports have (one story syndicated under one
+        headline is one report)."""
+        row = conn.execute("SELECT COUNT(DISTINCT lower(title)) FROM reports WHERE event_id = ?",
+                           (event_id,)).fetchone()
+        return int(row[0])
 
     @staticmethod
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
@@ -83,16 +112,17 @@ class EventRepo:
 
     @staticmethod
     def _insert(
-        conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
+        conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool,
+        waiting: bool,
     ) -> int:
-        # An alerted event sorts by when it was found; a silent (backfilled) one by its publication.
+        # An alerted or waiting event sorts by when it was found; a silent (backfilled) one by its publication.
         ordered = now
-        if not alert and item.published is not None and to_iso(item.published) < to_iso(now):
+        if not alert and not waiting and item.published is not None and to_iso(item.published) < to_iso(now):
             ordered = item.published
         title, url, publisher = _shown(item, source)
         cur = conn.execute(
             """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title, url,
-               source, evidence, alerted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               source, evidence, alerted, waiting, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 decision.watch,
                 decision.kind,
@@ -105,23 +135,27 @@ class EventRepo:
                 publisher,
                 bounded(decision.evidence, TEXT_MAX),
                 int(alert),
+                int(waiting),
+                decision.confidence,
             ),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
 
     @staticmethod
-    def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> None:
+    def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> bool:
+        """Add the item as a report of the event; False when its article is a report of it already."""
         title, url, publisher = _shown(item, source)
         if url and conn.execute(
             "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, url)
         ).fetchone():
-            return  # the same article again: not a second report
+            return False  # the same article again: not a second report
         conn.execute(
             """INSERT INTO reports (event_id, feed, source, title, url, published, seen_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
             (event_id, source, publisher, title, url, opt_iso(item.published), to_iso(now)),
         )
+        return True
 
     @staticmethod
     def prune_in(conn: sqlite3.Connection, per_event: int) -> int:
@@ -151,10 +185,12 @@ class EventRepo:
         return inserted
 
     def events(self, watch: str | None = None) -> list[Event]:
-        """Events, newest first (found time; publication date for seeded and backfilled ones)."""
-        where, params = ("WHERE e.watch = ?", (watch,)) if watch is not None else ("", ())
+        """Events, newest first (found time; publication date for seeded and backfilled ones); an event
+        waiting for a second report is not one yet."""
+        where, params = ("AND e.watch = ?", (watch,)) if watch is not None else ("", ())
         rows = self._db.read(
-            f"SELECT {EVENT_COLS} FROM events e {where} ORDER BY e.ordered_at DESC, e.id DESC", params
+            f"SELECT {EVENT_COLS} FROM events e WHERE e.waiting = 0 {where} ORDER BY e.ordered_at DESC, e.id DESC",
+            params,
         )
         return [event_from_row(r) for r in rows]
 
@@ -171,5 +207,5 @@ class EventRepo:
             return self.event_in(self._db.conn, event_id)
 
     def count(self) -> int:
-        """How many events there are."""
-        return self._db.count("SELECT COUNT(*) FROM events")
+        """How many events there are (not counting those waiting for a second report)."""
+        return self._db.count("SELECT COUNT(*) FROM events WHERE waiting = 0")

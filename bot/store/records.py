@@ -53,6 +53,8 @@ class Event:
     evidence: str
     reports: int
     alerted: bool
+    waiting: bool = False
+    """Reported once, too unsurely to alert: it alerts when a second report comes, within its two weeks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +93,12 @@ class Unchanged:
 
 @dataclass(frozen=True, slots=True)
 class FindingResult:
-    """What recording a finding did: the event it belongs to, whether it is new, rows queued."""
+    """What recording a finding did: the event it belongs to, whether it is new, whether it alerted
+    (a new event, or a waiting one this report confirmed), rows queued."""
 
     event: Event
     new_event: bool
+    alerted: bool
     queued: int
 
 
@@ -104,7 +108,7 @@ SOURCE_COLS = (
 )
 EVENT_COLS = (
     "e.id, e.watch, e.kind, e.milestone, e.first_seen, e.published, e.title, e.url, e.source, "
-    "e.evidence, (SELECT COUNT(*) FROM reports r WHERE r.event_id = e.id), e.alerted"
+    "e.evidence, (SELECT COUNT(*) FROM reports r WHERE r.event_id = e.id), e.alerted, e.waiting"
 )
 SUB_COLS = "chat_id, chat_type, title, active, kinds, watches, since"
 
@@ -148,6 +152,7 @@ def event_from_row(row: tuple[object, ...]) -> Event:
         evidence=str(row[9]),
         reports=int(str(row[10])),
         alerted=bool(row[11]),
+        waiting=bool(row[12]),
     )
 
 

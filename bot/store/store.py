@@ -134,9 +134,10 @@ class Store:
         """Everything a fetched (200) source brought, in one transaction: all of it or nothing.
 
         Plain items are marked seen, at most MAX_NEW_PER_FETCH with the findings (the rest are
-        dropped with a log line). Each (item, decision, alert) finding is marked seen and folded into its event, or
-        makes a new event, which with `alert` queues one outbox row per active subscriber who
-        wants it. The fetch counts as a success (validators replaced as given, errors reset).
+        dropped with a log line). Each (item, decision, alert) finding is marked seen and folded into
+        its event, or makes a new event, which with `alert` queues one outbox row per active
+        subscriber who wants it (an event waiting for a second report queues them when that report
+        comes). The fetch counts as a success (validators replaced as given, errors reset).
         Returns one FindingResult per finding, in order.
         """
         for _item, decision, _alert in findings:
@@ -157,14 +158,14 @@ class Store:
     def _finding_in(
         self, conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
     ) -> FindingResult:
-        event_id, new = self.event_log.record_in(conn, source, item, decision, now, alert)
+        event_id, new, alerted = self.event_log.record_in(conn, source, item, decision, now, alert)
         queued = 0
-        if new and alert:
+        if alerted:
             assert decision.kind is not None and decision.watch is not None  # (check_finding)
             queued = self.chats.queue_in(conn, event_id, decision.kind, decision.watch, now)
         event = self.event_log.event_in(conn, event_id)
         assert event is not None
-        return FindingResult(event=event, new_event=new, queued=queued)
+        return FindingResult(event=event, new_event=new, alerted=alerted, queued=queued)
 
     def counts(self) -> dict[str, int]:
         """Headline figures for status pages and metrics."""
