@@ -88,6 +88,10 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("tweede seizoen", 2, "ztseason"), ("troisième et dernière saison", 3, "ztseason"),
     ("σεζόν 2", 2, "ztseason"), ("Wednesday: σεζόν 2 στο Netflix", 3, "wednesday: zoseason στο netflix"),
     ("Café: σεζόν 2", 2, "cafe: ztseason"), ("kausi 2", 2, "ztseason"), ("sezon 2", 2, "ztseason"),
+    ("ikinci sezon", 2, "ztseason"), ("İkinci sezonu", 3, "zoseason"), ("второй сезон", 2, "ztseason"),
+    ("сезон 5", 5, "ztseason"), ("الموسم الثاني", 2, "ztseason"), ("فصل دوم", 2, "ztseason"),
+    ("δεύτερης σεζόν", 2, "ztseason"), ("Café δεύτερης σεζόν", 2, "cafe ztseason"),
+    ("दूसरे सीज़न", 2, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -103,6 +107,22 @@ def test_combining_marks_stay_inside_words(text: str, words: list[str]) -> None:
     from bot.detect.text import tokens
 
     assert tokens(normalise(text)) == words
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Fragmanı yayınlandı", "fragmani yayinlandi"), ("Zwiastun już, ciąg dalszy", "zwiastun juz, ciag dalszy"),
+    ("Første sesong", "forste sesong"), ("Đoạn giới thiệu", "doan gioi thieu"),
+])
+def test_letters_folded_as_addresses_write_them(text: str, folded: str) -> None:
+    assert normalise(text) == folded
+
+
+def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    families = {family for _, family in load().find(tokens(normalise("ปล่อยตัวอย่างใหม่แล้ว")))}
+    assert {"trailer", "announce"} <= families
 
 
 @pytest.mark.parametrize(("text", "family", "not_family"), [

@@ -26,14 +26,18 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "první", "primul", "ensimmäinen", "첫"), 1),
     **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "seconde", "zweite",
                      "zweiten", "zweiter", "seconda", "secondo", "kedua", "tweede", "drugi", "drugiego", "druhá",
-                     "druhou", "druhé", "doi", "al doilea", "toinen", "toisen", "두"), 2),
+                     "druhou", "druhé", "doi", "al doilea", "toinen", "toisen", "두", "ikinci", "второй", "второго",
+                     "δεύτερη", "δεύτερης", "δεύτερος", "δεύτερο", "الثاني", "الثانى", "دوم", "दूसरे", "दूसरा",
+                     "दूसरी"), 2),
     **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "dritte",
                      "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
-                     "kolmas", "kolmannen", "세"), 3),
+                     "kolmas", "kolmannen", "세", "üçüncü", "третий", "третьего", "τρίτη", "τρίτης", "الثالث",
+                     "سوم", "तीसरे", "तीसरा"), 3),
     **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "vierte", "vierten",
                      "keempat", "vierde", "czwarty", "czwartego", "네"), 4),
     **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "quinto",
-                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯"), 5),
+                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯", "beşinci", "пятый",
+                     "пятого", "πέμπτη", "πέμπτης", "الخامس", "پنجم", "पांचवें", "पाँचवें"), 5),
     **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
     **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
                      "마지막", "最終"), 0),
@@ -45,13 +49,15 @@ _CARDINALS_RAW: Final[dict[str, int]] = {
     "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
 }
 _WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezonul|"
-                 "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|ซีซั่น|ซีซัน|सीज़न|सीजन")
+                 "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|сезон|сезона|"
+                 "الموسم|موسم|فصل|ซีซั่น|ซีซัน|सीज़न|सीजन")
 _WORD: Final = "|".join(dict.fromkeys(
     form for word in _WORDS.split("|") for form in (normalise(word), strip_accents(normalise(word)))))
 """Season words in normal form: text is normalised before it is masked, so accents on Latin letters are
 gone ("mua"). Accents on other letters go only in a text that also holds an accented Latin letter
 (`normalise`), so such a word is in both forms: "σεζόν" in a Greek headline, "σεζον" beside "café"."""
-_ORDINALS: Final = {normalise(k): v for k, v in _ORDINALS_RAW.items()}
+_ORDINALS: Final = {form: v for k, v in _ORDINALS_RAW.items()
+                     for form in (normalise(k), strip_accents(normalise(k)))}
 _CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS), key=len, reverse=True))

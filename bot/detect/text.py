@@ -10,7 +10,10 @@ _MARKS: Final = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u300c": '"', "\u300d": '"',
     "\u300e": '"', "\u300f": '"', "\u3010": '"', "\u3011": '"', "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u30fb": "\u00b7", "\uff65": "\u00b7", "\u2022": "\u00b7", "\u3000": " ", "\u00a0": " ",
+    "\u2212": "-", "\u30fb": "\u00b7",
+    # letters without a decomposition that addresses write plainly: Turkish ı and İ, ł, ø, đ
+    "\u0131": "i", "\u0130": "I", "\u0142": "l", "\u0141": "L", "\u00f8": "o", "\u00d8": "O", "\u0111": "d",
+    "\u0110": "D", "\uff65": "\u00b7", "\u2022": "\u00b7", "\u3000": " ", "\u00a0": " ",
 })
 _MARK_OF: Final = {chr(k): v for k, v in _MARKS.items()}
 _MARKED: Final = re.compile("[" + re.escape("".join(_MARK_OF)) + "]")
@@ -36,7 +39,7 @@ def _mark_ranges(first: int = 0x0300, last: int = 0x2FFF) -> str:
 _M: Final = f"[{_mark_ranges()}]"
 TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|[?!:]")
 """A word (letters, digits and combining marks of any script) or one of the marks that structure a headline."""
-_CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u0e00-\u0e7f]")
 _SENTENCE: Final = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
 
