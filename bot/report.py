@@ -172,10 +172,13 @@ def health_report(config: Config, state: State, now: datetime) -> str:
             reports = counted(event.reports, "report") if event.reports else "known"
             lines.append(f"  {_event_date(event, watch)[0]}: {KIND_LABELS.get(event.kind, event.kind)} "
                          f"({event.milestone.replace('_', ' ')}): {event.title} — {event.source}, {reports}")
+        for event in state.waiting_events(watch.id, now):
+            lines.append(f"  waiting for a second report: {KIND_LABELS.get(event.kind, event.kind)} "
+                         f"({event.milestone.replace('_', ' ')}): {event.title} — {event.source}")
     return "\n".join(lines)
 
 
-def status_json(config: Config, state: State) -> dict[str, object]:
+def status_json(config: Config, state: State, now: datetime) -> dict[str, object]:
     """What `health_report` says, as one JSON object for scripts."""
     counts = state.counts()
     last = state.last_cycle()
@@ -186,7 +189,9 @@ def status_json(config: Config, state: State) -> dict[str, object]:
         watches.append({"id": watch.id, "title": watch.title, "season": watch.season, "events": [
             {"kind": e.kind, "milestone": e.milestone, "date": _event_date(e, watch)[1], "title": e.title,
              "url": e.url or None, "source": e.source, "reports": e.reports, "alerted": e.alerted}
-            for e in events]})
+            for e in events], "waiting": [
+            {"kind": e.kind, "milestone": e.milestone, "title": e.title, "url": e.url or None, "source": e.source}
+            for e in state.waiting_events(watch.id, now)]})
     return {
         "last_cycle": None if last is None else {"at": _iso(last[0]), **last[1]},
         "outbox": {"pending": counts.get("outbox_pending", 0), "sent": counts.get("sent", 0)},
@@ -203,7 +208,7 @@ def print_status(config: Config, state_dir: Path, *, as_json: bool = False) -> i
     state = State.open_read_only(state_dir, verify=True)
     try:
         if as_json:
-            print(json.dumps(status_json(config, state), ensure_ascii=False))
+            print(json.dumps(status_json(config, state, utcnow()), ensure_ascii=False))
         else:
             print(health_report(config, state, utcnow()))
     finally:

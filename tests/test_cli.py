@@ -282,11 +282,22 @@ def test_an_unsure_report_waits_for_a_second_one_before_it_alerts(tmp_path: Path
     first = scan()
     assert "[release_date] aouad-s2 waiting for a second report: Netflix sets" in first, first
     assert bot_api.sent(99) == []
+    status = subprocess.run([sys.executable, "-m", "bot", "status"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert "  waiting for a second report: Release date (release date): Netflix sets" in status.stdout, status.stdout
+    assert "no known events" in status.stdout
+    as_json = subprocess.run([sys.executable, "-m", "bot", "status", "--json"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    watch = json.loads(as_json.stdout)["watches"][0]
+    assert watch["events"] == [] and [w["kind"] for w in watch["waiting"]] == ["release_date"]
     news_site.set("/feed.xml", rss([UNSURE, UNSURE_TOO]))
     second = scan()
     assert "[release_date] aouad-s2 NEW: Netflix confirms" in second, second
     sent = bot_api.sent(99)
     assert len(sent) == 1 and "premiere date for All of Us Are Dead" in sent[0], sent  # the surer report
+    status = subprocess.run([sys.executable, "-m", "bot", "status"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert "waiting for a second report" not in status.stdout and "2 reports" in status.stdout, status.stdout
 
 
 def test_scan_exits_1_when_no_source_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

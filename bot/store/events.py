@@ -194,6 +194,17 @@ class EventRepo:
         )
         return [event_from_row(r) for r in rows]
 
+    def waiting(self, watch: str, now: datetime) -> list[Event]:
+        """The watch's events waiting for a second report that may still come (first reported within
+        FOLD_DAYS of `now`), newest first: what the operator may hear of next."""
+        since = to_iso(now - timedelta(days=FOLD_DAYS))
+        rows = self._db.read(
+            f"""SELECT {EVENT_COLS} FROM events e WHERE e.waiting = 1 AND e.watch = ?
+                AND COALESCE(e.published, e.first_seen) >= ? ORDER BY e.ordered_at DESC, e.id DESC""",
+            (watch, since),
+        )
+        return [event_from_row(r) for r in rows]
+
     def latest_events(self, watch: str) -> dict[str, Event]:
         """Per kind, the most recent event of the watch."""
         latest: dict[str, Event] = {}

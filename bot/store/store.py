@@ -80,6 +80,7 @@ class Store:
         self.seed_known = event_log.seed_known
         self.events = event_log.events
         self.latest_events = event_log.latest_events
+        self.waiting_events = event_log.waiting
         self.event = event_log.event
         # chats, the outbox, cycle figures
         self.subscribe = chats.subscribe
