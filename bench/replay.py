@@ -1,7 +1,7 @@
 """Replay a show's real history, week by week, through the real daemon, and count what a fan receives.
 
 Usage: python bench/replay.py [--corpus DIR] [--show ID ...] [--all] [--interval SECONDS] [--jobs N]
-                              [--loso | --shipped]
+                              [--sure CONFIDENCE] [--loso | --shipped]
 
 Each show's dated items (from the labelled corpus) are published in date order into a local feed, one
 week at a time, each with its real publication date (the daemon's backfill window is opened wide, since
@@ -20,7 +20,8 @@ Targets: at most 1 false alert, at least 90% of real events alerted, at most 1.5
 
 Weights: `--loso` (the default) gives the daemon, through NEWSBOT_WEIGHTS, weights fitted on every show
 but the one replayed, as a user's new show would meet them; `--shipped` uses the shipped weights,
-which were fitted on every show, that one included (in-sample: optimistic).
+which were fitted on every show, that one included (in-sample: optimistic). `--sure 0.5` sends every
+alert at once (settings.sure_confidence; by default an alert below 0.8 waits for a second report).
 """
 
 from __future__ import annotations
@@ -148,11 +149,12 @@ def _article(row: Row) -> str:
             f"<h1>{html.escape(row.title)}</h1><p>{body}</p></article></body></html>")
 
 
-def _sources_yaml(watch: dict[str, Any], feed_url: str, interval: float) -> str:
+def _sources_yaml(watch: dict[str, Any], feed_url: str, interval: float, sure: float | None) -> str:
     doc = {"watches": [{k: v for k, v in watch.items() if k in ("id", "title", "season", "aliases", "exclude")}],
            "sources": [{"name": "Replay", "url": feed_url, "kind": "feed", "interval": f"{interval:g}s"}],
            # the replay runs years in minutes: no item may count as stale (an old re-report)
-           "settings": {"allow_private": True, "backfill_days": BACKFILL_DAYS}}
+           "settings": {"allow_private": True, "backfill_days": BACKFILL_DAYS,
+                        **({} if sure is None else {"sure_confidence": sure})}}
     return json.dumps(doc, ensure_ascii=False)  # JSON is YAML
 
 
@@ -185,7 +187,7 @@ def _settle(site: NewsSite, bot: FakeBotAPI, path: str) -> None:
 
 
 def replay(watch: dict[str, Any], rows: list[Row], undated: int, interval: float,
-           weights: Path | None) -> Outcome:
+           weights: Path | None, sure: float | None = None) -> Outcome:
     """Runs the daemon over one show's timeline and scores the messages the chat received."""
     site, bot = NewsSite().start(), FakeBotAPI().start()
     bot.add_chat(CHAT)
@@ -195,7 +197,7 @@ def replay(watch: dict[str, Any], rows: list[Row], undated: int, interval: float
         site.set("/a/" + r.id, _article(r), content_type="text/html; charset=utf-8")
     with tempfile.TemporaryDirectory() as tmp:
         sources = Path(tmp) / "sources.yaml"
-        sources.write_text(_sources_yaml(watch, site.url(path), interval), encoding="utf-8")
+        sources.write_text(_sources_yaml(watch, site.url(path), interval, sure), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSBOT_"))}
         env.update(PYTHONPATH=str(REPO), TELEGRAM_BOT_TOKEN="1:REPLAY", TELEGRAM_API_URL=bot.base_url,
                    NEWSBOT_SOURCES=str(sources), NEWSBOT_STATE_DIR=str(Path(tmp) / "state"))
@@ -311,7 +313,7 @@ def run_mode(args: argparse.Namespace, watches: dict[str, Any], files: dict[str,
 
         def one(show: str) -> Outcome:
             rows, undated = load_rows(files[show])
-            return replay(watches[show], rows, undated, args.interval, weights[show])
+            return replay(watches[show], rows, undated, args.interval, weights[show], args.sure)
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             passed = sum(report(o) for o in pool.map(one, shows))
@@ -327,6 +329,9 @@ def main() -> int:
     parser.add_argument("--all", action="store_true", help="every show of the corpus")
     parser.add_argument("--interval", type=float, default=1.0, help="the feed's fetch interval in seconds")
     parser.add_argument("--jobs", type=int, default=3, help="shows replayed at once (each its own daemon)")
+    parser.add_argument("--sure", type=float, default=None,
+                        help="settings.sure_confidence for the daemon (default: its default; 0.5: every alert "
+                             "at once, none waits for a second report)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--loso", action="store_true",
                       help="weights fitted without the replayed show (the default)")

@@ -104,6 +104,9 @@ class Settings:
     max_backoff_seconds: float = 6 * 3600.0
     allow_private: bool = False
     send_rate: int = 30
+    # An alert this confident is sent at once; a less confident one waits for a second report of its
+    # event (0.5 or less: every alert at once)
+    sure_confidence: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)

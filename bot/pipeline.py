@@ -135,12 +135,14 @@ class Pipeline:
         self._held: frozenset[str] = frozenset()  # paused or disabled in the state
         self.outage = StateOutage()  # while the state refuses writes: one line, sources backed off
         self.config = config
-        self.detector = Detector(config.watches)
+        self.detector = Detector(config.watches, sure=config.settings.sure_confidence)
 
     def update_config(self, config: Config) -> None:
         """Switches to a new configuration (reload) without losing per-source schedules."""
-        if config.watches != self.config.watches:  # building a detector compiles every cue: only when needed
-            self.detector = Detector(config.watches)
+        if (config.watches, config.settings.sure_confidence) != (self.config.watches,
+                                                                   self.config.settings.sure_confidence):
+            # building a detector compiles every cue: only when needed
+            self.detector = Detector(config.watches, sure=config.settings.sure_confidence)
         self.config = config
         names = {s.name for s in config.sources}
         self._next_due = {k: v for k, v in self._next_due.items() if k in names}

@@ -300,6 +300,18 @@ def test_an_unsure_report_waits_for_a_second_one_before_it_alerts(tmp_path: Path
     assert "waiting for a second report" not in status.stdout and "2 reports" in status.stdout, status.stdout
 
 
+
+def test_sure_confidence_setting_sends_an_unsure_alert_at_once(tmp_path: Path, news_site: NewsSite,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    news_site.set("/feed.xml", rss([UNSURE]))
+    path = tmp_path / "sources.yaml"
+    write_sources(path, news_site.url("/feed.xml"))
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("settings:\n  sure_confidence: 0.5\n")
+    assert main(["scan", "--sources", str(path), "--state", str(tmp_path / "state")]) == 0
+    assert "[release_date] aouad-s2 NEW: Netflix sets" in capsys.readouterr().out
+
+
 def test_scan_exits_1_when_no_source_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sources.yaml"
     write_sources(path, "http://127.0.0.1:1/feed.xml")

@@ -103,7 +103,7 @@ def classify(config: Config, headlines: list[str], stdin: Iterable[str], stdout:
     """Answers every headline argument, or else every stdin line; exit 1 if any line was bad."""
     from bot.detect import Detector
 
-    detector = Detector(config.watches)
+    detector = Detector(config.watches, sure=config.settings.sure_confidence)
     if headlines:
         numbered: Iterator[tuple[int, str]] = enumerate(headlines, 1)
         what = "headline"

@@ -17,10 +17,12 @@ from bot.models import Decision, Item, Kind, Watch
 NEAR_MISS: Final = 0.25
 """From this probability up, a refused item is a near miss that its article could decide."""
 SURE: Final = 0.8
-"""From this probability up, an alert is sent at once; a less sure one waits for a second report of its
-event (another item, another headline): one speculation piece rarely looks like news twice, while a real
-announcement is reported by many. Replayed leave-one-show-out over the nine shows' histories, waiting
-took false alerts from 46 to 11 and alerted events from 70 to 62 of 76 (bench/replay.py)."""
+"""From this probability up (by default: `settings.sure_confidence` sets it), an alert is sent at once;
+a less sure one waits for a second report of its event (another item, another headline): one
+speculation piece rarely reads like news twice, while a real announcement is reported by many.
+Replayed leave-one-show-out over the nine shows' histories (`python bench/replay.py --all`, against
+`--sure 0.5` for every alert at once), waiting takes false alerts from 44 to 13 and alerted events
+from 71 to 62 of 76."""
 EXPLAINER_SIGNS: Final = 3
 """An article with this many questions and speculation phrases ("what we know", "will there be") is
 an explainer, never an alert."""
@@ -60,7 +62,8 @@ def decision_json(decision: Decision) -> dict[str, object]:
 class Detector:
     """Classifies news items against a fixed set of watches with a fitted model (the shipped one by default)."""
 
-    def __init__(self, watches: Sequence[Watch], model: Model | None = None) -> None:
+    def __init__(self, watches: Sequence[Watch], model: Model | None = None, *, sure: float = SURE) -> None:
+        self._sure = sure
         self._names = tuple(Names.of(w) for w in watches)
         self._index = NameIndex(watches)
         self._model = model if model is not None else shipped()
@@ -120,7 +123,7 @@ class Detector:
                             needs_article=p >= NEAR_MISS)
         kind = self._model.kind(reading.features)
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
-                        milestone=milestone(kind, reading), needs_confirmation=p < SURE)
+                        milestone=milestone(kind, reading), needs_confirmation=p < self._sure)
 
 
 def _strip_publisher(title: str, publisher: str) -> str:
