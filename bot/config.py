@@ -212,6 +212,13 @@ def _number(value: object) -> float:
     return float(value)
 
 
+def _probability(value: object) -> float:
+    number = _number(value)
+    if number > 1:
+        raise ValueError("expected a confidence from 0 to 1")
+    return number
+
+
 def source_url(value: object) -> str:
     """A source's URL as the sources file, `sources add` and /addsource take it: absolute http(s), no
     spaces, and fetchable as the fetch layer checks it (url_problem); else ValueError saying why."""
@@ -377,7 +384,9 @@ def _settings(ck: _Checker, node: object, parent: object) -> Settings:
         if f.name not in m:
             continue
         default = getattr(Settings(), f.name)
-        if isinstance(default, bool):
+        if f.name == "sure_confidence":
+            values[f.name] = ck.get(m, f.name, "settings", _probability)
+        elif isinstance(default, bool):
             values[f.name] = ck.get(m, f.name, "settings", _bool)
         elif isinstance(default, int):
             values[f.name] = ck.get(m, f.name, "settings", _positive_int)

@@ -10,6 +10,7 @@ from typing import TextIO
 from bot.messages import format_alert, format_alert_plain
 from bot.models import Config, utcnow
 from bot.pipeline import Finding
+from bot.store.events import shown
 from bot.store.pause import StatePause
 from bot.store.store import OutboxMessage, State
 
@@ -73,8 +74,8 @@ class ConsoleSender:
                     return sent
                 continue
             found = self.findings.pop(row.event_id, None)
-            if found is not None and found.item.url != event.url:
-                found = None  # a confirmed event shows its first, surer report: its own source and phrase
+            if found is not None and shown(found.item, found.source)[:2] != (event.title, event.url):
+                found = None  # a confirmed event shows its most confident report, with that one's source
             decision = found.decision if found else None
             out.write(format_alert_plain(event, watch_label(self.config(), event.watch),
                                          source=found.source if found else "",

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -314,4 +315,30 @@ def test_console_mode_pauses_on_a_full_disk_and_prints_nothing_twice(tmp_path: P
     assert len(errors) == 1 and "printing alerts pauses" in errors[0]
     assert any("printing alerts resumes" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.exc_info]
+    state.close()
+
+
+def test_console_shows_a_confirmed_event_with_the_source_of_its_own_report(tmp_path: Path) -> None:
+    import io
+
+    from bot.console import ConsoleSender
+    from bot.models import Config, Decision, Item
+    from bot.pipeline import Finding
+
+    state = State.open(tmp_path / "state")
+    console = ConsoleSender(state, lambda: Config(watches=(), sources=()), out=io.StringIO())
+    console.subscribe()
+    now = datetime.now(UTC)
+    unsure = Decision(alert=True, kind="renewal", watch="w", confidence=0.7, evidence="phrase of A",
+                      milestone="renewal", needs_confirmation=True)
+    a, b = Item(title="Report A"), Item(title="Report B")  # no links: told apart by their headlines
+    state.record_fetched("feedA", now=now, items_seen=[], findings=[(a, unsure, True)], etag=None, last_modified=None)
+    confirmed = replace(unsure, confidence=0.6, evidence="phrase of B")
+    [res] = state.record_fetched("feedB", now=now, items_seen=[], findings=[(b, confirmed, True)], etag=None,
+                                 last_modified=None)
+    assert res.alerted and res.event.title == "Report A"
+    console.remember([Finding("feedB", b, confirmed, res.event, False, True, res.queued)])
+    assert console.flush() == 1
+    out = console.out.getvalue() if isinstance(console.out, io.StringIO) else ""
+    assert "Report A" in out and "feedB" not in out and "phrase of B" not in out, out
     state.close()

@@ -921,3 +921,41 @@ def test_an_unconfirmed_event_stays_silent_and_a_report_weeks_later_waits_anew(s
     res = find(state, source="s", item=replace(item(2), published=later), decision=unsure(), now=later, alert=True)
     assert res.new_event and res.event.id != first.event.id and res.event.waiting and not res.alerted
     assert state.outbox_size() == 0
+
+
+def test_an_event_made_known_while_waiting_never_alerts(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    find(state, source="s", item=item(1), decision=unsure(), now=T0, alert=True)
+    watch = Watch(id="aouad-2", title="All of Us Are Dead", season=2,
+                  known=(KnownEvent("renewal", "renewed", "2025-03-01", title="Renewed"),))
+    assert state.seed_known(watch, now=T0) == 1
+    second = find(state, source="t", item=item(2), decision=unsure(), now=T0, alert=True)
+    assert not second.alerted and state.outbox_size() == 0
+    assert state.waiting_events("aouad-2", T0) == []
+
+
+def test_a_waiting_event_keeps_its_two_weeks_from_the_first_report(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    first = find(state, source="s", item=replace(item(1), published=T0), decision=unsure(0.6), now=T0, alert=True)
+    later = T0 + timedelta(days=12)  # same headline, surer: it represents the event, it does not confirm it
+    find(state, source="t", item=replace(item(2, title="Headline number 1"), published=later),
+         decision=unsure(0.7), now=later, alert=True)
+    late = T0 + timedelta(days=FOLD_DAYS + 11)
+    res = find(state, source="u", item=replace(item(3), published=late), decision=unsure(), now=late, alert=True)
+    assert res.event.id != first.event.id and res.new_event and not res.alerted and state.outbox_size() == 0
+
+
+def test_the_same_headline_in_capitals_of_any_script_is_one_headline(state: State) -> None:
+    state.subscribe(7, "private", "fan", now=T0)
+    find(state, source="s", item=item(1, title="Netflix продлил сериал"), decision=unsure(), now=T0, alert=True)
+    res = find(state, source="t", item=item(2, title="NETFLIX  ПРОДЛИЛ СЕРИАЛ"), decision=unsure(), now=T0,
+               alert=True)
+    assert not res.alerted and state.outbox_size() == 0
+
+
+def test_status_on_an_older_state_says_how_to_upgrade_it(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript("\n".join(MIGRATIONS[:4]) + "\nPRAGMA user_version=4;")
+    conn.close()
+    with pytest.raises(StateError, match=r"schema version 4, older than this program's 5: start `newsbot run`"):
+        State.open_read_only(tmp_path)

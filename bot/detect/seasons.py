@@ -31,13 +31,13 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "दूसरी"), 2),
     **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "dritte",
                      "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
-                     "kolmas", "kolmannen", "세", "üçüncü", "третий", "третьего", "τρίτη", "τρίτης", "الثالث",
+                     "kolmas", "kolmannen", "세", "üçüncü", "третий", "третьего", "الثالث",
                      "سوم", "तीसरे", "तीसरा"), 3),
     **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "vierte", "vierten",
-                     "keempat", "vierde", "czwarty", "czwartego", "네"), 4),
+                     "keempat", "vierde", "czwarty", "czwartego", "네", "چهارم"), 4),
     **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "quinto",
                      "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯", "beşinci", "пятый",
-                     "пятого", "πέμπτη", "πέμπτης", "الخامس", "پنجم", "पांचवें", "पाँचवें"), 5),
+                     "пятого", "الخامس", "پنجم", "पांचवें", "पाँचवें"), 5),
     **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
     **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
                      "마지막", "最終"), 0),
@@ -50,7 +50,7 @@ _CARDINALS_RAW: Final[dict[str, int]] = {
 }
 _WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezonul|"
                  "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|сезон|сезона|"
-                 "الموسم|موسم|فصل|ซีซั่น|ซีซัน|सीज़न|सीजन")
+                 "الموسم|موسم|ซีซั่น|ซีซัน|सीज़न|सीजन")
 _WORD: Final = "|".join(dict.fromkeys(
     form for word in _WORDS.split("|") for form in (normalise(word), strip_accents(normalise(word)))))
 """Season words in normal form: text is normalised before it is masked, so accents on Latin letters are
@@ -60,6 +60,8 @@ _ORDINALS: Final = {form: v for k, v in _ORDINALS_RAW.items()
                      for form in (normalise(k), strip_accents(normalise(k)))}
 _CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"
+_FASL: Final = "فصل"
+"""Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
 _ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS), key=len, reverse=True))
 _CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
 _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
@@ -78,6 +80,7 @@ _FORMS: Final = "|".join((
     rf"(?:{_WORD}){_E}",
     rf"{_B}(?:{_WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
+    rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم){_E}",
     r"第(?P<w1>[一二三四五六])(?:季|期)",
     r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌)",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
@@ -85,14 +88,14 @@ _FORMS: Final = "|".join((
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
 ))
 _FIRST: Final = "".join(sorted({w[0] for w in (*_WORD.split("|"), *_CJK_WORD.split("|"), *_ORDINALS,
-                                                *_PARTS.split("|"), "s", "第")}))
+                                                *_PARTS.split("|"), "s", "第", _FASL)}))
 """Every character a form above can start with, besides a digit."""
 _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 """What the forms that need no word start (`_B`) start with, besides a digit."""
 _PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
 the text."""
-_TRIGGER_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS))
+_TRIGGER_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS, _FASL))
 _TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in _TRIGGER_WORDS.split("|")}))
 _TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_TRIGGER_FIRST)}])(?:{_TRIGGER_WORDS})")
 """Every form above holds a digit, 期, 季 or one of these words: text without them is left as it is,

@@ -242,7 +242,12 @@ class Db:
             conn = sqlite3.connect(path.resolve().as_uri() + query, uri=True, isolation_level=None,
                                    check_same_thread=False)
             try:
-                schema_version(conn)
+                version = schema_version(conn)
+                if 0 < version < SCHEMA_VERSION:
+                    conn.close()
+                    raise StateError(f"state database {path} has schema version {version}, older than this "
+                                     f"program's {SCHEMA_VERSION}: start `newsbot run` (or `newsbot scan`) once to "
+                                     "upgrade it")
                 conn.execute("PRAGMA query_only=ON")
                 conn.execute("PRAGMA busy_timeout=5000")
                 conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

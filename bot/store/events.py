@@ -16,7 +16,7 @@ FOLD_DAYS: Final = 14
 many days of that event's first report: one announcement's coverage lasts days, while a show's next
 trailer or a second release-date announcement comes weeks or months later and is news again."""
 
-def _shown(item: Item, source: str) -> tuple[str, str, str]:
+def shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
     url = item.url if len(item.url) <= URL_MAX else ""
     return bounded(item.title, TITLE_MAX), url, bounded(item.publisher or source, TEXT_MAX)
@@ -55,18 +55,17 @@ class EventRepo:
         waiting, confidence = bool(row[0]), float(row[1])
         added = self._add_report(conn, folded, source, item, now)
         if waiting and decision.confidence > confidence:
-            title, url, publisher = _shown(item, source)
+            title, url, publisher = shown(item, source)
             conn.execute(
-                """UPDATE events SET title = ?, url = ?, source = ?, evidence = ?, confidence = ?,
-                   published = COALESCE(?, published) WHERE id = ?""",
-                (title, url, publisher, bounded(decision.evidence, TEXT_MAX), decision.confidence,
-                 opt_iso(item.published), folded),
+                # not `published`: the event's two weeks are counted from its first report
+                "UPDATE events SET title = ?, url = ?, source = ?, evidence = ?, confidence = ? WHERE id = ?",
+                (title, url, publisher, bounded(decision.evidence, TEXT_MAX), decision.confidence, folded),
             )
         else:
             conn.execute(
                 """UPDATE events SET title = CASE title WHEN '' THEN ? ELSE title END,
                    url = CASE url WHEN '' THEN ? ELSE url END WHERE id = ?""",
-                _shown(item, source)[:2] + (folded,),
+                shown(item, source)[:2] + (folded,),
             )
         confirmed = waiting and alert and added and (
             not decision.needs_confirmation or self._headlines(conn, folded) >= 2)
@@ -79,9 +78,8 @@ class EventRepo:
     def _headlines(conn: sqlite3.Connection, event_id: int) -> int:
         """How many different headlines an event's reports have (one story syndicated under one
         headline is one report)."""
-        row = conn.execute("SELECT COUNT(DISTINCT lower(title)) FROM reports WHERE event_id = ?",
-                           (event_id,)).fetchone()
-        return int(row[0])
+        rows = conn.execute("SELECT title FROM reports WHERE event_id = ?", (event_id,)).fetchall()
+        return len({" ".join(str(r[0]).split()).casefold() for r in rows})
 
     @staticmethod
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
@@ -119,7 +117,7 @@ class EventRepo:
         ordered = now
         if not alert and not waiting and item.published is not None and to_iso(item.published) < to_iso(now):
             ordered = item.published
-        title, url, publisher = _shown(item, source)
+        title, url, publisher = shown(item, source)
         cur = conn.execute(
             """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title, url,
                source, evidence, alerted, waiting, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -145,7 +143,7 @@ class EventRepo:
     @staticmethod
     def _add_report(conn: sqlite3.Connection, event_id: int, source: str, item: Item, now: datetime) -> bool:
         """Add the item as a report of the event; False when its article is a report of it already."""
-        title, url, publisher = _shown(item, source)
+        title, url, publisher = shown(item, source)
         if url and conn.execute(
             "SELECT 1 FROM reports WHERE event_id = ? AND url = ?", (event_id, url)
         ).fetchone():
@@ -178,7 +176,7 @@ class EventRepo:
                     """INSERT INTO events (watch, kind, milestone, first_seen, published, ordered_at, title,
                        url, source, evidence, alerted, seeded)
                        SELECT ?, ?, ?, ?, ?, ?, ?, '', ?, 'known', 0, 1 WHERE NOT EXISTS
-                       (SELECT 1 FROM events WHERE watch = ? AND kind = ? AND milestone = ?)""",
+                       (SELECT 1 FROM events WHERE watch = ? AND kind = ? AND milestone = ? AND waiting = 0)""",
                     (*key, to_iso(now), opt_iso(date), to_iso(date or now), known.title, known.source, *key),
                 )
                 inserted += cur.rowcount
@@ -196,11 +194,13 @@ class EventRepo:
 
     def waiting(self, watch: str, now: datetime) -> list[Event]:
         """The watch's events waiting for a second report that may still come (first reported within
-        FOLD_DAYS of `now`), newest first: what the operator may hear of next."""
+        FOLD_DAYS of `now`, and not made known since), newest first: what the operator may hear of next."""
         since = to_iso(now - timedelta(days=FOLD_DAYS))
         rows = self._db.read(
             f"""SELECT {EVENT_COLS} FROM events e WHERE e.waiting = 1 AND e.watch = ?
-                AND COALESCE(e.published, e.first_seen) >= ? ORDER BY e.ordered_at DESC, e.id DESC""",
+                AND COALESCE(e.published, e.first_seen) >= ? AND NOT EXISTS (SELECT 1 FROM events k
+                WHERE k.seeded = 1 AND k.watch = e.watch AND k.kind = e.kind AND k.milestone = e.milestone)
+                ORDER BY e.ordered_at DESC, e.id DESC""",
             (watch, since),
         )
         return [event_from_row(r) for r in rows]
