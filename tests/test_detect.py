@@ -91,7 +91,7 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("ikinci sezon", 2, "ztseason"), ("İkinci sezonu", 3, "zoseason"), ("второй сезон", 2, "ztseason"),
     ("сезон 5", 5, "ztseason"), ("الموسم الثاني", 2, "ztseason"), ("فصل دوم", 2, "ztseason"),
     ("δεύτερης σεζόν", 2, "ztseason"), ("Café δεύτερης σεζόν", 2, "cafe ztseason"),
-    ("दूसरे सीज़न", 2, "ztseason"),
+    ("दूसरे सीज़न", 2, "ztseason"), ("2 сезона", 2, "ztseason"), ("3 sezonul", 3, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -213,3 +213,19 @@ def test_a_long_romanised_name_has_a_bounded_number_of_spellings() -> None:
     found = spellings(watch)
     assert "geumeo seongeo jeongeo beoseu" in [s.lower() for s in found]
     assert _MAX_SPELLINGS < len(found) <= _MAX_SPELLINGS + 4  # thousands of combinations, a bounded few kept
+
+
+def test_a_trie_pattern_matches_what_the_longest_first_alternation_matches() -> None:
+    import random
+    import re
+
+    from bot.detect.text import trie_pattern
+
+    rng = random.Random(5)
+    for _ in range(200):
+        words = {"".join(rng.choice("abc") for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 12))}
+        flat = re.compile("|".join(sorted(words, key=len, reverse=True)))
+        trie = re.compile(trie_pattern(words))
+        for _ in range(20):
+            text = "".join(rng.choice("abcd") for _ in range(rng.randint(0, 30)))
+            assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)], (words, text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from bot.detect.text import has_cjk, normalise, tokens
+from bot.detect.text import has_cjk, normalise, tokens, trie_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +82,9 @@ def load() -> CueTable:
         if entry.name.endswith(".tsv"):
             parse_table(entry.read_text(encoding="utf-8"), words, chars)
     prefixes = {" ".join(k.split()[:j]) for k in words for j in range(1, k.count(" ") + 1)}
-    ordered = sorted(chars, key=len, reverse=True)
     return CueTable(
         words={k: tuple(sorted(set(v))) for k, v in words.items()},
         chars={k: tuple(sorted(set(v))) for k, v in chars.items()},
         prefixes=frozenset(prefixes),
-        char_pattern=re.compile("|".join(re.escape(c) for c in ordered)) if ordered else None,
+        char_pattern=re.compile(trie_pattern(chars)) if chars else None,
     )

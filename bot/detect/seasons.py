@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.detect.text import normalise, strip_accents
+from bot.detect.text import normalise, strip_accents, trie_pattern
 
 TARGET: Final = " ztseason "
 OTHER: Final = " zoseason "
@@ -48,11 +48,14 @@ _CARDINALS_RAW: Final[dict[str, int]] = {
     "cinq": 5, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "due": 2, "satu": 1, "dua": 2, "tiga": 3,
     "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
 }
-_WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonu|sezonul|"
-                 "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|сезон|сезона|"
+_WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonul|sezonu|"
+                 "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|сезона|сезон|"
                  "الموسم|موسم|ซีซั่น|ซีซัน|सीज़न|सीजन")
-_WORD: Final = "|".join(dict.fromkeys(
+
+
+_WORD_FORMS: Final = tuple(dict.fromkeys(
     form for word in _WORDS.split("|") for form in (normalise(word), strip_accents(normalise(word)))))
+_WORD: Final = trie_pattern(_WORD_FORMS)
 """Season words in normal form: text is normalised before it is masked, so accents on Latin letters are
 gone ("mua"). Accents on other letters go only in a text that also holds an accented Latin letter
 (`normalise`), so such a word is in both forms: "σεζόν" in a Greek headline, "σεζον" beside "café"."""
@@ -62,8 +65,8 @@ _CARDINALS: Final = {normalise(k): v for k, v in _CARDINALS_RAW.items()}
 _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _FASL: Final = "فصل"
 """Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
-_ORD: Final = "|".join(sorted((re.escape(w) for w in _ORDINALS), key=len, reverse=True))
-_CARD: Final = "|".join(sorted((re.escape(w) for w in _CARDINALS), key=len, reverse=True))
+_ORD: Final = trie_pattern(_ORDINALS)
+_CARD: Final = trie_pattern(_CARDINALS)
 _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
 """Words of "the fifth and final season": the number names the season."""
@@ -87,7 +90,7 @@ _FORMS: Final = "|".join((
     rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
 ))
-_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD.split("|"), *_CJK_WORD.split("|"), *_ORDINALS,
+_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_ORDINALS,
                                                 *_PARTS.split("|"), "s", "第", _FASL)}))
 """Every character a form above can start with, besides a digit."""
 _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
@@ -96,7 +99,8 @@ _PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.esc
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
 the text."""
 _TRIGGER_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS, _FASL))
-_TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in _TRIGGER_WORDS.split("|")}))
+_TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_PARTS.split("|"),
+                                                        _FASL)}))
 _TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_TRIGGER_FIRST)}])(?:{_TRIGGER_WORDS})")
 """Every form above holds a digit, 期, 季 or one of these words: text without them is left as it is,
 unscanned (most headlines of a feed; the one-character test makes this pre-check cheap)."""

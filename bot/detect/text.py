@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Final
+from collections.abc import Iterable
+from typing import Any, Final
 
 _MARKS: Final = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
@@ -81,3 +82,27 @@ def tokens(text: str) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Sentences of a text, cut after end marks (Latin and CJK)."""
     return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """An alternation of words as a regular expression shaped like a tree ("s(?:eason(?:s)?|ezon...)"):
+    it matches what the flat alternation, longest word first, matches, but where no word starts it
+    fails after one character test instead of one test per word (these alternations are tried at
+    every word, or every character of Korean and Japanese)."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a word ends here: a longer one is tried first
+            return f"(?:{body})?"
+        return body
+
+    return emit(tree)
