@@ -12,17 +12,10 @@ from bot.detect.features import SUMMARY_CHARS, Reading, read
 from bot.detect.model import Model, shipped
 from bot.detect.names import NameIndex, Names
 from bot.detect.text import normalise, sentences, tokens
-from bot.models import Decision, Item, Kind, Watch
+from bot.models import SURE_CONFIDENCE, Decision, Item, Kind, Watch
 
 NEAR_MISS: Final = 0.25
 """From this probability up, a refused item is a near miss that its article could decide."""
-SURE: Final = 0.8
-"""From this probability up (by default: `settings.sure_confidence` sets it), an alert is sent at once;
-a less sure one waits for a second report of its event (another item, another headline): one
-speculation piece rarely reads like news twice, while a real announcement is reported by many.
-Replayed leave-one-show-out over the nine shows' histories (`python bench/replay.py --all`, against
-`--sure 0.5` for every alert at once), waiting takes false alerts from 43 to 14 and alerted events
-from 71 to 63 of 76."""
 EXPLAINER_SIGNS: Final = 3
 """An article with this many questions and speculation phrases ("what we know", "will there be") is
 an explainer, never an alert."""
@@ -62,7 +55,7 @@ def decision_json(decision: Decision) -> dict[str, object]:
 class Detector:
     """Classifies news items against a fixed set of watches with a fitted model (the shipped one by default)."""
 
-    def __init__(self, watches: Sequence[Watch], model: Model | None = None, *, sure: float = SURE) -> None:
+    def __init__(self, watches: Sequence[Watch], model: Model | None = None, *, sure: float = SURE_CONFIDENCE) -> None:
         self._sure = sure
         self._names = tuple(Names.of(w) for w in watches)
         self._index = NameIndex(watches)
