@@ -229,3 +229,21 @@ def test_a_trie_pattern_matches_what_the_longest_first_alternation_matches() -> 
         for _ in range(20):
             text = "".join(rng.choice("abcd") for _ in range(rng.randint(0, 30)))
             assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)], (words, text)
+
+
+def test_another_title_built_on_the_name_is_not_the_watch() -> None:
+    from bot.detect.cues import load
+    from bot.detect.features import read
+
+    names = Names.of(Watch(id="lk", title="Lantern Keepers", season=3))
+
+    def reading(title: str) -> dict[str, float] | None:
+        found = read(names, load(), normalise(title), "")
+        return None if found is None else found.features
+
+    assert reading("Lantern Keepers: The Reckoning season 3 trailer released") is None  # a spin-off
+    official = reading("Lantern Keepers: the official season 3 trailer is here")  # cue words: the show
+    assert official is not None and "x:show_t" in official
+    # a year in brackets tells the show from another of its name: it is part of the name
+    assert reading("Lantern Keepers (2021) season 3 teaser released") == reading(
+        "Lantern Keepers season 3 teaser released")
