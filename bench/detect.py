@@ -21,6 +21,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,16 +50,19 @@ def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: 
     """Fit on all shows but one, score the one left out, for every show."""
     from bot.detect.train import fit_without
 
-    measured = Measurement()
+    measured, headlines = Measurement(), Measurement()
     scored: list[tuple[float, bool]] = []
     for show, held in _by_show(examples).items():
         model = fit_without(watches, examples, show)
         detector = Detector(_own(watches, show), model)
         scored += [(d.confidence if d.watch == show else 0.0, ex.alert)
                    for ex, d in measured.judge(detector, held, {show})]
+        headlines.judge(detector, [replace(ex, summary="") for ex in held], {show})
     print("\n".join(report_lines("leave one show out (each show scored by a model fitted without it)",
                                  measured, quiet=quiet)))
     print("\n".join(ranking_lines(scored)))
+    print("\n".join(report_lines("leave one show out, headlines alone (as Google News items come: no lede)",
+                                 headlines, quiet=True)))
 
 
 def ranking_lines(scored: Sequence[tuple[float, bool]]) -> list[str]:

@@ -43,15 +43,23 @@ class Sample:
     kind: Kind | None
     derived: bool = False  # read again for another season (not counted when choosing features)
     show: str = ""
+    weight: float = 1.0
 
 
 AUGMENT: Final = True
+HEADLINE_WEIGHT: Final = 0.05
+"""Every item with a lede is also fitted from its headline alone, at this weight: many feeds (Google
+News) carry no lede, and a model fitted only on items that have one trusts a bare headline too little.
+Leave one show out, judged from headlines alone, recall went from 0.50 to 0.68 and precision from 0.91
+to 0.86; judged with ledes, the figures stayed the same (0.85 / 0.79). At 0.1 or more, question
+headlines began to alert."""
 
 
 def samples(watches: Sequence[Watch], examples: Sequence[Example]) -> list[Sample]:
-    """Unambiguous items that name their watch, read as detection reads them. An alert that names
-    its season is read once more for a watch of the next season: there it is another season's news,
-    which teaches "the season named is not the one watched" without any show's data."""
+    """Unambiguous items that name their watch, read as detection reads them, and from their headline
+    alone (HEADLINE_WEIGHT). An alert that names its season is read once more for a watch of the next
+    season: there it is another season's news, which teaches "the season named is not the one
+    watched" without any show's data."""
     names = {w.id: Names.of(w) for w in watches}
     table = load()
     out: list[Sample] = []
@@ -63,6 +71,11 @@ def samples(watches: Sequence[Watch], examples: Sequence[Example]) -> list[Sampl
         if reading is None:
             continue
         out.append(Sample(reading.features, ex.alert, ex.kind, show=ex.watch))
+        if summary:
+            alone = read(names[ex.watch], table, title, "")
+            if alone is not None:
+                out.append(Sample(alone.features, ex.alert, ex.kind, derived=True, show=ex.watch,
+                                  weight=HEADLINE_WEIGHT))
         if AUGMENT and ex.alert and "x:ts_t" in reading.features:
             watch = names[ex.watch].watch
             shifted = read(Names.of(replace(watch, season=watch.season + 1)), table, title, summary)
@@ -118,7 +131,8 @@ def _fit(train: Sequence[Sample]) -> Model:
                 shows.setdefault(f, set()).add(s.show)
     names = sorted(f for f, n in counts.items() if n >= MIN_COUNT and len(shows[f]) >= MIN_SHOWS)
     vocab = {f: i for i, f in enumerate(names)}
-    alert = _logistic(C_ALERT).fit(_matrix([s.features for s in train], vocab), [int(s.alert) for s in train])
+    alert = _logistic(C_ALERT).fit(_matrix([s.features for s in train], vocab), [int(s.alert) for s in train],
+                                   sample_weight=[s.weight for s in train])
     kind_bias, kind_weights = _kinds([s for s in train if s.alert and s.kind is not None], vocab, names)
     weights = {f: round(float(w), DIGITS) for f, w in zip(names, alert.coef_[0], strict=True)}
     return Model(
@@ -141,7 +155,8 @@ def _kinds(kinded: Sequence[Sample], vocab: dict[str, int], names: list[str],
     if len(classes) == 1:
         bias[KINDS.index(classes[0])] = 0.0
     elif classes:
-        model = _logistic(C_KIND).fit(_matrix([s.features for s in kinded], vocab), labels)
+        model = _logistic(C_KIND).fit(_matrix([s.features for s in kinded], vocab), labels,
+                                      sample_weight=[s.weight for s in kinded])
         fitted = list(model.classes_)
         rows = model.coef_ if len(fitted) > 2 else np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
         biases = model.intercept_ if len(fitted) > 2 else [-model.intercept_[0] / 2, model.intercept_[0] / 2]
