@@ -134,22 +134,13 @@ def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> Non
             feats["x:" + name] = 1.0
 
 
-_SUBTITLED: Final = re.compile(
-    r"zshow\s*:\s*(?:the|el|la|los|las|le|les|der|die|das|il|lo|o|a)\s+((?:[^\W\d_]+\s+){1,3})(?=z[to]season)")
 _YEAR_AFTER: Final = re.compile(r"zshow\s*\(\s*zyear\s*\)")
 
 
-def _titles(text: str, table: CueTable) -> str:
-    """Season-masked text where another title built on the watch's name ("<title>: The <subtitle>
-    season 2", a spin-off) is `zexcl`, unless the subtitle's words are cue words ("<title>: the
-    official season 2 trailer"), and where a year in brackets after the name ("<title> (2023)", which
-    tells one show from another of its name) is part of the name."""
-    if ":" in text:
-        text = _SUBTITLED.sub(lambda m: m.group(0) if table.find(tokens(m.group(1)))
-                              else m.group(0).replace("zshow", " zexcl ", 1), text)
-    if "(" in text:
-        text = _YEAR_AFTER.sub("zshow", text)
-    return text
+def _titles(text: str) -> str:
+    """Season-masked text where a year in brackets after the name ("<title> (2023)", which tells one
+    show from another of its name) is part of the name."""
+    return _YEAR_AFTER.sub("zshow", text) if "(" in text else text
 
 
 def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | None:
@@ -159,10 +150,8 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
     body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
     if "zshow" not in head_text and "zshow" not in body_text:
         return None
-    head_text = _titles(seasons.mask(head_text, target), table)
-    body_text = _titles(seasons.mask(body_text, target), table) if body_text else ""
-    if "zshow" not in head_text and "zshow" not in body_text:
-        return None  # only another title built on the name
+    head_text = _titles(seasons.mask(head_text, target))
+    body_text = _titles(seasons.mask(body_text, target)) if body_text else ""
     head = _seasoned(tokens(head_text), target)
     body = _seasoned(tokens(body_text), target) if body_text else []
     feats: dict[str, float] = {}
