@@ -7,6 +7,7 @@ DIR holds watches.yaml, an optional headlines-dev.jsonl (the aouad-s2 watch) and
 accuracy, their minimum, the totals, the confusion by label and the misclassified items (hidden by
 --quiet). Ambiguous items are not scored; `kind_alt` is an acceptable kind. Each item is judged as a
 user subscribed to its show would see it: by a detector holding that show's watch from watches.yaml.
+The same models then judge every item from its headline alone, as Google News items come (no lede).
 `--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
 figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
 file, the long explainer articles (must never alert) and items per second on one core.
