@@ -137,7 +137,7 @@ def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> Non
 _YEAR_AFTER: Final = re.compile(r"zshow\s*\(\s*zyear\s*\)")
 
 
-def _titles(text: str) -> str:
+def _year_in_name(text: str) -> str:
     """Season-masked text where a year in brackets after the name ("<title> (2023)", which tells one
     show from another of its name) is part of the name."""
     return _YEAR_AFTER.sub("zshow", text) if "(" in text else text
@@ -150,8 +150,8 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
     body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
     if "zshow" not in head_text and "zshow" not in body_text:
         return None
-    head_text = _titles(seasons.mask(head_text, target))
-    body_text = _titles(seasons.mask(body_text, target)) if body_text else ""
+    head_text = _year_in_name(seasons.mask(head_text, target))
+    body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     head = _seasoned(tokens(head_text), target)
     body = _seasoned(tokens(body_text), target) if body_text else []
     feats: dict[str, float] = {}

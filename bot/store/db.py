@@ -244,7 +244,6 @@ class Db:
             try:
                 version = schema_version(conn)
                 if 0 < version < SCHEMA_VERSION:
-                    conn.close()
                     raise StateError(f"state database {path} has schema version {version}, older than this "
                                      f"program's {SCHEMA_VERSION}: start `newsbot run` (or `newsbot scan`) once to "
                                      "upgrade it")
@@ -417,6 +416,11 @@ SeenKey = tuple[str, str]
 """What the state keeps of an item it has seen: its key (see `item_key`) and its canonical URL."""
 
 
+def headline_key(title: str) -> str:
+    """A headline as the store compares headlines: spaces collapsed and case folded (any script)."""
+    return " ".join(title.split()).casefold()
+
+
 def item_key(item: Item) -> str:
     """The per-source dedup key of an item: its guid, else its link as given, else its title.
 
@@ -429,4 +433,4 @@ def item_key(item: Item) -> str:
     url = item.url.strip()
     if url:
         return digest_over("u:" + url, KEY_MAX)
-    return digest_over("t:" + " ".join(item.title.split()).casefold(), KEY_MAX)
+    return digest_over("t:" + headline_key(item.title), KEY_MAX)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from bot.models import KINDS, Decision, Item, Watch, parse_date_prefix
-from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, from_iso, opt_iso, to_iso
+from bot.store.db import TEXT_MAX, TITLE_MAX, URL_MAX, Db, bounded, from_iso, headline_key, opt_iso, to_iso
 from bot.store.records import EVENT_COLS, Event, event_from_row
 
 FOLD_DAYS: Final = 14
@@ -79,7 +79,7 @@ class EventRepo:
         """How many different headlines an event's reports have (one story syndicated under one
         headline is one report)."""
         rows = conn.execute("SELECT title FROM reports WHERE event_id = ?", (event_id,)).fetchall()
-        return len({" ".join(str(r[0]).split()).casefold() for r in rows})
+        return len({headline_key(str(r[0])) for r in rows})
 
     @staticmethod
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
