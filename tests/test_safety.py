@@ -8,11 +8,12 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.store.events import FOLD_DAYS
 from bot.store.store import DB_NAME, State
 from tests.fakebotapi import FakeBotAPI
 from tests.test_e2e import clean_env, wait_for
@@ -201,7 +202,8 @@ def add_alert(state: State, n: int) -> None:
     from bot.models import Decision, Item
 
     now = datetime.now(UTC)
-    item = Item(title=f"Headline number {n}", url=f"https://news.example/a/{n}", published=now)
+    item = Item(title=f"Headline number {n}", url=f"https://news.example/a/{n}",
+                published=now - timedelta(days=(FOLD_DAYS + 1) * n))  # weeks apart: none folds into another
     decision = Decision(alert=True, kind="trailer", watch="aouad-s2", confidence=0.9, evidence="trailer",
                         milestone=f"m{n}")
     state.record_fetched("Local news", now=now, items_seen=[], findings=[(item, decision, True)], etag=None,

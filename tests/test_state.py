@@ -425,7 +425,7 @@ def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
     full = find(
         state,
         source="s",
-        item=item(2),
+        item=replace(item(2), published=T0 + timedelta(days=30)),
         decision=decision("trailer", "trailer"),
         now=T0 + timedelta(days=30),
         alert=True,
@@ -433,6 +433,34 @@ def test_new_milestone_of_same_kind_is_a_new_event(state: State) -> None:
     assert full.new_event and full.event.id != teaser.event.id and full.queued == 1
     assert state.latest_events("aouad-2")["trailer"].id == full.event.id
     assert [e.id for e in state.events("aouad-2")] == [full.event.id, teaser.event.id]
+
+
+def test_teaser_and_trailer_within_two_weeks_are_one_video(state: State) -> None:
+    """The press calls one clip a teaser, a trailer or a first look: within FOLD_DAYS they fold into
+    one event and alert once; other kinds keep their milestones apart."""
+    state.subscribe(1, "private", "all", now=T0)
+    teaser = find(state, source="s", item=item(1), decision=decision("trailer", "teaser"), now=T0, alert=True)
+    later = replace(item(2), published=T0 + timedelta(days=2))
+    full = find(state, source="t", item=later, decision=decision("trailer", "trailer"),
+                now=T0 + timedelta(days=2), alert=True)
+    assert not full.new_event and full.event.id == teaser.event.id and full.queued == 0
+    assert full.event.milestone == "teaser" and full.event.reports == 2
+    assert state.outbox_size() == 1
+    filming = find(state, source="s", item=item(3), decision=decision("production", "filming_start"), now=T0,
+                   alert=True)
+    cast = find(state, source="s", item=item(4), decision=decision("production", "cast"), now=T0, alert=True)
+    assert filming.new_event and cast.new_event and cast.event.id != filming.event.id
+
+
+def test_known_teaser_leaves_the_trailer_news(state: State) -> None:
+    watch = Watch(id="aouad-2", title="All of Us Are Dead", season=2,
+                  known=(KnownEvent(kind="trailer", milestone="teaser", date="2026-09"),))
+    state.subscribe(1, "private", "all", now=T0)
+    assert state.seed_known(watch, now=T0) == 1
+    teaser = find(state, source="s", item=item(1), decision=decision("trailer", "teaser"), now=T0, alert=True)
+    assert not teaser.new_event and teaser.queued == 0  # the known teaser absorbs its reports
+    full = find(state, source="s", item=item(2), decision=decision("trailer", "trailer"), now=T0, alert=True)
+    assert full.new_event and full.queued == 1 and full.event.id != teaser.event.id
 
 
 def test_same_milestone_weeks_later_is_a_new_event_and_alerts(state: State) -> None:

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ import pytest
 
 from bot.messages import format_alert, split_message
 from bot.models import Config, Decision, Item, KnownEvent, Source, Watch
+from bot.store.events import FOLD_DAYS
 from bot.store.store import Event, State
 from bot.telegram.bot import (
     BotApp,
@@ -62,8 +63,10 @@ async def wait_for(probe: Callable[[], T], *, what: str, timeout: float = 5.0) -
 
 
 def add_event(state: State, n: int, *, kind: str = "trailer", title: str | None = None) -> Event:
-    """Record a new alerting event (queues it for every matching active subscriber)."""
-    item = Item(title=title or f"Headline number {n}", url=f"https://news.example/a/{n}", published=NOW)
+    """Record a new alerting event (queues it for every matching active subscriber): each `n` is
+    published weeks from the others, so that none folds into another."""
+    item = Item(title=title or f"Headline number {n}", url=f"https://news.example/a/{n}",
+                published=NOW - timedelta(days=(FOLD_DAYS + 1) * (n - 1)))
     decision = Decision(alert=True, kind=kind, watch="aoad2", confidence=0.9,  # type: ignore[arg-type]
                         evidence="official announcement", milestone=f"m{n}")
     found = [(item, decision, True)]

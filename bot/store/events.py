@@ -1,5 +1,6 @@
-"""The store's events: one per (watch, kind, milestone) within FOLD_DAYS, with the reports that told
-of it; the watches' already-known events are seeded so that reports of them never alert."""
+"""The store's events: one per (watch, kind, milestone) within FOLD_DAYS (a teaser and a trailer are
+one), with the reports that told of it; the watches' already-known events are seeded so that reports
+of them never alert."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ FOLD_DAYS: Final = 14
 """A finding folds into the latest event of its (watch, kind, milestone) when published within this
 many days of that event's first report: one announcement's coverage lasts days, while a show's next
 trailer or a second release-date announcement comes weeks or months later and is news again."""
+ONE_VIDEO: Final = frozenset({"trailer"})
+"""Kinds whose milestones fold into each other within FOLD_DAYS: the press calls one clip a teaser,
+a trailer or a first look, so two of them within two weeks are one video told twice. A known (seeded)
+event still absorbs only its own milestone: a known teaser leaves the next trailer news."""
 
 def shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
@@ -85,18 +90,26 @@ class EventRepo:
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:
         """The event a finding published at `when` reports: a seeded event of its (watch, kind, milestone)
         (a known event absorbs every report of it), else the one of them first reported nearest to
-        `when` within FOLD_DAYS (the latest on a tie). Not only the latest: a late report of an earlier
-        event must neither make an event of its own nor hide the latest from its next reports."""
+        `when` within FOLD_DAYS (the latest on a tie; any milestone of a ONE_VIDEO kind). Not only the
+        latest: a late report of an earlier event must neither make an event of its own nor hide the
+        latest from its next reports."""
+        milestone = decision.milestone or ""
         rows = conn.execute(
-            """SELECT id, seeded, COALESCE(published, first_seen) FROM events
-               WHERE watch = ? AND kind = ? AND milestone = ? ORDER BY id DESC""",
-            (decision.watch, decision.kind, decision.milestone or ""),
+            """SELECT id, seeded, milestone, COALESCE(published, first_seen) FROM events
+               WHERE watch = ? AND kind = ? ORDER BY id DESC""",
+            (decision.watch, decision.kind),
         ).fetchall()
+        any_milestone = decision.kind in ONE_VIDEO
         best: tuple[timedelta, int] | None = None
-        for event_id, seeded, anchor_text in rows:
+        for event_id, seeded, their_milestone, anchor_text in rows:
+            same = their_milestone == milestone
+            if not same and (seeded or not any_milestone):
+                continue
             anchor = from_iso(str(anchor_text))
             if seeded or anchor is None:
-                return int(event_id)
+                if same:
+                    return int(event_id)
+                continue
             distance = abs(when - anchor)
             if distance <= timedelta(days=FOLD_DAYS) and (best is None or distance < best[0]):
                 best = (distance, int(event_id))
