@@ -452,6 +452,16 @@ def test_teaser_and_trailer_within_two_weeks_are_one_video(state: State) -> None
     assert filming.new_event and cast.new_event and cast.event.id != filming.event.id
 
 
+def test_a_waiting_teaser_confirmed_by_a_surer_trailer_report_alerts_as_the_trailer(state: State) -> None:
+    state.subscribe(1, "private", "all", now=T0)
+    teaser = replace(decision("trailer", "teaser"), confidence=0.6, needs_confirmation=True)
+    first = find(state, source="s", item=item(1), decision=teaser, now=T0, alert=True)
+    assert first.event.waiting and first.queued == 0
+    sure = find(state, source="t", item=item(2), decision=decision("trailer", "trailer"), now=T0, alert=True)
+    assert sure.event.id == first.event.id and sure.alerted and sure.queued == 1
+    assert (sure.event.milestone, sure.event.title) == ("trailer", "Headline number 2")
+
+
 def test_known_teaser_leaves_the_trailer_news(state: State) -> None:
     watch = Watch(id="aouad-2", title="All of Us Are Dead", season=2,
                   known=(KnownEvent(kind="trailer", milestone="teaser", date="2026-09"),))

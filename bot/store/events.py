@@ -62,9 +62,12 @@ class EventRepo:
         if waiting and decision.confidence > confidence:
             title, url, publisher = shown(item, source)
             conn.execute(
-                # not `published`: the event's two weeks are counted from its first report
-                "UPDATE events SET title = ?, url = ?, source = ?, evidence = ?, confidence = ? WHERE id = ?",
-                (title, url, publisher, bounded(decision.evidence, TEXT_MAX), decision.confidence, folded),
+                # not `published`: the event's two weeks are counted from its first report; the milestone
+                # is the shown report's (a teaser's event shown by a surer trailer report is a trailer)
+                """UPDATE events SET title = ?, url = ?, source = ?, evidence = ?, confidence = ?, milestone = ?
+                   WHERE id = ?""",
+                (title, url, publisher, bounded(decision.evidence, TEXT_MAX), decision.confidence,
+                 decision.milestone or "", folded),
             )
         else:
             conn.execute(
