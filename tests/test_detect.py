@@ -127,7 +127,7 @@ def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
 
 @pytest.mark.parametrize(("text", "family", "not_family"), [
     ("a concept trailer", "fan", "fans"), ("fans react to the trailer", "fans", "fan"),
-    ("is it out?", "qmark", "neg"), ("the date is out", "question", "qmark"),
+    ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),
     ("not renewed", "neg", "yet"), ("no date yet", "yet", "neg"), ("the finale airs", "episode", "after"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
@@ -136,6 +136,22 @@ def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> No
 
     found = {fam for _, fam in load().find(tokens(normalise(text)))}
     assert family in found and not_family not in found
+
+
+@pytest.mark.parametrize(("title", "asks"), [
+    ("Is The Lantern Keepers season 3 happening?", True),
+    ("The Lantern Keepers: will season 3 ever come?", True),
+    ("The Lantern Keepers season 3 is officially happening", False),
+    ("The Lantern Keepers season 3 will begin filming in May", False),
+])
+def test_an_auxiliary_asks_only_where_a_question_starts(title: str, asks: bool) -> None:
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None
+    assert ("qstart" in reading.head_families) is asks
 
 
 @pytest.mark.parametrize(("text", "named"), [

@@ -25,6 +25,9 @@ NEAR: Final = 4
 _PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
 _ANCHORS: Final = frozenset(("zshow", "ztseason"))
 """What a cue near counts as near to."""
+_AT_START: Final = frozenset(("qstart",))
+"""Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
+"will" asks a question there ("Is <title> season 2 happening?"), and tells news anywhere else."""
 _UNITS: Final = frozenset(("years", "year", "months", "days", "weeks", "episodes", "episode", "million", "hours",
                            "minutes", "percent", "años", "anos", "jahre", "ans", "anni", "tahun", "년", "년만에",
                            "년만", "화", "회", "위", "편", "부", "%"))
@@ -83,6 +86,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
     for i, fam in table.find(toks):
+        if fam in _AT_START and i > 0 and toks[i - 1] != ":":
+            continue
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
         if i in near:
@@ -91,8 +96,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
 
 
 _KIND_FAMS: Final = ("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
-_DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qmark", "fan", "fans", "neg",
-                       "yet", "without", "image")
+_DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qstart", "qmark", "fan", "fans",
+                       "neg", "yet", "without", "image")
 """Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
 a fan-made trailer is not news, fans reacting to one may be; "is" or "no" says less than "?" or "not"."""
 
