@@ -29,8 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.detect import Detector  # noqa: E402
-from bot.detect.corpus import DEV_WATCH, Example, load_corpus  # noqa: E402
+from bot.detect.corpus import DEV_WATCH, BadCorpus, Example, load_corpus  # noqa: E402
 from bot.detect.measure import Measurement, item_of, report_lines  # noqa: E402
+from bot.detect.train import CannotFit  # noqa: E402
 from bot.models import Item, Watch  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
@@ -141,14 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shipped", action="store_true", help="score the shipped weights, no refit")
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args(argv)
-    watches, examples = load_corpus(args.corpus)
-    if args.shipped:
-        shipped(watches, examples, args.quiet)
-    else:
-        leave_one_out(watches, examples, args.quiet)
-        dev = [ex for ex in examples if ex.watch == DEV_WATCH]
-        if dev:
-            print(f"\n(the shipped watch {DEV_WATCH} is the row of that name above, scored leave-one-out)")
+    try:
+        watches, examples = load_corpus(args.corpus)
+        if args.shipped:
+            shipped(watches, examples, args.quiet)
+        else:
+            leave_one_out(watches, examples, args.quiet)
+            dev = [ex for ex in examples if ex.watch == DEV_WATCH]
+            if dev:
+                print(f"\n(the shipped watch {DEV_WATCH} is the row of that name above, scored leave-one-out)")
+    except (BadCorpus, CannotFit) as exc:
+        print(f"bench/detect.py: {exc}", file=sys.stderr)
+        return 2
     articles(args.corpus, watches)
     speed(watches, examples, args.seconds)
     return 0

@@ -52,7 +52,8 @@ sys.path.insert(0, str(REPO))
 from procs import stop  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
-from bot.detect.corpus import Example, load_corpus  # noqa: E402
+from bot.detect.corpus import BadCorpus, Example, load_corpus  # noqa: E402
+from bot.detect.train import CannotFit  # noqa: E402
 from bot.models import Watch  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 from tests.newssite import NewsSite  # noqa: E402
@@ -344,6 +345,10 @@ def main() -> int:
     mode.add_argument("--shipped", action="store_true",
                       help="the shipped weights, fitted on every show (in-sample)")
     args = parser.parse_args()
+    if not (args.corpus / "watches.yaml").is_file():
+        print(f"replay: {args.corpus}: no watches.yaml (a corpus folder holds watches.yaml and "
+              "shows/<watch id>.jsonl)", file=sys.stderr)
+        return 2
     watches = {w["id"]: w for w in YAML(typ="safe").load((args.corpus / "watches.yaml").read_text())["watches"]}
     files = {p.stem: p for p in (args.corpus / "shows").glob("*.jsonl")}
     dev = args.corpus / "headlines-dev.jsonl"
@@ -354,7 +359,11 @@ def main() -> int:
     if unknown:
         print(f"replay: no watch or items for {unknown[0]!r}", file=sys.stderr)
         return 2
-    run_mode(args, watches, files, shows, loso=not args.shipped)
+    try:
+        run_mode(args, watches, files, shows, loso=not args.shipped)
+    except (BadCorpus, CannotFit) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

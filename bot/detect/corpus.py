@@ -39,17 +39,28 @@ class Example:
         return next((k for k in KINDS if k == self.label), None)
 
 
+class BadCorpus(ValueError):
+    """A corpus folder that cannot be read; the message names the file and says why."""
+
+
 def load_watches(path: Path) -> tuple[Watch, ...]:
     """The watches of a corpus's watches.yaml."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
-    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return tuple(
-        Watch(id=str(w["id"]), title=str(w["title"]), season=int(w["season"]),
-              aliases=tuple(str(a) for a in w.get("aliases") or ()),
-              exclude=tuple(str(a) for a in w.get("exclude") or ()))
-        for w in data.get("watches") or ()
-    )
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        return tuple(
+            Watch(id=str(w["id"]), title=str(w["title"]), season=int(w["season"]),
+                  aliases=tuple(str(a) for a in w.get("aliases") or ()),
+                  exclude=tuple(str(a) for a in w.get("exclude") or ()))
+            for w in (data or {}).get("watches") or ()
+        )
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise BadCorpus(f"{path}: not readable YAML: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadCorpus(f"{path}: each watch needs an id, a title and a season number ({type(exc).__name__}: "
+                        f"{exc})") from None
 
 
 def _example(row: dict[str, Any], watch: str) -> Example:
@@ -63,19 +74,40 @@ def _example(row: dict[str, Any], watch: str) -> Example:
 
 def load_examples(path: Path, watch: str = "") -> list[Example]:
     """The labelled items of one JSON Lines file (rows without `watch` get the given one)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [_example(json.loads(line), watch) for line in lines if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BadCorpus(f"{path}: not UTF-8 text: {exc}") from None
+    examples = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            examples.append(_example(json.loads(line), watch))
+        except ValueError as exc:
+            raise BadCorpus(f"{path}:{number}: not valid JSON: {exc}") from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadCorpus(f"{path}:{number}: each item needs an id, a label and alert ({type(exc).__name__}: "
+                            f"{exc})") from None
+    return examples
 
 
 def load_corpus(folder: Path) -> tuple[tuple[Watch, ...], list[Example]]:
-    """A corpus folder's watches and every labelled item, grouped by watch in file order."""
-    watches = load_watches(folder / "watches.yaml")
-    examples: list[Example] = []
-    dev = folder / DEV_FILE
-    if dev.exists():
-        examples += load_examples(dev, DEV_WATCH)
-    for path in sorted((folder / "shows").glob("*.jsonl")):
-        examples += load_examples(path, path.stem)
+    """A corpus folder's watches and every labelled item, grouped by watch in file order; `BadCorpus`
+    says which file cannot be read and why."""
+    if not (folder / "watches.yaml").is_file():
+        raise BadCorpus(f"{folder}: no watches.yaml (a corpus folder holds watches.yaml and "
+                        "shows/<watch id>.jsonl)")
+    try:
+        watches = load_watches(folder / "watches.yaml")
+        examples: list[Example] = []
+        dev = folder / DEV_FILE
+        if dev.exists():
+            examples += load_examples(dev, DEV_WATCH)
+        for path in sorted((folder / "shows").glob("*.jsonl")):
+            examples += load_examples(path, path.stem)
+    except OSError as exc:
+        raise BadCorpus(f"{exc.filename or folder}: {exc.strerror or exc}") from None
     return watches, examples
 
 

@@ -7,13 +7,14 @@ same bytes. Features seen fewer than `MIN_COUNT` times are left out and near-zer
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bot.detect.corpus import Example, load_corpus
+from bot.detect.corpus import BadCorpus, Example, load_corpus
 from bot.detect.cues import load
 from bot.detect.features import read
 from bot.detect.model import WEIGHTS, Model, dumps
@@ -111,12 +112,20 @@ def fit_without(watches: Sequence[Watch], examples: Sequence[Example], show: str
     return fit(samples(watches, [ex for ex in examples if ex.watch != show]))
 
 
+class CannotFit(RuntimeError):
+    """Fitting needs the `train` extra; the message says what is missing and how to install it."""
+
+
 def fit(train: Sequence[Sample]) -> Model:
     """Fit the alert and kind models on samples, on one thread (the problem is small: BLAS threads
     contending for shared cores made a fit several times slower)."""
-    import scipy.sparse  # noqa: F401  loaded before the limit: it binds only libraries already loaded
-    import sklearn.linear_model  # noqa: F401
-    from threadpoolctl import threadpool_limits
+    try:
+        import scipy.sparse  # noqa: F401  loaded before the limit: it binds only libraries already loaded
+        import sklearn.linear_model  # noqa: F401
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:
+        raise CannotFit(f"fitting needs the train extra ({exc.name} is not installed): "
+                        "pip install -e '.[train]'") from None
 
     with threadpool_limits(limits=1):
         return _fit(train)
@@ -173,13 +182,23 @@ def _kinds(kinded: Sequence[Sample], vocab: dict[str, int], names: list[str],
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Refit on a corpus folder and write the weights file."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS))
+    parser = argparse.ArgumentParser(prog="python -m bot.detect.train", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
+                        help="a folder laid out as the shared corpus: watches.yaml and shows/<watch id>.jsonl "
+                             "(default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS), metavar="FILE",
+                        help="the weights file to write (default: %(default)s)")
     args = parser.parse_args(argv)
-    watches, examples = load_corpus(args.corpus)
-    model = fit(samples(watches, examples))
-    args.out.write_text(dumps(model), encoding="utf-8")
+    try:
+        watches, examples = load_corpus(args.corpus)
+        model = fit(samples(watches, examples))
+        args.out.write_text(dumps(model), encoding="utf-8")
+    except (BadCorpus, CannotFit) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"newsbot: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"{args.out}: {len(model.weights)} alert weights, {len(model.kind_weights)} kind rows")
     return 0
 
