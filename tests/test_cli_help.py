@@ -110,3 +110,30 @@ def test_quiet_run_hides_the_info_lines(tmp_path: Path, news_site: NewsSite) -> 
         out, err = proc.communicate(timeout=20)
     assert "official trailer" in out  # the alert itself is still printed
     assert "INFO" not in err and "newsbot started" not in err, err
+
+
+def test_the_starter_file_states_the_real_defaults() -> None:
+    import re
+
+    from bot.cli.starter import STARTER
+    from bot.models import Settings
+
+    stated = dict(re.findall(r"^#   (\w+): ([\d.]+)", STARTER, re.MULTILINE))
+    assert stated, "the starter file lists its settings"
+    defaults = Settings()
+    for key, value in stated.items():
+        assert float(value) == float(getattr(defaults, key)), key
+
+
+@pytest.mark.parametrize("command", [["scan"], ["status"], ["sources", "list"], ["sources", "remove", "x"], ["run"]])
+def test_a_state_path_that_is_a_file_is_one_line(tmp_path: Path, command: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("watches: [{id: lk-s3, title: The Lantern Keepers, season: 3}]\n", encoding="utf-8")
+    not_a_dir = tmp_path / "labelled.jsonl"
+    not_a_dir.write_text("{}\n", encoding="utf-8")
+    assert main([*command, "--sources", str(sources), "--state", str(not_a_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"newsbot: state: {not_a_dir} is a file, not a directory (--state or NEWSBOT_STATE_DIR names " \
+                  "the directory that holds newsbot.db)\n"
+    assert not_a_dir.read_text(encoding="utf-8") == "{}\n"

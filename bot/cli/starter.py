@@ -51,7 +51,7 @@ sources:
 # settings: optional knobs; these are the defaults.
 # settings:
 #   backfill_days: 3              # a source's first fetch records older items without alerting
-#   concurrency: 32               # fetches in flight overall
+#   concurrency: 64               # fetches in flight overall
 #   per_host: 2                   # and per host
 #   failure_alert_threshold: 5    # admins hear of a source after this many failures in a row
 #   sure_confidence: 0.8          # an alert less sure than this waits for a second report
