@@ -39,6 +39,7 @@ from bot.parse.feed import (
     parse_html,
     parse_source,
 )
+from bot.parse.html import count_matches
 from bot.store.store import State
 from bot.urls import NotPublic, canonical_url, check_public_url, host_of, public_addresses
 
@@ -158,7 +159,7 @@ async def check_source(source: Source, *, config: Config, fetcher: Fetcher, newe
     try:
         items = parse_source(source, result.body, result.final_url, content_type=result.content_type)
     except ParseError as exc:
-        raise FetchFailed(f"{source.name}: cannot parse {result.final_url}: {exc}") from None
+        raise FetchFailed(f"cannot parse {result.final_url}: {exc}") from None
     note = f"HTTP {result.status}, {len(items)} items, {_size(len(result.body))}, {result.elapsed:.2f}s"
     if result.permanent_url:
         note += f"; moved permanently to {result.permanent_url}"
@@ -200,6 +201,11 @@ async def _read(url: str, result: FetchResult, fetcher: Fetcher, kind: str | Non
     except ParseError as exc:
         raise SourceError(f"{url}: the selectors do not read this page: {exc}") from None
     if not items:
+        matched = await asyncio.to_thread(count_matches, result.body, selectors.item,
+                                          content_type=result.content_type)
+        if matched:
+            raise SourceError(f"{url}: the item selector {selectors.item!r} matches {matched} elements, but none "
+                              "holds a title, summary or link (those selectors are looked up inside each item)")
         raise SourceError(f"{url}: the item selector {selectors.item!r} matches nothing on the page")
     return _Found(url, "html", items, _page_title(result), "read as an HTML page with CSS selectors")
 

@@ -155,6 +155,15 @@ def test_selectors_that_match_nothing_are_refused(files: tuple[Path, Path], news
     assert "matches nothing" in capsys.readouterr().err
 
 
+def test_selectors_that_find_items_but_nothing_inside_them_say_so(files: tuple[Path, Path], news_site: NewsSite,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    news_site.set("/plain/", LISTING.format(link=""), content_type="text/html")
+    assert run(files, "add", news_site.url("/plain/"), "--kind", "html", "--item", "div.post",
+               "--title", "h3", "--link", "span") == 2
+    err = capsys.readouterr().err
+    assert "matches 2 elements, but none holds a title, summary or link" in err and "inside each item" in err
+
+
 def test_google_news_and_youtube_shorthands(files: tuple[Path, Path],
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert run(files, "add", "--google-news", "지금 우리 학교는 시즌2", "--lang", "ko", "--no-check") == 0
@@ -438,3 +447,12 @@ def test_sources_without_action_and_unusable_state(files: tuple[Path, Path],
     assert run(files, "list") == 2  # an unusable state: exit 2, as for every command
     err = capsys.readouterr().err
     assert err.startswith("newsbot: cannot use state database") and "Traceback" not in err
+
+
+def test_check_names_a_source_that_cannot_be_parsed_once(files: tuple[Path, Path], news_site: NewsSite,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    news_site.clear_fault("/beta.xml")
+    news_site.set("/beta.xml", "\x00\x01 not a feed, not a page", content_type="application/rss+xml")
+    assert run(files, "check", "Beta Wire") == 1
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("Beta Wire: FAILED: cannot parse ") and line.count("Beta Wire") == 1

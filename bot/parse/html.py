@@ -112,6 +112,11 @@ def parse_html(
     return items
 
 
+def count_matches(body: bytes, selector: str, *, content_type: str = "") -> int:
+    """How many elements of a page a selector matches (to tell a user why a listing read no items)."""
+    return len(_select(_soup(body, content_type), selector, "item"))
+
+
 def _first(node: Tag, selector: str, what: str) -> Tag | None:
     """The first element under `node` matching `selector`, or None (also for an empty selector)."""
     if not selector:
