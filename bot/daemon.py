@@ -78,6 +78,7 @@ class _Round:
     result: CycleResult = field(default_factory=CycleResult)
     started: float = field(default_factory=time.monotonic)
     sent: int = 0
+    cut_short: int = 0  # fetches the stop cancelled: counted among the round's sources
 
 
 class Daemon:
@@ -215,6 +216,9 @@ class Daemon:
             self.in_flight.discard(source.name)
             round_.result.outcomes.append(outcome)
             round_.sent += await self._after_source(outcome)
+        except asyncio.CancelledError:
+            round_.cut_short += 1
+            raise
         except Exception:
             log.exception("source %r: handling its outcome failed", source.name)
         finally:
@@ -254,11 +258,12 @@ class Daemon:
         result.elapsed = time.monotonic() - round_.started
         self.pipeline.record_cycle(result)
         stats = result.stats()
-        sent = round_.sent
-        log.info("cycle: %d sources, %d fetched, %d unchanged, %d failed, %d new items, %d findings, "
-                 "%d alerts queued, %d sent, %.2fs", stats["sources"], stats["fetched"], stats["unchanged"],
-                 stats["failed"], stats["items"], stats["findings"], stats["alerts_queued"], sent,
-                 stats["elapsed"], extra={"fields": {"event": "cycle", **stats, "sent": sent}})
+        sent, cut = round_.sent, round_.cut_short
+        log.info("cycle: %d sources, %d fetched, %d unchanged, %d failed%s, %d new items, %d findings, "
+                 "%d alerts queued, %d sent, %.2fs", stats["sources"] + cut, stats["fetched"], stats["unchanged"],
+                 stats["failed"], f", {cut} cut short by the stop" if cut else "", stats["items"], stats["findings"],
+                 stats["alerts_queued"], sent, stats["elapsed"],
+                 extra={"fields": {"event": "cycle", **stats, "sent": sent, "cut_short": cut}})
         if self.metrics is not None and any(o.status != "failed" for o in result.outcomes):
             self.metrics.cycle_done()
 

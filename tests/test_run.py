@@ -107,6 +107,22 @@ def test_a_hanging_source_delays_nobody_and_ctrl_c(tmp_path: Path, news_site: Ne
     assert time.monotonic() - sent < 3  # not the 10 s grace
 
 
+def test_a_fetch_the_stop_cuts_short_is_counted_in_the_cycle_line(
+        tmp_path: Path, news_site: NewsSite, cleanup: list[subprocess.Popen[str]]) -> None:
+    news_site.set("/hang", rss([]))
+    news_site.fault("/hang", "delay", seconds=60)
+    (tmp_path / "sources.yaml").write_text(
+        WATCH + f"sources:\n  - {{name: hang, url: '{news_site.url('/hang')}'}}\n"
+        "settings: {read_timeout: 60}\n", encoding="utf-8")
+    proc, log = start(tmp_path)
+    cleanup.append(proc)
+    wait_for(lambda: news_site.hits("/hang") >= 1, what="the source asked")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(20)  # the 10 s grace, then the fetch is cancelled
+    assert proc.returncode == 0
+    assert "cycle: 1 sources, 0 fetched, 0 unchanged, 0 failed, 1 cut short by the stop, 0 new items" in log.read_text()
+
+
 def test_offline_hint_when_no_source_resolves(tmp_path: Path, cleanup: list[subprocess.Popen[str]]) -> None:
     # .invalid never resolves (RFC 6761); resolvers answer it locally.
     (tmp_path / "sources.yaml").write_text(
