@@ -92,7 +92,7 @@ SURE_CONFIDENCE: Final = 0.8
 waits for a second report of its event (another item, another headline): one speculation piece rarely
 reads like news twice, while a real announcement is reported by many. Replayed leave-one-show-out over
 the nine shows' histories (`python bench/replay.py --all`, against `--sure 0.5` for every alert at
-once), waiting takes false alerts from 44 to 14 and alerted events from 71 to 64 of 76."""
+once), waiting takes false alerts from 41 to 13 and alerted events from 71 to 64 of 76."""
 
 
 @dataclass(frozen=True, slots=True)
