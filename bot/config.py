@@ -7,6 +7,7 @@ whose line numbers the error message names; the round-trip loader also does ever
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import math
@@ -821,10 +822,53 @@ def add_sources_to_file(path: Path | str, sources: list[Source]) -> None:
         raise ConfigError(f"{p}: the top level is not a mapping")
     if document.get("sources") is None:
         document["sources"] = CommentedSeq()
+    seq = document["sources"]
+    before = seq[-1] if len(seq) else None
     for source in sources:
-        document["sources"].append(source_entry(source))
+        seq.append(source_entry(source))
+    if isinstance(before, CommentedMap):
+        _move_trailing_comments(before, seq[-1])
     config_from_yaml(document, str(p))
     _write_document(p, document)
+
+
+def _last_key(entry: Any) -> tuple[Any, Any] | None:
+    """The innermost last (mapping, key) of an entry: where YAML keeps the comments that follow it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    found = None
+    while isinstance(entry, CommentedMap) and len(entry):
+        key = list(entry)[-1]
+        found, entry = (entry, key), entry[key]
+    return found
+
+
+def _move_trailing_comments(old: Any, new: Any) -> None:
+    """Moves the blank lines and comment lines that follow source `old` (the file's next section, or a
+    commented-out one) after source `new`: an appended source joins the list above them, and removing
+    the last source keeps them."""
+    was, now = _last_key(old), _last_key(new)
+    if was is None or now is None:
+        return
+    slots = was[0].ca.items.get(was[1])
+    token = slots[2] if slots and len(slots) > 2 else None
+    if token is None or "\n" not in token.value:
+        return
+    line, rest = token.value.split("\n", 1)
+    if not rest:
+        return
+    if line.strip():
+        token.value = line + "\n"
+    else:
+        slots[2] = None
+    target = now[0].ca.items.setdefault(now[1], [None, None, None, None])
+    while len(target) < 3:
+        target.append(None)
+    if target[2] is None:
+        target[2] = copy.copy(token)
+        target[2].value = "\n" + rest
+    else:  # the key's own comment on its line stays, where it stood
+        target[2].value = target[2].value.split("\n", 1)[0] + "\n" + rest
 
 
 def remove_source_from_file(path: Path | str, name: str) -> bool:
@@ -836,6 +880,8 @@ def remove_source_from_file(path: Path | str, name: str) -> bool:
         return False
     for i, entry in enumerate(seq):
         if isinstance(entry, Mapping) and str(entry.get("name", "")).casefold() == name.casefold():
+            if i == len(seq) - 1 and i > 0:
+                _move_trailing_comments(entry, seq[i - 1])  # what followed the list stays after it
             del seq[i]
             _write_document(p, document)
             return True

@@ -104,6 +104,7 @@ def test_add_feed_keeps_comments_and_order(files: tuple[Path, Path], news_site: 
     assert "ALERT renewal" in out  # what detection says is shown beside each headline
     after = files[0].read_text(encoding="utf-8")
     comments_kept(before, after)
+    assert after.index("name: Zombie Watch") < after.index("# trailing comment")  # the list's end stays its end
     config = load_config(files[0])
     assert [s.name for s in config.sources] == ["Alpha News", "Beta Wire", "Zombie Watch"]
     new = config.sources[-1]
@@ -227,7 +228,9 @@ def test_remove_forgets_state_and_keeps_comments(files: tuple[Path, Path],
     assert run(files, "remove", "beta wire") == 0
     assert "removed 'Beta Wire'" in capsys.readouterr().out
     assert [s.name for s in load_config(files[0]).sources] == ["Alpha News"]
-    comments_kept(before.replace("# trailing comment\n", ""), files[0].read_text(encoding="utf-8"))
+    after = files[0].read_text(encoding="utf-8")
+    comments_kept(before, after)
+    assert after.endswith("    interval: 15m   # poll every quarter hour\n# trailing comment\n")  # still after the list
     state = State.open(files[1])
     assert state.source_state("Beta Wire").consecutive_errors == 0
     state.close()
