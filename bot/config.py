@@ -865,8 +865,9 @@ def _move_trailing_comments(old: Any, new: Any) -> None:
     while len(target) < 3:
         target.append(None)
     if target[2] is None:
-        target[2] = copy.copy(token)
-        target[2].value = "\n" + rest
+        moved = copy.copy(token)
+        moved.value = "\n" + rest
+        target[2] = moved
     else:  # the key's own comment on its line stays, where it stood
         target[2].value = target[2].value.split("\n", 1)[0] + "\n" + rest
 
