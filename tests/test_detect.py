@@ -291,3 +291,17 @@ def test_fitting_without_the_train_extra_says_how_to_install_it(monkeypatch: pyt
     monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)
     with pytest.raises(train.CannotFit, match=r"pip install -e '\.\[train\]'"):
         train.fit([])
+
+
+@pytest.mark.parametrize(("title", "summary", "named"), [
+    ("Harbor Lights season 2 gets a December release date",
+     "The streamer announced on Friday that the second season will premiere on December 26.", False),
+    ("Harbor Lights season 2 trailer is here", "The trailer arrived Friday morning.", False),
+    ("Harbor Lights season 2 renewed", "Announced Friday, March 6, the order covers eight episodes.", False),
+    ("New details on Friday season 2 emerge", "", True),
+    ("Friday season 2 trailer released", "", True),
+    ("Everything announced on Friday's panel", "", True),
+])
+def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named: bool) -> None:
+    friday = Watch(id="fri", title="Friday", season=2, aliases=("Vendredi",))
+    assert (Detector([friday]).classify(Item(title=title, summary=summary)).watch == "fri") is named

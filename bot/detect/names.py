@@ -4,7 +4,8 @@ Every name of a watch (title and aliases) becomes one pattern that tolerates the
 press uses: any case, full-width forms, words run together or split by dashes and dots
 ("One-Piece", "ONEPIECE", "ラスト・オブ・アス"), Korean and Japanese written with or without spaces.
 A match becomes ` zshow `, a look-alike title listed in the watch's `exclude` becomes ` zexcl `
-first (so "<title>: <spin-off>" is not the watch), and what is learned never sees a show's name.
+first (so "<title>: <spin-off>" is not the watch), a name that is a weekday becomes ` zday ` where
+it is a date ("on Wednesday that..."), and what is learned never sees a show's name.
 """
 
 from __future__ import annotations
@@ -96,6 +97,51 @@ def spellings(watch: Watch) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+_WEEKDAYS: Final = frozenset(normalise(w) for w in (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
+    "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"))
+"""Weekday names: a show may be named after one ("Wednesday", French "Mercredi"), and news of any
+show says when it happened ("announced on Wednesday that...")."""
+_WHEN_BEFORE: Final = ("on", "this", "next", "last", "every", "each", "by", "until", "since", "from", "el", "este",
+                       "cada", "desde", "hasta", "proximo", "le", "ce", "chaque", "depuis", "il", "questo", "ogni",
+                       "na", "nesta", "toda", "am", "diesen", "jeden", "seit", "bis", "op", "deze", "elke", "pada",
+                       "setiap", "sejak")
+"""Words before a weekday that make it a date ("on Wednesday", "ce mercredi", "am Mittwoch")."""
+_WHEN_AFTER: Final = ("morning", "afternoon", "evening", "night", "manana", "tarde", "noche", "matin", "soir", "nuit",
+                      "mattina", "pomeriggio", "sera", "notte", "manha", "noite", "morgen", "vormittag", "nachmittag",
+                      "abend", "nacht", "ochtend", "middag", "avond", "pagi", "siang", "sore", "malam")
+_MONTHS: Final = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+                  "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
+                  "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+                  "gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januar|februar|"
+                  "marz|juni|juli|oktober|dezember|janeiro|fevereiro|marco|maio|junho|julho|setembro|outubro|"
+                  "novembro|dezembro|januari|februari|maret|mei|agustus|desember")
+_TITLE_NEXT: Final = (r"\s?(?:'s|:)|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|seizoen|series|s\d|\d)"
+                      r"(?![^\W_])")
+"""What makes a weekday after "on" the show again ("news on Wednesday season 2", "on Wednesday's cast")."""
+WHEN: Final = " zday "
+"""A watch's weekday name used as a date: neither the show nor a word that names it."""
+
+
+def _dates(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Where a watch's weekday names (if it has any) are dates, not the show: after "on", "this"...
+    (unless a season or "'s" follows), or before a time of day or a day of a month."""
+    days = sorted({normalise(n) for n in names} & _WEEKDAYS)
+    if not days:
+        return None
+    day = "(?:" + "|".join(re.escape(d) for d in days) + ")"
+    before = "|".join(f"(?<=(?<![^\\W_]){re.escape(w)} )" for w in _WHEN_BEFORE)
+    after = "|".join(_WHEN_AFTER)
+    return re.compile(
+        rf"(?:{before}){day}(?![^\W_])(?!{_TITLE_NEXT})"
+        rf"|(?<![^\W_]){day}(?=,?\s(?:(?:{after})(?![^\W_])|\d{{1,2}}(?:st|nd|rd|th|\.)?\s(?:{_MONTHS})|(?:{_MONTHS})\s\d))")
+
+
 def _alternation(names: tuple[str, ...]) -> re.Pattern[str] | None:
     patterns = [name_pattern(n) for n in sorted(names, key=len, reverse=True) if n.strip()]
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
@@ -108,16 +154,20 @@ class Names:
     watch: Watch
     show: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
+    dates: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude))
+        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude), _dates(watch.names))
 
     def mask(self, text: str) -> str:
-        """Normalised text with look-alikes, then the watch's names, replaced by placeholders."""
+        """Normalised text with look-alikes, weekday names used as dates, then the watch's names,
+        replaced by placeholders."""
         if self.exclude is not None:
             text = self.exclude.sub(EXCLUDED, text)
+        if self.dates is not None:
+            text = self.dates.sub(WHEN, text)
         if self.show is None:
             return text
         return self.show.sub(SHOW, text)
