@@ -797,11 +797,13 @@ def format_interval(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _write_document(path: Path, document: Any) -> None:
-    """Writes the document next to the file, then renames it into place (never a half-written file)."""
+def _write_document(path: Path, document: Any, tail: str = "") -> None:
+    """Writes the document (and `tail`, lines that end the file) next to the file, then renames it
+    into place (never a half-written file)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         _yaml().dump(document, fh)
+        fh.write(tail)
     tmp.replace(path)
 
 
@@ -824,52 +826,78 @@ def add_sources_to_file(path: Path | str, sources: list[Source]) -> None:
         document["sources"] = CommentedSeq()
     seq = document["sources"]
     before = seq[-1] if len(seq) else None
+    template = _trailing_token(before)
+    rest = _take_trailing_comments(before) if template is not None else ""
     for source in sources:
         seq.append(source_entry(source))
-    if isinstance(before, CommentedMap):
-        _move_trailing_comments(before, seq[-1])
+    tail = _place_after_sources(document, rest, template) if rest else ""
     config_from_yaml(document, str(p))
-    _write_document(p, document)
+    _write_document(p, document, tail)
 
 
 def _last_key(entry: Any) -> tuple[Any, Any] | None:
-    """The innermost last (mapping, key) of an entry: where YAML keeps the comments that follow it."""
+    """The innermost last (mapping, key) of a block-style entry: where YAML keeps the comments that
+    follow it (None for a flow-style entry, `{name: ..., url: ...}`, which keeps none)."""
     from ruamel.yaml.comments import CommentedMap
 
     found = None
-    while isinstance(entry, CommentedMap) and len(entry):
+    while isinstance(entry, CommentedMap) and len(entry) and not entry.fa.flow_style():
         key = list(entry)[-1]
         found, entry = (entry, key), entry[key]
     return found
 
 
-def _move_trailing_comments(old: Any, new: Any) -> None:
-    """Moves the blank lines and comment lines that follow source `old` (the file's next section, or a
-    commented-out one) after source `new`: an appended source joins the list above them, and removing
-    the last source keeps them."""
-    was, now = _last_key(old), _last_key(new)
-    if was is None or now is None:
-        return
-    slots = was[0].ca.items.get(was[1])
-    token = slots[2] if slots and len(slots) > 2 else None
+def _take_trailing_comments(entry: Any) -> str:
+    """Removes from a source the lines that follow it (blank lines, comments: the file's next section,
+    or a commented-out one) and returns them; its own line-end comment stays."""
+    token = _trailing_token(entry)
     if token is None or "\n" not in token.value:
-        return
-    line, rest = token.value.split("\n", 1)
-    if not rest:
-        return
-    if line.strip():
-        token.value = line + "\n"
-    else:
-        slots[2] = None
-    target = now[0].ca.items.setdefault(now[1], [None, None, None, None])
-    while len(target) < 3:
-        target.append(None)
-    if target[2] is None:
-        moved = copy.copy(token)
+        return ""
+    line, rest = str(token.value).split("\n", 1)
+    token.value = line + "\n"
+    return rest
+
+
+def _trailing_token(entry: Any) -> Any:
+    """The comment token that follows a source (None when nothing does, or it cannot hold one)."""
+    last = _last_key(entry)
+    slots = last[0].ca.items.get(last[1]) if last else None
+    return slots[2] if slots and len(slots) > 2 else None
+
+
+def _place_after_sources(document: Any, rest: str, template: Any) -> str:
+    """Puts the lines taken from after the list back after it: after its last source, else before the
+    key that follows `sources:`; returns them when they can only end the file."""
+    seq = document["sources"]
+    if len(seq) and _put_trailing_comments(seq[-1], rest, template):
+        return ""
+    keys = list(document)
+    after = keys.index("sources") + 1
+    if after < len(keys):
+        slots = document.ca.items.setdefault(keys[after], [None, None, None, None])
+        token = copy.copy(template)
+        token.value = rest
+        slots[1] = [token, *(slots[1] or [])]
+        return ""
+    return rest
+
+
+def _put_trailing_comments(entry: Any, rest: str, template: Any) -> bool:
+    """Writes `rest` (from `_take_trailing_comments`) after a source, after what already follows it;
+    False when the source cannot hold comments (flow style)."""
+    last = _last_key(entry)
+    if not rest or last is None:
+        return False
+    slots = last[0].ca.items.setdefault(last[1], [None, None, None, None])
+    while len(slots) < 3:
+        slots.append(None)
+    if slots[2] is None:
+        moved = copy.copy(template)
         moved.value = "\n" + rest
-        target[2] = moved
-    else:  # the key's own comment on its line stays, where it stood
-        target[2].value = target[2].value.split("\n", 1)[0] + "\n" + rest
+        slots[2] = moved
+    else:  # its own comments stay first, where they stood
+        slots[2].value = slots[2].value + ("" if slots[2].value.endswith("\n") else "\n") + rest
+    return True
 
 
 def remove_source_from_file(path: Path | str, name: str) -> bool:
@@ -881,9 +909,11 @@ def remove_source_from_file(path: Path | str, name: str) -> bool:
         return False
     for i, entry in enumerate(seq):
         if isinstance(entry, Mapping) and str(entry.get("name", "")).casefold() == name.casefold():
-            if i == len(seq) - 1 and i > 0:
-                _move_trailing_comments(entry, seq[i - 1])  # what followed the list stays after it
+            template, rest = _trailing_token(entry), ""
+            if i == len(seq) - 1 and template is not None:
+                rest = _take_trailing_comments(entry)  # what followed the list stays after it
             del seq[i]
-            _write_document(p, document)
+            tail = _place_after_sources(document, rest, template) if rest else ""
+            _write_document(p, document, tail)
             return True
     return False

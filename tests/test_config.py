@@ -419,3 +419,33 @@ def test_a_reload_reads_the_file_off_the_event_loop(tmp_path: Path, monkeypatch:
     assert threads and threads[0] is not threading.main_thread()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
         "reload (SIGHUP) failed, keeping the running configuration: MemoryError: out of memory"]
+
+
+_WATCH = "watches:\n  - {id: w, title: The Lantern Keepers, season: 3}\n"
+
+
+@pytest.mark.parametrize(("text", "after_remove"), [
+    (_WATCH + "sources:\n  - name: A\n    url: https://a.example/feed\n  # - name: Old\n  #   url: https://old.example/feed\n"
+     "  - name: B\n    url: https://b.example/feed\n\n# settings follow\nsettings:\n  per_host: 2\n",
+     _WATCH + "sources:\n  - name: A\n    url: https://a.example/feed\n  # - name: Old\n  #   url: https://old.example/feed\n"
+     "\n# settings follow\nsettings:\n  per_host: 2\n"),
+    (_WATCH + "sources:\n  - {name: A, url: 'https://a.example/feed'}\n  - name: B\n    url: https://b.example/feed\n"
+     "# the end\nsettings: {concurrency: 8}\n",
+     _WATCH + "sources:\n  - {name: A, url: 'https://a.example/feed'}\n# the end\nsettings: {concurrency: 8}\n"),
+    (_WATCH + "sources:\n  - name: B\n    url: https://b.example/feed\n\n# settings:\n#   concurrency: 8\n",
+     _WATCH + "sources: []\n\n# settings:\n#   concurrency: 8\n"),
+    (_WATCH + "sources:\n  - name: A\n    url: https://a.example/feed   # a's feed\n  - name: B\n    url: https://b.example/\n"
+     "    kind: html\n    selectors: {item: article, title: h2}\n\n# end\n",
+     _WATCH + "sources:\n  - name: A\n    url: https://a.example/feed   # a's feed\n\n# end\n"),
+])
+def test_what_follows_the_sources_list_stays_after_it(tmp_path: Path, text: str, after_remove: str) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert remove_source_from_file(path, "B")
+    assert path.read_text(encoding="utf-8") == after_remove
+    add_source_to_file(path, Source(name="C", url="https://c.example/feed"))
+    added = path.read_text(encoding="utf-8")
+    assert [s.name for s in load_config(path).sources][-1] == "C"
+    tail = after_remove.split("https://", 1)[1] if "name: A" in after_remove else after_remove.split("sources: []\n")[1]
+    last_comment = [line for line in tail.splitlines() if line.lstrip().startswith("#")][-1]
+    assert added.index("name: C") < added.index(last_comment)
