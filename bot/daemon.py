@@ -211,13 +211,15 @@ class Daemon:
 
     async def _fetch(self, source: Source, round_: _Round) -> None:
         """Fetches one source and handles what it brought; frees the source for its next fetch at once."""
+        fetched = False
         try:
             outcome = await self.pipeline.run_one(source, round_.batch)
+            fetched = True
             self.in_flight.discard(source.name)
             round_.result.outcomes.append(outcome)
             round_.sent += await self._after_source(outcome)
         except asyncio.CancelledError:
-            round_.cut_short += 1
+            round_.cut_short += 0 if fetched else 1  # its outcome, once fetched, is counted already
             raise
         except Exception:
             log.exception("source %r: handling its outcome failed", source.name)
@@ -259,8 +261,9 @@ class Daemon:
         self.pipeline.record_cycle(result)
         stats = result.stats()
         sent, cut = round_.sent, round_.cut_short
+        stats["sources"] += cut
         log.info("cycle: %d sources, %d fetched, %d unchanged, %d failed%s, %d new items, %d findings, "
-                 "%d alerts queued, %d sent, %.2fs", stats["sources"] + cut, stats["fetched"], stats["unchanged"],
+                 "%d alerts queued, %d sent, %.2fs", stats["sources"], stats["fetched"], stats["unchanged"],
                  stats["failed"], f", {cut} cut short by the stop" if cut else "", stats["items"], stats["findings"],
                  stats["alerts_queued"], sent, stats["elapsed"],
                  extra={"fields": {"event": "cycle", **stats, "sent": sent, "cut_short": cut}})
