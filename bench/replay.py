@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 from procs import stop  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
-from bot.detect.corpus import BadCorpus, Example, load_corpus  # noqa: E402
+from bot.detect.corpus import BadCorpus, Example, load_corpus, load_watches  # noqa: E402
 from bot.detect.train import CannotFit  # noqa: E402
 from bot.models import Watch  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
@@ -345,11 +345,12 @@ def main() -> int:
     mode.add_argument("--shipped", action="store_true",
                       help="the shipped weights, fitted on every show (in-sample)")
     args = parser.parse_args()
-    if not (args.corpus / "watches.yaml").is_file():
-        print(f"replay: {args.corpus}: no watches.yaml (a corpus folder holds watches.yaml and "
-              "shows/<watch id>.jsonl)", file=sys.stderr)
+    try:
+        load_watches(args.corpus / "watches.yaml")  # one line for a missing or broken file
+        watches = {w["id"]: w for w in YAML(typ="safe").load((args.corpus / "watches.yaml").read_text())["watches"]}
+    except (BadCorpus, OSError) as exc:
+        print(f"replay: {args.corpus}: {exc}", file=sys.stderr)
         return 2
-    watches = {w["id"]: w for w in YAML(typ="safe").load((args.corpus / "watches.yaml").read_text())["watches"]}
     files = {p.stem: p for p in (args.corpus / "shows").glob("*.jsonl")}
     dev = args.corpus / "headlines-dev.jsonl"
     if dev.exists():  # the shipped watch's file: its rows name no watch
@@ -361,7 +362,7 @@ def main() -> int:
         return 2
     try:
         run_mode(args, watches, files, shows, loso=not args.shipped)
-    except (BadCorpus, CannotFit) as exc:
+    except (BadCorpus, CannotFit, ValueError) as exc:  # ValueError: a line of a show's file is not JSON
         print(f"replay: {exc}", file=sys.stderr)
         return 2
     return 0

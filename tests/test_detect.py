@@ -270,6 +270,14 @@ def _corpus(folder: Path, shows: dict[str, str]) -> Path:
      "lk-s3.jsonl:2: not valid JSON"),
     ({"lk-s3.jsonl": '{"id": "a", "title": "The Lantern Keepers season 3 renewed"}\n'},
      "lk-s3.jsonl:1: each item needs an id, a label and alert"),
+    ({}, "no labelled items"),
+    ({"lk-s3.jsonl": '{"id": "a", "title": "The Lantern Keepers season 3 renewed", "label": "renewal", '
+                     '"alert": true}\n'},
+     "fitting needs items labelled as alerts and items that are not"),
+    ({"lk-s3.jsonl": '{"id": "a", "title": "The Lantern Keepers season 3 renewed", "label": "renewal", '
+                     '"alert": true}\n{"id": "b", "title": "Is The Lantern Keepers season 3 coming?", '
+                     '"label": "speculation", "alert": false}\n'},
+     "no feature is seen in items of 2 watches or more"),
 ])
 def test_refitting_a_bad_corpus_says_why_in_one_line(tmp_path: Path, shows: dict[str, str] | None, says: str,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,3 +313,24 @@ def test_fitting_without_the_train_extra_says_how_to_install_it(monkeypatch: pyt
 def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named: bool) -> None:
     friday = Watch(id="fri", title="Friday", season=2, aliases=("Vendredi",))
     assert (Detector([friday]).classify(Item(title=title, summary=summary)).watch == "fri") is named
+
+
+@pytest.mark.parametrize(("title", "summary", "named"), [
+    ("Harbor Lights season 2 is moving to December, the streamer confirms", "", False),
+    ("Harbor Lights season 2 trailer is here", "The new footage is moving and full of surprises.", False),
+    ("Moving season 2 confirmed by the streamer", "", True),
+    ("moving season 2 confirmed by the streamer", "", True),  # a feed that writes everything in lower case
+    ("MOVING SEASON 2 CONFIRMED", "", True),
+    ("The streamer confirms Moving season 2, and fans are moving fast", "", True),
+    ("Harbor Lights season 2 is moving to December", "Moving season 2 follows in the spring.", True),
+])
+def test_a_title_in_lower_case_amid_capitals_is_an_ordinary_word(title: str, summary: str, named: bool) -> None:
+    moving = Watch(id="mv", title="Moving", season=2)
+    assert (Detector([moving]).classify(Item(title=title, summary=summary)).watch == "mv") is named
+
+
+def test_an_article_in_lower_case_amid_capitals_does_not_name_the_show() -> None:
+    moving = Watch(id="mv", title="Moving", season=2)
+    item = Item(title="Harbor Lights season 2 trailer is here", url="https://example.org/a")
+    article = "The streamer released the Harbor Lights season 2 trailer today. It is moving, and fans love it."
+    assert Detector([moving]).classify_article(item, article).watch is None

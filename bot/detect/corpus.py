@@ -59,7 +59,8 @@ def load_watches(path: Path) -> tuple[Watch, ...]:
     except (YAMLError, UnicodeDecodeError) as exc:
         raise BadCorpus(f"{path}: not readable YAML: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BadCorpus(f"{path}: each watch needs an id, a title and a season number ({type(exc).__name__}: "
+        raise BadCorpus(f"{path}: a mapping with watches, each with an id, a title and a season number "
+                        f"({type(exc).__name__}: "
                         f"{exc})") from None
 
 
@@ -108,6 +109,8 @@ def load_corpus(folder: Path) -> tuple[tuple[Watch, ...], list[Example]]:
             examples += load_examples(path, path.stem)
     except OSError as exc:
         raise BadCorpus(f"{exc.filename or folder}: {exc.strerror or exc}") from None
+    if not examples:
+        raise BadCorpus(f"{folder}: no labelled items (shows/<watch id>.jsonl, one JSON object a line)")
     return watches, examples
 
 

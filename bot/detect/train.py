@@ -113,7 +113,8 @@ def fit_without(watches: Sequence[Watch], examples: Sequence[Example], show: str
 
 
 class CannotFit(RuntimeError):
-    """Fitting needs the `train` extra; the message says what is missing and how to install it."""
+    """Fitting cannot run: the `train` extra is missing (the message says how to install it), or the
+    items cannot be fitted (no alert, or nothing but alerts)."""
 
 
 def fit(train: Sequence[Sample]) -> Model:
@@ -132,6 +133,9 @@ def fit(train: Sequence[Sample]) -> Model:
 
 
 def _fit(train: Sequence[Sample]) -> Model:
+    if len({s.alert for s in train if not s.derived}) < 2:
+        raise CannotFit("fitting needs items labelled as alerts and items that are not, among those that name "
+                        "their watch")
     counts = Counter(f for s in train if not s.derived for f in s.features)
     shows: dict[str, set[str]] = {}
     for s in train:
@@ -139,6 +143,9 @@ def _fit(train: Sequence[Sample]) -> Model:
             for f in s.features:
                 shows.setdefault(f, set()).add(s.show)
     names = sorted(f for f, n in counts.items() if n >= MIN_COUNT and len(shows[f]) >= MIN_SHOWS)
+    if not names:
+        raise CannotFit(f"no feature is seen in items of {MIN_SHOWS} watches or more, and only those are fitted: "
+                        "put your items beside the shared corpus's shows (shows/<watch id>.jsonl)")
     vocab = {f: i for i, f in enumerate(names)}
     alert = _logistic(C_ALERT).fit(_matrix([s.features for s in train], vocab), [int(s.alert) for s in train],
                                    sample_weight=[s.weight for s in train])
