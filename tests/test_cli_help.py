@@ -125,15 +125,29 @@ def test_the_starter_file_states_the_real_defaults() -> None:
         assert float(value) == float(getattr(defaults, key)), key
 
 
-@pytest.mark.parametrize("command", [["scan"], ["status"], ["sources", "list"], ["sources", "remove", "x"], ["run"]])
-def test_a_state_path_that_is_a_file_is_one_line(tmp_path: Path, command: list[str],
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", ["scan", "status", "run"])
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_state_path_that_is_not_a_directory_is_one_line(tmp_path: Path, command: str, dangling: bool,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text("watches: [{id: lk-s3, title: The Lantern Keepers, season: 3}]\n", encoding="utf-8")
     not_a_dir = tmp_path / "labelled.jsonl"
-    not_a_dir.write_text("{}\n", encoding="utf-8")
-    assert main([*command, "--sources", str(sources), "--state", str(not_a_dir)]) == 2
+    if dangling:
+        not_a_dir.symlink_to(tmp_path / "gone")
+    else:
+        not_a_dir.write_text("{}\n", encoding="utf-8")
+    assert main([command, "--sources", str(sources), "--state", str(not_a_dir)]) == 2
     err = capsys.readouterr().err
-    assert err == f"newsbot: state: {not_a_dir} is a file, not a directory (--state or NEWSBOT_STATE_DIR names " \
+    assert err == f"newsbot: state: {not_a_dir} is not a directory (--state or NEWSBOT_STATE_DIR names " \
                   "the directory that holds newsbot.db)\n"
-    assert not_a_dir.read_text(encoding="utf-8") == "{}\n"
+    assert dangling or not_a_dir.read_text(encoding="utf-8") == "{}\n"
+
+
+def test_sources_list_works_beside_a_file_where_the_state_would_be(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("watches: [{id: lk-s3, title: The Lantern Keepers, season: 3}]\n"
+                       "sources: [{name: Alpha, url: 'https://alpha.example/feed'}]\n", encoding="utf-8")
+    (tmp_path / "state").write_text("not a directory\n", encoding="utf-8")
+    assert main(["sources", "list", "--sources", str(sources), "--state", str(tmp_path / "state")]) == 0
+    assert "Alpha" in capsys.readouterr().out

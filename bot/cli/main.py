@@ -70,9 +70,9 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     command: str = args.command
-    if paths.state.exists() and not paths.state.is_dir() and (
-            command in ("run", "scan", "status") or getattr(args, "sources_command", None) in ("list", "remove")):
-        print(f"newsbot: state: {paths.state} is a file, not a directory (--state or NEWSBOT_STATE_DIR names the "
+    if command in ("run", "scan", "status") and (paths.state.exists() or paths.state.is_symlink()) \
+            and not paths.state.is_dir():
+        print(f"newsbot: state: {paths.state} is not a directory (--state or NEWSBOT_STATE_DIR names the "
               "directory that holds newsbot.db)", file=sys.stderr)
         return EXIT_USAGE
     if command == "classify":
