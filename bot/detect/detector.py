@@ -72,7 +72,7 @@ class Detector:
         for i in sorted(named):
             names = self._names[i]
             reading = read(names, self._table, title, summary)
-            if reading is None:
+            if reading is None or names.only_as_words((item.title, item.summary), (title, summary[:SUMMARY_CHARS])):
                 continue
             p = self._model.probability(reading.features)
             if best is None or p > best[0]:
@@ -85,7 +85,8 @@ class Detector:
     def classify_article(self, item: Item, article_text: str) -> Decision:
         """Judge a near miss again from its article: the first paragraphs as the lede; an explainer never alerts."""
         text = normalise(article_text[:40000])
-        decision = replace(self.classify(replace(item, summary=text[:1200])), needs_article=False)
+        lede = " ".join(article_text[:40000].split())[:1200]  # as written: capitals tell a title from a word
+        decision = replace(self.classify(replace(item, summary=lede)), needs_article=False)
         if decision.alert and self.explainer_signs(text) >= EXPLAINER_SIGNS:
             return replace(decision, alert=False, confidence=min(decision.confidence, 0.2),
                            evidence="the article is an explainer: " + decision.evidence)

@@ -128,6 +128,17 @@ WHEN: Final = " zday "
 """A watch's weekday name used as a date: neither the show nor a word that names it."""
 
 
+def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The names a watch writes with capitals in Latin letters ("You", "Moving", "Dark"), in any case:
+    in text that has capitals, such a name in lower case is an ordinary word."""
+    forms = sorted({n.strip().lower() for n in names if n.isascii() and n.strip() and n != n.lower()},
+                   key=len, reverse=True)
+    if not forms:
+        return None
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(f) for f in forms) + r")(?![A-Za-z0-9])",
+                      re.IGNORECASE)
+
+
 def _dates(names: tuple[str, ...]) -> re.Pattern[str] | None:
     """Where a watch's weekday names (if it has any) are dates, not the show: after "on", "this"...
     (unless a season or "'s" follows), or before a time of day or a day of a month."""
@@ -155,11 +166,26 @@ class Names:
     show: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
     dates: re.Pattern[str] | None = None
+    words: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude), _dates(watch.names))
+        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude), _dates(watch.names),
+                   _words(watch.names))
+
+    def only_as_words(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
+        """Whether an item names the watch only by a name it writes with capitals, written here in lower
+        case in text that has capitals ("is moving to December", "will leave you breathless"): an
+        ordinary word, not the title. `raw` are the item's headline and summary as written, `text` the
+        parts that detection reads, normalised."""
+        if self.words is None or self.show is None:
+            return False
+        seen = [(m.group(0), part) for part in raw if part for m in self.words.finditer(part)]
+        if not seen or not all(word.islower() and part != part.lower() for word, part in seen):
+            return False
+        found = sum(len(self.show.findall(t)) for t in text)
+        return 0 < found <= sum(len(self.words.findall(t)) for t in text)  # no other spelling names it
 
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, weekday names used as dates, then the watch's names,
