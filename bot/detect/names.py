@@ -44,6 +44,8 @@ _HANGUL: Final = re.compile("[\uac00-\ud7a3]")
 _ROMAN_VOWEL: Final = re.compile("eo|eu|o|u")
 _ROMAN_VOWELS: Final = ("eo", "eu", "o", "u")
 _MAX_ROMAN: Final = 3
+_RAW_CHARS: Final = 2000
+"""How much of an item as written `Names.only_as_words` reads (its summary is read up to 600 characters)."""
 _MAX_SPELLINGS: Final = 256
 """Romanised spellings kept per name: a long Korean name has thousands of combinations, and each
 spelling is compiled into the watch's pattern."""
@@ -139,18 +141,28 @@ def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
                       re.IGNORECASE)
 
 
+_BEFORE_DAY: Final = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, _WHEN_BEFORE)) + r") $")
+_AFTER_DAY: Final = re.compile(rf",?\s(?:(?:{'|'.join(_WHEN_AFTER)})(?![^\W_])|\d{{1,2}}(?:st|nd|rd|th|\.)?\s"
+                               rf"(?:{_MONTHS})|(?:{_MONTHS})\s\d)")
+_NAME_AFTER_DAY: Final = re.compile(_TITLE_NEXT)
+
+
 def _dates(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Where a watch's weekday names (if it has any) are dates, not the show: after "on", "this"...
-    (unless a season or "'s" follows), or before a time of day or a day of a month."""
+    """A watch's weekday names (if it has any), to be told apart from dates by `_when`."""
     days = sorted({normalise(n) for n in names} & _WEEKDAYS)
     if not days:
         return None
-    day = "(?:" + "|".join(re.escape(d) for d in days) + ")"
-    before = "|".join(f"(?<=(?<![^\\W_]){re.escape(w)} )" for w in _WHEN_BEFORE)
-    after = "|".join(_WHEN_AFTER)
-    return re.compile(
-        rf"(?:{before}){day}(?![^\W_])(?!{_TITLE_NEXT})"
-        rf"|(?<![^\W_]){day}(?=,?\s(?:(?:{after})(?![^\W_])|\d{{1,2}}(?:st|nd|rd|th|\.)?\s(?:{_MONTHS})|(?:{_MONTHS})\s\d))")
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(d) for d in days) + r")(?![^\W_])")
+
+
+def _when(m: re.Match[str]) -> str:
+    """A weekday name as a date (` zday `): after "on", "this", "next"... unless a season or "'s"
+    follows ("news on Wednesday season 2"), or before a time of day or a day of a month."""
+    text, start, end = m.string, m.start(), m.end()
+    if _AFTER_DAY.match(text, end) or (_BEFORE_DAY.search(text[max(0, start - 12):start])
+                                       and not _NAME_AFTER_DAY.match(text, end)):
+        return WHEN
+    return m.group(0)
 
 
 def _alternation(names: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -181,8 +193,14 @@ class Names:
         parts that detection reads, normalised."""
         if self.words is None or self.show is None:
             return False
-        seen = [(m.group(0), part) for part in raw if part for m in self.words.finditer(part)]
-        if not seen or not all(word.islower() and part != part.lower() for word, part in seen):
+        seen = False
+        for part in raw:
+            cased = part != part.lower()
+            for m in self.words.finditer(part[:_RAW_CHARS]):
+                if not (cased and m.group(0).islower()):
+                    return False  # written as a title, or in a text without capitals
+                seen = True
+        if not seen:
             return False
         found = sum(len(self.show.findall(t)) for t in text)
         return 0 < found <= sum(len(self.words.findall(t)) for t in text)  # no other spelling names it
@@ -193,7 +211,7 @@ class Names:
         if self.exclude is not None:
             text = self.exclude.sub(EXCLUDED, text)
         if self.dates is not None:
-            text = self.dates.sub(WHEN, text)
+            text = self.dates.sub(_when, text)
         if self.show is None:
             return text
         return self.show.sub(SHOW, text)
