@@ -323,6 +323,10 @@ def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named:
     ("MOVING SEASON 2 CONFIRMED", "", True),
     ("The streamer confirms Moving season 2, and fans are moving fast", "", True),
     ("Harbor Lights season 2 is moving to December", "Moving season 2 follows in the spring.", True),
+    # a Title Case headline capitalises every word: its case tells nothing, the summary's does
+    ("Streamer Moving Harbor Lights Season 2 To December", "The streamer is moving the premiere to December.", False),
+    ("Streamer Moving Harbor Lights Season 2 To December", "", True),
+    ("Moving Season 2 Confirmed By The Streamer", "The drama is moving ahead with a second season.", True),
 ])
 def test_a_title_in_lower_case_amid_capitals_is_an_ordinary_word(title: str, summary: str, named: bool) -> None:
     moving = Watch(id="mv", title="Moving", season=2)

@@ -130,6 +130,18 @@ WHEN: Final = " zday "
 """A watch's weekday name used as a date: neither the show nor a word that names it."""
 
 
+_LONG_WORD: Final = re.compile(r"[A-Za-z][A-Za-z'’]{3,}")
+_NAME_AFTER_WORD: Final = re.compile(r"\s?(?:['’]s|:)|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|"
+                                     r"seizoen|series|s\d|\d)(?![^\W_])", re.IGNORECASE)
+"""What makes a capitalised word in a Title Case headline a show's name ("Moving Season 2", "Moving's")."""
+
+
+def _title_case(text: str) -> bool:
+    """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing)."""
+    words = _LONG_WORD.findall(text)
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
     """The names a watch writes with capitals in Latin letters ("You", "Moving", "Dark"), in any case:
     in text that has capitals, such a name in lower case is an ordinary word."""
@@ -196,10 +208,12 @@ class Names:
         seen = False
         for part in raw:
             cased = part != part.lower()
+            capitals_everywhere = cased and _title_case(part)
             for m in self.words.finditer(part[:_RAW_CHARS]):
-                if not (cased and m.group(0).islower()):
+                if cased and m.group(0).islower():
+                    seen = True
+                elif not capitals_everywhere or _NAME_AFTER_WORD.match(part, m.end()):
                     return False  # written as a title, or in a text without capitals
-                seen = True
         if not seen:
             return False
         found = sum(len(self.show.findall(t)) for t in text)
