@@ -7,7 +7,8 @@ DIR holds watches.yaml, an optional headlines-dev.jsonl (the aouad-s2 watch) and
 accuracy, their minimum, the totals, the confusion by label and the misclassified items (hidden by
 --quiet). Ambiguous items are not scored; `kind_alt` is an acceptable kind. Each item is judged as a
 user subscribed to its show would see it: by a detector holding that show's watch from watches.yaml.
-The same models then judge every item from its headline alone, as Google News items come (no lede).
+The same models then judge every item from its headline alone, as Google News items come (no lede),
+and every other show's items for the watch left out, as a general feed brings them (each alert listed).
 `--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
 figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
 file, the long explainer articles (must never alert) and items per second on one core.
@@ -54,17 +55,28 @@ def leave_one_out(watches: Sequence[Watch], examples: Sequence[Example], quiet: 
 
     measured, headlines = Measurement(), Measurement()
     scored: list[tuple[float, bool]] = []
+    others: list[str] = []
+    judged = named = 0
     for show, held in _by_show(examples).items():
         model = fit_without(watches, examples, show)
         detector = Detector(_own(watches, show), model)
         scored += [(d.confidence if d.watch == show else 0.0, ex.alert)
                    for ex, d in measured.judge(detector, held, {show})]
         headlines.judge(detector, [replace(ex, summary="") for ex in held], {show})
+        for ex in examples:  # a general feed brings every show's news
+            if ex.watch != show and not ex.ambiguous:
+                d = detector.classify(item_of(ex))
+                judged, named = judged + 1, named + (d.watch == show)
+                if d.alert:
+                    others.append(f"  {show} <- {ex.id} [{ex.label} of {ex.watch}] {d.confidence:.2f} {ex.title[:80]}")
     print("\n".join(report_lines("leave one show out (each show scored by a model fitted without it)",
                                  measured, quiet=quiet)))
     print("\n".join(ranking_lines(scored)))
     print("\n".join(report_lines("leave one show out, headlines alone (as Google News items come: no lede)",
                                  headlines, quiet=True)))
+    print(f"\n== other shows' items, judged for each watch (as a general feed brings them): {judged:,} judged, "
+          f"{named} name the watch, {len(others)} alert (labels are for the item's own show: read each)")
+    print("\n".join(others))
 
 
 def ranking_lines(scored: Sequence[tuple[float, bool]]) -> list[str]:
