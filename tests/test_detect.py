@@ -309,9 +309,16 @@ def test_fitting_without_the_train_extra_says_how_to_install_it(monkeypatch: pyt
     ("New details on Friday season 2 emerge", "", True),
     ("Friday season 2 trailer released", "", True),
     ("Everything announced on Friday's panel", "", True),
+    ("The streamer announced Friday that Harbor Lights will return for season 2", "", False),
+    ("Harbor Lights season 2 premieres Friday, Aug. 6", "", False),
+    ("Harbor Lights season 2 premieres Friday at 9 p.m.", "", False),
+    ("Harbor Lights season 2 renewed", "The streamer confirmed the news on Friday: a second season is coming.", False),
+    ("Vendredi sera de retour pour une saison 2", "", True),  # "sera" is French "will be", not a time of day
+    ("Friday 2 main trailer is here", "", True),  # "main" is not "mai"
+    ("Friday Harbor season 2 trailer is here", "", True),  # a longer name that starts with the weekday
 ])
 def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named: bool) -> None:
-    friday = Watch(id="fri", title="Friday", season=2, aliases=("Vendredi",))
+    friday = Watch(id="fri", title="Friday", season=2, aliases=("Vendredi", "Friday Harbor"))
     assert (Detector([friday]).classify(Item(title=title, summary=summary)).watch == "fri") is named
 
 
@@ -327,6 +334,9 @@ def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named:
     ("Streamer Moving Harbor Lights Season 2 To December", "The streamer is moving the premiere to December.", False),
     ("Streamer Moving Harbor Lights Season 2 To December", "", True),
     ("Moving Season 2 Confirmed By The Streamer", "The drama is moving ahead with a second season.", True),
+    ("The streamer confirms moving season 2", "", True),  # before a season, a name is the title in any case
+    ("Harbor Lights season 2 trailer", "Watch it at https://www.example.org/series/moving/2 now.", True),
+    ("Harbor Lights season 2 is moving to December", "Its rival ＭＯＶＩＮＧ season 2 follows.", True),
 ])
 def test_a_title_in_lower_case_amid_capitals_is_an_ordinary_word(title: str, summary: str, named: bool) -> None:
     moving = Watch(id="mv", title="Moving", season=2)
@@ -338,3 +348,16 @@ def test_an_article_in_lower_case_amid_capitals_does_not_name_the_show() -> None
     item = Item(title="Harbor Lights season 2 trailer is here", url="https://example.org/a")
     article = "The streamer released the Harbor Lights season 2 trailer today. It is moving, and fans love it."
     assert Detector([moving]).classify_article(item, article).watch is None
+
+
+def test_a_title_the_press_writes_in_lower_case_is_listed_so() -> None:
+    item = Item(title="The network renews tide-ish for season 2, it says")
+    assert Detector([Watch(id="t", title="Tide-ish", season=2)]).classify(item).watch is None
+    listed = Watch(id="t", title="Tide-ish", season=2, aliases=("tide-ish",))
+    assert Detector([listed]).classify(item).watch == "t"
+
+
+def test_an_accented_title_is_read_as_written() -> None:
+    watch = Watch(id="e", title="Élan", season=2)
+    item = Item(title="Élan season 2 trailer: the streamer's elan returns", summary="")
+    assert Detector([watch]).classify(item).watch == "e"

@@ -72,7 +72,8 @@ class Detector:
         for i in sorted(named):
             names = self._names[i]
             reading = read(names, self._table, title, summary)
-            if reading is None or names.only_as_words((item.title, item.summary), (title, summary[:SUMMARY_CHARS])):
+            if reading is None or names.only_as_words((item.title, " ".join(item.summary.split())[:SUMMARY_CHARS]),
+                                                      (title, summary[:SUMMARY_CHARS])):
                 continue
             p = self._model.probability(reading.features)
             if best is None or p > best[0]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.detect.text import has_cjk, normalise
+from bot.detect.text import fold, has_cjk, normalise
 from bot.models import Watch
 
 SHOW: Final = " zshow "
@@ -44,8 +44,7 @@ _HANGUL: Final = re.compile("[\uac00-\ud7a3]")
 _ROMAN_VOWEL: Final = re.compile("eo|eu|o|u")
 _ROMAN_VOWELS: Final = ("eo", "eu", "o", "u")
 _MAX_ROMAN: Final = 3
-_RAW_CHARS: Final = 2000
-"""How much of an item as written `Names.only_as_words` reads (its summary is read up to 600 characters)."""
+_URL: Final = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _MAX_SPELLINGS: Final = 256
 """Romanised spellings kept per name: a long Korean name has thousands of combinations, and each
 spelling is compiled into the watch's pattern."""
@@ -114,16 +113,19 @@ _WHEN_BEFORE: Final = ("on", "this", "next", "last", "every", "each", "by", "unt
                        "na", "nesta", "toda", "am", "diesen", "jeden", "seit", "bis", "op", "deze", "elke", "pada",
                        "setiap", "sejak")
 """Words before a weekday that make it a date ("on Wednesday", "ce mercredi", "am Mittwoch")."""
-_WHEN_AFTER: Final = ("morning", "afternoon", "evening", "night", "manana", "tarde", "noche", "matin", "soir", "nuit",
-                      "mattina", "pomeriggio", "sera", "notte", "manha", "noite", "morgen", "vormittag", "nachmittag",
-                      "abend", "nacht", "ochtend", "middag", "avond", "pagi", "siang", "sore", "malam")
+_WHEN_AFTER: Final = ("morning", "afternoon", "evening", "night", "manana", "noche", "matin", "soir", "nuit",
+                      "mattina", "pomeriggio", "notte", "manha", "noite", "morgen", "vormittag", "nachmittag",
+                      "abend", "nacht", "ochtend", "middag", "avond", "pagi", "siang", "malam", "that")
+"""Words after a weekday that make it a date ("Wednesday morning", "announced Wednesday that"); words
+that are also common in another language ("sera": French "will be") are left out."""
 _MONTHS: Final = ("january|february|march|april|may|june|july|august|september|october|november|december|"
                   "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
                   "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
                   "gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januar|februar|"
                   "marz|juni|juli|oktober|dezember|janeiro|fevereiro|marco|maio|junho|julho|setembro|outubro|"
-                  "novembro|dezembro|januari|februari|maret|mei|agustus|desember")
-_TITLE_NEXT: Final = (r"\s?(?:'s|:)|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|seizoen|series|s\d|\d)"
+                  "novembro|dezembro|januari|februari|maret|mei|agustus|desember|"
+                  "jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec")
+_TITLE_NEXT: Final = (r"\s?'s|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|seizoen|series|s\d|\d)"
                       r"(?![^\W_])")
 """What makes a weekday after "on" the show again ("news on Wednesday season 2", "on Wednesday's cast")."""
 WHEN: Final = " zday "
@@ -133,7 +135,7 @@ WHEN: Final = " zday "
 _LONG_WORD: Final = re.compile(r"[A-Za-z][A-Za-z'’]{3,}")
 _NAME_AFTER_WORD: Final = re.compile(r"\s?(?:['’]s|:)|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|"
                                      r"seizoen|series|s\d|\d)(?![^\W_])", re.IGNORECASE)
-"""What makes a capitalised word in a Title Case headline a show's name ("Moving Season 2", "Moving's")."""
+"""What makes a name the show's in any case ("Moving Season 2", "sweet home season 3", "Moving's")."""
 
 
 def _title_case(text: str) -> bool:
@@ -143,9 +145,12 @@ def _title_case(text: str) -> bool:
 
 
 def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """The names a watch writes with capitals in Latin letters ("You", "Moving", "Dark"), in any case:
-    in text that has capitals, such a name in lower case is an ordinary word."""
-    forms = sorted({n.strip().lower() for n in names if n.isascii() and n.strip() and n != n.lower()},
+    """The names a watch writes with capitals in Latin letters ("You", "Moving", "Élite"), in any case:
+    in text that has capitals, such a name in lower case is an ordinary word; unless the watch also
+    lists it in lower case (a title the press writes so: "black-ish")."""
+    folded = [" ".join(fold(n).split()) for n in names]
+    lower = {f for f in folded if f == f.lower()}
+    forms = sorted({f.lower() for f in folded if f.isascii() and f.strip() and f != f.lower()} - lower,
                    key=len, reverse=True)
     if not forms:
         return None
@@ -155,7 +160,7 @@ def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
 
 _BEFORE_DAY: Final = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, _WHEN_BEFORE)) + r") $")
 _AFTER_DAY: Final = re.compile(rf",?\s(?:(?:{'|'.join(_WHEN_AFTER)})(?![^\W_])|\d{{1,2}}(?:st|nd|rd|th|\.)?\s"
-                               rf"(?:{_MONTHS})|(?:{_MONTHS})\s\d)")
+                               rf"(?:{_MONTHS})(?![^\W_])|(?:{_MONTHS})\.?\s\d|at\s\d)")
 _NAME_AFTER_DAY: Final = re.compile(_TITLE_NEXT)
 
 
@@ -201,23 +206,31 @@ class Names:
     def only_as_words(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
         """Whether an item names the watch only by a name it writes with capitals, written here in lower
         case in text that has capitals ("is moving to December", "will leave you breathless"): an
-        ordinary word, not the title. `raw` are the item's headline and summary as written, `text` the
-        parts that detection reads, normalised."""
+        ordinary word, not the title. `raw` are the parts of the item that detection reads, as
+        written; `text` the same, normalised."""
         if self.words is None or self.show is None:
             return False
         seen = False
         for part in raw:
+            part = _URL.sub(" ", fold(part))  # an address in lower case says nothing
             cased = part != part.lower()
             capitals_everywhere = cased and _title_case(part)
-            for m in self.words.finditer(part[:_RAW_CHARS]):
+            for m in self.words.finditer(part):
+                if _NAME_AFTER_WORD.match(part, m.end()):
+                    return False  # before a season ("sweet home season 3"), a name is the title in any case
                 if cased and m.group(0).islower():
                     seen = True
-                elif not capitals_everywhere or _NAME_AFTER_WORD.match(part, m.end()):
+                elif not capitals_everywhere:
                     return False  # written as a title, or in a text without capitals
         if not seen:
             return False
         found = sum(len(self.show.findall(t)) for t in text)
         return 0 < found <= sum(len(self.words.findall(t)) for t in text)  # no other spelling names it
+
+    def _when(self, m: re.Match[str]) -> str:
+        """A weekday name as a date, unless a longer name of the watch starts with it ("Wednesday Addams")."""
+        longer = self.show.match(m.string, m.start()) if self.show is not None else None
+        return m.group(0) if longer is not None and longer.end() > m.end() else _when(m)
 
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, weekday names used as dates, then the watch's names,
@@ -225,7 +238,7 @@ class Names:
         if self.exclude is not None:
             text = self.exclude.sub(EXCLUDED, text)
         if self.dates is not None:
-            text = self.dates.sub(_when, text)
+            text = self.dates.sub(self._when, text)
         if self.show is None:
             return text
         return self.show.sub(SHOW, text)

@@ -51,12 +51,17 @@ _ACCENTED: Final = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
 def normalise(text: str) -> str:
     """NFKC (full-width forms become plain), lower case, no accents on Latin letters (addresses lose
     them: "ultima temporada", "veroffentlicht"), one kind of quote and dash, single spaces."""
+    return " ".join(fold(text).lower().split())  # str.split and the regex \s agree on what a space is
+
+
+def fold(text: str) -> str:
+    """Text as `normalise` makes it, capitals and spacing kept ("ＭＯＶＩＮＧ" and "Élite" become
+    "MOVING" and "Elite"): where case still tells a title from a word."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         if _ACCENTED.search(text):
             text = strip_accents(text)
-    text = _MARKED.sub(_mark, text)
-    return " ".join(text.lower().split())  # str.split and the regex \s agree on what a space is
+    return _MARKED.sub(_mark, text)
 
 
 def strip_accents(text: str) -> str:
