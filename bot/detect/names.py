@@ -145,17 +145,18 @@ def _title_case(text: str) -> bool:
 
 
 def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """The names a watch writes with capitals in Latin letters ("You", "Moving", "Élite"), in any case:
-    in text that has capitals, such a name in lower case is an ordinary word; unless the watch also
-    lists it in lower case (a title the press writes so: "black-ish")."""
+    """The names a watch writes with capitals in Latin letters ("You", "Moving", "Élite"), in lower case
+    (matched in lower-cased text; the first letter comes before the boundary test, so that the search
+    skips to where it stands): in text that has capitals, such a name in lower case is an ordinary
+    word; unless the watch also lists it in lower case (a title the press writes so: "black-ish")."""
     folded = [" ".join(fold(n).split()) for n in names]
     lower = {f for f in folded if f == f.lower()}
     forms = sorted({f.lower() for f in folded if f.isascii() and f.strip() and f != f.lower()} - lower,
                    key=len, reverse=True)
     if not forms:
         return None
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(f) for f in forms) + r")(?![A-Za-z0-9])",
-                      re.IGNORECASE)
+    starts = "|".join(f"{re.escape(f[0])}(?<![A-Za-z0-9].){re.escape(f[1:])}" for f in forms)
+    return re.compile(f"(?:{starts})(?![A-Za-z0-9])")
 
 
 _BEFORE_DAY: Final = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, _WHEN_BEFORE)) + r") $")
@@ -212,15 +213,19 @@ class Names:
             return False
         seen = False
         for part in raw:
-            part = _URL.sub(" ", fold(part))  # an address in lower case says nothing
-            cased = part != part.lower()
-            capitals_everywhere = cased and _title_case(part)
-            for m in self.words.finditer(part):
+            part = fold(part)
+            if "://" in part or "www." in part:
+                part = _URL.sub(" ", part)  # an address in lower case says nothing
+            lower = part.lower()
+            if len(lower) != len(part):
+                return False  # a letter whose lower case is longer: positions would not match
+            cased = part != lower
+            for m in self.words.finditer(lower):  # a plain pattern on lower case: found in one quick pass
                 if _NAME_AFTER_WORD.match(part, m.end()):
                     return False  # before a season ("sweet home season 3"), a name is the title in any case
-                if cased and m.group(0).islower():
+                if cased and part[m.start():m.end()].islower():
                     seen = True
-                elif not capitals_everywhere:
+                elif not (cased and _title_case(part)):
                     return False  # written as a title, or in a text without capitals
         if not seen:
             return False
