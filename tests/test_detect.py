@@ -335,7 +335,7 @@ def test_a_weekday_named_show_is_not_every_date(title: str, summary: str, named:
     ("Streamer Moving Harbor Lights Season 2 To December", "", True),
     ("Moving Season 2 Confirmed By The Streamer", "The drama is moving ahead with a second season.", True),
     ("The streamer confirms moving season 2", "", True),  # before a season, a name is the title in any case
-    ("Harbor Lights season 2 trailer", "Watch it at https://www.example.org/series/moving/2 now.", True),
+    ("The season 2 trailer is here", "Watch it at https://www.example.org/series/moving/2 now.", True),
     ("Harbor Lights season 2 is moving to December", "Its rival ＭＯＶＩＮＧ season 2 follows.", True),
 ])
 def test_a_title_in_lower_case_amid_capitals_is_an_ordinary_word(title: str, summary: str, named: bool) -> None:
@@ -361,3 +361,21 @@ def test_an_accented_title_is_read_as_written() -> None:
     watch = Watch(id="e", title="Élan", season=2)
     item = Item(title="Élan season 2 trailer: the streamer's elan returns", summary="")
     assert Detector([watch]).classify(item).watch == "e"
+
+
+@pytest.mark.parametrize(("title", "summary", "named"), [
+    ("Harbor Lights season 3 gets a trailer, as fans wait for The Lantern Keepers to return", "", False),
+    ("The streamer confirms Harbor Lights season 3 release date",
+     "The drama follows hits like The Lantern Keepers onto the platform.", False),
+    ("The Lantern Keepers season 3 trailer is here", "", True),
+    ("The Lantern Keepers's season 3 gets a teaser", "", True),
+    ("‘The Lantern Keepers’ season 3 gets a teaser", "", True),
+    ("Season 3 of The Lantern Keepers gets a teaser, Harbor Lights season 3 too", "", True),
+    ("The streamer confirms The Lantern Keepers season 3, as Harbor Lights season 3 wraps", "", True),
+    ("New season 3 trailer for The Lantern Keepers", "", True),
+    ("The Lantern Keepers Star Teases Season 3 Trailer", "", True),  # Title Case: no telling whose
+    ("The Lantern Keepers 3 starts filming", "The cast is back in Seoul. Season 3 brings new faces.", True),
+])
+def test_a_season_written_after_another_title_is_that_title_s(title: str, summary: str, named: bool) -> None:
+    item = Item(title=title, summary=summary)
+    assert (Detector(WATCHES[:1]).classify(item).watch == WATCHES[0].id) is named

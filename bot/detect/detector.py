@@ -11,7 +11,7 @@ from bot.detect.cues import CueTable, load
 from bot.detect.features import SUMMARY_CHARS, Reading, read
 from bot.detect.model import Model, shipped
 from bot.detect.names import NameIndex, Names
-from bot.detect.text import normalise, sentences, tokens
+from bot.detect.text import fold, normalise, sentences, tokens
 from bot.models import SURE_CONFIDENCE, Decision, Item, Kind, Watch
 
 NEAR_MISS: Final = 0.25
@@ -69,11 +69,16 @@ class Detector:
         summary = normalise(item.summary)
         named = self._index.candidates(title + "\n" + summary[:SUMMARY_CHARS])
         best: tuple[float, Names, Reading] | None = None
+        as_written: tuple[str, str] | None = None
         for i in sorted(named):
             names = self._names[i]
             reading = read(names, self._table, title, summary)
-            if reading is None or names.only_as_words((item.title, " ".join(item.summary.split())[:SUMMARY_CHARS]),
-                                                      (title, summary[:SUMMARY_CHARS])):
+            if reading is None:
+                continue
+            if as_written is None:  # what case tells, read once per item
+                as_written = (fold(item.title), fold(" ".join(item.summary.split())[:SUMMARY_CHARS]))
+            read_text = (title, summary[:SUMMARY_CHARS])
+            if names.only_as_words(as_written, read_text) or names.seasons_of_others(as_written, read_text):
                 continue
             p = self._model.probability(reading.features)
             if best is None or p > best[0]:

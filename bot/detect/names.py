@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import bot.detect.seasons as seasons
 from bot.detect.text import fold, has_cjk, normalise
 from bot.models import Watch
 
@@ -138,6 +139,46 @@ _NAME_AFTER_WORD: Final = re.compile(r"\s?(?:['’]s|:)|\s(?:seasons?|temporadas
 """What makes a name the show's in any case ("Moving Season 2", "sweet home season 3", "Moving's")."""
 
 
+_SEASON_NUMBER: Final = re.compile(r"(?:season|series|saison|staffel|stagione|temporada|musim)\s?(\d{1,2})(?!\d)")
+"""A season and its number, in lower-cased text."""
+_WORD_SPAN: Final = re.compile(r"\S+")
+_SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"))
+
+
+_QUOTES: Final = "'\"‘’“”«»「」『』"
+
+
+def _owner(text: str) -> tuple[str, int]:
+    """The run of capitalised words (with the small words titles hold, quotes and a possessive
+    allowed) that ends a text, and where it starts: the title a season written next belongs to
+    ("" when none, or when a sentence ends there). A colon ends the run: "<title>: <subtitle>" gives
+    the subtitle."""
+    spans = [(m.group(0), m.start()) for m in _WORD_SPAN.finditer(text)]
+    if spans and spans[-1][0] in (":", "-", "–"):
+        spans.pop()
+    run: list[tuple[str, int]] = []
+    for word, start in reversed(spans):
+        bare = word.strip(_QUOTES).rstrip(":")
+        if not bare or word[-1] in ".!?" or (run and word.rstrip(_QUOTES)[-1:] == ":"):
+            break
+        if bare[0].isupper() or bare[0].isdigit() or (run and bare in _SMALL_WORDS):
+            run.append((bare, start))
+        else:
+            break
+    while run and run[-1][0] in _SMALL_WORDS:
+        run.pop()
+    return (" ".join(w for w, _ in reversed(run)), run[-1][1]) if run else ("", len(text))
+
+
+_SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
+_NOT_TITLES: Final = frozenset((
+    "new", "final", "first", "second", "third", "next", "last", "official", "upcoming", "full", "exclusive",
+    "watch", "trailer", "teaser", "review", "recap", "breaking", "netflix", "hbo", "max", "disney+", "prime",
+    "video", "apple", "tv+", "the", "a", "an", "la", "le", "les", "el", "los", "las", "die", "der", "das", "il",
+    "lo", "o", "os", "as", "korean", "k-drama", "kdrama", "anime", "its", "their", "this", "that"))
+"""Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix season 2")."""
+
+
 def _title_case(text: str) -> bool:
     """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing)."""
     words = _LONG_WORD.findall(text)
@@ -207,13 +248,12 @@ class Names:
     def only_as_words(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
         """Whether an item names the watch only by a name it writes with capitals, written here in lower
         case in text that has capitals ("is moving to December", "will leave you breathless"): an
-        ordinary word, not the title. `raw` are the parts of the item that detection reads, as
-        written; `text` the same, normalised."""
+        ordinary word, not the title. `raw` are the parts of the item that detection reads, folded
+        as written (`text.fold`: capitals kept); `text` the same, normalised."""
         if self.words is None or self.show is None:
             return False
         seen = False
         for part in raw:
-            part = fold(part)
             if "://" in part or "www." in part:
                 part = _URL.sub(" ", part)  # an address in lower case says nothing
             lower = part.lower()
@@ -231,6 +271,40 @@ class Names:
             return False
         found = sum(len(self.show.findall(t)) for t in text)
         return 0 < found <= sum(len(self.words.findall(t)) for t in text)  # no other spelling names it
+
+    def seasons_of_others(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
+        """Whether every mention of the watched season in an item belongs to another title written
+        just before it, in a headline or summary written in sentence case ("Sweet Home season 2 gets a
+        trailer, as fans wait for <watch> to return"): the item has no news of this season of the
+        watch. `raw` and `text` as for `only_as_words`."""
+        if self.show is None:
+            return False
+        others = 0
+        for part in raw:
+            lower = part.lower()
+            if len(lower) != len(part):
+                continue  # a letter whose lower case is longer: positions would not match
+            title_case: bool | None = None
+            for number in _SEASON_NUMBER.finditer(lower):
+                if int(number.group(1)) != self.watch.season:
+                    continue
+                window = part[max(0, number.start() - 120):number.start()]
+                title, start = _owner(window)
+                if not any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in title.split()):
+                    continue  # no title before this mention ("the new season 2", "Netflix season 2")
+                if title_case is None:
+                    title_case = _title_case(part)
+                if title_case:
+                    break  # capitals on every word: no telling where a title starts
+                owner = normalise(title).removesuffix("'s").strip(_QUOTES)
+                if any(n.end() == len(owner) for n in self.show.finditer(owner)):
+                    return False  # the watch's own season
+                if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
+                    return False  # its subtitle's ("<title>: <subtitle> season 2")
+                others += 1
+        if not others:
+            return False
+        return sum(seasons.mask(t, self.watch.season).count(seasons.TARGET.strip()) for t in text) <= others
 
     def _when(self, m: re.Match[str]) -> str:
         """A weekday name as a date, unless a longer name of the watch starts with it ("Wednesday Addams")."""
