@@ -364,7 +364,17 @@ def test_an_accented_title_is_read_as_written() -> None:
 
 
 @pytest.mark.parametrize(("title", "summary", "named"), [
-    ("Harbor Lights season 3 gets a trailer, as fans wait for The Lantern Keepers to return", "", False),
+    ("Fans of The Lantern Keepers wait as the streamer drops the Harbor Lights season 3 trailer", "", False),
+    # no telling a title from a person, a label or a sentence's first word: the watch stays named
+    ("Harbor Lights season 3 gets a trailer, as fans wait for The Lantern Keepers to return", "", True),
+    ("The Lantern Keepers gets a premiere date", "Per the streamer, season 3 premieres on April 13.", True),
+    ("The Lantern Keepers gets a premiere date", "According to showrunner Ana Ruiz, season 3 premieres in April.",
+     True),
+    ("Confirmed: season 3 of The Lantern Keepers starts filming", "", True),
+    ("Mara Quinn's season 3 return confirmed for The Lantern Keepers", "", True),
+    ("The streamer confirms The Lantern Keepers (2023) season 3", "", True),
+    ("The streamer dates (The Lantern Keepers) season 3 for April", "", True),
+    ("The streamer sets a date for The Lantern Keepers, season 3 arrives April 13", "", True),
     ("The streamer confirms Harbor Lights season 3 release date",
      "The drama follows hits like The Lantern Keepers onto the platform.", False),
     ("The Lantern Keepers season 3 trailer is here", "", True),

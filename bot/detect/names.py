@@ -145,29 +145,36 @@ _WORD_SPAN: Final = re.compile(r"\S+")
 _SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"))
 
 
-_QUOTES: Final = "'\"‘’“”«»「」『』"
+_QUOTES: Final = "'\"‘’“”«»「」『』()[]"
 
 
 def _owner(text: str) -> tuple[str, int]:
-    """The run of capitalised words (with the small words titles hold, quotes and a possessive
-    allowed) that ends a text, and where it starts: the title a season written next belongs to
-    ("" when none, or when a sentence ends there). A colon ends the run: "<title>: <subtitle>" gives
-    the subtitle."""
+    """The title a season written next belongs to: the run of capitalised words (with the small words
+    titles hold, and quotes) that ends a text, written in the middle of a sentence (after a word in
+    lower case), and where it starts. "" when there is none, or it may be no title: it opens a
+    sentence or a clause ("Per HBO, season 2", "Bella Ramsey season 2", "Confirmed: season 2"), a
+    comma or a sentence end stands before the season, or it is a possessive ("Pedro Pascal's season
+    2"). A colon ends the run: "<title>: <subtitle>" gives the subtitle."""
     spans = [(m.group(0), m.start()) for m in _WORD_SPAN.finditer(text)]
     if spans and spans[-1][0] in (":", "-", "–"):
         spans.pop()
     run: list[tuple[str, int]] = []
+    before = ""
     for word, start in reversed(spans):
         bare = word.strip(_QUOTES).rstrip(":")
-        if not bare or word[-1] in ".!?" or (run and word.rstrip(_QUOTES)[-1:] == ":"):
+        if not bare or word[-1] in ".!?,;" or (run and word.rstrip(_QUOTES)[-1:] == ":"):
+            before = word
             break
         if bare[0].isupper() or bare[0].isdigit() or (run and bare in _SMALL_WORDS):
             run.append((bare, start))
         else:
+            before = word
             break
     while run and run[-1][0] in _SMALL_WORDS:
-        run.pop()
-    return (" ".join(w for w, _ in reversed(run)), run[-1][1]) if run else ("", len(text))
+        before = run.pop()[0]
+    if not run or run[0][0].lower().endswith("'s") or not before[:1].islower() or before[-1] in ".!?,;:":
+        return "", len(text)
+    return " ".join(w for w, _ in reversed(run)), run[-1][1]
 
 
 _SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
@@ -175,8 +182,11 @@ _NOT_TITLES: Final = frozenset((
     "new", "final", "first", "second", "third", "next", "last", "official", "upcoming", "full", "exclusive",
     "watch", "trailer", "teaser", "review", "recap", "breaking", "netflix", "hbo", "max", "disney+", "prime",
     "video", "apple", "tv+", "the", "a", "an", "la", "le", "les", "el", "los", "las", "die", "der", "das", "il",
-    "lo", "o", "os", "as", "korean", "k-drama", "kdrama", "anime", "its", "their", "this", "that"))
-"""Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix season 2")."""
+    "lo", "o", "os", "as", "korean", "k-drama", "kdrama", "anime", "its", "their", "this", "that", "korea",
+    "japan", "us", "uk", "usa", "hulu", "amazon", "peacock", "paramount+", "crunchyroll", "tvn", "jtbc", "sbs",
+    "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming"))
+"""Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix Korea
+season 2")."""
 
 
 def _title_case(text: str) -> bool:
@@ -296,9 +306,8 @@ class Names:
                     title_case = _title_case(part)
                 if title_case:
                     break  # capitals on every word: no telling where a title starts
-                owner = normalise(title).removesuffix("'s").strip(_QUOTES)
-                if any(n.end() == len(owner) for n in self.show.finditer(owner)):
-                    return False  # the watch's own season
+                if self.show.search(normalise(title)):
+                    return False  # the watch's own season ("<title> (2022) season 2", "<title> K-drama season 2")
                 if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
                     return False  # its subtitle's ("<title>: <subtitle> season 2")
                 others += 1
