@@ -32,6 +32,7 @@ HELP_TEXT = (
     "/sources — the news sources and their health\n"
     "/settings — choose which kinds of news and which shows you get\n"
     "/subscribe @channel — send alerts to a channel you administer\n"
+    "/unsubscribe @channel — stop a channel's alerts\n"
     "/help — this text"
 )
 ADMIN_HELP_TEXT = (
@@ -63,6 +64,11 @@ def _milestone_suffix(event: Event) -> str:
     return f" ({event.milestone.replace('_', ' ')})"
 
 
+def kind_text(event: Event) -> str:
+    """An event's kind, and its milestone when that says more ("Trailer (teaser)", "Renewal")."""
+    return kind_label(event.kind) + _milestone_suffix(event)
+
+
 def _link(url: str, text: str) -> str:
     """An HTML link when the URL is http(s) (and not over-long), else just the escaped text."""
     text = shorten(text, SHOWN["title"])
@@ -80,8 +86,8 @@ def format_alert(event: Event, watch_title: str) -> str:
         _link(event.url, event.title or event.url or "(no headline)"),
         f"Source: {esc(shorten(event.source or 'unknown', SHOWN['source']))} · {event_date(event)}",
     ]
-    if event.evidence:
-        lines.append(f"<i>Why: {esc(shorten(event.evidence, SHOWN['evidence']))}</i>")
+    if event.evidence and " ".join(event.evidence.split()).casefold() != " ".join(event.title.split()).casefold():
+        lines.append(f"<i>Why: {esc(shorten(event.evidence, SHOWN['evidence']))}</i>")  # not the headline again
     return "\n".join(lines)
 
 

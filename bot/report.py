@@ -9,8 +9,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from bot.messages import counted, health_key
-from bot.models import KIND_LABELS, Config, Source, Watch, utcnow
+from bot.messages import counted, health_key, kind_text
+from bot.models import Config, Source, Watch, utcnow
 from bot.store.store import Event, SourceState, State
 from bot.urls import display_url
 
@@ -146,11 +146,6 @@ def source_json(source: Source, st: SourceState | None) -> dict[str, object]:
 # -- the whole report --------------------------------------------------------------------------
 
 
-def _kind_text(event: Event) -> str:
-    """An event's kind and milestone in words ("Release date (release date)")."""
-    return f"{KIND_LABELS.get(event.kind, event.kind)} ({event.milestone.replace('_', ' ')})"
-
-
 def health_report(config: Config, state: State, now: datetime) -> str:
     """Plain-text report of the whole process: last cycle, outbox, subscribers, sources, events."""
     counts = state.counts()
@@ -175,10 +170,10 @@ def health_report(config: Config, state: State, now: datetime) -> str:
             lines.append("  no known events")
         for event in sorted(events, key=lambda e: e.published or e.first_seen):
             reports = counted(event.reports, "report") if event.reports else "known"
-            lines.append(f"  {_event_date(event, watch)[0]}: {_kind_text(event)}: {event.title} — {event.source}, "
+            lines.append(f"  {_event_date(event, watch)[0]}: {kind_text(event)}: {event.title} — {event.source}, "
                          f"{reports}")
         for event in state.waiting_events(watch.id, now):
-            lines.append(f"  waiting for a second report: {_kind_text(event)}: {event.title} — {event.source}")
+            lines.append(f"  waiting for a second report: {kind_text(event)}: {event.title} — {event.source}")
     return "\n".join(lines)
 
 

@@ -157,7 +157,7 @@ def test_status_after_scan(tmp_path: Path, news_site: NewsSite, capsys: pytest.C
     assert "1 source, 1 fetched, 0 unchanged, 0 failed, 1 new item, 1 finding, 1 new event" in cycle
     assert re.search(r"; elapsed \d+\.\d\d s$", cycle) and "_" not in cycle
     assert "  May 2024: Production (delay): Delayed — Korean press, known" in out
-    assert "Trailer (trailer)" in out and "official trailer" in out and "1 report" in out
+    assert ": Trailer: " in out and "Trailer (trailer)" not in out and "official trailer" in out and "1 report" in out
 
 
 def test_status_json(tmp_path: Path, news_site: NewsSite, capsys: pytest.CaptureFixture[str]) -> None:
@@ -284,7 +284,7 @@ def test_an_unsure_report_waits_for_a_second_one_before_it_alerts(tmp_path: Path
     assert bot_api.sent(99) == []
     status = subprocess.run([sys.executable, "-m", "bot", "status"], env=env, capture_output=True, text=True,
                             timeout=60)
-    assert "  waiting for a second report: Release date (release date): Netflix announces" in status.stdout, \
+    assert "  waiting for a second report: Release date: Netflix announces" in status.stdout, \
         status.stdout
     assert "no known events" in status.stdout
     as_json = subprocess.run([sys.executable, "-m", "bot", "status", "--json"], env=env, capture_output=True,
