@@ -126,3 +126,25 @@ async def test_addsource_gives_up_on_a_site_that_never_answers(tmp_path: Path, n
     assert time.monotonic() - asked < 3
     assert text.startswith("Not added:") and "did not answer within 0.5 s" in text, text
     assert load_config(tmp_path / "sources.yaml").sources == ()
+
+
+async def test_pause_resume_and_remove_say_what_they_did_or_why_not(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from bot.fetch.client import Fetcher
+    from bot.models import Settings
+    from bot.store.store import State
+    from bot.telegram import admin
+
+    path = tmp_path / "sources.yaml"
+    path.write_text("watches:\n  - {id: aouad-s2, title: All of Us Are Dead, season: 2}\nsources:\n"
+                    "  - {name: Wire, url: 'https://wire.example/feed.xml'}\n"
+                    "  - {name: Held, url: 'https://held.example/feed.xml', paused: true}\n", encoding="utf-8")
+    with State.open(tmp_path / "state") as state:
+        async with Fetcher(Settings()) as fetcher:
+            ops = admin.SourceAdmin(path, state, fetcher, lambda: load_config(path), lambda reason: None)
+            assert await ops.resume("Wire") == "<b>Wire</b> is not paused."
+            assert await ops.pause("Wire") == "Paused <b>Wire</b>."
+            assert await ops.pause("wire") == "<b>Wire</b> is already paused."
+            assert await ops.resume("Wire") == "Resumed <b>Wire</b>."
+            assert "paused in the sources file" in await ops.resume("Held")
+            assert await ops.remove("Nope") == "Not removed: no source named &#x27;Nope&#x27;. /sources lists them."

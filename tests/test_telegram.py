@@ -162,7 +162,7 @@ async def settled(api: FakeBotAPI) -> None:
 
 async def test_commands_are_published_at_start(app: BotApp, bot_api: FakeBotAPI) -> None:
     names = [c["command"] for c in bot_api.commands]
-    assert names == ["start", "stop", "status", "latest", "sources", "settings", "subscribe", "help"]
+    assert names == ["start", "stop", "status", "latest", "sources", "settings", "subscribe", "unsubscribe", "help"]
     assert all(c["description"] for c in bot_api.commands)
     assert bot_api.calls_to("getMe")
 
@@ -225,6 +225,7 @@ async def test_latest_shows_recent_findings(app: BotApp, bot_api: FakeBotAPI, st
     reply = await chat.command("/latest 2")
     assert reply.count("•") == 2
     assert "Usage: /latest" in await chat.command("/latest lots")
+    assert "Usage: /latest" in await chat.command("/latest 0")
 
 
 async def test_sources_show_health(app: BotApp, bot_api: FakeBotAPI, state: State) -> None:
@@ -406,6 +407,13 @@ def test_alert_escapes_every_external_string() -> None:
     assert '<a href="https://x.example/?a=1&amp;b=&quot;2&quot;&gt;&lt;i&gt;">' in text
     assert "Trailer (teaser): Show &lt;S2&gt;" in text and "&lt;Evil &amp; Co&gt;" in text
     assert "2025-03-01" in text
+
+
+def test_alert_gives_a_reason_only_when_it_is_not_the_headline() -> None:
+    summary_said = dataclasses.replace(hostile_event(), title="Season 3 news", evidence="The streamer renewed it.")
+    assert "<i>Why: The streamer renewed it.</i>" in format_alert(summary_said, "S")
+    headline_said = dataclasses.replace(summary_said, evidence="  season 3 NEWS ")
+    assert "Why:" not in format_alert(headline_said, "S")
 
 
 def test_alert_without_a_web_link_has_no_anchor() -> None:

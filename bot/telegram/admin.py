@@ -64,7 +64,7 @@ class SourceAdmin:
         try:
             source = await asyncio.to_thread(remove_source, self.sources_path, name, self.state)
         except SourceError as exc:
-            return html.escape(display_url(str(exc)))
+            return f"Not removed: {html.escape(display_url(str(exc)))}. /sources lists them."
         self.reload("source removed from Telegram")
         return f"Removed <b>{html.escape(source.name)}</b>."
 
@@ -80,8 +80,17 @@ class SourceAdmin:
         source = find_source(self.config(), name)
         if source is None:
             return f"No source called {html.escape(name)!s}. /sources lists them."
+        shown = f"<b>{html.escape(source.name)}</b>"
+        st = self.state.source_state(source.name)
+        held = st is not None and (st.paused or (not paused and st.disabled))
+        if paused and held:
+            return f"{shown} is already paused."
+        if not paused and source.paused:
+            return f"{shown} is paused in the sources file (<code>paused: true</code>): remove that line to resume it."
+        if not paused and not held:
+            return f"{shown} is not paused."
         self.state.set_paused(source.name, paused)
         if not paused:
             self.state.set_disabled(source.name, False)
-        return f"{'Paused' if paused else 'Resumed'} <b>{html.escape(source.name)}</b>."
+        return f"{'Paused' if paused else 'Resumed'} {shown}."
 

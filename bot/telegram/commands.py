@@ -38,6 +38,7 @@ PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("sources", "News sources and their health"),
     ("settings", "Choose kinds of news and shows"),
     ("subscribe", "Send alerts to a channel you administer"),
+    ("unsubscribe", "Stop a channel's alerts"),
     ("help", "What this bot does"),
 )
 MANAGER_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
@@ -190,7 +191,10 @@ class Commands:
         except ValueError:
             await self._reply(update, context, "Usage: /latest [n], e.g. /latest 3")
             return
-        count = max(1, min(count, 20))
+        if count < 1:
+            await self._reply(update, context, "Usage: /latest [n], n from 1 to 20, e.g. /latest 3")
+            return
+        count = min(count, 20)
         titles = {w.id: w.title for w in self.deps.config_provider().watches}
         await self._reply(update, context, messages.format_latest(self.deps.state.events()[:count], titles))
 
