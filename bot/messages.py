@@ -227,14 +227,19 @@ def format_sources(sources: Sequence[Source], states: Mapping[str, SourceState])
 
 
 def format_stats(counts: Mapping[str, int],
-                 last_cycle: tuple[datetime, Mapping[str, int | float]] | None) -> str:
-    """Operator statistics: state counts and the last fetch cycle."""
+                 last_cycle: tuple[datetime, Mapping[str, int | float]] | None,
+                 last_hour: Mapping[str, int | float] | None = None) -> str:
+    """Operator statistics: state counts, the last fetch round and the last hour's rounds added up
+    (sources are fetched as they come due: one round may hold a single source)."""
     lines = ["<b>Stats</b>"]
     lines.extend(f"• {esc(key)}: {value}" for key, value in sorted(counts.items()))
     if last_cycle is not None:
         when, stats = last_cycle
         lines.append(f"<b>Last cycle</b> {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
         lines.extend(f"• {esc(key)}: {value:g}" for key, value in sorted(stats.items()))
+    if last_hour and last_hour.get("rounds"):
+        lines.append("<b>Last hour</b>")
+        lines.extend(f"• {esc(key)}: {value:g}" for key, value in sorted(last_hour.items()))
     return "\n".join(lines)
 
 

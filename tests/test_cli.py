@@ -155,6 +155,8 @@ def test_status_after_scan(tmp_path: Path, news_site: NewsSite, capsys: pytest.C
     assert "Local news: ok, last success 0 s ago, 1 item seen, next fetch in 1 h" in out
     cycle = next(line for line in out.splitlines() if line.startswith("Last cycle:"))
     assert "1 source, 1 fetched, 0 unchanged, 0 failed, 1 new item, 1 finding, 1 new event" in cycle
+    hour = next(line for line in out.splitlines() if line.startswith("Last hour:"))
+    assert hour.startswith("Last hour: 1 round: 1 source, 1 fetched, 0 unchanged")
     assert re.search(r"; elapsed \d+\.\d\d s$", cycle) and "_" not in cycle
     assert "  May 2024: Production (delay): Delayed — Korean press, known" in out
     assert ": Trailer: " in out and "Trailer (trailer)" not in out and "official trailer" in out and "1 report" in out
@@ -166,6 +168,7 @@ def test_status_json(tmp_path: Path, news_site: NewsSite, capsys: pytest.Capture
     assert main(["status", "--json", *common]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["last_cycle"]["fetched"] == 1 and status["outbox"] == {"pending": 0, "sent": 0}
+    assert status["last_hour"]["rounds"] == 1 and status["last_hour"]["fetched"] == 1
     (source,) = status["sources"]
     assert source["name"] == "Local news" and source["health"] == "ok" and source["items_seen"] == 1
     assert datetime.fromisoformat(source["next_fetch"]) > datetime.fromisoformat(source["last_attempt"])

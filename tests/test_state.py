@@ -812,6 +812,9 @@ def test_cycles(state: State) -> None:
     state.record_cycle({"sources": 3, "cpu": 0.25}, now=T0)
     state.record_cycle({"sources": 4, "cpu": 0.5}, now=T0 + timedelta(minutes=15))
     assert state.last_cycle() == (T0 + timedelta(minutes=15), {"sources": 4, "cpu": 0.5})
+    state.record_cycle({"sources": 1, "fetched": 1, "elapsed": 0.5}, now=T0 + timedelta(minutes=16))
+    assert state.cycles_since(T0 + timedelta(minutes=10)) == {"rounds": 2, "sources": 5, "cpu": 0.5, "fetched": 1}
+    assert state.cycles_since(T0 + timedelta(hours=1)) == {"rounds": 0}
 
 
 def test_integrity_ok_detects_damage(tmp_path: Path) -> None:

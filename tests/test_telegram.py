@@ -609,3 +609,11 @@ def test_backoff_doubles_up_to_the_cap() -> None:
     sender._backoff_base, sender._max_backoff = 1.0, 300.0
     assert [sender.backoff(n) for n in (0, 1, 2, 8, 9, 50)] == [1, 2, 4, 256, 300, 300]
 
+
+
+def test_stats_add_up_the_last_hour_of_rounds() -> None:
+    from bot.messages import format_stats
+
+    text = format_stats({"subscribers_active": 1}, (NOW, {"sources": 1, "fetched": 0}), {"rounds": 12, "fetched": 40})
+    assert "<b>Last hour</b>" in text and "• rounds: 12" in text and "• fetched: 40" in text
+    assert "Last hour" not in format_stats({}, None, {"rounds": 0})

@@ -205,6 +205,21 @@ class ChatRepo:
         )
         return at, stats
 
+    def cycles_since(self, since: datetime, *, limit: int = 20000) -> dict[str, int | float]:
+        """The figures of the fetch rounds since a time, added up, with their number (`rounds`): the
+        daemon fetches each source as it comes due, so one round may hold a single source."""
+        total: dict[str, int | float] = {"rounds": 0}
+        for (raw,) in self._db.read("SELECT stats FROM cycles WHERE at >= ? ORDER BY id DESC LIMIT ?",
+                                    (to_iso(since), limit)):
+            stats = json.loads(str(raw))
+            if not isinstance(stats, dict):
+                continue
+            total["rounds"] += 1
+            for key, value in stats.items():
+                if isinstance(value, int | float) and key != "elapsed":
+                    total[key] = total.get(key, 0) + value
+        return total
+
     def counts(self) -> dict[str, int]:
         """Headline figures of the chat side, for status pages and metrics; subscribers are real chats
         (the console's pseudo-chat is not one)."""

@@ -96,6 +96,7 @@ class Store:
         self.outbox_size = chats.outbox_size
         self.record_cycle = chats.record_cycle
         self.last_cycle = chats.last_cycle
+        self.cycles_since = chats.cycles_since
         # the database itself
         self.integrity_ok = db.integrity_ok
         self.close = db.close

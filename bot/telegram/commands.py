@@ -6,7 +6,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import (
     BotCommand,
@@ -339,7 +339,8 @@ class Commands:
             await self._reply(update, context, REFUSAL)
             return
         state = self.deps.state
-        await self._reply(update, context, messages.format_stats(state.counts(), state.last_cycle()))
+        await self._reply(update, context, messages.format_stats(
+            state.counts(), state.last_cycle(), state.cycles_since(utcnow() - timedelta(hours=1))))
 
     async def health(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Show the health report (operators only)."""
