@@ -86,8 +86,8 @@ def format_alert(event: Event, watch_title: str) -> str:
         _link(event.url, event.title or event.url or "(no headline)"),
         f"Source: {esc(shorten(event.source or 'unknown', SHOWN['source']))} · {event_date(event)}",
     ]
-    if event.evidence and " ".join(event.evidence.split()).casefold() != " ".join(event.title.split()).casefold():
-        lines.append(f"<i>Why: {esc(shorten(event.evidence, SHOWN['evidence']))}</i>")  # not the headline again
+    if event.evidence and not is_headline(event.evidence, event.title):
+        lines.append(f"<i>Why: {esc(shorten(event.evidence, SHOWN['evidence']))}</i>")
     return "\n".join(lines)
 
 
@@ -118,11 +118,18 @@ def format_alert_plain(event: Event, watch_title: str, *, source: str = "", evid
     return "\n".join(lines)
 
 
+def is_headline(evidence: str, title: str) -> bool:
+    """Whether the deciding phrase is the headline itself, or its start cut short (an alert does not
+    give the headline again as its own reason)."""
+    said, head = " ".join(evidence.split()).casefold(), " ".join(title.split()).casefold()
+    return said == head or (len(said) >= 100 and head.startswith(said.removesuffix("…").rstrip()))
+
+
 def _why(event: Event, evidence: str, confidence: float | None) -> str:
     """The deciding phrase and the confidence; the headline is not repeated as its own reason."""
     said = " ".join(evidence.split())
     parts = []
-    if said and said.casefold() != " ".join(event.title.split()).casefold():
+    if said and not is_headline(said, event.title):
         parts.append(f"“{said}”")
     else:
         parts.append(f"the headline reads as {kind_label(event.kind).lower()} news")

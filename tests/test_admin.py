@@ -146,5 +146,8 @@ async def test_pause_resume_and_remove_say_what_they_did_or_why_not(tmp_path: Pa
             assert await ops.pause("Wire") == "Paused <b>Wire</b>."
             assert await ops.pause("wire") == "<b>Wire</b> is already paused."
             assert await ops.resume("Wire") == "Resumed <b>Wire</b>."
-            assert "paused in the sources file" in await ops.resume("Held")
+            assert "already paused (<code>paused: true</code> in the sources file" in await ops.pause("Held")
+            state.set_paused("Held", True)  # paused here too: /resume lifts that, and says what remains
+            assert "is still paused (<code>paused: true</code> in the sources file" in await ops.resume("Held")
+            assert not state.source_state("Held").paused
             assert await ops.remove("Nope") == "Not removed: no source named &#x27;Nope&#x27;. /sources lists them."

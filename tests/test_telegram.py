@@ -414,6 +414,9 @@ def test_alert_gives_a_reason_only_when_it_is_not_the_headline() -> None:
     assert "<i>Why: The streamer renewed it.</i>" in format_alert(summary_said, "S")
     headline_said = dataclasses.replace(summary_said, evidence="  season 3 NEWS ")
     assert "Why:" not in format_alert(headline_said, "S")
+    long_title = "The Lantern Keepers season 3 " + "is finally happening " * 12
+    cut_short = dataclasses.replace(summary_said, title=long_title, evidence=long_title.strip()[:200])
+    assert "Why:" not in format_alert(cut_short, "S")
 
 
 def test_alert_without_a_web_link_has_no_anchor() -> None:

@@ -207,10 +207,13 @@ class ChatRepo:
 
     def cycles_since(self, since: datetime, *, limit: int = 20000) -> dict[str, int | float]:
         """The figures of the fetch rounds since a time, added up, with their number (`rounds`): the
-        daemon fetches each source as it comes due, so one round may hold a single source."""
+        daemon fetches each source as it comes due, so one round may hold a single source. At most
+        the newest `limit` rounds count (a round a second is 3,600 an hour)."""
         total: dict[str, int | float] = {"rounds": 0}
-        for (raw,) in self._db.read("SELECT stats FROM cycles WHERE at >= ? ORDER BY id DESC LIMIT ?",
-                                    (to_iso(since), limit)):
+        # Only the newest `limit` rows by id are looked at (a range of the primary key: the table
+        # holds 30 days of rounds, up to millions of rows, and has no index on `at`).
+        for (raw,) in self._db.read("SELECT stats FROM cycles WHERE id > (SELECT COALESCE(MAX(id), 0) FROM cycles) - ? "
+                                    "AND at >= ?", (limit, to_iso(since))):
             stats = json.loads(str(raw))
             if not isinstance(stats, dict):
                 continue

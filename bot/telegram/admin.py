@@ -81,16 +81,18 @@ class SourceAdmin:
         if source is None:
             return f"No source called {html.escape(name)!s}. /sources lists them."
         shown = f"<b>{html.escape(source.name)}</b>"
+        in_file = " (<code>paused: true</code> in the sources file: remove that line to resume it)"
         st = self.state.source_state(source.name)
-        held = st is not None and (st.paused or (not paused and st.disabled))
-        if paused and held:
-            return f"{shown} is already paused."
-        if not paused and source.paused:
-            return f"{shown} is paused in the sources file (<code>paused: true</code>): remove that line to resume it."
-        if not paused and not held:
-            return f"{shown} is not paused."
-        self.state.set_paused(source.name, paused)
-        if not paused:
+        if paused:
+            if st.paused or source.paused:
+                return f"{shown} is already paused{in_file if source.paused else ''}."
+            self.state.set_paused(source.name, True)
+            return f"Paused {shown}."
+        held = st.paused or st.disabled
+        if held:
+            self.state.set_paused(source.name, False)
             self.state.set_disabled(source.name, False)
-        return f"{'Paused' if paused else 'Resumed'} {shown}."
+        if source.paused:
+            return f"{shown} is still paused{in_file}."
+        return f"Resumed {shown}." if held else f"{shown} is not paused."
 
