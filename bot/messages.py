@@ -13,6 +13,7 @@ from typing import Literal
 
 from bot.models import KIND_LABELS, KINDS, Source, Watch
 from bot.parse.text import shorten, strip_tags
+from bot.store.db import headline_key
 from bot.store.store import Event, SourceState
 
 TELEGRAM_LIMIT = 4096
@@ -121,7 +122,7 @@ def format_alert_plain(event: Event, watch_title: str, *, source: str = "", evid
 def is_headline(evidence: str, title: str) -> bool:
     """Whether the deciding phrase is the headline itself, or its start cut short (an alert does not
     give the headline again as its own reason)."""
-    said, head = " ".join(evidence.split()).casefold(), " ".join(title.split()).casefold()
+    said, head = headline_key(evidence), headline_key(title)
     return said == head or (len(said) >= 100 and head.startswith(said.removesuffix("…").rstrip()))
 
 
