@@ -19,7 +19,7 @@ _TAILS = ("", " 2", "x", "s", " trailer", "期", ".", "e03", "화")
 
 def _phrases() -> list[str]:
     """Every season word, ordinal, cardinal and part word of the tables, in the places they are written."""
-    words = [*seasons._WORD.split("|"), *seasons._CJK_WORD.split("|")]
+    words = [*seasons._WORD_FORMS, *seasons._CJK_WORD.split("|")]
     numbers = [*seasons._ORDINALS, *seasons._CARDINALS, "1", "2", "02", "12", "123", "2024", "1999"]
     out = [f"{w} {n}" for w in words for n in numbers] + [f"{n} {w}" for w in words for n in numbers]
     out += [f"{w}{n}" for w in words for n in ("2", "#3", "no. 4", "ke-2", "2's")]

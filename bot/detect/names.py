@@ -126,21 +126,24 @@ _MONTHS: Final = ("january|february|march|april|may|june|july|august|september|o
                   "marz|juni|juli|oktober|dezember|janeiro|fevereiro|marco|maio|junho|julho|setembro|outubro|"
                   "novembro|dezembro|januari|februari|maret|mei|agustus|desember|"
                   "jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec")
-_TITLE_NEXT: Final = (r"\s?'s|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|seizoen|series|s\d|\d)"
-                      r"(?![^\W_])")
+_A_SEASON: Final = rf"\s(?:{seasons.WORD}|s\d|\d)(?![^\W_])"
+"""A season or a number written next: what makes a name before it a title ("<title> season 2", "<title> 2")."""
+_TITLE_NEXT: Final = rf"\s?'s|{_A_SEASON}"
 """What makes a weekday after "on" the show again ("news on Wednesday season 2", "on Wednesday's cast")."""
 WHEN: Final = " zday "
 """A watch's weekday name used as a date: neither the show nor a word that names it."""
 
 
 _LONG_WORD: Final = re.compile(r"[A-Za-z][A-Za-z'’]{3,}")
-_NAME_AFTER_WORD: Final = re.compile(r"\s?(?:['’]s|:)|\s(?:seasons?|temporadas?|saisons?|staffel|stagione|musim|"
-                                     r"seizoen|series|s\d|\d)(?![^\W_])", re.IGNORECASE)
+_NAME_AFTER_WORD: Final = re.compile(rf"\s?(?:'s|:)|{_A_SEASON}", re.IGNORECASE)
 """What makes a name the show's in any case ("Moving Season 2", "sweet home season 3", "Moving's")."""
 
 
-_SEASON_NUMBER: Final = re.compile(r"(?:season|series|saison|staffel|stagione|temporada|musim)\s?(\d{1,2})(?!\d)")
-"""A season and its number, in lower-cased text."""
+_SEASON_NUMBER: Final = re.compile(
+    r"(?<![^\W_])(?:seasons?|series|saisons?|staffel|stagione|temporadas?|musim)\s?(\d{1,2})(?!\d)")
+"""A season and its number, in lower-cased text, in the languages where a run of capitals before it was
+checked to be a title (en, es, pt, fr, de, it, id); not every season word of `seasons.WORD`: in
+Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky Phan 2")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
 _SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"))
 

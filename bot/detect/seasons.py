@@ -55,8 +55,9 @@ _WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|sta
 
 _WORD_FORMS: Final = tuple(dict.fromkeys(
     form for word in _WORDS.split("|") for form in (normalise(word), strip_accents(normalise(word)))))
-_WORD: Final = trie_pattern(_WORD_FORMS)
-"""Season words in normal form: text is normalised before it is masked, so accents on Latin letters are
+WORD: Final = trie_pattern(_WORD_FORMS)
+"""Season words in normal form, as a regular expression (names.py also reads a season after a title
+with it). Text is normalised before it is masked, so accents on Latin letters are
 gone ("mua"). Accents on other letters go only in a text that also holds an accented Latin letter
 (`normalise`), so such a word is in both forms: "σεζόν" in a Greek headline, "σεζον" beside "café"."""
 _ORDINALS: Final = {form: v for k, v in _ORDINALS_RAW.items()
@@ -75,13 +76,13 @@ _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
 _FORMS: Final = "|".join((
-    rf"{_B}(?:{_WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
+    rf"{_B}(?:{WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
-    rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{_WORD}|{_CJK_WORD})",
-    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{_WORD}){_E}|{_CJK_WORD})",
+    rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
+    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})",
     rf"{_B}(?:(?P<o3>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)\s(?:{_AND})\s(?:{_FINAL})\s"
-    rf"(?:{_WORD}){_E}",
-    rf"{_B}(?:{_WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
+    rf"(?:{WORD}){_E}",
+    rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم){_E}",
     r"第(?P<w1>[一二三四五六])(?:季|期)",
@@ -98,7 +99,7 @@ _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 _PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
 the text."""
-_TRIGGER_WORDS: Final = "|".join((_WORD, _CJK_WORD, _PARTS, _FASL))
+_TRIGGER_WORDS: Final = "|".join((WORD, _CJK_WORD, _PARTS, _FASL))
 _TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_PARTS.split("|"),
                                                         _FASL)}))
 _TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_TRIGGER_FIRST)}])(?:{_TRIGGER_WORDS})")
