@@ -293,12 +293,20 @@ def _id(value: object) -> str:
     return text
 
 
+def _show_name(value: object) -> str:
+    """A show's name: text that holds a letter or a digit (what detection matches)."""
+    text = _text(value)
+    if not any(c.isalnum() for c in text):
+        raise ValueError(f"{text!r} has no letter or digit: a name is matched by its words")
+    return text
+
+
 def _aliases(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
-        return (_text(value),)
+        return (_show_name(value),)
     if not isinstance(value, list):
         raise ValueError("expected a list of names")
-    return tuple(_text(v) for v in value)
+    return tuple(_show_name(v) for v in value)
 
 
 def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -> Watch:
@@ -310,7 +318,7 @@ def _watch(ck: _Checker, node: object, where: str, parent: object, index: int) -
     season = ck.get(m, "season", where, _positive_int, required=True)
     return Watch(
         id=ck.get(m, "id", where, _id, required=True),
-        title=ck.get(m, "title", where, _text, required=True),
+        title=ck.get(m, "title", where, _show_name, required=True),
         season=season,
         aliases=ck.get(m, "aliases", where, _aliases, default=()),
         exclude=ck.get(m, "exclude", where, _aliases, default=()),

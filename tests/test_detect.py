@@ -389,3 +389,43 @@ def test_an_accented_title_is_read_as_written() -> None:
 def test_a_season_written_after_another_title_is_that_title_s(title: str, summary: str, named: bool) -> None:
     item = Item(title=title, summary=summary)
     assert (Detector(WATCHES[:1]).classify(item).watch == WATCHES[0].id) is named
+
+
+@pytest.mark.parametrize("title", ["The Lantern Keepers ❶ confirmed", "The Lantern Keepers ➂ trailer", "❶ ፩ ⓵"])
+def test_a_digit_that_is_no_decimal_number_is_read_as_a_word(title: str) -> None:
+    d = Detector(WATCHES).classify(Item(title=title, summary=title))
+    assert not d.alert
+
+
+@pytest.mark.parametrize(("watch", "title", "named"), [
+    (Watch(id="q", title="???", season=2, aliases=("Quiz Night",)), "Quiz Night season 2 renewed", True),
+    (Watch(id="q", title="★", season=2), "★ season 2 renewed", False),  # marks alone name nothing
+    (Watch(id="c", title="C++ (2024)", season=2), "C++ (2024) season 2 renewed by the network", True),
+    (Watch(id="w", title="Weißensee", season=2), "WEISSENSEE season 2 renewed", True),
+    (Watch(id="w", title="Weißensee", season=2), "weissensee-season-2-renewed", True),
+    (Watch(id="s", title="Severance", season=2, aliases=("세브란스: 단절",)), "세브란스: 단절 시즌2 예고편 공개", True),
+    (Watch(id="s", title="Severance", season=2, aliases=("세브란스: 단절",)), "세브란스:단절 시즌2 예고편 공개", True),
+    (Watch(id="y", title="Who?", season=2), "The streamer reveals who is back in the season 2 trailer", False),
+    (Watch(id="y", title="Who?", season=2), "Who? season 2 trailer released by the streamer", True),
+    (Watch(id="k", title="Harbor Lights: Korea", season=2, exclude=("Harbor Lights",)),
+     "Harbor Lights: Korea season 2 confirmed", True),
+    (Watch(id="k", title="Harbor Lights: Korea", season=2, exclude=("Harbor Lights",)),
+     "Harbor Lights season 2 confirmed", False),
+    (Watch(id="l", title="The Lantern Keepers", season=2), "The\u200bLantern\u200bKeepers season\u200b2 renewed", True),
+    (Watch(id="l", title="The Lantern Keepers", season=2), "The Lan\u00adtern Keep\u00aders season 2 renewed", True),
+])
+def test_names_as_users_write_them(watch: Watch, title: str, named: bool) -> None:
+    assert (Detector([watch]).classify(Item(title=title)).watch == watch.id) is named
+
+
+def test_a_headline_that_names_only_a_look_alike_is_about_it() -> None:
+    watch = Watch(id="l", title="The Lantern Keepers", season=3, exclude=("The Lantern Keepers: Origins",))
+    spin_off = Item(title="The Lantern Keepers: Origins renewed for season 3",
+                    summary="The prequel to the hit drama The Lantern Keepers returns next year.")
+    assert Detector([watch]).classify(spin_off).watch is None
+    both = Item(title="The Lantern Keepers: Origins and The Lantern Keepers season 3 both renewed")
+    assert Detector([watch]).classify(both).watch == "l"
+
+
+def test_invisible_marks_inside_words_are_dropped() -> None:
+    assert normalise("Lan\u00adtern\u200b Keep\u2060ers\ufeff") == "lantern keepers"

@@ -45,11 +45,11 @@ class Reading:
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
     """Tokens where a bare number after the show ("<title> 2") is a season, other numbers `znum`."""
-    if not any(map(str.isdigit, toks)):
+    if not any(map(str.isdecimal, toks)):
         return toks
     out = list(toks)
     for i, tok in enumerate(toks):
-        if tok.isdigit():
+        if tok.isdecimal():
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
             after_show = i > 0 and toks[i - 1] == "zshow"
             value = seasons.number_value(tok) if after_show and nxt not in _UNITS else 0
@@ -153,8 +153,8 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
     target = names.watch.season
     head_text = names.mask(title)
     body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
-    if "zshow" not in head_text and "zshow" not in body_text:
-        return None
+    if "zshow" not in head_text and ("zshow" not in body_text or "zexcl" in head_text):
+        return None  # not named, or the headline names only a look-alike: the item is about that one
     head_text = _year_in_name(seasons.mask(head_text, target))
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     head = _seasoned(tokens(head_text), target)

@@ -24,18 +24,29 @@ from bot.models import Watch
 SHOW: Final = " zshow "
 EXCLUDED: Final = " zexcl "
 _LATIN: Final = "a-z0-9\u00c0-\u024f"
-_WORD_SEP: Final = r"[\s\-_.\u00b7:'&]*"
-_CHAR_SEP: Final = r"[\s\u00b7'\-:]?"
+_SEPARATORS: Final = "-_.\u00b7:'&"
+_CHAR_SEP: Final = r"[\s\u00b7'\-:]{0,2}"
+"""Between two characters of a Korean or Japanese name: nothing, a space, a dot or a colon and a space
+("세브란스: 단절" and "세브란스:단절")."""
+
+
+def has_word(name: str) -> bool:
+    """Whether a name holds a letter or a digit: a name of marks alone ("???") names nothing."""
+    return any(c.isalnum() for c in name)
 
 
 def name_pattern(name: str) -> str:
-    """A regular expression for one name and its spelling variants (normalised text)."""
+    """A regular expression for one name and its spelling variants (normalised text): between its words,
+    any run of spaces, dashes, dots, colons, apostrophes, ampersands, or the marks the name itself
+    holds ("C++ (2024)"); "ß" may be written "ss"."""
     norm = normalise(name)
     if has_cjk(norm):
         chars = [c for c in norm if not c.isspace() and c not in "\u00b7'-:"]
         return _CHAR_SEP.join(re.escape(c) for c in chars)
     words = re.findall(r"[^\W_]+", norm)
-    body = _WORD_SEP.join(re.escape(w) for w in words)
+    own = "".join(sorted({c for c in norm if not c.isalnum() and not c.isspace()} - set(_SEPARATORS)))
+    separator = f"[\\s{re.escape(_SEPARATORS + own)}]*"
+    body = separator.join(re.escape(w).replace("ß", "(?:ß|ss)") for w in words)
     # The first letter comes before the boundary test, so that the search skips to where it stands.
     return rf"{re.escape(body[0])}(?<![{_LATIN}].){body[1:]}(?![{_LATIN}])"
 
@@ -198,12 +209,15 @@ def _title_case(text: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
+_ENDS: Final = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
     """The names a watch writes with capitals in Latin letters ("You", "Moving", "Élite"), in lower case
     (matched in lower-cased text; the first letter comes before the boundary test, so that the search
     skips to where it stands): in text that has capitals, such a name in lower case is an ordinary
     word; unless the watch also lists it in lower case (a title the press writes so: "black-ish")."""
-    folded = [" ".join(fold(n).split()) for n in names]
+    folded = [_ENDS.sub("", " ".join(fold(n).split())) for n in names]  # "You!" is written "you"
     lower = {f for f in folded if f == f.lower()}
     forms = sorted({f.lower() for f in folded if f.isascii() and f.strip() and f != f.lower()} - lower,
                    key=len, reverse=True)
@@ -238,7 +252,7 @@ def _when(m: re.Match[str]) -> str:
 
 
 def _alternation(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    patterns = [name_pattern(n) for n in sorted(names, key=len, reverse=True) if n.strip()]
+    patterns = [name_pattern(n) for n in sorted(names, key=len, reverse=True) if has_word(n)]
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
@@ -273,12 +287,16 @@ class Names:
             if len(lower) != len(part):
                 return False  # a letter whose lower case is longer: positions would not match
             cased = part != lower
+            title_case: bool | None = None  # read once: a part may hold the name many times
             for m in self.words.finditer(lower):  # a plain pattern on lower case: found in one quick pass
                 if _NAME_AFTER_WORD.match(part, m.end()):
                     return False  # before a season ("sweet home season 3"), a name is the title in any case
                 if cased and part[m.start():m.end()].islower():
                     seen = True
-                elif not (cased and _title_case(part)):
+                    continue
+                if title_case is None:
+                    title_case = cased and _title_case(part)
+                if not title_case:
                     return False  # written as a title, or in a text without capitals
         if not seen:
             return False
@@ -323,11 +341,20 @@ class Names:
         longer = self.show.match(m.string, m.start()) if self.show is not None else None
         return m.group(0) if longer is not None and longer.end() > m.end() else _when(m)
 
+    def _excluded(self, m: re.Match[str]) -> str:
+        """A look-alike, unless it is part of a longer name of the watch's own ("<title>: Korea" for a
+        watch that excludes "<title>")."""
+        if self.show is not None:
+            for own in self.show.finditer(m.string):
+                if own.start() <= m.start() and m.end() <= own.end() and own.end() - own.start() > len(m.group(0)):
+                    return m.group(0)
+        return EXCLUDED
+
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, weekday names used as dates, then the watch's names,
         replaced by placeholders."""
         if self.exclude is not None:
-            text = self.exclude.sub(EXCLUDED, text)
+            text = self.exclude.sub(self._excluded, text)
         if self.dates is not None:
             text = self.dates.sub(self._when, text)
         if self.show is None:
@@ -336,13 +363,14 @@ class Names:
 
 
 def name_key(name: str) -> str:
-    """A fragment every spelling of a name contains: its longest word (two characters for CJK)."""
+    """A fragment every spelling of a name contains: its longest word, or the longest part of it around
+    a "ß" (written "ss" too); two characters for CJK."""
     norm = normalise(name)
     if has_cjk(norm):
         chunks: list[str] = re.split(r"[\s\u00b7'\-:]+", norm)
         return max(chunks, key=len)[:2]
     words: list[str] = re.findall(r"[^\W_]+", norm) or [norm]
-    return max(words, key=len)
+    return max(max(words, key=len).split("ß"), key=len)
 
 
 class NameIndex:
@@ -353,7 +381,7 @@ class NameIndex:
         keys: dict[str, set[int]] = {}
         for i, watch in enumerate(watches):
             for name in spellings(watch):
-                if name.strip():
+                if has_word(name):
                     keys.setdefault(name_key(name), set()).add(i)
         self._keys = tuple((k, frozenset(v)) for k, v in sorted(keys.items()))
 

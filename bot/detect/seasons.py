@@ -140,7 +140,7 @@ def mask(text: str, target: int) -> str:
 
 def number_value(token: str) -> int:
     """A bare season number written after a title ("<title> 2"), or 0."""
-    if token.isdigit() and len(token) <= 2:
+    if token.isdecimal() and len(token) <= 2:  # not isdigit: "❶" is a digit that int() cannot read
         return int(token)
     return _CARDINALS.get(token, 0) if token in ("two", "three", "four", "five", "dos", "tres", "zwei", "deux",
                                                  "due", "dua", "tiga") else 0

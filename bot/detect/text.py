@@ -15,6 +15,8 @@ _MARKS: Final = str.maketrans({
     # letters without a decomposition that addresses write plainly: Turkish ı and İ, ł, ø, đ
     "\u0131": "i", "\u0130": "I", "\u0142": "l", "\u0141": "L", "\u00f8": "o", "\u00d8": "O", "\u0111": "d",
     "\u0110": "D", "\uff65": "\u00b7", "\u2022": "\u00b7", "\u3000": " ", "\u00a0": " ",
+    # invisible marks inside words: zero-width space, soft hyphen, word joiner, byte order mark
+    "\u200b": "", "\u00ad": "", "\u2060": "", "\ufeff": "",
 })
 _MARK_OF: Final = {chr(k): v for k, v in _MARKS.items()}
 _MARKED: Final = re.compile("[" + re.escape("".join(_MARK_OF)) + "]")
