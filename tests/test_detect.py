@@ -429,3 +429,19 @@ def test_a_headline_that_names_only_a_look_alike_is_about_it() -> None:
 
 def test_invisible_marks_inside_words_are_dropped() -> None:
     assert normalise("Lan\u00adtern\u200b Keep\u2060ers\ufeff") == "lantern keepers"
+
+
+def test_an_item_detection_fails_on_is_no_alert_and_one_log_line(monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import bot.detect.detector as detector_module
+
+    def broken(*_: object) -> None:
+        raise ValueError("a bug")
+
+    detector = Detector(WATCHES)
+    monkeypatch.setattr(detector_module, "read", broken)
+    with caplog.at_level("WARNING", logger="newsbot.detect"):
+        d = detector.classify(Item(title="The Lantern Keepers season 3 renewed", url="https://example.org/a"))
+    assert not d.alert and d.evidence == "detection failed: ValueError"
+    assert [r.getMessage() for r in caplog.records] == [
+        "detection failed on https://example.org/a: ValueError: a bug"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
@@ -13,6 +14,8 @@ from bot.detect.model import Model, shipped
 from bot.detect.names import NameIndex, Names
 from bot.detect.text import fold, normalise, sentences, tokens
 from bot.models import SURE_CONFIDENCE, Decision, Item, Kind, Watch
+
+log = logging.getLogger("newsbot.detect")
 
 NEAR_MISS: Final = 0.25
 """From this probability up, a refused item is a near miss that its article could decide."""
@@ -64,7 +67,15 @@ class Detector:
         self._seasons = sorted({w.season for w in watches})
 
     def classify(self, item: Item) -> Decision:
-        """Judge an item from its headline and summary."""
+        """Judge an item from its headline and summary. An item detection fails on is logged in one line
+        and is no alert: one odd item must not stop its source, whose other items are judged."""
+        try:
+            return self._classify(item)
+        except Exception as exc:  # noqa: BLE001 - whatever a feed holds, the cycle goes on
+            log.warning("detection failed on %s: %s: %s", item.url or repr(item.title[:80]), type(exc).__name__, exc)
+            return Decision(alert=False, evidence=f"detection failed: {type(exc).__name__}")
+
+    def _classify(self, item: Item) -> Decision:
         title = _strip_publisher(normalise(item.title), normalise(item.publisher))
         summary = normalise(item.summary)
         named = self._index.candidates(title + "\n" + summary[:SUMMARY_CHARS])
