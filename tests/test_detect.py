@@ -90,6 +90,8 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("сезон 5", 5, "ztseason"), ("الموسم الثاني", 2, "ztseason"), ("فصل دوم", 2, "ztseason"),
     ("δεύτερης σεζόν", 2, "ztseason"), ("Café δεύτερης σεζόν", 2, "cafe ztseason"),
     ("दूसरे सीज़न", 2, "ztseason"), ("2 сезона", 2, "ztseason"), ("3 sezonul", 3, "ztseason"),
+    ("season III", 3, "ztseason"), ("temporada IV", 3, "zoseason"), ("the game II", 2, "the game ii"),
+    ("3기 제작 확정", 3, "ztseason 제작 확정"), ("2기가 온다", 3, "zoseason 가 온다"), ("1기생 모집", 1, "1기생 모집"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -127,6 +129,8 @@ def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     ("a concept trailer", "fan", "fans"), ("fans react to the trailer", "fans", "fan"),
     ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),
     ("not renewed", "neg", "yet"), ("no date yet", "yet", "neg"), ("the finale airs", "episode", "after"),
+    ("3화 공개", "episode", "film"), ("영화 속 대화가 화제", "film", "episode"), ("第3話", "episode", "date"),
+    ("6月17日配信", "date", "episode"), ("日本で予告編公開", "trailer", "date"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load

@@ -7,8 +7,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Final
 
 from bot.detect.text import has_cjk, normalise, tokens, trie_pattern
+
+_DIGIT: Final = str.maketrans("0123456789", "##########")
+"""A Korean or Japanese phrase of the tables writes a digit as "#" ("#화": an episode number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,7 @@ class CueTable:
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
         for i, tok in enumerate(toks):
             if cjk and has_cjk(tok):
-                hits.extend((i, f) for m in self.char_pattern.finditer(tok)  # type: ignore[union-attr]
+                hits.extend((i, f) for m in self.char_pattern.finditer(tok.translate(_DIGIT))  # type: ignore[union-attr]
                             for f in self.chars[m.group(0)])
                 continue
             phrase, k = tok, i

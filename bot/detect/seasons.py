@@ -2,7 +2,7 @@
 
 "season 2", "S2", "2nd season", "second season", "시즌2", "두 번째 시즌", "シーズン2", "第2期",
 "temporada 2", "2a temporada", "segunda temporada", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
-"stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季"... all become
+"stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季", "season III", "3기"... all become
 ` ztseason ` (the watched season) or ` zoseason ` (any other); "part 2" becomes ` zpart ` and a year
 ` zyear `, so that nothing fitted depends on a number. Text is normalised (see `text.normalise`).
 """
@@ -68,6 +68,10 @@ _FASL: Final = "فصل"
 """Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
 _ORD: Final = trie_pattern(_ORDINALS)
 _CARD: Final = trie_pattern(_CARDINALS)
+_ROMAN: Final = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8}
+"""Roman numerals after a season word ("season III"); not after a bare title, where they number games
+and films ("<title> II")."""
+_ROMAN_PATTERN: Final = trie_pattern(_ROMAN)
 _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
 """Words of "the fifth and final season": the number names the season."""
@@ -86,7 +90,8 @@ _FORMS: Final = "|".join((
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم){_E}",
     r"第(?P<w1>[一二三四五六])(?:季|期)",
-    r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌)",
+    r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌|기(?:(?=[가는를의도에와])|(?![\uac00-\ud7a3])))",
+    rf"{_B}(?:{WORD})\s(?P<r1>{_ROMAN_PATTERN}){_E}",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
     rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
@@ -119,6 +124,8 @@ def _value(m: re.Match[str]) -> int:
         return int(text)
     if group[0] == "w":
         return _CARDINALS.get(text, 0)
+    if group[0] == "r":
+        return _ROMAN[text]
     return _ORDINALS.get(text, _CARDINALS.get(text, 0))
 
 
