@@ -123,7 +123,7 @@ def test_classify_plain_lines_on_stdin(tmp_path: Path) -> None:
     assert len(out) == 3
     assert out[0].startswith("ALERT production (filming start)") and "begins filming" in out[0]
     assert out[1].startswith("no alert") and "Will there be" in out[1]
-    assert out[2].startswith("ALERT renewal (renewal)") and out[2].endswith("renewed for season 2")
+    assert out[2].startswith("ALERT renewal  ") and out[2].endswith("renewed for season 2")
     assert proc.stderr.splitlines() == ["newsbot: classify: line 2: empty",
                                         "newsbot: classify: 1 of 4 could not be judged"]
     good = subprocess.run([sys.executable, "-m", "bot", "classify"], input=SPECULATION[0] + "\n",

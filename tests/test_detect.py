@@ -130,8 +130,8 @@ def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),
     ("not renewed", "neg", "yet"), ("no date yet", "yet", "neg"), ("the finale airs", "episode", "after"),
     ("3화 공개", "episode", "film"), ("영화 속 대화가 화제", "film", "episode"), ("第3話", "episode", "date"),
-    ("6月17日配信", "date", "episode"), ("日本で予告編公開", "trailer", "date"), ("teaser oficial", "official", "renew"),
-    ("¡es oficial! renovada", "renew", "trailer"),
+    ("6月17日配信", "date", "episode"), ("日本で予告編公開", "trailer", "date"),
+    ("teaser oficial", "official", "renew"), ("¡es oficial! renovada", "renew", "trailer"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load

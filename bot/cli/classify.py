@@ -69,8 +69,8 @@ def item_of(line: str) -> Item:
 def decision_line(item: Item, decision: Decision) -> str:
     """One readable line: the verdict with kind and milestone, the confidence, the headline, why."""
     if decision.alert:
-        milestone = decision.milestone.replace("_", " ")
-        verdict = f"ALERT {decision.kind}" + (f" ({milestone})" if milestone else "")
+        milestone = decision.milestone.replace("_", " ") if decision.milestone != decision.kind else ""
+        verdict = f"ALERT {decision.kind}" + (f" ({milestone})" if milestone else "")  # not "renewal (renewal)"
         evidence = " ".join(decision.evidence.split())
         why = f"  — why: {evidence}" if evidence and evidence != item.title else ""
     else:
