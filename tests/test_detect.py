@@ -390,6 +390,16 @@ def test_an_accented_title_is_read_as_written() -> None:
     ("New season 3 trailer for The Lantern Keepers", "", True),
     ("The Lantern Keepers Star Teases Season 3 Trailer", "", True),  # Title Case: no telling whose
     ("The Lantern Keepers 3 starts filming", "The cast is back in Seoul. Season 3 brings new faces.", True),
+    # a title after the season ("season 3 of <title>"), and ordinals
+    ("The streamer confirms the third season of Harbor Lights", "It follows hits like The Lantern Keepers.", False),
+    ("El servicio confirma la temporada 3 de Harbor Lights", "Sigue el éxito de The Lantern Keepers.", False),
+    ("The streamer confirms Harbor Lights third season", "It follows hits like The Lantern Keepers.", False),
+    ("The streamer confirms season 3 of The Lantern Keepers", "", True),
+    ("The streamer confirms the third season of The Lantern Keepers", "", True),
+    ("The streamer confirms season 3 of the Lantern Keepers", "", True),
+    ("The streamer confirms season 3 of its hit", "The Lantern Keepers returns next year.", True),
+    ("The streamer confirms season 3 of Netflix's hit", "The Lantern Keepers returns next year.", True),
+    ("The Lantern Keepers 3 trailer", "The trailer for the third season of Harbor Lights came out too.", True),
 ])
 def test_a_season_written_after_another_title_is_that_title_s(title: str, summary: str, named: bool) -> None:
     item = Item(title=title, summary=summary)

@@ -150,11 +150,17 @@ _NAME_AFTER_WORD: Final = re.compile(rf"\s?(?:'s|:)|{_A_SEASON}", re.IGNORECASE)
 """What makes a name the show's in any case ("Moving Season 2", "sweet home season 3", "Moving's")."""
 
 
+_SEASON_WORDS: Final = "seasons?|series|saisons?|staffel|stagione|temporadas?|musim"
 _SEASON_NUMBER: Final = re.compile(
-    r"(?<![^\W_])(?:seasons?|series|saisons?|staffel|stagione|temporadas?|musim)\s?(\d{1,2})(?!\d)")
-"""A season and its number, in lower-cased text, in the languages where a run of capitals before it was
-checked to be a title (en, es, pt, fr, de, it, id); not every season word of `seasons.WORD`: in
-Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky Phan 2")."""
+    rf"(?<![^\W_])(?:{_SEASON_WORDS})\s?(?P<n>\d{{1,2}})(?!\d)"
+    rf"|(?<![^\W_])(?P<o>{seasons.ORDINAL})\s(?:{_SEASON_WORDS})(?![^\W_])")
+"""A season and its number ("season 3", "third season"), in lower-cased text, in the languages where a
+run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id); not every season word
+of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky
+Phan 2")."""
+_OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
+"""What joins a season to the title written after it ("the third season of <title>", "la temporada 3
+de <title>")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
 _SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"))
 
@@ -191,6 +197,26 @@ def _owner(text: str) -> tuple[str, int]:
     return " ".join(w for w, _ in reversed(run)), run[-1][1]
 
 
+def _owner_after(text: str) -> str:
+    """The title a text starts with, after a season and "of" ("season 3 of <title>"): its run of
+    capitalised words (with the small words titles hold), up to a word in lower case or a mark that
+    ends a clause; "" when there is none or it is a possessive ("season 3 of Netflix's hit")."""
+    run: list[str] = []
+    for word in text.split():
+        bare = word.strip(_QUOTES).rstrip(".!?,;:")
+        if bare and (bare[0].isupper() or bare[0].isdigit() or ((run or bare == "the") and bare in _SMALL_WORDS)):
+            run.append(bare)
+        else:
+            break
+        if word.rstrip(_QUOTES)[-1:] in (".", "!", "?", ",", ";", ":"):
+            break
+    while run and run[-1] in _SMALL_WORDS:
+        run.pop()
+    if not run or run[-1].lower().endswith("'s"):
+        return ""
+    return " ".join(run)
+
+
 _SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
 _NOT_TITLES: Final = frozenset((
     "new", "final", "first", "second", "third", "next", "last", "official", "upcoming", "full", "exclusive",
@@ -201,6 +227,11 @@ _NOT_TITLES: Final = frozenset((
     "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming"))
 """Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix Korea
 season 2")."""
+
+
+def _a_title(words: str) -> bool:
+    """Whether a run of capitalised words may be a title: one of them is no label ("New", "Netflix")."""
+    return any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in words.split())
 
 
 def _title_case(text: str) -> bool:
@@ -305,9 +336,9 @@ class Names:
 
     def seasons_of_others(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
         """Whether every mention of the watched season in an item belongs to another title written
-        just before it, in a headline or summary written in sentence case ("Sweet Home season 2 gets a
-        trailer, as fans wait for <watch> to return"): the item has no news of this season of the
-        watch. `raw` and `text` as for `only_as_words`."""
+        just before it or after it ("season 2 of <title>"), in a headline or summary written in sentence
+        case ("Sweet Home season 2 gets a trailer, as fans wait for <watch> to return"): the item has
+        no news of this season of the watch. `raw` and `text` as for `only_as_words`."""
         if self.show is None:
             return False
         others = 0
@@ -317,12 +348,15 @@ class Names:
                 continue  # a letter whose lower case is longer: positions would not match
             title_case: bool | None = None
             for number in _SEASON_NUMBER.finditer(lower):
-                if int(number.group(1)) != self.watch.season:
+                value = int(number["n"]) if number["n"] else seasons.ordinal_value(number["o"])
+                if value != self.watch.season:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
                 title, start = _owner(window)
-                if not any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in title.split()):
-                    continue  # no title before this mention ("the new season 2", "Netflix season 2")
+                if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
+                    title, window, start = _owner_after(part[of.end():of.end() + 120]), "", 0
+                if not _a_title(title):
+                    continue  # no title beside this mention ("the new season 2", "Netflix season 2")
                 if title_case is None:
                     title_case = _title_case(part)
                 if title_case:
@@ -334,7 +368,13 @@ class Names:
                 others += 1
         if not others:
             return False
-        return sum(seasons.mask(t, self.watch.season).count(seasons.TARGET.strip()) for t in text) <= others
+        return sum(self._season_mentions(t) for t in text) <= others
+
+    def _season_mentions(self, text: str) -> int:
+        """How often a normalised text names the watched season, "<title> 2" included."""
+        masked = seasons.mask(self.mask(text), self.watch.season)
+        bare = re.findall(rf"zshow\s*{self.watch.season}(?![^\W_])", masked)
+        return masked.count(seasons.TARGET.strip()) + len(bare)
 
     def _when(self, m: re.Match[str]) -> str:
         """A weekday name as a date, unless a longer name of the watch starts with it ("Wednesday Addams")."""

@@ -145,6 +145,15 @@ def mask(text: str, target: int) -> str:
     return _PATTERN.sub(swap, text)
 
 
+ORDINAL: Final = _ORD
+"""Ordinal words in normal form ("second", "2nd", "segunda", "zweite"...), as a regular expression."""
+
+
+def ordinal_value(word: str) -> int:
+    """The season an ordinal word names ("third" is 3), or 0 ("final", or no ordinal)."""
+    return _ORDINALS.get(word, 0)
+
+
 def number_value(token: str) -> int:
     """A bare season number written after a title ("<title> 2"), or 0."""
     if token.isdecimal() and len(token) <= 2:  # not isdigit: "❶" is a digit that int() cannot read
