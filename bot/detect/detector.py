@@ -72,7 +72,8 @@ class Detector:
         try:
             return self._classify(item)
         except Exception as exc:  # noqa: BLE001 - whatever a feed holds, the cycle goes on
-            log.warning("detection failed on %s: %s: %s", item.url or repr(item.title[:80]), type(exc).__name__, exc)
+            log.warning("detection failed on %s: %s: %s", item.url or repr(item.title[:80]), type(exc).__name__,
+                        " ".join(str(exc).split()))  # one line, whatever the message holds
             return Decision(alert=False, evidence=f"detection failed: {type(exc).__name__}")
 
     def _classify(self, item: Item) -> Decision:

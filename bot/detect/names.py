@@ -26,8 +26,8 @@ EXCLUDED: Final = " zexcl "
 _LATIN: Final = "a-z0-9\u00c0-\u024f"
 _SEPARATORS: Final = "-_.\u00b7:'&"
 _CHAR_SEP: Final = r"[\s\u00b7'\-:]{0,2}"
-"""Between two characters of a Korean or Japanese name: nothing, a space, a dot or a colon and a space
-("세브란스: 단절" and "세브란스:단절")."""
+"""Between two characters of a Korean or Japanese name: nothing, or up to two spaces, middle dots,
+apostrophes, dashes or colons ("세브란스: 단절" and "세브란스:단절")."""
 
 
 def has_word(name: str) -> bool:
@@ -159,6 +159,7 @@ run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id)
 of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky
 Phan 2")."""
 _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
+_CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
@@ -352,9 +353,14 @@ class Names:
                 if value != self.watch.season:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
+                if self._ends_with_name(window):
+                    return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
                 title, start = _owner(window)
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
-                    title, window, start = _owner_after(part[of.end():of.end() + 120]), "", 0
+                    clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
+                    if self.show.search(normalise(clause)):
+                        return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>")
+                    title, window, start = _owner_after(clause), "", 0
                 if not _a_title(title):
                     continue  # no title beside this mention ("the new season 2", "Netflix season 2")
                 if title_case is None:
@@ -370,6 +376,11 @@ class Names:
             return False
         return sum(self._season_mentions(t) for t in text) <= others
 
+    def _ends_with_name(self, text: str) -> bool:
+        """Whether a text as written ends with one of the watch's names (before a season written next)."""
+        norm = normalise(text).rstrip(_QUOTES + " ")
+        return self.show is not None and any(m.end() == len(norm) for m in self.show.finditer(norm))
+
     def _season_mentions(self, text: str) -> int:
         """How often a normalised text names the watched season, "<title> 2" included."""
         masked = seasons.mask(self.mask(text), self.watch.season)
@@ -381,20 +392,25 @@ class Names:
         longer = self.show.match(m.string, m.start()) if self.show is not None else None
         return m.group(0) if longer is not None and longer.end() > m.end() else _when(m)
 
-    def _excluded(self, m: re.Match[str]) -> str:
-        """A look-alike, unless it is part of a longer name of the watch's own ("<title>: Korea" for a
-        watch that excludes "<title>")."""
-        if self.show is not None:
-            for own in self.show.finditer(m.string):
-                if own.start() <= m.start() and m.end() <= own.end() and own.end() - own.start() > len(m.group(0)):
-                    return m.group(0)
-        return EXCLUDED
+    def _exclude(self, text: str) -> str:
+        """Look-alikes masked, unless one is part of a longer name of the watch's own ("<title>: Korea"
+        for a watch that excludes "<title>"): the watch's names are found once per text."""
+        own: list[tuple[int, int]] | None = None
+
+        def excluded(m: re.Match[str]) -> str:
+            nonlocal own
+            if own is None:
+                own = [o.span() for o in self.show.finditer(text)] if self.show is not None else []
+            start, end = m.span()
+            longer = any(a <= start and end <= b and b - a > end - start for a, b in own)
+            return m.group(0) if longer else EXCLUDED
+
+        return self.exclude.sub(excluded, text) if self.exclude is not None else text
 
     def mask(self, text: str) -> str:
         """Normalised text with look-alikes, weekday names used as dates, then the watch's names,
         replaced by placeholders."""
-        if self.exclude is not None:
-            text = self.exclude.sub(self._excluded, text)
+        text = self._exclude(text)
         if self.dates is not None:
             text = self.dates.sub(self._when, text)
         if self.show is None:
