@@ -125,6 +125,16 @@ def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     assert {"trailer", "announce"} <= families
 
 
+@pytest.mark.parametrize("text", ["시즌2 촬영 종료", "시즌2 촬영종료", "시즌2  촬영 종료!"])
+def test_a_korean_phrase_matches_spaced_or_not_at_its_first_word(text: str) -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    found = load().find(tokens(normalise(text)))
+    assert (1, "wrap") in found
+    assert all(fam != "filming" for _, fam in found)  # the longer phrase, not its first word
+
+
 @pytest.mark.parametrize(("text", "family", "not_family"), [
     ("a concept trailer", "fan", "fans"), ("fans react to the trailer", "fans", "fan"),
     ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),

@@ -4,6 +4,7 @@ date, filming, speculation... in each language. Families are features; their wei
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -13,11 +14,14 @@ from bot.detect.text import has_cjk, normalise, tokens, trie_pattern
 
 _DIGIT: Final = str.maketrans("0123456789", "##########")
 """A Korean or Japanese phrase of the tables writes a digit as "#" ("#화": an episode number)."""
+_SPACE: Final = re.escape(" ")
 
 
 @dataclass(frozen=True, slots=True)
 class CueTable:
-    """Phrase → families: Latin phrases by their space-joined words, CJK phrases by characters."""
+    """Phrase → families: Latin phrases by their space-joined words, CJK phrases by characters (a
+    space in a CJK phrase may be there or not: Korean is spaced as each writer likes, "제작 확정" and
+    "제작확정")."""
 
     words: dict[str, tuple[str, ...]]
     chars: dict[str, tuple[str, ...]]
@@ -29,10 +33,16 @@ class CueTable:
         hits: list[tuple[int, str]] = []
         words, prefixes, n = self.words, self.prefixes, len(toks)
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
+        if cjk:
+            starts, at = [], 0
+            for tok in toks:
+                starts.append(at)
+                at += len(tok) + 1
+            hits.extend((bisect_right(starts, m.start()) - 1, f)
+                        for m in self.char_pattern.finditer(" ".join(toks).translate(_DIGIT))  # type: ignore[union-attr]
+                        for f in self.chars["".join(m.group(0).split())])
         for i, tok in enumerate(toks):
             if cjk and has_cjk(tok):
-                hits.extend((i, f) for m in self.char_pattern.finditer(tok.translate(_DIGIT))  # type: ignore[union-attr]
-                            for f in self.chars[m.group(0)])
                 continue
             phrase, k = tok, i
             while True:
@@ -44,7 +54,6 @@ class CueTable:
                     break
                 phrase = phrase + " " + toks[k]
         return hits
-
 
     def phrases(self, toks: list[str], family: str) -> int:
         """How many phrases of two words or more of one family a (Latin) token list holds."""
@@ -68,8 +77,7 @@ def parse_table(text: str, words: dict[str, list[str]], chars: dict[str, list[st
         family, _, phrase = line.partition("\t")
         norm = normalise(phrase)
         if has_cjk(norm):
-            key = "".join(norm.split())
-            chars.setdefault(key, []).append(family)
+            chars.setdefault(norm, []).append(family)
         else:
             key = " ".join(tokens(norm))
             if key:
@@ -86,9 +94,12 @@ def load() -> CueTable:
         if entry.name.endswith(".tsv"):
             parse_table(entry.read_text(encoding="utf-8"), words, chars)
     prefixes = {" ".join(k.split()[:j]) for k in words for j in range(1, k.count(" ") + 1)}
+    joined: dict[str, set[str]] = {}
+    for phrase, fams in chars.items():
+        joined.setdefault("".join(phrase.split()), set()).update(fams)
     return CueTable(
         words={k: tuple(sorted(set(v))) for k, v in words.items()},
-        chars={k: tuple(sorted(set(v))) for k, v in chars.items()},
+        chars={k: tuple(sorted(v)) for k, v in joined.items()},
         prefixes=frozenset(prefixes),
-        char_pattern=re.compile(trie_pattern(chars)) if chars else None,
+        char_pattern=re.compile(trie_pattern(chars).replace(_SPACE, " ?")) if chars else None,
     )
