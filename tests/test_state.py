@@ -488,6 +488,50 @@ def test_same_milestone_weeks_later_is_a_new_event_and_alerts(state: State) -> N
     assert again.event.id == later[2].event.id and not again.new_event
 
 
+def test_a_season_is_renewed_once(state: State) -> None:
+    """Once a renewal is established (two headlines told it), an unsure renewal report months later
+    ("renewed": the next season's order, or the same one told again) folds into it and alerts no one;
+    a sure one is read as its next kind ("returns in October": a date)."""
+    state.subscribe(1, "private", "all", now=T0)
+    first = find(state, source="s", item=replace(item(1), published=T0), decision=decision(), now=T0, alert=True)
+    assert first.new_event and first.queued == 1
+    coverage = replace(decision(), next_kind="release_date", next_milestone="release_date")
+    week = T0 + timedelta(days=7)
+    same = find(state, source="t", item=replace(item(2), published=week), decision=coverage, now=week, alert=True)
+    assert same.event.id == first.event.id and same.queued == 0  # the order's own coverage
+    months = T0 + timedelta(days=200)
+    told_again = replace(coverage, confidence=0.6, needs_confirmation=True)
+    later = find(state, source="t", item=replace(item(3), published=months), decision=told_again, now=months,
+                 alert=True)
+    assert later.event.id == first.event.id and not later.new_event and later.queued == 0
+    dated = find(state, source="t", item=replace(item(4), published=months), decision=coverage, now=months,
+                 alert=True)
+    assert dated.new_event and (dated.event.kind, dated.event.milestone) == ("release_date", "release_date")
+    assert dated.queued == 1 and dated.event.id in [m.event_id for m in state.pending(now=months)]
+    assert [e.kind for e in state.events("aouad-2")] == ["release_date", "renewal"]
+    other = find(state, source="t", item=replace(item(5), published=months), decision=decision(watch="b-2"),
+                 now=months, alert=True)
+    assert other.new_event and other.queued == 1  # another watch's renewal is its own news
+
+
+def test_one_report_of_a_renewal_does_not_hide_the_real_one(state: State) -> None:
+    """A renewal told by one headline only (a rumour read as news) establishes nothing: the real order,
+    months later, is its own event and alerts as a renewal."""
+    state.subscribe(1, "private", "all", now=T0)
+    rumour = find(state, source="s", item=replace(item(1), published=T0), decision=decision(), now=T0, alert=True)
+    months = T0 + timedelta(days=120)
+    real = find(state, source="t", item=replace(item(2), published=months),
+                decision=replace(decision(), next_kind="trailer", next_milestone="trailer"), now=months, alert=True)
+    assert real.new_event and real.event.id != rumour.event.id
+    assert (real.event.kind, real.queued) == ("renewal", 1)
+    unsure = replace(decision(watch="c-2"), confidence=0.6, needs_confirmation=True)
+    waiting = find(state, source="s", item=replace(item(3), published=T0), decision=unsure, now=T0, alert=True)
+    assert waiting.event.waiting  # a waiting renewal absorbs only its own two weeks
+    again = find(state, source="s", item=replace(item(4), published=months), decision=decision(watch="c-2"),
+                 now=months, alert=True)
+    assert again.new_event and again.event.id != waiting.event.id and again.queued == 1
+
+
 def test_late_report_of_an_earlier_event_does_not_split_the_latest(state: State) -> None:
     """A late, silent report of the first trailer arrives after the second trailer's event: it folds
     into the first trailer's event, and the second trailer's coverage still folds into its own event

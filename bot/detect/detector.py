@@ -133,9 +133,10 @@ class Detector:
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)
-        kind = self._model.kind(reading.features)
+        kind, then = self._model.kinds_ranked(reading.features)[:2]
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
-                        milestone=milestone(kind, reading), needs_confirmation=p < self._sure)
+                        milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
+                        next_kind=then, next_milestone=milestone(then, reading))
 
 
 def _strip_publisher(title: str, publisher: str) -> str:

@@ -39,18 +39,18 @@ class Model:
 
     def kind(self, features: dict[str, float]) -> Kind:
         """The kind with the highest score."""
+        return self.kinds_ranked(features)[0]
+
+    def kinds_ranked(self, features: dict[str, float]) -> tuple[Kind, ...]:
+        """The kinds from the highest score to the lowest (the first on a tie)."""
         kw, values = self.kind_weights, list(features.values())
         if values.count(1.0) == len(values):  # a weight times 1 is the weight
             rows = list(filter(None, map(kw.get, features)))
         else:
             rows = [tuple(w * v for w in row) for row, v in zip(map(kw.get, features), values, strict=True) if row]
         columns = zip(*rows, strict=True) if rows else [()] * len(self.kind_bias)
-        best, best_score = 0, -math.inf
-        for k, (bias, column) in enumerate(zip(self.kind_bias, columns, strict=True)):
-            score = bias + sum(column)
-            if score > best_score:
-                best, best_score = k, score
-        return self.kinds[best]
+        scores = [bias + sum(column) for bias, column in zip(self.kind_bias, columns, strict=True)]
+        return tuple(self.kinds[k] for k in sorted(range(len(scores)), key=lambda k: -scores[k]))
 
     def contribution(self, feature: str) -> float:
         """A feature's weight towards an alert."""

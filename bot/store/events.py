@@ -5,6 +5,7 @@ of them never alert."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -20,6 +21,11 @@ ONE_VIDEO: Final = frozenset({"trailer"})
 """Kinds whose milestones fold into each other within FOLD_DAYS: the press calls one clip a teaser,
 a trailer or a first look, so two of them within two weeks are one video told twice. A known (seeded)
 event still absorbs only its own milestone: a known teaser leaves the next trailer news."""
+ONCE: Final = frozenset({"renewal"})
+"""Kinds that happen once to a season: a season is ordered once. Once its renewal is established (known,
+or an event told by two headlines or more), a renewal report beyond that event's FOLD_DAYS is the order told
+again or the next season's: unsure, it folds into the event, however late, and alerts no one; sure,
+it is read as its next kind ("<title> season 2 returns in October" is a date, not a renewal)."""
 
 def shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
@@ -50,7 +56,12 @@ class EventRepo:
         silent, for a second report (another article and another headline, within its two weeks),
         which makes it alert, as does a sure one. A waiting event shows its most confident report."""
         check_finding(decision)
-        folded = self._fold_target(conn, decision, item.published or now)
+        settled = self._settle_once(conn, decision, item.published or now)
+        if isinstance(settled, int):
+            folded: int | None = settled
+        else:
+            decision = settled
+            folded = self._fold_target(conn, decision, item.published or now)
         if folded is None:
             waiting = alert and decision.needs_confirmation
             event_id = self._insert(conn, source, item, decision, now, alert and not waiting, waiting)
@@ -88,6 +99,28 @@ class EventRepo:
         headline is one report)."""
         rows = conn.execute("SELECT title FROM reports WHERE event_id = ?", (event_id,)).fetchall()
         return len({headline_key(str(r[0])) for r in rows})
+
+    @classmethod
+    def _settle_once(cls, conn: sqlite3.Connection, decision: Decision, when: datetime) -> Decision | int:
+        """A finding of a ONCE kind published more than FOLD_DAYS from its established event (known,
+        or told by two headlines or more: one false report must not hide the real one): unsure, that
+        event's id, to fold into; sure, the decision read as its next kind. Else the decision as it is."""
+        if decision.kind not in ONCE:
+            return decision
+        rows = conn.execute(
+            """SELECT id, seeded, COALESCE(published, first_seen) FROM events
+               WHERE watch = ? AND kind = ? AND waiting = 0 ORDER BY id DESC""",
+            (decision.watch, decision.kind),
+        ).fetchall()
+        established = [(int(i), bool(seeded), from_iso(str(anchor))) for i, seeded, anchor in rows
+                       if seeded or cls._headlines(conn, int(i)) >= 2]
+        if not established or any(not seeded and anchor is not None and abs(when - anchor) <= timedelta(days=FOLD_DAYS)
+                                  for _, seeded, anchor in established):
+            return decision  # nothing established yet, or the order's own coverage: folded as any report
+        if decision.needs_confirmation or decision.next_kind is None:
+            return established[0][0]
+        return replace(decision, kind=decision.next_kind, milestone=decision.next_milestone, next_kind=None,
+                       next_milestone="")
 
     @staticmethod
     def _fold_target(conn: sqlite3.Connection, decision: Decision, when: datetime) -> int | None:

@@ -161,12 +161,13 @@ class Store:
         self, conn: sqlite3.Connection, source: str, item: Item, decision: Decision, now: datetime, alert: bool
     ) -> FindingResult:
         event_id, new, alerted = self.event_log.record_in(conn, source, item, decision, now, alert)
-        queued = 0
-        if alerted:
-            assert decision.kind is not None and decision.watch is not None  # (check_finding)
-            queued = self.chats.queue_in(conn, event_id, decision.kind, decision.watch, now)
         event = self.event_log.event_in(conn, event_id)
         assert event is not None
+        queued = 0
+        if alerted:  # the event's kind: a report may be read as another kind than detection's first
+            queued = self.chats.queue_in(conn, event_id, event.kind, event.watch, now)
+            event = self.event_log.event_in(conn, event_id)
+            assert event is not None
         return FindingResult(event=event, new_event=new, alerted=alerted, queued=queued)
 
     def counts(self) -> dict[str, int]:
