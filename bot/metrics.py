@@ -35,7 +35,7 @@ class Metrics:
         self.fetch_seconds.observe(outcome.elapsed)
         self.items.inc(outcome.new_items)
         for finding in outcome.findings:
-            self.findings.labels(kind=finding.decision.kind or "none").inc()
+            self.findings.labels(kind=finding.event.kind).inc()
 
     def cycle_done(self) -> None:
         """Marks now as the end of a cycle in which at least one source answered."""

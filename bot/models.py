@@ -150,8 +150,8 @@ class Decision:
     reports of one event fold together and a new milestone of the same kind is a new event.
     `needs_article` is set for near misses that the article's own text could decide, and
     `needs_confirmation` for an alert too unsure to be sent before a second report of its event.
-    `next_kind` and `next_milestone` are what the item is if it is not its kind (the kind with the
-    second score): a renewal report after the season's renewal is such a case.
+    `next_kind` and `next_milestone` are what the item is if it is not its kind (the next-scoring kind
+    its headline has a cue of, if any): a renewal report after the season's renewal is such a case.
     """
 
     alert: bool

@@ -25,10 +25,11 @@ if TYPE_CHECKING:  # python-telegram-bot loads only when a token asks for it
 
 def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
     """One readable line (or one JSON object) per finding."""
-    item, d = finding.item, finding.decision
+    item, d, event = finding.item, finding.decision, finding.event  # the kind is the event's: a
+    # renewal told after the season's renewal may be recorded as the date it also tells
     if as_json:
         out.write(json.dumps({
-            "source": finding.source, "watch": d.watch, "kind": d.kind, "milestone": d.milestone,
+            "source": finding.source, "watch": d.watch, "kind": event.kind, "milestone": event.milestone,
             "confidence": round(d.confidence, 3), "title": item.title, "url": item.url,
             "published": item.published.isoformat() if item.published else None,
             "evidence": d.evidence, "new_event": finding.new_event, "alerted": finding.alerted,
@@ -38,7 +39,7 @@ def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> No
     date = item.published.date().isoformat() if item.published else "undated"
     tag = ("NEW" if finding.alerted else "waiting for a second report" if finding.event.waiting
            else "known" if not finding.new_event else "recorded")
-    out.write(f"[{d.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
+    out.write(f"[{event.kind}] {d.watch} {tag}: {item.title} ({finding.source}, {date}) {item.url}\n")
 
 
 async def scan(config: Config, state_dir: Path, *, as_json: bool = False, out: TextIO | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from bot.models import Decision, Item
+from bot.pipeline import Finding
+from bot.scan import print_finding
+from bot.store.records import Event
 from tests.fakebotapi import FakeBotAPI
 from tests.newssite import NewsSite
 from tests.test_e2e import clean_env, rss, wait_for, write_sources
@@ -55,6 +60,24 @@ def test_scan_json_lines(tmp_path: Path, news_site: NewsSite, capsys: pytest.Cap
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 1
     assert rows[0]["kind"] == "trailer" and rows[0]["watch"] == "aouad-s2" and rows[0]["alerted"] is True
+
+
+def test_scan_prints_the_kind_a_finding_is_recorded_as(tmp_path: Path) -> None:
+    """A renewal report told after the season's renewal may be recorded (and sent) as the date it also
+    tells: `scan` says what was recorded, in both forms."""
+    item = Item(title="All of Us Are Dead season 2 returns on 3 October", url="https://news.example/a", published=NOW)
+    decision = Decision(alert=True, kind="renewal", watch="aouad-s2", confidence=0.9, evidence=item.title,
+                        milestone="renewal", next_kind="release_date", next_milestone="release_date")
+    event = Event(id=7, watch="aouad-s2", kind="release_date", milestone="release_date", first_seen=NOW,
+                  published=NOW, title=item.title, url=item.url, source="s", evidence=item.title, reports=1,
+                  alerted=True)
+    finding = Finding(source="s", item=item, decision=decision, event=event, new_event=True, alerted=True, queued=1)
+    text, lines = io.StringIO(), io.StringIO()
+    print_finding(finding, text)
+    print_finding(finding, lines, as_json=True)
+    assert text.getvalue().startswith("[release_date] aouad-s2 NEW: ")
+    row = json.loads(lines.getvalue())
+    assert (row["kind"], row["milestone"]) == ("release_date", "release_date")
 
 
 def test_scan_reports_a_dead_source_and_goes_on(tmp_path: Path, news_site: NewsSite,

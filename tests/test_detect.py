@@ -192,6 +192,19 @@ def test_exclude_hides_a_look_alike() -> None:
     assert Detector(WATCHES).classify(item).watch is None
 
 
+def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
+    """What a report is when it cannot be its kind (a renewal after the renewal): the next-scoring kind
+    it tells of, or none at all (then it is the renewal told again)."""
+    bare = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3"))
+    assert (bare.kind, bare.next_kind, bare.next_milestone) == ("renewal", None, "")
+    told = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3",
+                                  summary="The series premiered in January and its teaser trended for weeks."))
+    assert (told.kind, told.next_kind) == ("renewal", None)  # a lede tells the past too
+    both = detector.classify(Item(title="The Lantern Keepers season 3 officially renewed, first teaser released"))
+    assert both.alert and {both.kind, both.next_kind} == {"renewal", "trailer"}
+    assert (both.milestone if both.kind == "trailer" else both.next_milestone) == "teaser"
+
+
 def test_decision_json_shape(detector: Detector) -> None:
     d = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3"))
     out = decision_json(d)

@@ -493,6 +493,8 @@ def test_a_season_is_renewed_once(state: State) -> None:
     ("renewed": the next season's order, or the same one told again) folds into it and alerts no one;
     a sure one is read as its next kind ("returns in October": a date)."""
     state.subscribe(1, "private", "all", now=T0)
+    state.subscribe(2, "private", "dates only", now=T0)
+    state.set_preferences(2, kinds=["release_date"], watches=None)
     first = find(state, source="s", item=replace(item(1), published=T0), decision=decision(), now=T0, alert=True)
     assert first.new_event and first.queued == 1
     coverage = replace(decision(), next_kind="release_date", next_milestone="release_date")
@@ -507,11 +509,29 @@ def test_a_season_is_renewed_once(state: State) -> None:
     dated = find(state, source="t", item=replace(item(4), published=months), decision=coverage, now=months,
                  alert=True)
     assert dated.new_event and (dated.event.kind, dated.event.milestone) == ("release_date", "release_date")
-    assert dated.queued == 1 and dated.event.id in [m.event_id for m in state.pending(now=months)]
+    assert dated.queued == 2  # as a date: also to the chat that takes dates only
+    assert {(m.chat_id, m.event_id) for m in state.pending(now=months)} >= {(1, dated.event.id), (2, dated.event.id)}
     assert [e.kind for e in state.events("aouad-2")] == ["release_date", "renewal"]
     other = find(state, source="t", item=replace(item(5), published=months), decision=decision(watch="b-2"),
                  now=months, alert=True)
     assert other.new_event and other.queued == 1  # another watch's renewal is its own news
+
+
+def test_a_known_renewal_folds_its_retellings_and_leaves_a_date_told_with_them(state: State) -> None:
+    watch = Watch(id="aouad-2", title="All of Us Are Dead", season=2,
+                  known=(KnownEvent(kind="renewal", milestone="renewal", date="2022-06"),))
+    state.subscribe(1, "private", "all", now=T0)
+    assert state.seed_known(watch, now=T0) == 1
+    retold = find(state, source="s", item=item(1), decision=replace(decision(), milestone="renewal"), now=T0,
+                  alert=True)
+    assert not retold.new_event and retold.queued == 0 and retold.event.kind == "renewal"
+    with_date = replace(decision(), milestone="renewal", next_kind="release_date", next_milestone="release_date")
+    dated = find(state, source="s", item=item(2), decision=with_date, now=T0, alert=True)
+    assert dated.new_event and dated.event.kind == "release_date" and dated.queued == 1
+    # within two weeks of the known order, a report is that order's coverage, whatever else it tells
+    then = datetime(2022, 6, 5, tzinfo=UTC)
+    cover = find(state, source="t", item=replace(item(3), published=then), decision=with_date, now=T0, alert=True)
+    assert not cover.new_event and cover.event.kind == "renewal" and cover.queued == 0
 
 
 def test_one_report_of_a_renewal_does_not_hide_the_real_one(state: State) -> None:
@@ -524,12 +544,48 @@ def test_one_report_of_a_renewal_does_not_hide_the_real_one(state: State) -> Non
                 decision=replace(decision(), next_kind="trailer", next_milestone="trailer"), now=months, alert=True)
     assert real.new_event and real.event.id != rumour.event.id
     assert (real.event.kind, real.queued) == ("renewal", 1)
+    # a new source's first fetch records another headline of the rumour: the rumour is established now,
+    # but the real order's own coverage still folds into the real order
+    find(state, source="u", item=replace(item(6, title="An older headline"), published=T0 + timedelta(days=1)),
+         decision=decision(), now=months, alert=False)
+    day = months + timedelta(days=1)
+    more = find(state, source="v", item=replace(item(7), published=day),
+                decision=replace(decision(), next_kind="trailer", next_milestone="trailer"), now=day, alert=True)
+    assert more.event.id == real.event.id and more.queued == 0
     unsure = replace(decision(watch="c-2"), confidence=0.6, needs_confirmation=True)
     waiting = find(state, source="s", item=replace(item(3), published=T0), decision=unsure, now=T0, alert=True)
     assert waiting.event.waiting  # a waiting renewal absorbs only its own two weeks
     again = find(state, source="s", item=replace(item(4), published=months), decision=decision(watch="c-2"),
                  now=months, alert=True)
     assert again.new_event and again.event.id != waiting.event.id and again.queued == 1
+
+
+def test_a_waiting_order_is_confirmed_by_its_second_report_after_a_rumour(state: State) -> None:
+    """An unsure real order waits near an older rumour; the rumour gaining a headline (a new source's
+    backfill) must not take the order's second report, which confirms the order."""
+    state.subscribe(1, "private", "all", now=T0)
+    find(state, source="s", item=replace(item(1), published=T0), decision=decision(), now=T0, alert=True)
+    months = T0 + timedelta(days=120)
+    unsure = replace(decision(), confidence=0.6, needs_confirmation=True, next_kind="trailer", next_milestone="trailer")
+    order = find(state, source="t", item=replace(item(2), published=months), decision=unsure, now=months, alert=True)
+    assert order.event.waiting
+    find(state, source="u", item=replace(item(3, title="An older headline"), published=T0 + timedelta(days=1)),
+         decision=decision(), now=months, alert=False)
+    day = months + timedelta(days=1)
+    second = find(state, source="v", item=replace(item(4), published=day), decision=unsure, now=day, alert=True)
+    assert second.event.id == order.event.id and second.alerted and second.queued == 1
+
+
+def test_a_renewal_dated_before_the_established_one_is_not_settled(state: State) -> None:
+    """Only reports published after an established renewal are settled by it; an older one found late
+    is judged as any report (here: an event of its own, silent as old news)."""
+    state.subscribe(1, "private", "all", now=T0)
+    find(state, source="s", item=replace(item(1), published=T0), decision=decision(), now=T0, alert=True)
+    find(state, source="t", item=replace(item(2), published=T0), decision=decision(), now=T0, alert=True)
+    old = T0 - timedelta(days=100)
+    late = find(state, source="u", item=replace(item(3), published=old), now=T0, alert=False,
+                decision=replace(decision(), next_kind="trailer", next_milestone="trailer"))
+    assert late.new_event and late.event.kind == "renewal" and late.queued == 0
 
 
 def test_late_report_of_an_earlier_event_does_not_split_the_latest(state: State) -> None:

@@ -24,6 +24,12 @@ EXPLAINER_SIGNS: Final = 3
 an explainer, never an alert."""
 _NOTHING: Final = Decision(alert=False, confidence=0.0)
 _KIND_CUES: Final = frozenset(("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read"))
+_EVIDENCE: Final[dict[str, frozenset[str]]] = {
+    "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")), "release_date": frozenset(("date",)),
+    "production": frozenset(("filming", "wrap", "cast", "table_read")),
+}
+"""The cue families that tell each kind: an item is read as its next kind only if its headline has one
+of them (a lede tells the past too: "renewed ... after its January premiere")."""
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
                    ("cast", "cast")),
@@ -133,10 +139,11 @@ class Detector:
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)
-        kind, then = self._model.kinds_ranked(reading.features)[:2]
+        kind, *others = self._model.kinds_ranked(reading.features)
+        then = next((k for k in others if _EVIDENCE[k] & reading.head_families), None)
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
                         milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
-                        next_kind=then, next_milestone=milestone(then, reading))
+                        next_kind=then, next_milestone=milestone(then, reading) if then else "")
 
 
 def _strip_publisher(title: str, publisher: str) -> str:

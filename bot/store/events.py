@@ -23,9 +23,10 @@ a trailer or a first look, so two of them within two weeks are one video told tw
 event still absorbs only its own milestone: a known teaser leaves the next trailer news."""
 ONCE: Final = frozenset({"renewal"})
 """Kinds that happen once to a season: a season is ordered once. Once its renewal is established (known,
-or an event told by two headlines or more), a renewal report beyond that event's FOLD_DAYS is the order told
-again or the next season's: unsure, it folds into the event, however late, and alerts no one; sure,
-it is read as its next kind ("<title> season 2 returns in October" is a date, not a renewal)."""
+or an event told by two headlines or more), a renewal report published more than FOLD_DAYS after it is
+the order told again or the next season's: it folds into that event, however late, and alerts no one,
+unless it is sure and its headline also tells of another kind, when it is read as that kind ("<title> season 2
+returns in October" tells a date)."""
 
 def shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
@@ -102,23 +103,27 @@ class EventRepo:
 
     @classmethod
     def _settle_once(cls, conn: sqlite3.Connection, decision: Decision, when: datetime) -> Decision | int:
-        """A finding of a ONCE kind published more than FOLD_DAYS from its established event (known,
-        or told by two headlines or more: one false report must not hide the real one): unsure, that
-        event's id, to fold into; sure, the decision read as its next kind. Else the decision as it is."""
+        """A finding of a ONCE kind published more than FOLD_DAYS after its established event (known,
+        or told by two headlines or more: one false report must not hide the real one), and near no
+        other event of its kind: that event's id, to fold into, or, when sure and telling of another
+        kind in its headline, the decision read as that kind. Any other finding: the decision as it is."""
         if decision.kind not in ONCE:
             return decision
         rows = conn.execute(
-            """SELECT id, seeded, COALESCE(published, first_seen) FROM events
-               WHERE watch = ? AND kind = ? AND waiting = 0 ORDER BY id DESC""",
+            """SELECT id, seeded, waiting, COALESCE(published, first_seen) AS anchor FROM events
+               WHERE watch = ? AND kind = ? ORDER BY anchor DESC, id DESC""",
             (decision.watch, decision.kind),
         ).fetchall()
-        established = [(int(i), bool(seeded), from_iso(str(anchor))) for i, seeded, anchor in rows
-                       if seeded or cls._headlines(conn, int(i)) >= 2]
-        if not established or any(not seeded and anchor is not None and abs(when - anchor) <= timedelta(days=FOLD_DAYS)
-                                  for _, seeded, anchor in established):
-            return decision  # nothing established yet, or the order's own coverage: folded as any report
+        fold = timedelta(days=FOLD_DAYS)
+        events = [(int(i), bool(seeded), bool(waiting), from_iso(str(anchor))) for i, seeded, waiting, anchor in rows]
+        if any(not seeded and anchor is not None and abs(when - anchor) <= fold for _, seeded, _, anchor in events):
+            return decision  # coverage of an order of these two weeks: folded as any report
+        before = next((i for i, seeded, waiting, anchor in events if not waiting and anchor is not None
+                       and when - anchor > fold and (seeded or cls._headlines(conn, i) >= 2)), None)
+        if before is None:
+            return decision
         if decision.needs_confirmation or decision.next_kind is None:
-            return established[0][0]
+            return before
         return replace(decision, kind=decision.next_kind, milestone=decision.next_milestone, next_kind=None,
                        next_milestone="")
 
