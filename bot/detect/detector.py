@@ -23,7 +23,7 @@ EXPLAINER_SIGNS: Final = 3
 """An article with this many questions and speculation phrases ("what we know", "will there be") is
 an explainer, never an alert."""
 _NOTHING: Final = Decision(alert=False, confidence=0.0)
-_KIND_CUES: Final = frozenset(("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read"))
+_KIND_CUES: Final = frozenset(("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read"))
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
     "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")), "release_date": frozenset(("date",)),
     "production": frozenset(("filming", "wrap", "cast", "table_read")),

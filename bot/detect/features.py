@@ -95,7 +95,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
     return found
 
 
-_KIND_FAMS: Final = ("renew", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
+_KIND_FAMS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
 _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qstart", "qmark", "fan", "fans",
                        "neg", "yet", "without", "image")
 """Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
