@@ -23,13 +23,14 @@ EXPLAINER_SIGNS: Final = 3
 """An article with this many questions and speculation phrases ("what we know", "will there be") is
 an explainer, never an alert."""
 _NOTHING: Final = Decision(alert=False, confidence=0.0)
-_KIND_CUES: Final = frozenset(("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read"))
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
     "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")), "release_date": frozenset(("date",)),
     "production": frozenset(("filming", "wrap", "cast", "table_read")),
 }
 """The cue families that tell each kind: an item is read as its next kind only if its headline has one
 of them (a lede tells the past too: "renewed ... after its January premiere")."""
+_KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
+"""Families that announce something (a return is a renewal or a premiere)."""
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
                    ("cast", "cast")),

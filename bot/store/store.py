@@ -166,8 +166,6 @@ class Store:
         queued = 0
         if alerted:  # the event's kind: a report may be read as another kind than detection's first
             queued = self.chats.queue_in(conn, event_id, event.kind, event.watch, now)
-            event = self.event_log.event_in(conn, event_id)
-            assert event is not None
         return FindingResult(event=event, new_event=new, alerted=alerted, queued=queued)
 
     def counts(self) -> dict[str, int]:
