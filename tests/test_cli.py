@@ -133,6 +133,23 @@ def test_classify_a_headline_given_as_an_argument(tmp_path: Path, capsys: pytest
     assert (row["title"], row["kind"], row["milestone"]) == (headline, "trailer", "teaser")
 
 
+def test_classify_a_headline_that_starts_with_a_bracketed_tag(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Korean and other news often open with a tag ("[단독]", "[Exclusive]"): that is a headline, not JSON,
+    as an argument and as the first line on stdin."""
+    write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
+    headline = "[Exclusive] All of Us Are Dead season 2 officially begins filming"
+    korean = "[단독] '지금 우리 학교는' 시즌2 촬영 시작"
+    assert main(["classify", headline, korean, "--sources", str(tmp_path / "sources.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["ALERT", "production"]] * 2, lines
+    proc = subprocess.run([sys.executable, "-m", "bot", "classify"], input=f"{korean}\n{headline}\n",
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    out = proc.stdout.splitlines()
+    assert len(out) == 2 and all(line.startswith("ALERT production") for line in out), out
+
+
 def test_classify_plain_lines_on_stdin(tmp_path: Path) -> None:
     write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9/feed.xml")
     text = ("All of Us Are Dead season 2 officially begins filming\n"

@@ -46,16 +46,28 @@ def item_from_json(obj: dict[str, object]) -> Item:
 
 
 def _is_json(line: str) -> bool:
-    return line.lstrip().startswith(("{", "["))
+    """A line meant as JSON: an object ("{"), or an array that parses (a headline may start with a
+    bracketed tag: "[Exclusive] ...", "[단독] ...")."""
+    text = line.lstrip()
+    if text.startswith("{"):
+        return True
+    if not text.startswith("["):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
-def item_of(line: str) -> Item:
-    """The item one input line stands for: a JSON object, or else the line is the headline."""
+def item_of(line: str, *, headline: bool = False) -> Item:
+    """The item one input line stands for: a JSON object, or else the line is the headline (always
+    with `headline`: a command-line argument is a headline)."""
     from bot.models import Item
 
     if not line.strip():
         raise BadLine("empty")
-    if not _is_json(line):
+    if headline or not _is_json(line):
         return Item(title=" ".join(line.split()))
     try:
         obj = json.loads(line)
@@ -106,23 +118,23 @@ def classify(config: Config, headlines: list[str], stdin: Iterable[str], stdout:
     detector = Detector(config.watches, sure=config.settings.sure_confidence)
     if headlines:
         numbered: Iterator[tuple[int, str]] = enumerate(headlines, 1)
-        what = "headline"
+        what = "headline"  # an argument is a headline, even one that looks like JSON
     else:
         json_in, numbered = _numbered(stdin)
         as_json, what = as_json or json_in, "line"
     bad = total = 0
     for n, line in numbered:
         total = n
-        bad += not _answer(detector, f"{what} {n}", line, stdout, as_json)
+        bad += not _answer(detector, f"{what} {n}", line, stdout, as_json, headline=bool(headlines))
     if bad and not as_json:
         print(f"newsbot: classify: {bad} of {total} could not be judged", file=sys.stderr)
     return EXIT_FAIL if bad else EXIT_OK
 
 
-def _answer(detector: Detector, where: str, line: str, out: TextIO, as_json: bool) -> bool:
+def _answer(detector: Detector, where: str, line: str, out: TextIO, as_json: bool, *, headline: bool) -> bool:
     """Writes the answer to one line; False when the line could not be judged."""
     try:
-        item = item_of(line)
+        item = item_of(line, headline=headline)
     except BadLine as exc:
         if as_json:
             out.write(json.dumps({"error": f"{where}: {exc}"}, ensure_ascii=False) + "\n")
