@@ -11,7 +11,8 @@ report:
 
 - false alerts: messages about items labelled as no alert;
 - real events: the (kind, month) pairs of the items labelled as alerts; an event is alerted when a
-  message reports one of its items with that kind;
+  message reports one of its items, whatever kind the message names (a wrong kind is listed); an item
+  that tells two facts (`kind_alt`) reports the event of the kind the message names, if there is one;
 - alerts per event: messages about real events, over the real events alerted.
 
 Items without a date cannot be placed on the timeline and are left out (their number is printed);
@@ -246,7 +247,9 @@ def score(show: str, rows: list[Row], undated: int, weeks: int, messages: list[s
     """Matches each message to the item it links to and counts false alerts and events.
 
     A message about an item labelled as an alert reports that item's event (its label and month),
-    whatever kind the message names; a different kind is listed as a kind error."""
+    whatever kind the message names (a different kind is listed as a kind error), or, when the item
+    tells two facts (`kind_alt`) and the message names the second, the event of that kind and month
+    if there is one."""
     by_id = {r.id: r for r in rows}
     events = {(r.label, r.month) for r in rows if r.alert and not r.ambiguous}
     alerted: set[tuple[str, str]] = set()
@@ -268,7 +271,8 @@ def score(show: str, rows: list[Row], undated: int, weeks: int, messages: list[s
         kind = _message_kind(text)
         if kind not in row.kinds:
             notes.append(f"kind error: {row.id} labelled {row.label}, alerted as {kind or '?'}")
-        alerted.add((row.label, row.month))
+        told = (kind, row.month)  # an item that tells two facts reports the event of the one the message names
+        alerted.add(told if kind in row.kinds and told in events else (row.label, row.month))
         event_alerts += 1
     missed = sorted(events - alerted, key=lambda e: (e[1], e[0]))
     return Outcome(show, weeks, undated, len(messages), false_alerts, events, alerted, event_alerts, missed, notes)
