@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # python-telegram-bot loads only when a token asks for it
 
 def print_finding(finding: Finding, out: TextIO, *, as_json: bool = False) -> None:
     """One readable line (or one JSON object) per finding."""
-    item, d, event = finding.item, finding.decision, finding.event  # the kind is the event's: a
-    # renewal told after the season's renewal may be recorded as the date it also tells
+    # The kind is the event's: a renewal told after the season's renewal may be recorded as the date it also tells.
+    item, d, event = finding.item, finding.decision, finding.event
     if as_json:
         out.write(json.dumps({
             "source": finding.source, "watch": d.watch, "kind": event.kind, "milestone": event.milestone,

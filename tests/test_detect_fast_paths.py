@@ -68,4 +68,6 @@ def test_scores_are_the_plain_sums() -> None:
         assert model.probability(features) == pytest.approx(1.0 / (1.0 + math.exp(-z)))
         scores = [b + sum(model.kind_weights[f][k] * v for f, v in features.items() if f in model.kind_weights)
                   for k, b in enumerate(model.kind_bias)]
-        assert model.kind(features) == model.kinds[scores.index(max(scores))]
+        ranked = model.kinds_ranked(features)
+        assert ranked[0] == model.kinds[scores.index(max(scores))]
+        assert [scores[model.kinds.index(k)] for k in ranked] == sorted(scores, reverse=True)

@@ -37,10 +37,6 @@ class Model:
         z = self.bias + sum(weights if values.count(1.0) == len(values) else map(mul, weights, values))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def kind(self, features: dict[str, float]) -> Kind:
-        """The kind with the highest score."""
-        return self.kinds_ranked(features)[0]
-
     def kinds_ranked(self, features: dict[str, float]) -> tuple[Kind, ...]:
         """The kinds from the highest score to the lowest (the first on a tie)."""
         kw, values = self.kind_weights, list(features.values())
