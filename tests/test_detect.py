@@ -135,6 +135,31 @@ def test_a_korean_phrase_matches_spaced_or_not_at_its_first_word(text: str) -> N
     assert all(fam != "filming" for _, fam in found)  # the longer phrase, not its first word
 
 
+@pytest.mark.parametrize(("text", "family"), [
+    ("Staffel 2 bestätigt", "renew"), ("staffel 2 bestaetigt", "renew"), ("kehrt zurueck", "return"),
+    ("ein neuer Ankündigungstrailer", "trailer"), ("das premierendatum steht", "date"),
+    ("der Finalteaser ist da", "teaser"),
+])
+def test_german_reads_as_addresses_write_it_and_in_compounds(text: str, family: str) -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    assert family in {fam for _, fam in load().find(tokens(normalise(text)))}
+
+
+def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
+    from bot.detect.cues import CueTable, parse_table
+
+    words: dict[str, list[str]] = {}
+    chars: dict[str, list[str]] = {}
+    endings: dict[str, list[str]] = {}
+    parse_table("trailer\t*trailer\ncast\tcasttrailer\n", words, chars, endings)
+    table = CueTable(words={k: tuple(v) for k, v in words.items()}, chars={}, prefixes=frozenset(),
+                     char_pattern=None, endings={k: tuple(v) for k, v in endings.items()})
+    assert table.find(["ein", "hauptteaser", "neuertrailer"]) == [(2, "trailer")]
+    assert table.find(["casttrailer"]) == [(0, "cast")]  # a whole word of the table is read as that word
+    assert table.find(["trailerpark"]) == []
+
 @pytest.mark.parametrize(("text", "family", "not_family"), [
     ("a concept trailer", "fan", "fans"), ("fans react to the trailer", "fans", "fan"),
     ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Final
@@ -15,6 +15,12 @@ from bot.detect.text import has_cjk, normalise, tokens, trie_pattern
 _DIGIT: Final = str.maketrans("0123456789", "##########")
 """A Korean or Japanese phrase of the tables writes a digit as "#" ("#화": an episode number)."""
 _SPACE: Final = re.escape(" ")
+_UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+"""How German addresses and slugs write umlauts ("bestaetigt", "zurueck"); `normalise` drops the dots
+("bestatigt"), so a phrase with them is read in both forms."""
+ENDING: Final = "*"
+"""A table phrase "*trailer" is a word ending: German and its neighbours build compounds
+("Ankündigungstrailer", "Premierendatum") that no list of whole words can hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +33,14 @@ class CueTable:
     chars: dict[str, tuple[str, ...]]
     prefixes: frozenset[str]
     char_pattern: re.Pattern[str] | None
+    endings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Word endings ("trailer" of "*trailer") → families, for words the whole-word map does not hold."""
 
     def find(self, toks: list[str]) -> list[tuple[int, str]]:
         """(token index, family) of every cue in a token list."""
         hits: list[tuple[int, str]] = []
         words, prefixes, n = self.words, self.prefixes, len(toks)
+        endings = tuple(self.endings)
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
         if cjk:
             starts, at = [], 0
@@ -45,6 +54,8 @@ class CueTable:
             if cjk and has_cjk(tok):
                 continue
             phrase, k = tok, i
+            if endings and tok not in words and tok.endswith(endings):
+                hits.extend((i, f) for end in endings if tok.endswith(end) for f in self.endings[end])
             while True:
                 fams = words.get(phrase)
                 if fams:
@@ -69,17 +80,23 @@ class CueTable:
         return count
 
 
-def parse_table(text: str, words: dict[str, list[str]], chars: dict[str, list[str]]) -> None:
-    """Add the lines of one table ("family<TAB>phrase") to the phrase maps."""
+def parse_table(text: str, words: dict[str, list[str]], chars: dict[str, list[str]],
+                endings: dict[str, list[str]]) -> None:
+    """Add the lines of one table ("family<TAB>phrase") to the phrase maps: Latin, CJK, word endings."""
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         family, _, phrase = line.partition("\t")
+        if phrase.startswith(ENDING):
+            if end := normalise(phrase[1:]):
+                endings.setdefault(end, []).append(family)
+            continue
         norm = normalise(phrase)
         if has_cjk(norm):
             chars.setdefault(norm, []).append(family)
-        else:
-            key = " ".join(tokens(norm))
+            continue
+        for form in dict.fromkeys((norm, normalise(phrase.lower().translate(_UMLAUTS)))):
+            key = " ".join(tokens(form))
             if key:
                 words.setdefault(key, []).append(family)
 
@@ -89,10 +106,11 @@ def load() -> CueTable:
     """Every language's table merged (an item's language is often unknown or wrong)."""
     words: dict[str, list[str]] = {}
     chars: dict[str, list[str]] = {}
+    endings: dict[str, list[str]] = {}
     folder = resources.files("bot.detect") / "tables"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".tsv"):
-            parse_table(entry.read_text(encoding="utf-8"), words, chars)
+            parse_table(entry.read_text(encoding="utf-8"), words, chars, endings)
     prefixes = {" ".join(k.split()[:j]) for k in words for j in range(1, k.count(" ") + 1)}
     joined: dict[str, set[str]] = {}
     for phrase, fams in chars.items():
@@ -102,4 +120,5 @@ def load() -> CueTable:
         chars={k: tuple(sorted(v)) for k, v in joined.items()},
         prefixes=frozenset(prefixes),
         char_pattern=re.compile(trie_pattern(chars).replace(_SPACE, " ?")) if chars else None,
+        endings={k: tuple(sorted(set(v))) for k, v in endings.items()},
     )
