@@ -135,6 +135,21 @@ def test_a_korean_phrase_matches_spaced_or_not_at_its_first_word(text: str) -> N
     assert all(fam != "filming" for _, fam in found)  # the longer phrase, not its first word
 
 
+@pytest.mark.parametrize(("title", "renewal"), [
+    ("The Lantern Keepers gets a season 3 order", True),
+    ("A series order for The Lantern Keepers", True),
+    ("Watch The Lantern Keepers season 3 in order", False),
+])
+def test_an_order_of_a_season_is_a_renewal(title: str, renewal: bool) -> None:
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None
+    assert ("renew" in reading.head_families) is renewal
+
+
 @pytest.mark.parametrize(("text", "family"), [
     ("Staffel 2 bestätigt", "renew"), ("staffel 2 bestaetigt", "renew"), ("kehrt zurueck", "return"),
     ("ein neuer Ankündigungstrailer", "trailer"), ("das premierendatum steht", "date"),
@@ -167,6 +182,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("3화 공개", "episode", "film"), ("영화 속 대화가 화제", "film", "episode"), ("第3話", "episode", "date"),
     ("6月17日配信", "date", "episode"), ("日本で予告編公開", "trailer", "date"),
     ("teaser oficial", "official", "renew"), ("¡es oficial! renovada", "renew", "trailer"),
+    ("全8話で配信", "count", "episode"), ("총 8부작 공개", "count", "episode"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
