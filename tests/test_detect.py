@@ -183,6 +183,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("6月17日配信", "date", "episode"), ("日本で予告編公開", "trailer", "date"),
     ("teaser oficial", "official", "renew"), ("¡es oficial! renovada", "renew", "trailer"),
     ("全8話で配信", "count", "episode"), ("총 8부작 공개", "count", "episode"),
+    ("a new actor replaces the lead", "cast", "renew"), ("배우 하차", "cast", "episode"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
