@@ -184,6 +184,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("teaser oficial", "official", "renew"), ("¡es oficial! renovada", "renew", "trailer"),
     ("全8話で配信", "count", "episode"), ("총 8부작 공개", "count", "episode"),
     ("a new actor replaces the lead", "cast", "renew"), ("배우 하차", "cast", "episode"),
+    ("the series was cancelled", "neg", "renew"), ("críticas mixtas", "review", "date"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
