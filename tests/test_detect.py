@@ -185,6 +185,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("全8話で配信", "count", "episode"), ("총 8부작 공개", "count", "episode"),
     ("a new actor replaces the lead", "cast", "renew"), ("배우 하차", "cast", "episode"),
     ("the series was cancelled", "neg", "renew"), ("críticas mixtas", "review", "date"),
+    ("시즌2 제작된다", "renew", "episode"), ("deux bandes-annonces", "trailer", "fan"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
