@@ -186,6 +186,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("a new actor replaces the lead", "cast", "renew"), ("배우 하차", "cast", "episode"),
     ("the series was cancelled", "neg", "renew"), ("críticas mixtas", "review", "date"),
     ("시즌2 제작된다", "renew", "episode"), ("deux bandes-annonces", "trailer", "fan"),
+    ("an AI-generated trailer", "fan", "fans"), ("in cima ai desideri dei fan", "fans", "fan"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
