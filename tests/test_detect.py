@@ -245,6 +245,8 @@ def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     told = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3",
                                   summary="The series premiered in January and its teaser trended for weeks."))
     assert (told.kind, told.next_kind) == ("renewal", None)  # a lede tells the past too
+    back = detector.classify(Item(title="The Lantern Keepers will return for season 3"))
+    assert back.alert and (back.kind, back.next_kind) == ("renewal", "release_date")  # long after: the premiere
     both = detector.classify(Item(title="The Lantern Keepers season 3 officially renewed, first teaser released"))
     assert both.alert and {both.kind, both.next_kind} == {"renewal", "trailer"}
     assert (both.milestone if both.kind == "trailer" else both.next_milestone) == "teaser"

@@ -24,11 +24,14 @@ EXPLAINER_SIGNS: Final = 3
 an explainer, never an alert."""
 _NOTHING: Final = Decision(alert=False, confidence=0.0)
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
-    "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")), "release_date": frozenset(("date",)),
+    "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")),
+    "release_date": frozenset(("date", "return")),
     "production": frozenset(("filming", "wrap", "cast", "table_read")),
 }
 """The cue families that tell each kind: an item is read as its next kind only if its headline has one
-of them (a lede tells the past too: "renewed ... after its January premiere")."""
+of them (a lede tells the past too: "renewed ... after its January premiere"). A return is a renewal or
+a premiere: read as a renewal long after the season's renewal, "<title> returns after three years" tells
+the premiere."""
 _KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
 """Families that announce something (a return is a renewal or a premiere)."""
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
