@@ -26,7 +26,7 @@ ONCE: Final = frozenset({"renewal"})
 or an event told by two headlines or more), a renewal report published more than FOLD_DAYS after it is
 the order told again or the next season's: it folds into that event, however late, and alerts no one,
 unless it is sure and its headline also tells of another kind, when it is read as that kind ("<title> season 2
-returns in October" tells a date)."""
+returns in October" tells a date; a return alone, "<title> returns after three years", tells the premiere)."""
 
 def shown(item: Item, source: str) -> tuple[str, str, str]:
     """An item's title, link and publisher as stored: cut to their bounds (an over-long link is left out)."""
