@@ -135,6 +135,23 @@ def test_a_korean_phrase_matches_spaced_or_not_at_its_first_word(text: str) -> N
     assert all(fam != "filming" for _, fam in found)  # the longer phrase, not its first word
 
 
+@pytest.mark.parametrize(("title", "strong"), [
+    ("A fan-made trailer for The Lantern Keepers season 3", True),
+    ("When will The Lantern Keepers season 3 trailer come?", True),
+    ("Fans react to The Lantern Keepers season 3 trailer", False),
+])
+def test_a_strong_doubt_is_one_feature_whatever_its_family(title: str, strong: bool) -> None:
+    """A doubt family seen in few shows (fan-made) shares the weight of the strong doubts."""
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None
+    assert "k:doubt_t" in reading.features
+    assert ("k:strong_t" in reading.features) is strong
+
+
 @pytest.mark.parametrize(("title", "renewal"), [
     ("The Lantern Keepers gets a season 3 order", True),
     ("A series order for The Lantern Keepers", True),

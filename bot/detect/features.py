@@ -100,6 +100,9 @@ _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question
                        "neg", "yet", "without", "image")
 """Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
 a fan-made trailer is not news, fans reacting to one may be; "is" or "no" says less than "?" or "not"."""
+_STRONG: Final = frozenset(("spec", "explain", "review", "fan", "neg", "question", "qmark"))
+"""Doubts that say outright that an item is no news: a family seen in few shows (a fan-made trailer)
+shares their weight."""
 
 
 def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, float]) -> None:
@@ -117,6 +120,8 @@ def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, flo
         feats[f"k:none_t:{'doubt' if doubt_s else 'clean'}"] = 1.0
     if doubts_t:
         feats["k:doubt_t"] = 1.0
+        if not _STRONG.isdisjoint(doubts_t):
+            feats["k:strong_t"] = 1.0
 
 
 def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> None:
