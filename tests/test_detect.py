@@ -205,7 +205,8 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("시즌2 제작된다", "renew", "episode"), ("deux bandes-annonces", "trailer", "fan"),
     ("an AI-generated trailer", "fan", "fans"), ("in cima ai desideri dei fan", "fans", "fan"),
     ("시즌2 티저 포스터 공개", "image", "teaser"), ("시즌2를 예고했다", "announce", "trailer"),
-    ("메인 예고 공개", "trailer", "image"),
+    ("메인 예고 공개", "trailer", "image"), ("初のティーザーを公開", "teaser", "image"),
+    ("シーズン2が公開された", "announce", "trailer"),
 ])
 def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
