@@ -135,6 +135,22 @@ def test_a_korean_phrase_matches_spaced_or_not_at_its_first_word(text: str) -> N
     assert all(fam != "filming" for _, fam in found)  # the longer phrase, not its first word
 
 
+@pytest.mark.parametrize(("title", "other"), [
+    ("Ahead of The Lantern Keepers season 3 premiere, season 4 is renewed", True),
+    ("The Lantern Keepers renewed for season 3 after the season 2 finale", False),
+    ("The Lantern Keepers season 3 trailer is out", False),
+])
+def test_a_kind_cue_nearest_another_season_is_a_feature(title: str, other: bool) -> None:
+    """The news told is another season's when its cue sits nearest that season."""
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None
+    assert ("k:os_nearest:t" in reading.features) is other
+
+
 @pytest.mark.parametrize(("title", "strong"), [
     ("A fan-made trailer for The Lantern Keepers season 3", True),
     ("When will The Lantern Keepers season 3 trailer come?", True),

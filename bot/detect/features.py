@@ -23,6 +23,7 @@ SUMMARY_CHARS: Final = 600
 NEAR: Final = 4
 """Tokens between a cue and the show or its season for the cue to count as near."""
 _PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
+_SEASONS: Final = frozenset(("ztseason", "zoseason"))
 _ANCHORS: Final = frozenset(("zshow", "ztseason"))
 """What a cue near counts as near to."""
 _AT_START: Final = frozenset(("qstart",))
@@ -85,6 +86,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
+    seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
     for i, fam in table.find(toks):
         if fam in _AT_START and i > 0 and toks[i - 1] != ":":
             continue
@@ -92,6 +94,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
         feats[f"c:{fam}:{zone}"] = 1.0
         if i in near:
             feats[f"c:{fam}:{zone}near"] = 1.0
+        if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
+            feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
     return found
 
 
