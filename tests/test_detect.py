@@ -208,6 +208,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     assert table.find(["casttrailer"]) == [(0, "cast")]  # a whole word of the table is read as that word
     assert table.find(["trailerpark"]) == []
 
+
 @pytest.mark.parametrize(("text", "family", "not_family"), [
     ("a concept trailer", "fan", "fans"), ("fans react to the trailer", "fans", "fan"),
     ("is it out?", "qmark", "neg"), ("the date is out", "qstart", "qmark"), ("when is it out", "question", "qmark"),
@@ -224,7 +225,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("메인 예고 공개", "trailer", "image"), ("初のティーザーを公開", "teaser", "image"),
     ("シーズン2が公開された", "announce", "trailer"),
 ])
-def test_doubt_families_are_apart(text: str, family: str, not_family: str) -> None:
+def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
     from bot.detect.text import tokens
 

@@ -24,6 +24,7 @@ NEAR: Final = 4
 """Tokens between a cue and the show or its season for the cue to count as near."""
 _PLACEHOLDERS: Final = frozenset(("zshow", "ztseason", "zoseason", "zpart", "zyear", "zexcl"))
 _SEASONS: Final = frozenset(("ztseason", "zoseason"))
+"""The watched season and any other, as masked."""
 _ANCHORS: Final = frozenset(("zshow", "ztseason"))
 """What a cue near counts as near to."""
 _AT_START: Final = frozenset(("qstart",))
