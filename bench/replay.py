@@ -41,7 +41,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -94,6 +94,8 @@ class Outcome:
     event_alerts: int
     missed: list[tuple[str, str]]
     notes: list[str]
+    received: list[str] = field(default_factory=list)
+    """Each message in order: the item it links to, its label and month, the kind the message names."""
 
 
 def _day(published: str | None) -> date | None:
@@ -256,9 +258,13 @@ def score(show: str, rows: list[Row], undated: int, weeks: int, messages: list[s
     false_alerts: list[str] = []
     notes: list[str] = []
     event_alerts = 0
+    received: list[str] = []
     for text in messages:
         found = _ID.search(text)
         row = by_id.get(found.group(1)) if found else None
+        if row is not None:
+            received.append(f"{row.day} {row.id} [{row.label}] as {_message_kind(text) or '?'}: "
+                            f"{row.title[:70]}")
         if row is None:
             notes.append("a message that links to no item: " + text.split("\n", 1)[0][:80])
             continue
@@ -275,11 +281,13 @@ def score(show: str, rows: list[Row], undated: int, weeks: int, messages: list[s
         alerted.add(told if kind in row.kinds and told in events else (row.label, row.month))
         event_alerts += 1
     missed = sorted(events - alerted, key=lambda e: (e[1], e[0]))
-    return Outcome(show, weeks, undated, len(messages), false_alerts, events, alerted, event_alerts, missed, notes)
+    return Outcome(show, weeks, undated, len(messages), false_alerts, events, alerted, event_alerts, missed, notes,
+                   received)
 
 
-def report(o: Outcome) -> bool:
-    """Prints one show's figures against the targets; True when all are met."""
+def report(o: Outcome, messages: bool = False) -> bool:
+    """Prints one show's figures against the targets (and, with `messages`, every message received);
+    True when all are met."""
     share = len(o.alerted_events) / len(o.events) if o.events else 1.0
     per_event = o.event_alerts / len(o.alerted_events) if o.alerted_events else 0.0
     ok = (len(o.false_alerts) <= TARGETS["false_alerts"] and share >= TARGETS["events_alerted"]
@@ -295,6 +303,10 @@ def report(o: Outcome) -> bool:
         print(f"    missed event: {kind} {month}")
     for note in o.notes:
         print(f"    {note}")
+    if messages:
+        print("  received:")
+        for line in o.received:
+            print(f"    {line}")
     return ok
 
 
@@ -324,7 +336,7 @@ def run_mode(args: argparse.Namespace, watches: dict[str, Any], files: dict[str,
             return replay(watches[show], rows, undated, args.interval, weights[show], args.sure, args.headlines)
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            passed = sum(report(o) for o in pool.map(one, shows))
+            passed = sum(report(o, args.messages) for o in pool.map(one, shows))
     print(f"shows meeting every target ({'leave one show out' if loso else 'IN-SAMPLE'}): {passed}/{len(shows)}",
           flush=True)
     return passed
@@ -343,6 +355,8 @@ def main() -> int:
     parser.add_argument("--sure", type=float, default=None,
                         help="settings.sure_confidence for the daemon (default: its default; 0.5: every alert "
                              "at once, none waits for a second report)")
+    parser.add_argument("--messages", action="store_true",
+                        help="list every message the chat received: the item, its label and month, the kind named")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--loso", action="store_true",
                       help="weights fitted without the replayed show (the default)")

@@ -176,6 +176,10 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("시즌2 티저 포스터 공개", "image", "teaser"), ("시즌2를 예고했다", "announce", "trailer"),
     ("메인 예고 공개", "trailer", "image"), ("初のティーザーを公開", "teaser", "image"),
     ("シーズン2が公開された", "announce", "trailer"),
+    ("la serie ya tiene fecha de estreno", "announce", "spec"), ("a série já tem data", "announce", "spec"),
+    ("la saison 2 a enfin une date", "announce", "question"), ("la serie ha finalmente una data", "announce", "spec"),
+    ("Bekommt die Serie eine zweite Staffel?", "qmark", "announce"),
+    ("[รีวิว] ซีซั่น 2", "review", "announce"), ("the season 2 filming locations", "explain", "wrap"),
 ])
 def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
