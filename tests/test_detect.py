@@ -179,7 +179,7 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("la serie ya tiene fecha de estreno", "announce", "spec"), ("a série já tem data", "announce", "spec"),
     ("la saison 2 a enfin une date", "announce", "question"), ("la serie ha finalmente una data", "announce", "spec"),
     ("Bekommt die Serie eine zweite Staffel?", "qmark", "announce"),
-    ("[รีวิว] ซีซั่น 2", "review", "announce"), ("the season 2 filming locations", "explain", "wrap"),
+    ("[รีวิว] ซีซั่น 2", "review", "announce"), ("season 2 finishes production", "wrap", "renew"), ("the season 2 filming locations", "explain", "wrap"),
 ])
 def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
