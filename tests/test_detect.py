@@ -179,7 +179,8 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("la serie ya tiene fecha de estreno", "announce", "spec"), ("a série já tem data", "announce", "spec"),
     ("la saison 2 a enfin une date", "announce", "question"), ("la serie ha finalmente una data", "announce", "spec"),
     ("Bekommt die Serie eine zweite Staffel?", "qmark", "announce"),
-    ("[รีวิว] ซีซั่น 2", "review", "announce"), ("season 2 finishes production", "wrap", "renew"), ("the season 2 filming locations", "explain", "wrap"),
+    ("[รีวิว] ซีซั่น 2", "review", "announce"), ("the season 2 filming locations", "explain", "wrap"),
+    ("season 2 finishes production", "wrap", "renew"), ("temporada 2 todo que sabemos", "spec", "announce"),
 ])
 def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load
@@ -236,8 +237,13 @@ def test_the_watch_that_alerts_is_the_one_named(detector: Detector) -> None:
 
 
 def test_exclude_hides_a_look_alike() -> None:
-    item = Item(title="The Lantern Keepers: Origins season 3 officially confirmed")
     plain = Watch(id="lantern", title="The Lantern Keepers", season=3)
+    # "<title>: <subtitle>" before the season is another title, excluded or not
+    subtitled = Item(title="The Lantern Keepers: Origins season 3 officially confirmed")
+    assert Detector([plain]).classify(subtitled).watch is None
+    assert Detector(WATCHES).classify(subtitled).watch is None
+    # elsewhere, only the watch's `exclude` tells the look-alike
+    item = Item(title="Netflix officially confirms season 3 of The Lantern Keepers: Origins")
     assert Detector([plain]).classify(item).watch == "lantern"
     assert Detector(WATCHES).classify(item).watch is None
 
@@ -478,6 +484,14 @@ def test_an_accented_title_is_read_as_written() -> None:
     ("Trailer for season 3 of the streamer's fantasy The Lantern Keepers", "", True),
     ("Trailer for the third season of Seoul-set drama The Lantern Keepers", "", True),
     ("The streamer confirms season 3 of The lantern keepers", "", True),
+    # a title built on the watch's: "<title>: <subtitle>" right before the season
+    ("The Lantern Keepers: Harbor Years season 3 trailer", "", False),
+    ("The Lantern Keepers: Harbor Years Season 3 Trailer", "", False),
+    ("The streamer drops The Lantern Keepers - Harbor Years season 3 trailer", "", False),
+    ("The Lantern Keepers: Streamer Confirms Season 3", "", True),  # a clause: it tells news
+    ("The Lantern Keepers: Official season 3 trailer", "", True),
+    ("The Lantern Keepers: season 3 trailer", "", True),
+    ("The Lantern Keepers: Harbor Years season 3 trailer", "The Lantern Keepers season 3 arrives in April.", True),
 ])
 def test_a_season_written_after_another_title_is_that_title_s(title: str, summary: str, named: bool) -> None:
     item = Item(title=title, summary=summary)

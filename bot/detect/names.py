@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import bot.detect.cues as cues
 import bot.detect.seasons as seasons
-from bot.detect.text import fold, has_cjk, normalise
+from bot.detect.text import fold, has_cjk, normalise, tokens
 from bot.models import Watch
 
 SHOW: Final = " zshow "
@@ -219,6 +220,24 @@ def _owner_after(text: str) -> str:
 
 
 _SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
+_SUBTITLE_MARK: Final = re.compile(r"\s*:\s+|\s+[-–]\s+")
+_MAX_SUBTITLE: Final = 4
+
+
+def _split_subtitle(window: str) -> tuple[str, str, str]:
+    """A text cut at its last colon or spaced dash: before, the mark, after ("", "", text without one)."""
+    marks = list(_SUBTITLE_MARK.finditer(window))
+    if not marks:
+        return "", "", window
+    last = marks[-1]
+    return window[:last.start()], last.group(0), window[last.end():].strip()
+
+
+def _tells(words: str) -> bool:
+    """Whether words hold a cue of news or doubt (a verb, "trailer", "review"): a clause, not a title."""
+    return bool(cues.load().find(tokens(normalise(words))))
+
+
 _NOT_TITLES: Final = frozenset((
     "new", "final", "first", "second", "third", "next", "last", "official", "upcoming", "full", "exclusive",
     "watch", "trailer", "teaser", "review", "recap", "breaking", "netflix", "hbo", "max", "disney+", "prime",
@@ -355,6 +374,9 @@ class Names:
                 window = part[max(0, number.start() - 120):number.start()]
                 if self._ends_with_name(window):
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
+                if self._subtitle(window):
+                    others += 1  # "<title>: The Challenge season 2": a spin-off's season
+                    continue
                 title, start = _owner(window)
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
                     clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
@@ -375,6 +397,20 @@ class Names:
         if not others:
             return False
         return sum(self._season_mentions(t) for t in text) <= others
+
+    def _subtitle(self, window: str) -> bool:
+        """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
+        Challenge", before "season 2"): a title built on the watch's, with capitalised words that are
+        no label ("Netflix", "Official") and tell no news ("Netflix Confirms" opens a clause)."""
+        head, mark, sub = _split_subtitle(window)
+        if not mark or not self._ends_with_name(head):
+            return False
+        words = sub.split()
+        if not 1 <= len(words) <= _MAX_SUBTITLE or any(w[-1] in ".!?,;:" for w in words):
+            return False
+        if not all(w.strip(_QUOTES)[:1].isupper() or w.strip(_QUOTES) in _SMALL_WORDS for w in words):
+            return False
+        return _a_title(sub) and not _tells(sub)
 
     def _ends_with_name(self, text: str) -> bool:
         """Whether a text as written ends with one of the watch's names (before a season written next)."""
