@@ -498,6 +498,17 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     assert (Detector(WATCHES[:1]).classify(item).watch == WATCHES[0].id) is named
 
 
+@pytest.mark.parametrize(("title", "named"), [
+    ("The streamer dates The Harbor season 3", False),  # mid-sentence "The": another title
+    ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling
+    ("The streamer dates the Harbor season 3", True),
+    ("The streamer dates Harbor season 3", True),
+])
+def test_the_article_before_a_name_without_one_makes_another_title(title: str, named: bool) -> None:
+    harbor = Watch(id="harbor", title="Harbor", season=3)
+    assert (Detector([harbor]).classify(Item(title=title)).watch == "harbor") is named
+
+
 @pytest.mark.parametrize("title", ["The Lantern Keepers ❶ confirmed", "The Lantern Keepers ➂ trailer", "❶ ፩ ⓵"])
 def test_a_digit_that_is_no_decimal_number_is_read_as_a_word(title: str) -> None:
     d = Detector(WATCHES).classify(Item(title=title, summary=title))

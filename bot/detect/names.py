@@ -373,6 +373,9 @@ class Names:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
                 if self._ends_with_name(window):
+                    if self._article_added(window):
+                        others += 1  # "Prime Video reveals The <title> season 2": another title's
+                        continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
                 if self._subtitle(window):
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
@@ -397,6 +400,17 @@ class Names:
         if not others:
             return False
         return sum(self._season_mentions(t) for t in text) <= others
+
+    def _article_added(self, window: str) -> bool:
+        """Whether a text as written ends with "The <name>" in the middle of a sentence (after a word in
+        lower case), for a watch none of whose names starts with "the": "The <title>" is another title."""
+        text = window.rstrip()
+        at = text.rfind(" The ")
+        if at < 0 or self.show is None or not text[:at].split()[-1:][0][:1].islower():
+            return False
+        if any(normalise(n).startswith("the ") for n in self.watch.names):
+            return False
+        return self.show.fullmatch(normalise(text[at + 5:]).strip(_QUOTES + " ")) is not None
 
     def _subtitle(self, window: str) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
