@@ -503,8 +503,12 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling
     ("The streamer dates the Harbor season 3", True),
     ("The streamer dates Harbor season 3", True),
+    # words in capitals after the name, before the season: a title built on it, unless they are labels
+    ("The streamer dates Harbor Lights season 3", False),
+    ("The streamer dates Harbor Live Action season 3", True),
+    ("The streamer dates Harbor K-drama season 3", True),
 ])
-def test_the_article_before_a_name_without_one_makes_another_title(title: str, named: bool) -> None:
+def test_an_article_or_words_added_to_a_name_make_another_title(title: str, named: bool) -> None:
     harbor = Watch(id="harbor", title="Harbor", season=3)
     assert (Detector([harbor]).classify(Item(title=title)).watch == "harbor") is named
 

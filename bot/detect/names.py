@@ -244,9 +244,10 @@ _NOT_TITLES: Final = frozenset((
     "video", "apple", "tv+", "the", "a", "an", "la", "le", "les", "el", "los", "las", "die", "der", "das", "il",
     "lo", "o", "os", "as", "korean", "k-drama", "kdrama", "anime", "its", "their", "this", "that", "korea",
     "japan", "us", "uk", "usa", "hulu", "amazon", "peacock", "paramount+", "crunchyroll", "tvn", "jtbc", "sbs",
-    "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming"))
+    "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming", "live", "action", "live-action", "series",
+    "show", "drama", "saga", "franchise", "original", "originals"))
 """Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix Korea
-season 2")."""
+season 2", "<title> Live Action season 2")."""
 
 
 def _a_title(words: str) -> bool:
@@ -392,7 +393,10 @@ class Names:
                     title_case = _title_case(part)
                 if title_case:
                     break  # capitals on every word: no telling where a title starts
-                if self.show.search(normalise(title)):
+                if (named := self.show.search(normalise(title))) is not None:
+                    if self._extended(title, normalise(title)[named.end():]):
+                        others += 1  # "<title> Hearts season 2": a title built on the watch's
+                        continue
                     return False  # the watch's own season ("<title> (2022) season 2", "<title> K-drama season 2")
                 if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
                     return False  # its subtitle's ("<title>: <subtitle> season 2")
@@ -411,6 +415,13 @@ class Names:
         if any(normalise(n).startswith("the ") for n in self.watch.names):
             return False
         return self.show.fullmatch(normalise(text[at + 5:]).strip(_QUOTES + " ")) is not None
+
+    def _extended(self, title: str, rest: str) -> bool:
+        """Whether the words after the watch's name in a run of capitals make another title ("Hearts" of
+        "<title> Hearts"): a word that is no label ("K-drama", "Netflix") and no cue of news."""
+        words = rest.split()
+        return bool(words) and len(words) <= _MAX_SUBTITLE and _a_title(" ".join(w.capitalize() for w in words)) \
+            and not _tells(rest)
 
     def _subtitle(self, window: str) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
