@@ -503,6 +503,7 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling
     ("The streamer dates the Harbor season 3", True),
     ("The streamer dates Harbor season 3", True),
+    (" The Harbor season 3 gets a date", True),
     # words in capitals after the name, before the season: a title built on it, unless they are labels
     ("The streamer dates Harbor Lights season 3", False),
     ("The streamer dates Harbor Live Action season 3", True),

@@ -410,7 +410,8 @@ class Names:
         lower case), for a watch none of whose names starts with "the": "The <title>" is another title."""
         text = window.rstrip()
         at = text.rfind(" The ")
-        if at < 0 or self.show is None or not text[:at].split()[-1:][0][:1].islower():
+        before = text[:at].split() if at >= 0 else []
+        if not before or self.show is None or not before[-1][:1].islower():
             return False
         if any(normalise(n).startswith("the ") for n in self.watch.names):
             return False
