@@ -11,7 +11,8 @@ The same models then judge every item from its headline alone, as Google News it
 and every other show's items for the watch left out, as a general feed brings them (each alert listed).
 `--shipped` scores the shipped weights (fitted on everything) without refitting: on a corpus they were fitted on, those
 figures are in-sample and are printed as such, never as a result. Also: the shipped watch's own
-file, the long explainer articles (must never alert) and items per second on one core.
+file, per show the real reports that no name of its watch matches (the recall it can reach), the
+long explainer articles (must never alert) and items per second on one core.
 The scoring and the printout are bot/detect/measure.py, shared with `newsbot classify --check FILE`.
 """
 
@@ -96,6 +97,28 @@ def ranking_lines(scored: Sequence[tuple[float, bool]]) -> list[str]:
     return lines
 
 
+def unnamed(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
+    """Per show, the real reports that no name of its watch (as watches.yaml writes it) matches: no
+    detector can alert them for that watch, so they bound its recall. Adding the names they use to
+    `aliases` is how a user reaches them."""
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+    from bot.detect.text import normalise
+
+    table = load()
+    print("\n== real reports no name of the watch matches (the recall a watch written so can reach)")
+    for show, held in _by_show(examples).items():
+        names = Names.of(_own(watches, show)[0])
+        alerts = [ex for ex in held if ex.alert and not ex.ambiguous]
+        missing = [ex for ex in alerts if read(names, table, normalise(ex.title), normalise(ex.summary)) is None]
+        reach = (len(alerts) - len(missing)) / len(alerts) if alerts else 1.0
+        print(f"{show:28} {len(missing):3} of {len(alerts):3}   recall at most {reach:.3f}")
+        if not quiet:
+            for ex in missing:
+                print(f"    {ex.id} [{ex.label}] {ex.title[:90]}")
+
+
 def shipped(watches: Sequence[Watch], examples: Sequence[Example], quiet: bool) -> None:
     """Score the shipped weights as they are (in-sample on the corpus they were fitted on)."""
     measured = Measurement()
@@ -166,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadCorpus, CannotFit) as exc:
         print(f"bench/detect.py: {exc}", file=sys.stderr)
         return 2
+    unnamed(watches, examples, args.quiet)
     articles(args.corpus, watches)
     speed(watches, examples, args.seconds)
     return 0
