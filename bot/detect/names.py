@@ -164,7 +164,9 @@ _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
-_SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"))
+_SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du", "in",
+                                   "on", "at", "to", "for", "from", "with"))
+"""Words in lower case that a run of capitals may hold and still be one title ("Alice in Borderland")."""
 
 
 _QUOTES: Final = "'\"‘’“”«»「」『』()[]"
@@ -245,7 +247,9 @@ _NOT_TITLES: Final = frozenset((
     "lo", "o", "os", "as", "korean", "k-drama", "kdrama", "anime", "its", "their", "this", "that", "korea",
     "japan", "us", "uk", "usa", "hulu", "amazon", "peacock", "paramount+", "crunchyroll", "tvn", "jtbc", "sbs",
     "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming", "live", "action", "live-action", "series",
-    "show", "drama", "saga", "franchise", "original", "originals"))
+    "show", "drama", "saga", "franchise", "original", "originals", "japanese", "chinese", "spanish", "british",
+    "american", "thai", "turkish", "indian", "german", "french", "italian", "hit", "sci-fi", "horror", "fantasy",
+    "thriller", "comedy", "zombie", "animated", "adaptation", "webtoon", "manga", "j-drama", "c-drama"))
 """Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix Korea
 season 2", "<title> Live Action season 2")."""
 
