@@ -222,12 +222,18 @@ def _owner_after(text: str) -> str:
 
 
 _SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
-_SUBTITLE_MARK: Final = re.compile(r"\s*:\s+|\s+[-–]\s+")
+_SUBTITLE_MARK: Final = re.compile(r"\s*:\s+|\s+[-–|]\s+")
+_TRAILING_MARKS: Final = re.compile(r"[\s:\-–|]+$")
+_ARTICLES_CAPITAL: Final = frozenset(("The", "A", "An", "La", "El", "Le", "Les", "Los", "Las", "Die", "Der", "Das",
+                                      "Il", "Lo"))
+"""Articles as a title opens with them: what tells a spin-off's subtitle ("<title>: The Challenge")."""
 _MAX_SUBTITLE: Final = 4
 
 
 def _split_subtitle(window: str) -> tuple[str, str, str]:
-    """A text cut at its last colon or spaced dash: before, the mark, after ("", "", text without one)."""
+    """A text cut at its last colon, spaced dash or bar, marks at its end aside: before, the mark, after
+    ("", "", text without one)."""
+    window = _TRAILING_MARKS.sub("", window) + " "  # "<title>: The Challenge – Season 3": the mark before it
     marks = list(_SUBTITLE_MARK.finditer(window))
     if not marks:
         return "", "", window
@@ -249,7 +255,8 @@ _NOT_TITLES: Final = frozenset((
     "kbs", "mbc", "tving", "wavve", "coupang", "play", "streaming", "live", "action", "live-action", "series",
     "show", "drama", "saga", "franchise", "original", "originals", "japanese", "chinese", "spanish", "british",
     "american", "thai", "turkish", "indian", "german", "french", "italian", "hit", "sci-fi", "horror", "fantasy",
-    "thriller", "comedy", "zombie", "animated", "adaptation", "webtoon", "manga", "j-drama", "c-drama"))
+    "thriller", "comedy", "zombie", "animated", "adaptation", "webtoon", "manga", "j-drama", "c-drama", "chapter",
+    "finale", "countdown", "road", "update", "part", "volume", "vol"))
 """Capitalised words before a season that are no title ("New season 2", "La saison 2", "Netflix Korea
 season 2", "<title> Live Action season 2")."""
 
@@ -378,7 +385,9 @@ class Names:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
                 if self._ends_with_name(window):
-                    if self._article_added(window):
+                    if title_case is None:
+                        title_case = _title_case(part)
+                    if not title_case and self._article_added(window):
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
@@ -397,10 +406,7 @@ class Names:
                     title_case = _title_case(part)
                 if title_case:
                     break  # capitals on every word: no telling where a title starts
-                if (named := self.show.search(normalise(title))) is not None:
-                    if self._extended(title, normalise(title)[named.end():]):
-                        others += 1  # "<title> Hearts season 2": a title built on the watch's
-                        continue
+                if self.show.search(normalise(title)):
                     return False  # the watch's own season ("<title> (2022) season 2", "<title> K-drama season 2")
                 if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
                     return False  # its subtitle's ("<title>: <subtitle> season 2")
@@ -421,26 +427,26 @@ class Names:
             return False
         return self.show.fullmatch(normalise(text[at + 5:]).strip(_QUOTES + " ")) is not None
 
-    def _extended(self, title: str, rest: str) -> bool:
-        """Whether the words after the watch's name in a run of capitals make another title ("Hearts" of
-        "<title> Hearts"): a word that is no label ("K-drama", "Netflix") and no cue of news."""
-        words = rest.split()
-        return bool(words) and len(words) <= _MAX_SUBTITLE and _a_title(" ".join(w.capitalize() for w in words)) \
-            and not _tells(rest)
-
     def _subtitle(self, window: str) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
-        Challenge", before "season 2"): a title built on the watch's, with capitalised words that are
-        no label ("Netflix", "Official") and tell no news ("Netflix Confirms" opens a clause)."""
+        Challenge", before "season 2"): a title built on the watch's, opened by an article, its other
+        words capitalised, no label ("Official", "Final Chapter") and no cue of news. Capitalised words
+        without an article are as often a character or an actor ("<title>: Front Man Season 3 First
+        Look"): those stay the watch's (`exclude:` lists a known spin-off)."""
         head, mark, sub = _split_subtitle(window)
         if not mark or not self._ends_with_name(head):
             return False
         words = sub.split()
         if not 1 <= len(words) <= _MAX_SUBTITLE or any(w[-1] in ".!?,;:" for w in words):
             return False
-        if not all(w.strip(_QUOTES)[:1].isupper() or w.strip(_QUOTES) in _SMALL_WORDS for w in words):
+        bare = [w.strip(_QUOTES) for w in words]
+        if bare[0] not in _ARTICLES_CAPITAL or len(bare) < 2:
+            return False  # "<title>: Front Man season 3", "<title>: Gi-hun season 3": a character, a person
+        if not all(b[:1].isupper() or b in _SMALL_WORDS for b in bare):
             return False
-        return _a_title(sub) and not _tells(sub)
+        if any(b.lower().endswith(("'s", "s'")) for b in bare):
+            return False  # a possessive: "<title>: The Captain's season 2" is the watch's
+        return _a_title(" ".join(bare[1:])) and not _tells(sub)
 
     def _ends_with_name(self, text: str) -> bool:
         """Whether a text as written ends with one of the watch's names (before a season written next)."""
