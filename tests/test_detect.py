@@ -557,6 +557,11 @@ def test_a_digit_that_is_no_decimal_number_is_read_as_a_word(title: str) -> None
      "Harbor Lights season 2 confirmed", False),
     (Watch(id="l", title="The Lantern Keepers", season=2), "The\u200bLantern\u200bKeepers season\u200b2 renewed", True),
     (Watch(id="l", title="The Lantern Keepers", season=2), "The Lan\u00adtern Keep\u00aders season 2 renewed", True),
+    # marks in or after a Korean or Japanese name are written, changed or dropped
+    (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "『今、港の灯は』シーズン2 予告編解禁", True),
+    (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "今港の灯はシーズン2 予告編解禁", True),
+    (Watch(id="h", title="Harbor", season=2, aliases=("항구, 등불은",)), "'항구 등불은' 시즌2 티저 공개", True),
+    (Watch(id="h", title="Harbor", season=2, aliases=("항구 등불은",)), "'항구, 등불은' 시즌2 티저 공개", True),
 ])
 def test_names_as_users_write_them(watch: Watch, title: str, named: bool) -> None:
     assert (Detector([watch]).classify(Item(title=title)).watch == watch.id) is named

@@ -2,7 +2,8 @@
 
 Every name of a watch (title and aliases) becomes one pattern that tolerates the spellings the
 press uses: any case, full-width forms, words run together or split by dashes and dots
-("One-Piece", "ONEPIECE", "ラスト・オブ・アス"), Korean and Japanese written with or without spaces.
+("One-Piece", "ONEPIECE", "ラスト・オブ・アス"), Korean and Japanese written with or without spaces
+and marks ("今、私たちの学校は…", "今私たちの学校は").
 A match becomes ` zshow `, a look-alike title listed in the watch's `exclude` becomes ` zexcl `
 first (so "<title>: <spin-off>" is not the watch), a name that is a weekday becomes ` zday ` where
 it is a date ("on Wednesday that..."), and what is learned never sees a show's name.
@@ -26,9 +27,12 @@ SHOW: Final = " zshow "
 EXCLUDED: Final = " zexcl "
 _LATIN: Final = "a-z0-9\u00c0-\u024f"
 _SEPARATORS: Final = "-_.\u00b7:'&"
-_CHAR_SEP: Final = r"[\s\u00b7'\-:]{0,2}"
-"""Between two characters of a Korean or Japanese name: nothing, or up to two spaces, middle dots,
-apostrophes, dashes or colons ("세브란스: 단절" and "세브란스:단절")."""
+_CJK_MARKS: Final = "\u00b7'-:、。,.!?~"
+"""Marks in or after a Korean or Japanese name that the press writes, changes or drops ("今、私たちの学校は…"
+is also "今私たちの学校は"; "지금, 우리 학교는" is "지금 우리 학교는")."""
+_CHAR_SEP: Final = r"[\s\u00b7'\-:、。,.!?~]{0,4}"
+"""Between two characters of a Korean or Japanese name: nothing, or up to four spaces and marks
+("세브란스: 단절" and "세브란스:단절", "今、私たち" and "今私たち")."""
 
 
 def has_word(name: str) -> bool:
@@ -42,7 +46,7 @@ def name_pattern(name: str) -> str:
     holds ("C++ (2024)"); "ß" may be written "ss"."""
     norm = normalise(name)
     if has_cjk(norm):
-        chars = [c for c in norm if not c.isspace() and c not in "\u00b7'-:"]
+        chars = [c for c in norm if not c.isspace() and c not in _CJK_MARKS]
         return _CHAR_SEP.join(re.escape(c) for c in chars)
     words = re.findall(r"[^\W_]+", norm)
     own = "".join(sorted({c for c in norm if not c.isalnum() and not c.isspace()} - set(_SEPARATORS)))
@@ -495,7 +499,7 @@ def name_key(name: str) -> str:
     a "ß" (written "ss" too); two characters for CJK."""
     norm = normalise(name)
     if has_cjk(norm):
-        chunks: list[str] = re.split(r"[\s\u00b7'\-:]+", norm)
+        chunks: list[str] = re.split(rf"[\s{re.escape(_CJK_MARKS)}]+", norm)
         return max(chunks, key=len)[:2]
     words: list[str] = re.findall(r"[^\W_]+", norm) or [norm]
     return max(max(words, key=len).split("ß"), key=len)
