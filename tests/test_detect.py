@@ -541,6 +541,24 @@ def test_a_digit_that_is_no_decimal_number_is_read_as_a_word(title: str) -> None
     assert not d.alert and not d.evidence.startswith("detection failed")
 
 
+def test_a_name_s_own_end_marks_and_an_address_s_dashes_are_read() -> None:
+    from bot.detect.cues import load
+    from bot.detect.features import read
+
+    def features(watch: Watch, title: str) -> dict[str, float]:
+        found = read(Names.of(watch), load(), normalise(title), "")
+        assert found is not None
+        return found.features
+
+    # the "?" of a title is the title's, not a question
+    assert "c:qmark:t" not in features(Watch(id="w", title="Harbor Now...?", season=2),
+                                       "Harbor Now...? season 2 renewed")
+    assert "c:qmark:t" in features(Watch(id="w", title="Harbor Now", season=2), "Harbor Now season 2 renewed?")
+    # an address writes "season-2"
+    assert "x:ts_t" in features(Watch(id="l", title="The Lantern Keepers", season=2),
+                                "the-lantern-keepers-season-2-renewed")
+
+
 @pytest.mark.parametrize(("watch", "title", "named"), [
     (Watch(id="q", title="???", season=2, aliases=("Quiz Night",)), "Quiz Night season 2 renewed", True),
     (Watch(id="q", title="★", season=2), "★ season 2 renewed", False),  # marks alone name nothing
@@ -557,6 +575,11 @@ def test_a_digit_that_is_no_decimal_number_is_read_as_a_word(title: str) -> None
      "Harbor Lights season 2 confirmed", False),
     (Watch(id="l", title="The Lantern Keepers", season=2), "The\u200bLantern\u200bKeepers season\u200b2 renewed", True),
     (Watch(id="l", title="The Lantern Keepers", season=2), "The Lan\u00adtern Keep\u00aders season 2 renewed", True),
+    # "&", "+" and "and" stand for each other in a name
+    (Watch(id="h", title="Harbor & Lights", season=2), "Harbor and Lights season 2 renewed", True),
+    (Watch(id="h", title="Harbor & Lights", season=2), "Harbor + Lights season 2 renewed", True),
+    (Watch(id="h", title="Harbor and Lights", season=2), "Harbor & Lights season 2 renewed", True),
+    (Watch(id="h", title="Harbor and Lights", season=2), "Harbor Lights season 2 renewed", False),
     # marks in or after a Korean or Japanese name are written, changed or dropped
     (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "『今、港の灯は』シーズン2 予告編解禁", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "今港の灯はシーズン2 予告編解禁", True),

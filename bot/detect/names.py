@@ -48,10 +48,22 @@ def name_pattern(name: str) -> str:
     if has_cjk(norm):
         chars = [c for c in norm if not c.isspace() and c not in _CJK_MARKS]
         return _CHAR_SEP.join(re.escape(c) for c in chars)
-    words = re.findall(r"[^\W_]+", norm)
+    spans = list(re.finditer(r"[^\W_]+", norm))
     own = "".join(sorted({c for c in norm if not c.isalnum() and not c.isspace()} - set(_SEPARATORS)))
     separator = f"[\\s{re.escape(_SEPARATORS + own)}]*"
-    body = separator.join(re.escape(w).replace("ß", "(?:ß|ss)") for w in words)
+    joined = f"{separator}(?:and|&|\\+)?{separator}"  # "Love, Death & Robots" is also "Love Death and Robots"
+    parts: list[str] = []
+    for k, m in enumerate(spans):
+        word = m.group(0)
+        if k:
+            gap = norm[spans[k - 1].end():m.start()]
+            parts.append(joined if "&" in gap or "+" in gap else separator)
+        parts.append("(?:and|&|\\+)" if word == "and" and 0 < k < len(spans) - 1 else
+                     re.escape(word).replace("ß", "(?:ß|ss)"))
+    tail = "".join(sorted(set(norm[spans[-1].end():]) - {" "})) if spans else ""
+    if tail:  # the marks a name ends with ("What If...?", "D.P."), written or not
+        parts.append(f"[{re.escape(tail)}]*")
+    body = "".join(parts)
     # The first letter comes before the boundary test, so that the search skips to where it stands.
     return rf"{re.escape(body[0])}(?<![{_LATIN}].){body[1:]}(?![{_LATIN}])"
 
@@ -157,7 +169,7 @@ _NAME_AFTER_WORD: Final = re.compile(rf"\s?(?:'s|:)|{_A_SEASON}", re.IGNORECASE)
 
 _SEASON_WORDS: Final = "seasons?|series|saisons?|staffel|stagione|temporadas?|musim"
 _SEASON_NUMBER: Final = re.compile(
-    rf"(?<![^\W_])(?:{_SEASON_WORDS})\s?(?P<n>\d{{1,2}})(?!\d)"
+    rf"(?<![^\W_])(?:{_SEASON_WORDS})[\s-]?(?P<n>\d{{1,2}})(?!\d)"
     rf"|(?<![^\W_])(?P<o>{seasons.ORDINAL})\s(?:{_SEASON_WORDS})(?![^\W_])")
 """A season and its number ("season 3", "third season"), in lower-cased text, in the languages where a
 run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id); not every season word

@@ -80,7 +80,7 @@ _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
 _FORMS: Final = "|".join((
-    rf"{_B}(?:{WORD})\s?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
+    rf"{_B}(?:{WORD})[\s-]?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
     rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})",
