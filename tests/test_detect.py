@@ -489,7 +489,10 @@ def test_an_accented_title_is_read_as_written() -> None:
     ("The streamer confirms season 3 of The lantern keepers", "", True),
     # a title built on the watch's: "<title>: The <subtitle>" right before the season
     ("The Lantern Keepers: The Harbor Years season 3 trailer", "", False),
-    ("The Lantern Keepers: The Harbor Years Season 3 Trailer", "", False),
+    ("The Lantern Keepers: The Harbor Years – Season 3 Trailer", "", False),
+    # in Title Case, capitals tell nothing: a mark before the season must end the subtitle
+    ("The Lantern Keepers: The Epic Season 3 Trailer Is Here", "", True),
+    ("The Lantern Keepers: The Second Half of Season 3 Gets a Trailer", "", True),
     ("The streamer drops The Lantern Keepers - The Harbor Years season 3 trailer", "", False),
     ("The Lantern Keepers: The Harbor Years – Season 3 Official Trailer", "", False),
     ("The Lantern Keepers: The Harbor Years | Season 3 Official Trailer | Streamer", "", False),
@@ -515,6 +518,7 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     ("The streamer dates Harbor season 3", True),
     (" The Harbor season 3 gets a date", True),
     ("Reactions to The Harbor Season 3 Trailer", True),  # Title Case: every word has capitals
+    ("It's official. The Harbor season 3 is coming", True),  # a sentence opens with "The"
     # words in capitals after the name are the watch's ("<title> Addams", a character): `exclude:` tells
     # a look-alike
     ("The streamer dates Harbor Lights season 3", True),
@@ -529,6 +533,8 @@ def test_an_article_before_a_name_without_one_makes_another_title(title: str, na
     ("the streamer confirms Lights in the Harbor Korean Drama season 3", True),  # a title's "in", then labels
     ("the streamer confirms Lights in the Harbor (2024) season 3", True),
     ("the streamer confirms Harbor Nights season 3, after Lights in the Harbor", False),
+    ("the streamer's slate, from Lights in the Harbor to Harbor Nights season 3", False),  # two titles
+    ("fans of Lights in the Harbor in Korea season 3 news", True),
 ])
 def test_a_title_s_small_words_stay_in_its_run_of_capitals(title: str, named: bool) -> None:
     lights = Watch(id="lights", title="Lights in the Harbor", season=3)
@@ -580,11 +586,15 @@ def test_a_name_s_own_end_marks_and_an_address_s_dashes_are_read() -> None:
     (Watch(id="h", title="Harbor & Lights", season=2), "Harbor + Lights season 2 renewed", True),
     (Watch(id="h", title="Harbor and Lights", season=2), "Harbor & Lights season 2 renewed", True),
     (Watch(id="h", title="Harbor and Lights", season=2), "Harbor Lights season 2 renewed", False),
+    # in lower case amid capitals, "harbor and lights" is words, as "harbor & lights" is
+    (Watch(id="h", title="Harbor & Lights", season=2), "Sea Days season 2 trailer promises harbor and lights", False),
+    (Watch(id="sz", title="ẞtraße", season=2), "sstrasse season 2 renewed", True),  # "ß" first: a pattern still
     # marks in or after a Korean or Japanese name are written, changed or dropped
     (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "『今、港の灯は』シーズン2 予告編解禁", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("今、港の灯は…",)), "今港の灯はシーズン2 予告編解禁", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("항구, 등불은",)), "'항구 등불은' 시즌2 티저 공개", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("항구 등불은",)), "'항구, 등불은' 시즌2 티저 공개", True),
+    (Watch(id="h", title="Harbor", season=2, aliases=("항구등",)), "배우 이항구, 등 부상…시즌2 촬영 차질", False),
 ])
 def test_names_as_users_write_them(watch: Watch, title: str, named: bool) -> None:
     assert (Detector([watch]).classify(Item(title=title)).watch == watch.id) is named

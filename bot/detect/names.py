@@ -31,8 +31,11 @@ _CJK_MARKS: Final = "\u00b7'-:、。,.!?~"
 """Marks in or after a Korean or Japanese name that the press writes, changes or drops ("今、私たちの学校は…"
 is also "今私たちの学校は"; "지금, 우리 학교는" is "지금 우리 학교는")."""
 _CHAR_SEP: Final = r"[\s\u00b7'\-:、。,.!?~]{0,4}"
-"""Between two characters of a Korean or Japanese name: nothing, or up to four spaces and marks
+"""Where a Korean or Japanese name has a space or a mark: nothing, or up to four spaces and marks
 ("세브란스: 단절" and "세브란스:단절", "今、私たち" and "今私たち")."""
+_CHAR_GAP: Final = r"[\s\u00b7'\-:]{0,2}"
+"""Between two characters the name writes together: nothing, or up to two spaces, middle dots,
+apostrophes, dashes or colons (a comma there is another sentence: "이지우, 학폭" is not "지우학")."""
 
 
 def has_word(name: str) -> bool:
@@ -46,12 +49,21 @@ def name_pattern(name: str) -> str:
     holds ("C++ (2024)"); "ß" may be written "ss"."""
     norm = normalise(name)
     if has_cjk(norm):
-        chars = [c for c in norm if not c.isspace() and c not in _CJK_MARKS]
-        return _CHAR_SEP.join(re.escape(c) for c in chars)
+        out: list[str] = []
+        marked = False
+        for c in norm:
+            if c.isspace() or c in _CJK_MARKS:
+                marked = True
+                continue
+            if out:
+                out.append(_CHAR_SEP if marked else _CHAR_GAP)
+            out.append(re.escape(c))
+            marked = False
+        return "".join(out)
     spans = list(re.finditer(r"[^\W_]+", norm))
     own = "".join(sorted({c for c in norm if not c.isalnum() and not c.isspace()} - set(_SEPARATORS)))
     separator = f"[\\s{re.escape(_SEPARATORS + own)}]*"
-    joined = f"{separator}(?:and|&|\\+)?{separator}"  # "Love, Death & Robots" is also "Love Death and Robots"
+    joined = f"{separator}(?:(?:and|\\+){separator})?"  # "Love, Death & Robots" is also "Love Death and Robots"
     parts: list[str] = []
     for k, m in enumerate(spans):
         word = m.group(0)
@@ -64,6 +76,8 @@ def name_pattern(name: str) -> str:
     if tail:  # the marks a name ends with ("What If...?", "D.P."), written or not
         parts.append(f"[{re.escape(tail)}]*")
     body = "".join(parts)
+    if body.startswith("("):  # "ß" first: "(?:ß|ss)"
+        return rf"(?<![{_LATIN}]){body}(?![{_LATIN}])"
     # The first letter comes before the boundary test, so that the search skips to where it stands.
     return rf"{re.escape(body[0])}(?<![{_LATIN}].){body[1:]}(?![{_LATIN}])"
 
@@ -180,6 +194,9 @@ _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
+_LINKS_OF_TWO: Final = [["in"], ["on"], ["at"], ["to"], ["for"], ["from"], ["with"]]
+"""Small words that, right after the watch's name in a run of capitals, start another title ("from <title>
+to <other title> season 3"); a title's own small words are inside its name ("Alice in Borderland")."""
 _SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du", "in",
                                    "on", "at", "to", "for", "from", "with"))
 """Words in lower case that a run of capitals may hold and still be one title ("Alice in Borderland")."""
@@ -240,6 +257,7 @@ def _owner_after(text: str) -> str:
 _SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
 _SUBTITLE_MARK: Final = re.compile(r"\s*:\s+|\s+[-–|]\s+")
 _TRAILING_MARKS: Final = re.compile(r"[\s:\-–|]+$")
+_MARK_BEFORE: Final = re.compile(r"\s[:\-–|]\s*$|:\s*$")
 _ARTICLES_CAPITAL: Final = frozenset(("The", "A", "An", "La", "El", "Le", "Les", "Los", "Las", "Die", "Der", "Das",
                                       "Il", "Lo"))
 """Articles as a title opens with them: what tells a spin-off's subtitle ("<title>: The Challenge")."""
@@ -298,8 +316,9 @@ def _words(names: tuple[str, ...]) -> re.Pattern[str] | None:
     word; unless the watch also lists it in lower case (a title the press writes so: "black-ish")."""
     folded = [_ENDS.sub("", " ".join(fold(n).split())) for n in names]  # "You!" is written "you"
     lower = {f for f in folded if f == f.lower()}
-    forms = sorted({f.lower() for f in folded if f.isascii() and f.strip() and f != f.lower()} - lower,
-                   key=len, reverse=True)
+    cased = {f.lower() for f in folded if f.isascii() and f.strip() and f != f.lower()}
+    cased |= {re.sub(r"\s*&\s*", " and ", f) for f in cased if "&" in f}  # "Blood & Water" as "blood and water"
+    forms = sorted(cased - lower, key=len, reverse=True)
     if not forms:
         return None
     starts = "|".join(f"{re.escape(f[0])}(?<![A-Za-z0-9].){re.escape(f[1:])}" for f in forms)
@@ -407,7 +426,9 @@ class Names:
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
-                if self._subtitle(window):
+                if title_case is None:
+                    title_case = _title_case(part)
+                if self._subtitle(window, title_case):
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
                     continue
                 title, start = _owner(window)
@@ -422,7 +443,11 @@ class Names:
                     title_case = _title_case(part)
                 if title_case:
                     break  # capitals on every word: no telling where a title starts
-                if self.show.search(normalise(title)):
+                if (named := self.show.search(normalise(title))) is not None:
+                    rest = normalise(title)[named.end():].split()
+                    if rest[:1] in _LINKS_OF_TWO and _a_title(" ".join(w.capitalize() for w in rest[1:])):
+                        others += 1  # "from <title> to <other title> season 2": the other's
+                        continue
                     return False  # the watch's own season ("<title> (2022) season 2", "<title> K-drama season 2")
                 if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
                     return False  # its subtitle's ("<title>: <subtitle> season 2")
@@ -437,18 +462,22 @@ class Names:
         text = window.rstrip()
         at = text.rfind(" The ")
         before = text[:at].split() if at >= 0 else []
-        if not before or self.show is None or not before[-1][:1].islower():
-            return False
+        if not before or self.show is None or not before[-1][:1].islower() or before[-1][-1] in ".!?:;":
+            return False  # "It's official. The <title> season 2": a sentence opens, no telling
         if any(normalise(n).startswith("the ") for n in self.watch.names):
             return False
         return self.show.fullmatch(normalise(text[at + 5:]).strip(_QUOTES + " ")) is not None
 
-    def _subtitle(self, window: str) -> bool:
+    def _subtitle(self, window: str, title_case: bool) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
         Challenge", before "season 2"): a title built on the watch's, opened by an article, its other
         words capitalised, no label ("Official", "Final Chapter") and no cue of news. Capitalised words
         without an article are as often a character or an actor ("<title>: Front Man Season 3 First
-        Look"): those stay the watch's (`exclude:` lists a known spin-off)."""
+        Look"): those stay the watch's (`exclude:` lists a known spin-off). In a Title Case headline every
+        word has capitals ("<title>: The Epic Season 2 Trailer"): there a subtitle needs a mark before the
+        season too ("<title>: The Challenge – Season 2")."""
+        if title_case and not _MARK_BEFORE.search(window):
+            return False
         head, mark, sub = _split_subtitle(window)
         if not mark or not self._ends_with_name(head):
             return False
@@ -458,8 +487,8 @@ class Names:
         bare = [w.strip(_QUOTES) for w in words]
         if bare[0] not in _ARTICLES_CAPITAL or len(bare) < 2:
             return False  # "<title>: Front Man season 3", "<title>: Gi-hun season 3": a character, a person
-        if not all(b[:1].isupper() or b in _SMALL_WORDS for b in bare):
-            return False
+        if not all(b[:1].isupper() or b in _SMALL_WORDS for b in bare) or bare[-1].lower() in _SMALL_WORDS:
+            return False  # "<title>: The Second Half of Season 2" is the season's
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
         return _a_title(" ".join(bare[1:])) and not _tells(sub)
