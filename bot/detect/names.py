@@ -194,44 +194,43 @@ _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
 _WORD_SPAN: Final = re.compile(r"\S+")
-_LINKS_OF_TWO: Final = [["in"], ["on"], ["at"], ["to"], ["for"], ["from"], ["with"]]
+_LINKS: Final = frozenset(("in", "on", "at", "to", "for", "from", "with"))
 """Small words that, right after the watch's name in a run of capitals, start another title ("from <title>
 to <other title> season 3"); a title's own small words are inside its name ("Alice in Borderland")."""
-_SMALL_WORDS: Final = frozenset(("of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du", "in",
-                                   "on", "at", "to", "for", "from", "with"))
+_SMALL_WORDS: Final = _LINKS | {"of", "the", "and", "a", "an", "de", "la", "le", "del", "des", "di", "du"}
 """Words in lower case that a run of capitals may hold and still be one title ("Alice in Borderland")."""
 
 
 _QUOTES: Final = "'\"‘’“”«»「」『』()[]"
 
 
-def _owner(text: str) -> tuple[str, int]:
+def _owner(text: str) -> str:
     """The title a season written next belongs to: the run of capitalised words (with the small words
     titles hold, and quotes) that ends a text, written in the middle of a sentence (after a word in
-    lower case), and where it starts. "" when there is none, or it may be no title: it opens a
+    lower case). "" when there is none, or it may be no title: it opens a
     sentence or a clause ("Per HBO, season 2", "Bella Ramsey season 2", "Confirmed: season 2"), a
     comma or a sentence end stands before the season, or it is a possessive ("Pedro Pascal's season
     2"). A colon ends the run: "<title>: <subtitle>" gives the subtitle."""
-    spans = [(m.group(0), m.start()) for m in _WORD_SPAN.finditer(text)]
-    if spans and spans[-1][0] in (":", "-", "–"):
+    spans = _WORD_SPAN.findall(text)
+    if spans and spans[-1] in (":", "-", "–"):
         spans.pop()
-    run: list[tuple[str, int]] = []
+    run: list[str] = []
     before = ""
-    for word, start in reversed(spans):
+    for word in reversed(spans):
         bare = word.strip(_QUOTES).rstrip(":")
         if not bare or word[-1] in ".!?,;" or (run and word.rstrip(_QUOTES)[-1:] == ":"):
             before = word
             break
         if bare[0].isupper() or bare[0].isdigit() or (run and bare in _SMALL_WORDS):
-            run.append((bare, start))
+            run.append(bare)
         else:
             before = word
             break
-    while run and run[-1][0] in _SMALL_WORDS:
-        before = run.pop()[0]
-    if not run or run[0][0].lower().endswith("'s") or not before[:1].islower() or before[-1] in ".!?,;:":
-        return "", len(text)
-    return " ".join(w for w, _ in reversed(run)), run[-1][1]
+    while run and run[-1] in _SMALL_WORDS:
+        before = run.pop()
+    if not run or run[0].lower().endswith("'s") or not before[:1].islower() or before[-1] in ".!?,;:":
+        return ""
+    return " ".join(reversed(run))
 
 
 def _owner_after(text: str) -> str:
@@ -254,7 +253,6 @@ def _owner_after(text: str) -> str:
     return " ".join(run)
 
 
-_SUBTITLED: Final = re.compile(r"zshow\s*[:\-–]\s*$")
 _SUBTITLE_MARK: Final = re.compile(r"\s*:\s+|\s+[-–|]\s+")
 _TRAILING_MARKS: Final = re.compile(r"[\s:\-–|]+$")
 _MARK_BEFORE: Final = re.compile(r"\s[:\-–|]\s*$|:\s*$")
@@ -419,38 +417,32 @@ class Names:
                 if value != self.watch.season:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
+                if title_case is None:
+                    title_case = _title_case(part)
                 if self._ends_with_name(window):
-                    if title_case is None:
-                        title_case = _title_case(part)
                     if not title_case and self._article_added(window):
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
-                if title_case is None:
-                    title_case = _title_case(part)
                 if self._subtitle(window, title_case):
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
                     continue
-                title, start = _owner(window)
+                title = _owner(window)
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
                     clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
                     if self.show.search(normalise(clause)):
                         return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>")
-                    title, window, start = _owner_after(clause), "", 0
+                    title = _owner_after(clause)
                 if not _a_title(title):
                     continue  # no title beside this mention ("the new season 2", "Netflix season 2")
-                if title_case is None:
-                    title_case = _title_case(part)
                 if title_case:
                     break  # capitals on every word: no telling where a title starts
                 if (named := self.show.search(normalise(title))) is not None:
                     rest = normalise(title)[named.end():].split()
-                    if rest[:1] in _LINKS_OF_TWO and _a_title(" ".join(w.capitalize() for w in rest[1:])):
+                    if rest and rest[0] in _LINKS and _a_title(" ".join(w.capitalize() for w in rest[1:])):
                         others += 1  # "from <title> to <other title> season 2": the other's
                         continue
                     return False  # the watch's own season ("<title> (2022) season 2", "<title> K-drama season 2")
-                if _SUBTITLED.search(self.show.sub(" zshow ", normalise(window[:start]))):
-                    return False  # its subtitle's ("<title>: <subtitle> season 2")
                 others += 1
         if not others:
             return False
