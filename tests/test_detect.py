@@ -511,6 +511,23 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     assert (Detector(WATCHES[:1]).classify(item).watch == WATCHES[0].id) is named
 
 
+@pytest.mark.parametrize(("title", "summary", "named"), [
+    ("「ハーバー・ライツ」シーズン3の予告編が公開", "ランタン・キーパーズのファンも注目している。", False),
+    ("「ハーバー・ライツ」第3期の制作が決定", "ランタン・キーパーズに続く話題作。", False),
+    ("'하버 라이츠' 시즌3 티저 공개", "'랜턴 키퍼스' 팬들도 기대하고 있다.", False),
+    ("「ランタン・キーパーズ」シーズン3の予告編が公開", "", True),
+    ("'랜턴 키퍼스' 시즌3 티저 공개", "", True),
+    ("「ハーバー・ライツ」シーズン3と「ランタン・キーパーズ」シーズン3の予告編が公開", "", True),
+    ("『ランタン・キーパーズ』“最終”シーズン3、配信決定", "", True),  # a stressed word, no title
+    ("ランタン・キーパーズ“最終”シーズン3、配信決定", "", True),
+    ("「ハーバー・ライツ」シーズン2の予告編が公開", "ランタン・キーパーズ シーズン3も制作中。", True),
+])
+def test_a_quoted_title_before_a_korean_or_japanese_season_is_that_title_s(title: str, summary: str,
+                                                                            named: bool) -> None:
+    item = Item(title=title, summary=summary)
+    assert (Detector(WATCHES[:1]).classify(item).watch == WATCHES[0].id) is named
+
+
 @pytest.mark.parametrize(("title", "named"), [
     ("The streamer dates The Harbor season 3", False),  # mid-sentence "The": another title
     ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling

@@ -193,6 +193,13 @@ _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
 _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
+_QUOTED_SEASON: Final = re.compile(
+    r"(?P<q>[\"'《〈])(?P<t>[^\"'《》〈〉\n]{1,40})[\"'》〉]\s?"
+    r"(?:(?:シーズン|시즌)\s?(?P<n>\d{1,2})(?!\d)|第\s?(?P<k>\d{1,2})\s?(?:シーズン|期|季))")
+"""A quoted title followed by a Korean, Japanese or Chinese season ("「<title>」シーズン2", "'<title>' 시즌2",
+as `text.fold` writes their marks): the press there quotes every title, so the season is that title's."""
+_ORDINAL: Final = re.compile(seasons.ORDINAL)
+"""An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
 _LINKS: Final = frozenset(("in", "on", "at", "to", "for", "from", "with"))
 """Small words that, right after the watch's name in a run of capitals, start another title ("from <title>
@@ -408,6 +415,13 @@ class Names:
             return False
         others = 0
         for part in raw:
+            for quoted in _QUOTED_SEASON.finditer(part) if not part.isascii() else ():
+                if (int(quoted["n"] or quoted["k"]) != self.watch.season or _ORDINAL.fullmatch(normalise(quoted["t"]))
+                        or part[:quoted.start()].endswith(('"', "'", "》", "〉"))):
+                    continue  # a word stressed, not a title: "「<title>」“最終”シーズン5"
+                if self.show.search(normalise(quoted["t"])):
+                    return False  # "「<title>」シーズン2": the watch's own
+                others += 1  # "「<another title>」シーズン2", the watch named elsewhere
             lower = part.lower()
             if len(lower) != len(part):
                 continue  # a letter whose lower case is longer: positions would not match
