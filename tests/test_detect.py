@@ -529,6 +529,19 @@ def test_a_quoted_title_before_a_korean_or_japanese_season_is_that_title_s(title
 
 
 @pytest.mark.parametrize(("title", "named"), [
+    ("Harbor season 3 trailer is here", True),  # the press drops the article before a season
+    ("Harbor 3 gets a release date", True),
+    ("The streamer renews Harbor for season 3", False),  # elsewhere the word may be any harbor
+    ("A harbor town hosts the premiere", False),
+    ("Harbor Lights season 3 trailer is here", False),
+    ("The Harbor season 3 trailer is here", True),
+])
+def test_a_two_word_title_without_its_article_names_the_show_before_a_season(title: str, named: bool) -> None:
+    harbor = Watch(id="harbor", title="The Harbor", season=3)
+    assert (Detector([harbor]).classify(Item(title=title)).watch == "harbor") is named
+
+
+@pytest.mark.parametrize(("title", "named"), [
     ("The streamer dates The Harbor season 3", False),  # mid-sentence "The": another title
     ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling
     ("The streamer dates the Harbor season 3", True),

@@ -101,6 +101,18 @@ def _without_articles(name: str) -> list[str]:
     return [" ".join(kept)] if len(words) >= 3 and 2 <= len(kept) < len(words) else []
 
 
+def before_season(watch: Watch) -> tuple[str, ...]:
+    """A watch's two-word Latin names that open with an article, without it ("The Witcher" is
+    "Witcher"): names only right before a season ("Witcher season 4"), where the press drops the article
+    and the word can be no other; elsewhere the word is as often an ordinary one ("a bear", "boys")."""
+    out: list[str] = []
+    for name in watch.names:
+        words = normalise(name).split()
+        if len(words) == 2 and words[0] in _ARTICLES and sum(c.isalpha() for c in words[1]) >= 3:
+            out.append(words[1])
+    return tuple(dict.fromkeys(out))
+
+
 def _romanised(name: str) -> list[str]:
     """Spellings of a romanised Korean name in the other systems the press uses: "eo", "eu", "o" and "u"
     ("Gyeongseong", "Kyungsung", "Kyongsong") and an initial "g" or "k", for words with the marks of
@@ -354,8 +366,9 @@ def _when(m: re.Match[str]) -> str:
     return m.group(0)
 
 
-def _alternation(names: tuple[str, ...]) -> re.Pattern[str] | None:
+def _alternation(names: tuple[str, ...], before_a_season: tuple[str, ...] = ()) -> re.Pattern[str] | None:
     patterns = [name_pattern(n) for n in sorted(names, key=len, reverse=True) if has_word(n)]
+    patterns += [name_pattern(n) + f"(?={_A_SEASON})" for n in before_a_season]
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
@@ -372,8 +385,8 @@ class Names:
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(spellings(watch)), _alternation(watch.exclude), _dates(watch.names),
-                   _words(watch.names))
+        return cls(watch, _alternation(spellings(watch), before_season(watch)), _alternation(watch.exclude),
+                   _dates(watch.names), _words(watch.names))
 
     def only_as_words(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
         """Whether an item names the watch only by a name it writes with capitals, written here in lower
@@ -559,7 +572,7 @@ class NameIndex:
     def __init__(self, watches: Sequence[Watch]) -> None:
         keys: dict[str, set[int]] = {}
         for i, watch in enumerate(watches):
-            for name in spellings(watch):
+            for name in (*spellings(watch), *before_season(watch)):
                 if has_word(name):
                     keys.setdefault(name_key(name), set()).add(i)
         self._keys = tuple((k, frozenset(v)) for k, v in sorted(keys.items()))
