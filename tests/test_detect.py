@@ -520,6 +520,7 @@ def test_a_season_written_after_another_title_is_that_title_s(title: str, summar
     ("「ハーバー・ライツ」シーズン3と「ランタン・キーパーズ」シーズン3の予告編が公開", "", True),
     ("『ランタン・キーパーズ』“最終”シーズン3、配信決定", "", True),  # a stressed word, no title
     ("ランタン・キーパーズ“最終”シーズン3、配信決定", "", True),
+    ("【速報】シーズン3の配信日が決定", "『ランタン・キーパーズ』の新シーズン。", True),  # a label, no title
     ("「ハーバー・ライツ」シーズン2の予告編が公開", "ランタン・キーパーズ シーズン3も制作中。", True),
 ])
 def test_a_quoted_title_before_a_korean_or_japanese_season_is_that_title_s(title: str, summary: str,

@@ -209,7 +209,8 @@ _QUOTED_SEASON: Final = re.compile(
     r"(?P<q>[\"'《〈])(?P<t>[^\"'《》〈〉\n]{1,40})[\"'》〉]\s?"
     r"(?:(?:シーズン|시즌)\s?(?P<n>\d{1,2})(?!\d)|第\s?(?P<k>\d{1,2})\s?(?:シーズン|期|季))")
 """A quoted title followed by a Korean, Japanese or Chinese season ("「<title>」シーズン2", "'<title>' 시즌2",
-as `text.fold` writes their marks): the press there quotes every title, so the season is that title's."""
+as `text.fold` writes their marks): the press there quotes every title, so the season is that title's.
+Brackets hold labels ("【速報】", "[단독]"), not titles."""
 _ORDINAL: Final = re.compile(seasons.ORDINAL)
 """An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
