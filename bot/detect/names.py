@@ -101,7 +101,7 @@ def _without_articles(name: str) -> list[str]:
     return [" ".join(kept)] if len(words) >= 3 and 2 <= len(kept) < len(words) else []
 
 
-def before_season(watch: Watch) -> tuple[str, ...]:
+def _before_season(watch: Watch) -> tuple[str, ...]:
     """A watch's two-word Latin names that open with an article, without it ("The Witcher" is
     "Witcher"): names only right before a season ("Witcher season 4"), where the press drops the article
     and the word can be no other; elsewhere the word is as often an ordinary one ("a bear", "boys")."""
@@ -206,7 +206,7 @@ _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
 _QUOTED_SEASON: Final = re.compile(
-    r"(?P<q>[\"'《〈])(?P<t>[^\"'《》〈〉\n]{1,40})[\"'》〉]\s?"
+    r"[\"'《〈](?P<t>[^\"'《》〈〉\n]{1,40})[\"'》〉]\s?"
     r"(?:(?:シーズン|시즌)\s?(?P<n>\d{1,2})(?!\d)|第\s?(?P<k>\d{1,2})\s?(?:シーズン|期|季))")
 """A quoted title followed by a Korean, Japanese or Chinese season ("「<title>」シーズン2", "'<title>' 시즌2",
 as `text.fold` writes their marks): the press there quotes every title, so the season is that title's.
@@ -386,7 +386,7 @@ class Names:
     @classmethod
     def of(cls, watch: Watch) -> Names:
         """Compile a watch's names (a few patterns per watch: cheap to build)."""
-        return cls(watch, _alternation(spellings(watch), before_season(watch)), _alternation(watch.exclude),
+        return cls(watch, _alternation(spellings(watch), _before_season(watch)), _alternation(watch.exclude),
                    _dates(watch.names), _words(watch.names))
 
     def only_as_words(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
@@ -573,7 +573,7 @@ class NameIndex:
     def __init__(self, watches: Sequence[Watch]) -> None:
         keys: dict[str, set[int]] = {}
         for i, watch in enumerate(watches):
-            for name in (*spellings(watch), *before_season(watch)):
+            for name in (*spellings(watch), *_before_season(watch)):
                 if has_word(name):
                     keys.setdefault(name_key(name), set()).add(i)
         self._keys = tuple((k, frozenset(v)) for k, v in sorted(keys.items()))
