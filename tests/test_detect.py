@@ -92,6 +92,11 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("दूसरे सीज़न", 2, "ztseason"), ("2 сезона", 2, "ztseason"), ("3 sezonul", 3, "ztseason"),
     ("season III", 3, "ztseason"), ("temporada IV", 3, "zoseason"), ("the game II", 2, "the game ii"),
     ("3기 제작 확정", 3, "ztseason 제작 확정"), ("2기가 온다", 3, "zoseason 가 온다"), ("1기생 모집", 1, "1기생 모집"),
+    # two seasons ordered at once: the watched one is either
+    ("renewed for fifth and sixth seasons", 6, "renewed for ztseason"), ("quinta y sexta temporada", 5, "ztseason"),
+    ("fünften und letzten Staffel", 5, "ztseason"), ("seasons 5 and 6", 6, "ztseason"),
+    ("temporadas 5 y 6", 5, "ztseason"), ("saisons 5 et 6", 4, "zoseason"),
+    ("season 5 and 6 episodes", 6, "zoseason and 6 episodes"),  # a singular season word: 6 counts episodes
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -115,6 +120,13 @@ def test_combining_marks_stay_inside_words(text: str, words: list[str]) -> None:
 ])
 def test_letters_folded_as_addresses_write_them(text: str, folded: str) -> None:
     assert normalise(text) == folded
+
+
+def test_every_table_phrase_can_be_found_as_features_read_text() -> None:
+    """Numbers reach the tables masked (`znum`, `ztseason`...): a phrase with a digit would never be found."""
+    from bot.detect.cues import load
+
+    assert not [k for k in load().words if any(t.isdecimal() for t in k.split())]
 
 
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:

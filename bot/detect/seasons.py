@@ -3,7 +3,9 @@
 "season 2", "S2", "2nd season", "second season", "시즌2", "두 번째 시즌", "シーズン2", "第2期",
 "temporada 2", "2a temporada", "segunda temporada", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
 "stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季", "season III", "3기"... all become
-` ztseason ` (the watched season) or ` zoseason ` (any other); "part 2" becomes ` zpart ` and a year
+` ztseason ` (the watched season) or ` zoseason ` (any other); two seasons ordered at once ("seasons 5
+and 6", "fifth and sixth seasons", "quinta y sexta temporada") are the watched season if it is either;
+"part 2" becomes ` zpart ` and a year
 ` zyear `, so that nothing fitted depends on a number. Text is normalised (see `text.normalise`).
 """
 
@@ -76,16 +78,20 @@ _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
 """Words of "the fifth and final season": the number names the season."""
 _PARTS: Final = "part|parte|partie|teil|vol|volume|bagian"
+_PLURAL: Final = "seasons|temporadas|saisons|staffeln|stagioni"
+"""Season words that name two seasons by their numbers ("seasons 5 and 6"; "season 5 and 6 episodes"
+counts episodes)."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
 _FORMS: Final = "|".join((
+    rf"{_B}(?:{_PLURAL})\s(?P<n8>\d{{1,2}})\s?(?:&|,|\s(?:{_AND}))\s?(?P<and1>\d{{1,2}}){_E}",
     rf"{_B}(?:{WORD})[\s-]?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
     rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})",
-    rf"{_B}(?:(?P<o3>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)\s(?:{_AND})\s(?:{_FINAL})\s"
-    rf"(?:{WORD}){_E}",
+    rf"{_B}(?:(?P<o3>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)\s(?:{_AND})\s"
+    rf"(?:{_FINAL}|(?P<and2>{_ORD}))\s(?:{WORD}){_E}",
     rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم){_E}",
@@ -113,8 +119,9 @@ unscanned (most headlines of a feed; the one-character test makes this pre-check
 
 
 def _value(m: re.Match[str]) -> int:
-    """The season number a match names; -1 for a part, -2 for a year, 0 for "final season"."""
-    group = m.lastgroup
+    """The season number a match names (the first of two); -1 for a part, -2 for a year, 0 for "final
+    season"."""
+    group = next((g for g in ("n8", "o3", "n7") if m[g] is not None), None) if m["and1"] or m["and2"] else m.lastgroup
     if group is None:
         return -1
     if group == "y":
@@ -139,6 +146,9 @@ def mask(text: str, target: int) -> str:
             return YEAR
         if value == 0:  # "final season": the model learns from the word itself
             return m.group(0)
+        also = m["and1"] or m["and2"]  # two seasons at once ("seasons 5 and 6", "fifth and sixth seasons")
+        if also and target == (int(also) if also.isdecimal() else _ORDINALS.get(also, 0)):
+            return TARGET
         return TARGET if value == target else OTHER
     if _TRIGGER.search(text) is None:
         return text
