@@ -59,6 +59,28 @@ def _seasoned(toks: list[str], target: int) -> list[str]:
     return out
 
 
+_MAY_BEFORE: Final = frozenset(("in", "on", "since", "by", "from", "until", "till", "early", "mid", "late", "next",
+                                 "znum"))
+"""Words before "may" that make it the month ("in May", "on May 21", "21 May", "mid-May"); not "this"
+or a year ("this may be", "2026 may be the year")."""
+_DAY: Final = re.compile(r"\d{1,2}(?:st|nd|rd|th)?|znum|zyear")
+"""What after "may" makes it the month ("May 21", "May 21st", "May 2026")."""
+MONTH_MAY: Final = "zmay"
+"""The English month May, told from the verb "may" by the words around it."""
+
+
+def _may(toks: list[str]) -> list[str]:
+    """Tokens where "may" is the month where the words around it say so: the verb is speculation."""
+    if "may" not in toks:
+        return toks
+    out = list(toks)
+    for i, tok in enumerate(toks):
+        if tok == "may" and ((i > 0 and toks[i - 1] in _MAY_BEFORE)
+                             or (i + 1 < len(toks) and _DAY.fullmatch(toks[i + 1]) is not None)):
+            out[i] = MONTH_MAY
+    return out
+
+
 NGRAM: float = 1.0
 """The value of a word or character feature; cue and structure features have 1 (a smaller value is a
 stronger prior against fitting single words)."""
@@ -167,8 +189,8 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
         return None  # not named, or the headline names only a look-alike: the item is about that one
     head_text = _year_in_name(seasons.mask(head_text, target))
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
-    head = _seasoned(tokens(head_text), target)
-    body = _seasoned(tokens(body_text), target) if body_text else []
+    head = _may(_seasoned(tokens(head_text), target))
+    body = _may(_seasoned(tokens(body_text), target)) if body_text else []
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
