@@ -282,6 +282,24 @@ def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     assert (both.milestone if both.kind == "trailer" else both.next_milestone) == "teaser"
 
 
+@pytest.mark.parametrize(("title", "summary", "alert"), [
+    ("Bande-annonce fan-made de The Lantern Keepers saison 3", "", False),
+    ("ランタン・キーパーズ シーズン3 ファンメイド予告", "", False),
+    ("AI-generated The Lantern Keepers season 3 trailer goes viral", "", False),
+    ("The Lantern Keepers season 3 trailer", "It follows months of fan-made trailers.", True),
+])
+def test_a_fan_made_headline_never_alerts_whatever_the_weights(title: str, summary: str, alert: bool) -> None:
+    """However sure the fitted model is, a headline that says the video is fan-made or AI-made is no news;
+    a lede that mentions fan-made videos does not take a real trailer away."""
+    from bot.detect.model import Model
+
+    sure = Model(bias=5.0, weights={}, kind_bias=(0.0, 1.0, 0.0, 0.0), kind_weights={})
+    watch = Watch(id="w", title="The Lantern Keepers", season=3, aliases=("ランタン・キーパーズ",))
+    d = Detector([watch], model=sure).classify(Item(title=title, summary=summary))
+    assert d.alert is alert and d.watch == "w"
+    assert alert or d.evidence.startswith("fan-made")
+
+
 def test_decision_json_shape(detector: Detector) -> None:
     d = detector.classify(Item(title="Netflix renews The Lantern Keepers for season 3"))
     out = decision_json(d)
