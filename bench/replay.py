@@ -34,6 +34,7 @@ import html
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -212,6 +213,7 @@ def replay(watch: dict[str, Any], rows: list[Row], undated: int, interval: float
             env["NEWSBOT_WEIGHTS"] = str(weights)
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _DAEMONS.add(proc)
         try:
             _wait(lambda: bot.calls_to("getUpdates"), 60, "the bot polling")
             bot.send_command("/start", chat_id=CHAT, user_id=CHAT)
@@ -227,9 +229,21 @@ def replay(watch: dict[str, Any], rows: list[Row], undated: int, interval: float
             messages = bot.sent(CHAT)[before:]
         finally:
             stop(proc, 30)
+            _DAEMONS.discard(proc)
             site.stop()
             bot.stop()
     return score(watch["id"], rows, undated, len(weeks), messages)
+
+
+_DAEMONS: set[subprocess.Popen[bytes]] = set()
+"""The daemons replaying now: stopped with the bench when it is told to stop."""
+
+
+def _stop_daemons(signum: int, _frame: Any) -> None:
+    """On SIGTERM, stop every replaying daemon before exiting: they would outlive the bench."""
+    for proc in list(_DAEMONS):
+        proc.terminate()
+    os._exit(128 + signum)
 
 
 _ID = re.compile(r"/a/([\w.-]+)")
@@ -343,6 +357,7 @@ def run_mode(args: argparse.Namespace, watches: dict[str, Any], files: dict[str,
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_daemons)
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--show", action="append", default=[], help="a watch id of the corpus (repeatable)")
