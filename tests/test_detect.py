@@ -488,6 +488,12 @@ def test_an_accented_title_is_read_as_written() -> None:
 
 @pytest.mark.parametrize(("title", "summary", "named"), [
     ("Fans of The Lantern Keepers wait as the streamer drops the Harbor Lights season 3 trailer", "", False),
+    # the title a renewal verb orders a season for ("renews <title> for season 3") owns it; a person does not
+    ("The streamer renews Harbor Lights for season 3 as The Lantern Keepers fans wait", "", False),
+    ("After The Lantern Keepers, the streamer renews 'Harbor Lights' for a third season", "", False),
+    ("El streamer renueva Harbor Lights para una tercera temporada, como The Lantern Keepers", "", False),
+    ("The streamer renews The Lantern Keepers for season 3", "", True),
+    ("The Lantern Keepers casts Jane Doe for season 3", "", True),
     # no telling a title from a person, a label or a sentence's first word: the watch stays named
     ("Harbor Lights season 3 gets a trailer, as fans wait for The Lantern Keepers to return", "", True),
     ("The Lantern Keepers gets a premiere date", "Per the streamer, season 3 premieres on April 13.", True),

@@ -202,6 +202,9 @@ run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id)
 of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky
 Phan 2")."""
 _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
+_FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$")
+"""What joins a title to the season ordered for it ("renews <title> for season 3", "for a third
+season", "renueva <title> para una segunda temporada")."""
 _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
@@ -251,6 +254,16 @@ def _owner(text: str) -> str:
     if not run or run[0].lower().endswith("'s") or not before[:1].islower() or before[-1] in ".!?,;:":
         return ""
     return " ".join(reversed(run))
+
+
+def _ordered(text: str) -> str:
+    """The title a text ends with when a renewal verb stands before it ("Netflix renews <title>", before
+    "for season 3"); "" otherwise: "casts <actor> for season 3" names a person."""
+    title = _owner(text)
+    if not title:
+        return ""
+    before = " ".join(text.split()[:-len(title.split())][-2:])
+    return title if any(fam == "renew" for _, fam in cues.load().find(tokens(normalise(before)))) else ""
 
 
 def _owner_after(text: str) -> str:
@@ -456,6 +469,10 @@ class Names:
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
                     continue
                 title = _owner(window)
+                if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
+                    if self._ends_with_name(window[:ordered.start()]):
+                        return False  # "renews <title> for season 2"
+                    title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
                     clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
                     if self.show.search(normalise(clause)):
