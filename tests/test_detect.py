@@ -290,14 +290,17 @@ def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
 ])
 def test_a_fan_made_headline_never_alerts_whatever_the_weights(title: str, summary: str, alert: bool) -> None:
     """However sure the fitted model is, a headline that says the video is fan-made or AI-made is no news;
-    a lede that mentions fan-made videos does not take a real trailer away."""
+    a lede that mentions fan-made videos does not take a real trailer away. Unsure, it is no near miss
+    whose article would be fetched."""
     from bot.detect.model import Model
 
     sure = Model(bias=5.0, weights={}, kind_bias=(0.0, 1.0, 0.0, 0.0), kind_weights={})
+    unsure = Model(bias=-0.5, weights={}, kind_bias=(0.0, 1.0, 0.0, 0.0), kind_weights={})  # 0.38: a near miss
     watch = Watch(id="w", title="The Lantern Keepers", season=3, aliases=("ランタン・キーパーズ",))
     d = Detector([watch], model=sure).classify(Item(title=title, summary=summary))
     assert d.alert is alert and d.watch == "w"
     assert alert or d.evidence.startswith("fan-made")
+    assert Detector([watch], model=unsure).classify(Item(title=title, summary=summary)).needs_article is alert
 
 
 def test_decision_json_shape(detector: Detector) -> None:

@@ -24,10 +24,11 @@ EXPLAINER_SIGNS: Final = 3
 an explainer, never an alert."""
 _NOTHING: Final = Decision(alert=False, confidence=0.0)
 _NOT_NEWS: Final = frozenset(("fan",))
-"""Headline families that make an item no news whatever else it says: a fan-made or AI-made trailer
-("fan-made", "KI-Trailer", "feito por fãs", "ファンメイド") is no trailer of the season. Few shows' items
-have one, too few for a fitted weight to hold it; a real trailer is reported by many headlines, so the
-one that also mentions a fan-made video is not missed."""
+"""Headline families that make an item no news whatever else it says: a fan-made, AI-made or fake
+trailer, a parody or a remake ("fan-made", "KI-Trailer", "feito por fãs", "ファンメイド") is not the
+season's own. Few shows' items have one, too few for a fitted weight to hold it; a real trailer is
+reported by many headlines, so the one that also mentions a fan-made video is not missed. Such an
+item is no near miss either: its article is not fetched."""
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
     "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")),
     "release_date": frozenset(("date", "return")),
@@ -145,9 +146,9 @@ class Detector:
 
     def _decision(self, p: float, names: Names, reading: Reading, item: Item) -> Decision:
         evidence = _evidence(item, reading, names)
-        if p >= 0.5 and not _NOT_NEWS.isdisjoint(reading.head_families):
+        if not _NOT_NEWS.isdisjoint(reading.head_families):
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
-                            evidence="fan-made, not news: " + evidence)
+                            evidence="fan-made or a remake, not news: " + evidence)
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)

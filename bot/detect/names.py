@@ -263,7 +263,7 @@ def _ordered(text: str) -> str:
     if not title:
         return ""
     before = " ".join(text.split()[:-len(title.split())][-2:])
-    return title if any(fam == "renew" for _, fam in cues.load().find(tokens(normalise(before)))) else ""
+    return title if "renew" in _families(before) else ""
 
 
 def _owner_after(text: str) -> str:
@@ -306,9 +306,14 @@ def _split_subtitle(window: str) -> tuple[str, str, str]:
     return window[:last.start()], last.group(0), window[last.end():].strip()
 
 
+def _families(words: str) -> set[str]:
+    """The cue families words hold."""
+    return {fam for _, fam in cues.load().find(tokens(normalise(words)))}
+
+
 def _tells(words: str) -> bool:
     """Whether words hold a cue of news or doubt (a verb, "trailer", "review"): a clause, not a title."""
-    return bool(cues.load().find(tokens(normalise(words))))
+    return bool(_families(words))
 
 
 _NOT_TITLES: Final = frozenset((
