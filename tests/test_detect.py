@@ -219,12 +219,16 @@ def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str,
     ("The Lantern Keepers season 3 arrives in mid-May", "spec", False),
     ("The Lantern Keepers season 3 may arrive sooner than you think", "spec", True),
     ("This may be the year of The Lantern Keepers season 3", "spec", True),
+    ("Here's when The Lantern Keepers season 3 premieres", "question", False),
+    ("The Lantern Keepers season 3: heres when it arrives", "question", False),
+    ("When does The Lantern Keepers season 3 premiere?", "question", True),
+    ("Here's why The Lantern Keepers season 3 was delayed", "question", True),
 ])
 def test_what_a_headline_reads_as_in_context(title: str, family: str, present: bool) -> None:
     """A headline family (or, with a colon, a feature) that depends on its context: an auxiliary asks only
-    where a question starts; "may" is the month before a day or after "in"; an order is a renewal after a
-    season or "series"; a kind cue nearest another season tells that season's news; a strong doubt is one
-    feature whatever its family (fan-made is seen in few shows)."""
+    where a question starts, and "here's when" gives the answer; "may" is the month before a day or after
+    "in"; an order is a renewal after a season or "series"; a kind cue nearest another season tells that
+    season's news; a strong doubt is one feature whatever its family (fan-made is seen in few shows)."""
     from bot.detect.cues import load
     from bot.detect.features import read
     from bot.detect.names import Names

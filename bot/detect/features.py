@@ -27,6 +27,9 @@ _SEASONS: Final = frozenset(("ztseason", "zoseason"))
 """The watched season and any other, as masked."""
 _ANCHORS: Final = frozenset(("zshow", "ztseason"))
 """What a cue near counts as near to."""
+_ANSWER: Final = "answer"
+"""A family that only takes the question away from the question word it ends with: "here's when" gives
+the date it names ("release date revealed: here's when it arrives")."""
 _AT_START: Final = frozenset(("qstart",))
 """Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
 "will" asks a question there ("Is <title> season 2 happening?"), and tells news anywhere else."""
@@ -110,7 +113,11 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
     seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
-    for i, fam in table.find(toks):
+    hits = table.find(toks)
+    answered = {i + k for i, fam in hits if fam == _ANSWER for k in (1, 2)}
+    for i, fam in hits:
+        if fam == _ANSWER or (fam == "question" and i in answered):
+            continue
         if fam in _AT_START and i > 0 and toks[i - 1] != ":":
             continue
         found.add(fam)
