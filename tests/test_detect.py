@@ -238,6 +238,24 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     assert (family in (reading.features if ":" in family else reading.head_families)) is present
 
 
+@pytest.mark.parametrize(("title", "asks"), [
+    ("Is The Lantern Keepers season 3 the final season?", True),
+    ("is the lantern keepers season 3 the final season", True),  # a web address's headline has no "?"
+    ("Will The Lantern Keepers season 3 happen?", True),
+    ("Will Poulter joins The Lantern Keepers season 3", False),  # a name, not a question
+    ("Is it real? Netflix renews The Lantern Keepers for season 3", False),
+    ("The Lantern Keepers season 3 is the final season", False),
+])
+def test_a_yes_or_no_question_is_told_from_a_headline_that_answers(title: str, asks: bool) -> None:
+    """A headline that opens with an auxiliary and asks to its end never alerts (the detector's rule)."""
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None and reading.asks is asks
+
+
 @pytest.mark.parametrize(("text", "named"), [
     ("Moon of Harbor Sailors season 2", True), ("Moon of Harbor Sailors 2", True),
     ("Gyeoul Haneul season 2", True), ("Kyoul Hanul season 2", True), ("Kyeoul Haneol season 2", True),

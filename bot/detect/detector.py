@@ -149,6 +149,9 @@ class Detector:
         if not _NOT_NEWS.isdisjoint(reading.head_families):
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
                             evidence="fan-made or a remake, not news: " + evidence)
+        if reading.asks:
+            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
+                            evidence="a question, not news: " + evidence)
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)

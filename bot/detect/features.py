@@ -46,6 +46,8 @@ class Reading:
     families: frozenset[str]
     head_families: frozenset[str]
     show_in_title: bool
+    asks: bool = False
+    """The headline is a yes-or-no question ("Is <title> season 2 the final season?"): it never tells news."""
 
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
@@ -205,4 +207,19 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
     body_fams = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
-    return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head)
+    return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
+                   _asks(head, table))
+
+
+_NAME_TOO: Final = frozenset(("will",))
+"""Auxiliaries that are also first names ("Will <surname> joins <title> season 2"): they ask only in a
+headline that ends with a question mark."""
+
+
+def _asks(head: list[str], table: CueTable) -> bool:
+    """Whether a headline opens with an auxiliary that asks (`qstart`) and has no question mark but one
+    that ends it: "Is <title> season 2 the final season?" asks; "Is it real? Netflix renews <title>"
+    answers after its question."""
+    if not head or "qstart" not in table.words.get(head[0], ()) or "?" in head[:-1]:
+        return False
+    return head[-1] == "?" or head[0] not in _NAME_TOO
