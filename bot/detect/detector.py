@@ -31,7 +31,7 @@ reported by many headlines, so the one that also mentions a fan-made video is no
 item is no near miss either: its article is not fetched."""
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
     "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")),
-    "release_date": frozenset(("date", "return")),
+    "release_date": frozenset(("date", "return", "delay")),
     "production": frozenset(("filming", "wrap", "cast", "table_read")),
 }
 """The cue families that tell each kind: an item is read as its next kind only if its headline has one
@@ -40,6 +40,12 @@ a premiere: read as a renewal long after the season's renewal, "<title> returns 
 the premiere."""
 _KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
 """Families that announce something (a return is a renewal or a premiere)."""
+_DELAY: Final = "delay"
+"""A delay moves the release date ("<title> season 3 delayed to 2027", "공개 연기", "配信延期"). No labelled
+headline has one, so no fitted kind weight reads it: a headline with a delay and no trailer, filming or
+casting cue is a release date, whatever kind its other words lean to (a confirmed delay, "延期が決定",
+is no renewal: a season that is delayed was ordered long ago)."""
+_NOT_DATE: Final = _EVIDENCE["trailer"] | _EVIDENCE["production"]
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
                    ("cast", "cast")),
@@ -156,6 +162,8 @@ class Detector:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)
         kind, *others = self._model.kinds_ranked(reading.features)
+        if _DELAY in reading.head_families and kind != "release_date" and _NOT_DATE.isdisjoint(reading.head_families):
+            kind, others = "release_date", [kind, *(k for k in others if k != "release_date")]
         then = next((k for k in others if _EVIDENCE[k] & reading.head_families), None)
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
                         milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
