@@ -242,17 +242,21 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("Is The Lantern Keepers season 3 the final season?", True),
     ("is the lantern keepers season 3 the final season", True),  # a web address's headline has no "?"
     ("Will The Lantern Keepers season 3 happen?", True),
+    ("will the lantern keepers season 3 happen", True),
     ("Will Poulter joins The Lantern Keepers season 3", False),  # a name, not a question
+    ("Will Netflix renew The Lantern Keepers for season 3?", True),
+    ("Will There Be A Lantern Keepers Season 3", True),  # Title Case: capitals tell no name
     ("Is it real? Netflix renews The Lantern Keepers for season 3", False),
     ("The Lantern Keepers season 3 is the final season", False),
 ])
 def test_a_yes_or_no_question_is_told_from_a_headline_that_answers(title: str, asks: bool) -> None:
-    """A headline that opens with an auxiliary and asks to its end never alerts (the detector's rule)."""
+    """A headline that opens with an auxiliary and asks to its end never alerts (the detector's rule);
+    "Will" followed by a surname, in sentence case, is a name."""
     from bot.detect.cues import load
-    from bot.detect.features import read
+    from bot.detect.features import opens_with_a_name, read
     from bot.detect.names import Names
 
-    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "", name_first=opens_with_a_name(title))
     assert reading is not None and reading.asks is asks
 
 
@@ -722,7 +726,7 @@ def test_an_item_detection_fails_on_is_no_alert_and_one_log_line(monkeypatch: py
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     import bot.detect.detector as detector_module
 
-    def broken(*_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise ValueError("a bug")
 
     detector = Detector(WATCHES)

@@ -9,7 +9,7 @@ from typing import Final
 
 import bot.detect.seasons as seasons
 from bot.detect.cues import CueTable, load
-from bot.detect.features import SUMMARY_CHARS, Reading, read
+from bot.detect.features import SUMMARY_CHARS, Reading, opens_with_a_name, read
 from bot.detect.model import Model, shipped
 from bot.detect.names import NameIndex, Names
 from bot.detect.text import fold, normalise, sentences, tokens
@@ -104,9 +104,10 @@ class Detector:
         named = self._index.candidates(title + "\n" + summary[:SUMMARY_CHARS])
         best: tuple[float, Names, Reading] | None = None
         as_written: tuple[str, str] | None = None
+        name_first = title.startswith("will ") and opens_with_a_name(item.title)
         for i in sorted(named):
             names = self._names[i]
-            reading = read(names, self._table, title, summary)
+            reading = read(names, self._table, title, summary, name_first=name_first)
             if reading is None:
                 continue
             if as_written is None:  # what case tells, read once per item

@@ -15,7 +15,7 @@ from typing import Final
 
 import bot.detect.seasons as seasons
 from bot.detect.cues import CueTable
-from bot.detect.names import Names
+from bot.detect.names import Names, is_title_case
 from bot.detect.text import has_cjk, tokens
 
 SUMMARY_CHARS: Final = 600
@@ -110,7 +110,8 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
         prev = tok
 
 
-def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) -> set[str]:
+def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], *,
+          name_first: bool = False) -> set[str]:
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
@@ -120,7 +121,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float]) 
     for i, fam in hits:
         if fam == _ANSWER or (fam == "question" and i in answered):
             continue
-        if fam in _AT_START and i > 0 and toks[i - 1] != ":":
+        if fam in _AT_START and ((i > 0 and toks[i - 1] != ":") or (i == 0 and name_first)):
             continue
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
@@ -189,8 +190,9 @@ def _year_in_name(text: str) -> str:
     return _YEAR_AFTER.sub("zshow", text) if "(" in text else text
 
 
-def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | None:
-    """The features of normalised headline and summary for one watch, or None if it is not named."""
+def read(names: Names, table: CueTable, title: str, summary: str, *, name_first: bool = False) -> Reading | None:
+    """The features of normalised headline and summary for one watch, or None if it is not named.
+    `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`)."""
     target = names.watch.season
     head_text = names.mask(title)
     body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
@@ -203,23 +205,30 @@ def read(names: Names, table: CueTable, title: str, summary: str) -> Reading | N
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
-    head_fams = _cues(head, "t", table, feats)
+    head_fams = _cues(head, "t", table, feats, name_first=name_first)
     body_fams = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
     return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
-                   _asks(head, table))
+                   not name_first and _asks(head, table))
 
 
-_NAME_TOO: Final = frozenset(("will",))
-"""Auxiliaries that are also first names ("Will <surname> joins <title> season 2"): they ask only in a
-headline that ends with a question mark."""
+_NAME_FIRST: Final = re.compile(r"[\W_]*Will\s+(?!(?:The|A|An|There|This|That|It|We|You|They|He|She)\b)"
+                                 r"[A-Z][\w'’.-]*\s")
+"""A headline that opens with "Will", a first name that is also an auxiliary, then a capitalised word
+that may be a surname (not "The", "There", "It"...)."""
+
+
+def opens_with_a_name(headline: str) -> bool:
+    """Whether a headline as written opens with a first name that is also an auxiliary ("Will Poulter
+    joins <title> season 3"): "Will" and a capitalised word, in a headline that does not end with a
+    question mark and is not in Title Case (where every word has a capital: "Will Netflix Renew It")."""
+    return (_NAME_FIRST.match(headline) is not None and not headline.rstrip().endswith(("?", "？"))
+            and not is_title_case(headline))
 
 
 def _asks(head: list[str], table: CueTable) -> bool:
     """Whether a headline opens with an auxiliary that asks (`qstart`) and has no question mark but one
     that ends it: "Is <title> season 2 the final season?" asks; "Is it real? Netflix renews <title>"
     answers after its question."""
-    if not head or "qstart" not in table.words.get(head[0], ()) or "?" in head[:-1]:
-        return False
-    return head[-1] == "?" or head[0] not in _NAME_TOO
+    return bool(head) and "qstart" in table.words.get(head[0], ()) and "?" not in head[:-1]

@@ -336,7 +336,7 @@ def _a_title(words: str) -> bool:
     return any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in words.split())
 
 
-def _title_case(text: str) -> bool:
+def is_title_case(text: str) -> bool:
     """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing)."""
     words = _LONG_WORD.findall(text)
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
@@ -430,7 +430,7 @@ class Names:
                     seen = True
                     continue
                 if title_case is None:
-                    title_case = cased and _title_case(part)
+                    title_case = cased and is_title_case(part)
                 if not title_case:
                     return False  # written as a title, or in a text without capitals
         if not seen:
@@ -464,7 +464,7 @@ class Names:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
                 if title_case is None:
-                    title_case = _title_case(part)
+                    title_case = is_title_case(part)
                 if self._ends_with_name(window):
                     if not title_case and self._article_added(window):
                         others += 1  # "Prime Video reveals The <title> season 2": another title's

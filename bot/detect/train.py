@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from bot.detect.corpus import BadCorpus, Example, load_corpus
 from bot.detect.cues import load
-from bot.detect.features import read
+from bot.detect.features import opens_with_a_name, read
 from bot.detect.model import WEIGHTS, Model, dumps
 from bot.detect.names import Names
 from bot.detect.text import normalise
@@ -68,18 +68,20 @@ def samples(watches: Sequence[Watch], examples: Sequence[Example]) -> list[Sampl
         if ex.ambiguous or ex.watch not in names:
             continue
         title, summary = normalise(ex.title), normalise(ex.summary)
-        reading = read(names[ex.watch], table, title, summary)
+        name_first = opens_with_a_name(ex.title)
+        reading = read(names[ex.watch], table, title, summary, name_first=name_first)
         if reading is None:
             continue
         out.append(Sample(reading.features, ex.alert, ex.kind, show=ex.watch))
         if summary:
-            alone = read(names[ex.watch], table, title, "")
+            alone = read(names[ex.watch], table, title, "", name_first=name_first)
             if alone is not None:
                 out.append(Sample(alone.features, ex.alert, ex.kind, derived=True, show=ex.watch,
                                   weight=HEADLINE_WEIGHT))
         if AUGMENT and ex.alert and "x:ts_t" in reading.features:
             watch = names[ex.watch].watch
-            shifted = read(Names.of(replace(watch, season=watch.season + 1)), table, title, summary)
+            shifted = read(Names.of(replace(watch, season=watch.season + 1)), table, title, summary,
+                           name_first=name_first)
             if shifted is not None:
                 out.append(Sample(shifted.features, False, None, derived=True))
     return out
