@@ -238,6 +238,26 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     assert (family in (reading.features if ":" in family else reading.head_families)) is present
 
 
+@pytest.mark.parametrize(("title", "denies", "denied"), [
+    ("Netflix has yet to renew The Lantern Keepers for season 3", True, {"renew"}),
+    ("The Lantern Keepers season 3 hasn't been renewed yet", True, {"renew"}),
+    ("The Lantern Keepers season 3: still no trailer", True, {"trailer"}),
+    ("No release date yet for The Lantern Keepers season 3", True, {"date"}),
+    ("The Lantern Keepers renewed for season 3 but no trailer yet", False, {"trailer"}),
+    ("The Lantern Keepers season 3 trailer: no, it is not a fan edit", False, set()),
+    ("The Lantern Keepers season 3 renewed", False, set()),
+])
+def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
+    """A negation one to three words before a kind cue denies it: a headline that denies every kind cue
+    never alerts, and a denied kind is never the one named (the detector's rule)."""
+    from bot.detect.cues import load
+    from bot.detect.features import read
+    from bot.detect.names import Names
+
+    reading = read(Names.of(WATCHES[0]), load(), normalise(title), "")
+    assert reading is not None and reading.denies is denies and reading.denied == denied
+
+
 @pytest.mark.parametrize(("title", "asks"), [
     ("Is The Lantern Keepers season 3 the final season?", True),
     ("is the lantern keepers season 3 the final season", True),  # a web address's headline has no "?"
@@ -306,6 +326,8 @@ def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     both = detector.classify(Item(title="The Lantern Keepers season 3 officially renewed, first teaser released"))
     assert both.alert and {both.kind, both.next_kind} == {"renewal", "trailer"}
     assert (both.milestone if both.kind == "trailer" else both.next_milestone) == "teaser"
+    denied = detector.classify(Item(title="The Lantern Keepers renewed for season 3 but no trailer yet"))
+    assert denied.alert and (denied.kind, denied.next_kind) == ("renewal", None)  # "no trailer" tells none
 
 
 @pytest.mark.parametrize(("title", "summary", "alert"), [

@@ -156,19 +156,32 @@ class Detector:
         if not _NOT_NEWS.isdisjoint(reading.head_families):
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
                             evidence="fan-made or a remake, not news: " + evidence)
-        if reading.asks:
+        if reading.asks or reading.denies:
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
-                            evidence="a question, not news: " + evidence)
+                            evidence=("a question, not news: " if reading.asks else "denied, not news: ") + evidence)
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)
-        kind, *others = self._model.kinds_ranked(reading.features)
+        kind, *others = _denied_last(self._model.kinds_ranked(reading.features), reading)
         if _DELAY in reading.head_families and kind != "release_date" and _NOT_DATE.isdisjoint(reading.head_families):
             kind, others = "release_date", [kind, *(k for k in others if k != "release_date")]
-        then = next((k for k in others if _EVIDENCE[k] & reading.head_families), None)
+        then = next((k for k in others if _EVIDENCE[k] & (reading.head_families - reading.denied)), None)
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
                         milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
                         next_kind=then, next_milestone=milestone(then, reading) if then else "")
+
+
+def _denied_last(ranked: tuple[Kind, ...], reading: Reading) -> tuple[Kind, ...]:
+    """The kinds in their fitted order, but a kind that the headline only denies last: "<title> season 3
+    renewed, no date yet" is a renewal."""
+    if not reading.denied:
+        return ranked
+    told = reading.head_families - reading.denied
+
+    def denied(kind: Kind) -> bool:
+        return _EVIDENCE[kind].isdisjoint(told) and not _EVIDENCE[kind].isdisjoint(reading.denied)
+
+    return tuple(sorted(ranked, key=denied))
 
 
 def _strip_publisher(title: str, publisher: str) -> str:

@@ -48,6 +48,10 @@ class Reading:
     show_in_title: bool
     asks: bool = False
     """The headline is a yes-or-no question ("Is <title> season 2 the final season?"): it never tells news."""
+    denies: bool = False
+    """Every kind cue of the headline is denied ("Netflix has yet to renew <title>", "still no trailer")."""
+    denied: frozenset[str] = frozenset()
+    """The kind families the headline only denies ("renewed, no date yet": the date)."""
 
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
@@ -111,7 +115,9 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
 
 
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], *,
-          name_first: bool = False) -> set[str]:
+          name_first: bool = False) -> tuple[set[str], frozenset[str]]:
+    """The cue families of a token list, with their features added; and the kind families it only denies
+    (a negation one to three words before each of their cues: "has yet to renew", "no trailer")."""
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
@@ -129,7 +135,20 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             feats[f"c:{fam}:{zone}near"] = 1.0
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
-    return found
+    negations = [i for i, fam in hits if fam in _NEGATIONS]
+    if not negations:
+        return found, frozenset()
+    denied: set[str] = set()
+    told: set[str] = set()
+    for k, fam in hits:
+        if fam in _KIND_FAMS:
+            (denied if any(0 < k - n <= _DENIES for n in negations) else told).add(fam)
+    return found, frozenset(denied - told)
+
+
+_NEGATIONS: Final = frozenset(("neg", "yet", "without"))
+_DENIES: Final = 3
+"""How many words before a kind cue a negation denies it."""
 
 
 _KIND_FAMS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
@@ -205,12 +224,13 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
-    head_fams = _cues(head, "t", table, feats, name_first=name_first)
-    body_fams = _cues(body, "s", table, feats)
+    head_fams, denied = _cues(head, "t", table, feats, name_first=name_first)
+    kinds_t = head_fams.intersection(_KIND_FAMS)
+    body_fams, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
     return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
-                   not name_first and _asks(head, table))
+                   not name_first and _asks(head, table), bool(kinds_t) and kinds_t <= denied, denied)
 
 
 _NAME_FIRST: Final = re.compile(r"[\W_]*Will\s+(?!(?:The|A|An|There|This|That|It|We|You|They|He|She)\b)"
