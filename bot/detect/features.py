@@ -48,10 +48,14 @@ class Reading:
     show_in_title: bool
     asks: bool = False
     """The headline is a yes-or-no question ("Is <title> season 2 the final season?"): it never tells news."""
-    denies: bool = False
-    """Every kind cue of the headline is denied ("Netflix has yet to renew <title>", "still no trailer")."""
     denied: frozenset[str] = frozenset()
     """The kind families the headline only denies ("renewed, no date yet": the date)."""
+
+    @property
+    def denies(self) -> bool:
+        """Every kind cue of the headline is denied ("Netflix has yet to renew <title>", "still no trailer")."""
+        kinds = self.head_families.intersection(_KIND_FAMS)
+        return bool(kinds) and kinds <= self.denied
 
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
@@ -225,12 +229,11 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
     head_fams, denied = _cues(head, "t", table, feats, name_first=name_first)
-    kinds_t = head_fams.intersection(_KIND_FAMS)
     body_fams, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
     return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
-                   not name_first and _asks(head, table), bool(kinds_t) and kinds_t <= denied, denied)
+                   not name_first and _asks(head, table), denied)
 
 
 _NAME_FIRST: Final = re.compile(r"[\W_]*Will\s+(?!(?:The|A|An|There|This|That|It|We|You|They|He|She)\b)"
