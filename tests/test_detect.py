@@ -717,6 +717,16 @@ def test_a_name_s_own_end_marks_and_an_address_s_dashes_are_read() -> None:
     (Watch(id="h", title="Harbor", season=2, aliases=("항구, 등불은",)), "'항구 등불은' 시즌2 티저 공개", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("항구 등불은",)), "'항구, 등불은' 시즌2 티저 공개", True),
     (Watch(id="h", title="Harbor", season=2, aliases=("항구등",)), "배우 이항구, 등 부상…시즌2 촬영 차질", False),
+    # a title's article, contracted or declined after a preposition
+    (Watch(id="g", title="Les Gardiens du port", season=3),
+     "Le tournage de la saison 3 des Gardiens du port a commencé", True),
+    (Watch(id="g", title="El guardián del puerto", season=3),
+     "Netflix renueva al guardián del puerto por una tercera temporada", True),
+    (Watch(id="g", title="Il custode del porto", season=3),
+     "Iniziate le riprese della stagione 3 del custode del porto", True),
+    (Watch(id="g", title="Os Guardiões do Porto", season=3),
+     "Netflix renova a série dos Guardiões do Porto para a 3ª temporada", True),
+    (Watch(id="g", title="Le Bureau", season=3), "Un bureau de vote ouvre pour la saison 3 des travaux", False),
 ])
 def test_names_as_users_write_them(watch: Watch, title: str, named: bool) -> None:
     assert (Detector([watch]).classify(Item(title=title)).watch == watch.id) is named

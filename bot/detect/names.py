@@ -101,6 +101,22 @@ def _without_articles(name: str) -> list[str]:
     return [" ".join(kept)] if len(words) >= 3 and 2 <= len(kept) < len(words) else []
 
 
+_LEADING_ARTICLES: Final = frozenset(("le", "la", "les", "l", "el", "los", "las", "il", "lo", "gli", "i", "o", "os",
+                                      "as", "die", "der", "das", "de", "het"))
+"""Articles a French, Spanish, Italian, Portuguese, German or Dutch title opens with, which the press
+contracts or declines after a preposition ("le tournage des Gardiens de ...", "la temporada 3 del
+juego ...", "Staffel 3 der ...")."""
+
+
+def _without_leading_article(name: str) -> list[str]:
+    """A Latin name of three words or more that opens with a French, Spanish, Italian, Portuguese, German
+    or Dutch article, without it ("Les Gardiens de la lanterne" is also "Gardiens de la lanterne")."""
+    words = normalise(name).replace("'", " ").split()
+    if len(words) >= 3 and words[0] in _LEADING_ARTICLES and sum(c.isalpha() for c in words[1]) >= 3:
+        return [" ".join(words[1:])]
+    return []
+
+
 def _before_season(watch: Watch) -> tuple[str, ...]:
     """A watch's two-word Latin names that open with an article, without it ("The Witcher" is
     "Witcher"): names only right before a season ("Witcher season 4"), where the press drops the article
@@ -147,7 +163,7 @@ def spellings(watch: Watch) -> tuple[str, ...]:
     for name in watch.names:
         if has_cjk(name):
             continue
-        out += _without_articles(name)
+        out += _without_articles(name) + _without_leading_article(name)
         if korean:
             out += _romanised(name)
     return tuple(dict.fromkeys(out))
