@@ -246,10 +246,17 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("The Lantern Keepers renewed for season 3 but no trailer yet", False, {"trailer"}),
     ("The Lantern Keepers season 3 trailer: no, it is not a fan edit", False, set()),
     ("The Lantern Keepers season 3 renewed", False, set()),
+    # a question mark one to three words after a kind cue asks about it
+    ("The Lantern Keepers season 3 confirmed? What the creator said", True, {"renew"}),
+    ("The Lantern Keepers season 3 release date announced?", True, {"date"}),
+    ("'랜턴 키퍼스' 시즌3 확정? 넷플릭스 \"논의 중\"", True, {"renew"}),
+    ("Is it renewed? Netflix confirms The Lantern Keepers season 3", False, set()),
+    ("The Lantern Keepers season 3 trailer: who dies? The first look teases it", False, set()),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
-    """A negation one to three words before a kind cue denies it: a headline that denies every kind cue
-    never alerts, and a denied kind is never the one named (the detector's rule)."""
+    """A negation one to three words before a kind cue denies it, a question mark one to three words
+    after asks about it: a headline that denies or asks about every kind cue never alerts, and such a
+    kind is never the one named (the detector's rule)."""
     from bot.detect.cues import load
     from bot.detect.features import read
     from bot.detect.names import Names

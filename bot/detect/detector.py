@@ -157,8 +157,8 @@ class Detector:
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
                             evidence="fan-made or a remake, not news: " + evidence)
         if reading.asks or reading.denies:
-            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
-                            evidence=("a question, not news: " if reading.asks else "denied, not news: ") + evidence)
+            why = "a question, not news: " if reading.asks else "denied or asked, not news: "
+            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2), evidence=why + evidence)
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)

@@ -49,11 +49,13 @@ class Reading:
     asks: bool = False
     """The headline is a yes-or-no question ("Is <title> season 2 the final season?"): it never tells news."""
     denied: frozenset[str] = frozenset()
-    """The kind families the headline only denies ("renewed, no date yet": the date)."""
+    """The kind families the headline only denies or asks about ("renewed, no date yet": the date;
+    "season 4 confirmed? What the creator said": the renewal)."""
 
     @property
     def denies(self) -> bool:
-        """Every kind cue of the headline is denied ("Netflix has yet to renew <title>", "still no trailer")."""
+        """Every kind cue of the headline is denied or asked about ("Netflix has yet to renew <title>",
+        "still no trailer", "<title> season 4 renewed?")."""
         kinds = self.head_families.intersection(_KIND_FAMS)
         return bool(kinds) and kinds <= self.denied
 
@@ -121,7 +123,8 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], *,
           name_first: bool = False) -> tuple[set[str], frozenset[str]]:
     """The cue families of a token list, with their features added; and the kind families it only denies
-    (a negation one to three words before each of their cues: "has yet to renew", "no trailer")."""
+    or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
+    trailer"; a question mark one to three words after: "renewed?")."""
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
@@ -140,19 +143,22 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
     negations = [i for i, fam in hits if fam in _NEGATIONS]
-    if not negations:
+    marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
+    if not negations and not marks:
         return found, frozenset()
     denied: set[str] = set()
     told: set[str] = set()
     for k, fam in hits:
         if fam in _KIND_FAMS:
-            (denied if any(0 < k - n <= _DENIES for n in negations) else told).add(fam)
+            doubted = any(0 < k - n <= _DENIES for n in negations) or any(0 < m - k <= _DENIES for m in marks)
+            (denied if doubted else told).add(fam)
     return found, frozenset(denied - told)
 
 
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
 _DENIES: Final = 3
-"""How many words before a kind cue a negation denies it."""
+"""How many words before a kind cue a negation denies it, and how many after it a question mark asks it
+("<title> season 4 confirmed?", "release date announced?")."""
 
 
 _KIND_FAMS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
