@@ -156,6 +156,9 @@ class Detector:
         if not _NOT_NEWS.isdisjoint(reading.head_families):
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
                             evidence="fan-made or a remake, not news: " + evidence)
+        if reading.offshoot:
+            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
+                            evidence="a spin-off's news, not the season's: " + evidence)
         if reading.asks or reading.denies:
             why = "a question, not news: " if reading.asks else "denied or asked, not news: "
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2), evidence=why + evidence)

@@ -30,6 +30,13 @@ _ANCHORS: Final = frozenset(("zshow", "ztseason"))
 _ANSWER: Final = "answer"
 """A family that only takes the question away from the question word it ends with: "here's when" gives
 the date it names ("release date revealed: here's when it arrives")."""
+_OFFSHOOT: Final = "offshoot"
+"""A spin-off or a prequel (a family that is no feature itself): right after the show's name ("<title>
+spinoff renewed for season 3", "'<title>' 스핀오프"), or before it with "of" ("the spin-off of <title>"),
+the headline is that spin-off's news, not the season's. A word before the name without "of" is what the
+show itself is ("the Game of Thrones prequel <title>")."""
+_NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT))
+_OF: Final = frozenset(("of", "to", "de", "del", "da", "do", "du", "des", "di", "della", "von", "der", "dari"))
 _AT_START: Final = frozenset(("qstart",))
 """Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
 "will" asks a question there ("Is <title> season 2 happening?"), and tells news anywhere else."""
@@ -48,6 +55,8 @@ class Reading:
     show_in_title: bool
     asks: bool = False
     """The headline is a yes-or-no question ("Is <title> season 2 the final season?"): it never tells news."""
+    offshoot: bool = False
+    """The headline is a spin-off's news ("<title> spinoff renewed for season 3"): it never alerts."""
     denied: frozenset[str] = frozenset()
     """The kind families the headline only denies or asks about ("renewed, no date yet": the date;
     "season 4 confirmed? What the creator said": the renewal)."""
@@ -132,7 +141,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     hits = table.find(toks)
     answered = {i + k for i, fam in hits if fam == _ANSWER for k in (1, 2)}
     for i, fam in hits:
-        if fam == _ANSWER or (fam == "question" and i in answered):
+        if fam in _NO_FEATURE or (fam == "question" and i in answered):
             continue
         if fam in _AT_START and ((i > 0 and toks[i - 1] != ":") or (i == 0 and name_first)):
             continue
@@ -239,7 +248,22 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
     return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
-                   not name_first and _asks(head, table), denied)
+                   not name_first and _asks(head, table), _offshoot(head, table), denied)
+
+
+def _offshoot(head: list[str], table: CueTable) -> bool:
+    """Whether a headline's spin-off or prequel word follows the show's name ("zshow spinoff", "zshow s
+    prequel") or comes before it with "of" ("spin off de zshow"): the headline is that spin-off's news."""
+    if "zshow" not in head:
+        return False
+    for i, fam in table.find(head):
+        if fam != _OFFSHOOT:
+            continue
+        if head[max(0, i - 2):i] in (["zshow", "s"], ["zshow"]) or (i > 0 and head[i - 1] == "zshow"):
+            return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
+        if any(head[k] in _OF and head[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(head) - 1))):
+            return True  # "the spin-off of <title>"
+    return False
 
 
 _NAME_FIRST: Final = re.compile(r"[\W_]*Will\s+(?!(?:The|A|An|There|This|That|It|We|You|They|He|She)\b)"
