@@ -123,10 +123,14 @@ def test_letters_folded_as_addresses_write_them(text: str, folded: str) -> None:
 
 
 def test_every_table_phrase_can_be_found_as_features_read_text() -> None:
-    """Numbers reach the tables masked (`znum`, `ztseason`...): a phrase with a digit would never be found."""
+    """Numbers and seasons reach the tables masked (`znum`, `ztseason`...): a phrase with a digit or a
+    season ("krijgt een tweede seizoen") would never be found; a table writes `ztseason` or `zoseason`."""
+    from bot.detect import seasons
     from bot.detect.cues import load
 
-    assert not [k for k in load().words if any(t.isdecimal() for t in k.split())]
+    table = load()
+    assert not [k for k in table.words if any(t.isdecimal() for t in k.split())]
+    assert not [k for k in [*table.words, *table.chars] if seasons.mask(k, 2) != k or seasons.mask(k, 3) != k]
 
 
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
