@@ -779,3 +779,19 @@ def test_an_item_detection_fails_on_is_no_alert_and_one_log_line(monkeypatch: py
     assert not d.alert and d.evidence == "detection failed: ValueError"
     assert [r.getMessage() for r in caplog.records] == [
         "detection failed on https://example.org/a: ValueError: a bug"]
+
+
+@pytest.mark.parametrize(("title", "alert", "kind"), [
+    ("Netflix releases first trailer for The Glass Orchard", True, "trailer"),
+    ("The Glass Orchard begins filming in Ireland", True, "production"),
+    ("Netflix orders The Glass Orchard to series", True, "renewal"),
+    ("The Glass Orchard renewed for season 2", False, None),
+    ("The Glass Orchard season 2 trailer", False, None),
+    ("The Glass Orchard: everything we know about the new series", False, None),
+])
+def test_a_first_season_watch_reads_a_headline_without_a_season_as_its_own(title: str, alert: bool,
+                                                                          kind: str | None) -> None:
+    watch = Watch(id="go", title="The Glass Orchard", season=1)
+    d = Detector([watch]).classify(Item(title=title))
+    assert d.alert is alert and (d.kind if alert else None) == kind
+

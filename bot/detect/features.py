@@ -240,6 +240,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     head = _may(_seasoned(tokens(head_text), target))
     body = _may(_seasoned(tokens(body_text), target)) if body_text else []
+    if target == 1:
+        head, body = _first_season(head), _first_season(body)
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
@@ -264,6 +266,16 @@ def _offshoot(head: list[str], table: CueTable) -> bool:
         if any(head[k] in _OF and head[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(head) - 1))):
             return True  # "the spin-off of <title>"
     return False
+
+
+def _first_season(toks: list[str]) -> list[str]:
+    """Tokens of a text about a watch of a first season, read as if the season were written after the
+    name when the text names no season: the press writes "season 1" only once there is a second ("first
+    trailer for <title>" is the first season's trailer)."""
+    if "zshow" not in toks or "ztseason" in toks or "zoseason" in toks:
+        return toks
+    at = toks.index("zshow") + 1
+    return [*toks[:at], "ztseason", *toks[at:]]
 
 
 _NAME_FIRST: Final = re.compile(r"[\W_]*Will\s+(?!(?:The|A|An|There|This|That|It|We|You|They|He|She)\b)"
