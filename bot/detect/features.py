@@ -130,10 +130,11 @@ def _ngrams(toks: list[str], zone: str, feats: dict[str, float]) -> None:
 
 
 def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], *,
-          name_first: bool = False) -> tuple[set[str], frozenset[str]]:
+          name_first: bool = False) -> tuple[set[str], frozenset[str], bool]:
     """The cue families of a token list, with their features added; and the kind families it only denies
     or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
-    trailer"; a question mark one to three words after: "renewed?")."""
+    trailer"; a question mark one to three words after: "renewed?"); and whether it is a spin-off's
+    news (`_offshoot`)."""
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
     found: set[str] = set()
@@ -151,17 +152,18 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             feats[f"c:{fam}:{zone}near"] = 1.0
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
+    offshoot = _offshoot(toks, [i for i, fam in hits if fam == _OFFSHOOT])
     negations = [i for i, fam in hits if fam in _NEGATIONS]
     marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
     if not negations and not marks:
-        return found, frozenset()
+        return found, frozenset(), offshoot
     denied: set[str] = set()
     told: set[str] = set()
     for k, fam in hits:
         if fam in _KIND_FAMS:
             doubted = any(0 < k - n <= _DENIES for n in negations) or any(0 < m - k <= _DENIES for m in marks)
             (denied if doubted else told).add(fam)
-    return found, frozenset(denied - told)
+    return found, frozenset(denied - told), offshoot
 
 
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
@@ -245,25 +247,22 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
-    head_fams, denied = _cues(head, "t", table, feats, name_first=name_first)
-    body_fams, _ = _cues(body, "s", table, feats)
+    head_fams, denied, offshoot = _cues(head, "t", table, feats, name_first=name_first)
+    body_fams, _, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
     return Reading(feats, frozenset(head_fams | body_fams), frozenset(head_fams), "zshow" in head,
-                   not name_first and _asks(head, table), _offshoot(head, table), denied)
+                   not name_first and _asks(head, table), offshoot, denied)
 
 
-def _offshoot(head: list[str], table: CueTable) -> bool:
-    """Whether a headline's spin-off or prequel word follows the show's name ("zshow spinoff", "zshow s
-    prequel") or comes before it with "of" ("spin off de zshow"): the headline is that spin-off's news."""
-    if "zshow" not in head:
-        return False
-    for i, fam in table.find(head):
-        if fam != _OFFSHOOT:
-            continue
-        if head[max(0, i - 2):i] in (["zshow", "s"], ["zshow"]) or (i > 0 and head[i - 1] == "zshow"):
+def _offshoot(toks: list[str], at: list[int]) -> bool:
+    """Whether a spin-off or prequel word (at these token indices) follows the show's name ("zshow
+    spinoff", "zshow s prequel") or comes before it with "of" ("spin off de zshow"): the text is that
+    spin-off's news."""
+    for i in at:
+        if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] == ["zshow", "s"]:
             return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
-        if any(head[k] in _OF and head[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(head) - 1))):
+        if any(toks[k] in _OF and toks[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(toks) - 1))):
             return True  # "the spin-off of <title>"
     return False
 
