@@ -59,10 +59,11 @@ def normalise(text: str) -> str:
 def fold(text: str) -> str:
     """Text as `normalise` makes it, capitals and spacing kept ("ＭＯＶＩＮＧ" and "Élite" become
     "MOVING" and "Elite"): where case still tells a title from a word."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-        if _ACCENTED.search(text):
-            text = strip_accents(text)
+    if text.isascii():
+        return text.replace("`", "'")  # the one ASCII character `_MARKS` changes
+    text = unicodedata.normalize("NFKC", text)
+    if _ACCENTED.search(text):
+        text = strip_accents(text)
     return _MARKED.sub(_mark, text)
 
 
