@@ -22,7 +22,7 @@ Targets: at most 1 false alert, at least 90% of real events alerted, at most 1.5
 Weights: `--loso` (the default) gives the daemon, through NEWSBOT_WEIGHTS, weights fitted on every show
 but the one replayed, as a user's new show would meet them; `--shipped` uses the shipped weights,
 which were fitted on every show, that one included (in-sample: optimistic). `--sure 0.5` sends every
-alert at once (settings.sure_confidence; by default an alert below 0.8 waits for a second report).
+alert at once (settings.sure_confidence; by default an alert below 0.85 waits for a second report).
 `--headlines` publishes the items without their descriptions, as Google News items come: detection
 sees the headline alone, and a near miss its article page.
 """

@@ -301,7 +301,7 @@ def test_scan_with_a_token_sends_the_alerts(tmp_path: Path, news_site: NewsSite,
 
 
 
-# Two reports of one release date, each too unsure to alert alone (0.5 to 0.8 with the shipped weights).
+# Two reports of one release date, each too unsure to alert alone (0.5 to 0.85 with the shipped weights).
 UNSURE = ("Netflix announces All of Us Are Dead season 2 release date", "", NOW)
 UNSURE_TOO = ("All of Us Are Dead season 2 release date announced", "", NOW)
 

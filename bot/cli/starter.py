@@ -54,7 +54,7 @@ sources:
 #   concurrency: 64               # fetches in flight overall
 #   per_host: 2                   # and per host
 #   failure_alert_threshold: 5    # admins hear of a source after this many failures in a row
-#   sure_confidence: 0.8          # an alert less sure than this waits for a second report
+#   sure_confidence: 0.85         # an alert less sure than this waits for a second report
 """
 
 
