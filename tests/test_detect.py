@@ -256,6 +256,8 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("'랜턴 키퍼스' 시즌3 확정? 넷플릭스 \"논의 중\"", True, {"renew"}),
     ("Is it renewed? Netflix confirms The Lantern Keepers season 3", False, set()),
     ("The Lantern Keepers season 3 trailer: who dies? The first look teases it", False, set()),
+    ("The Lantern Keepers renewed for a third season?", True, {"renew"}),
+    ("The Lantern Keepers season 3 renewed, but when?", False, set()),  # the question is the date's
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it, a question mark one to three words
@@ -738,6 +740,7 @@ def test_a_name_s_own_end_marks_and_an_address_s_dashes_are_read() -> None:
     (Watch(id="g", title="Os Guardiões do Porto", season=3),
      "Netflix renova a série dos Guardiões do Porto para a 3ª temporada", True),
     (Watch(id="g", title="Le Bureau", season=3), "Un bureau de vote ouvre pour la saison 3 des travaux", False),
+    (Watch(id="i", title="I May Destroy You", season=2), "Why this season 2 trailer may destroy you", False),
 ])
 def test_names_as_users_write_them(watch: Watch, title: str, named: bool) -> None:
     assert (Detector([watch]).classify(Item(title=title)).watch == watch.id) is named
@@ -788,6 +791,8 @@ def test_an_item_detection_fails_on_is_no_alert_and_one_log_line(monkeypatch: py
     ("The Glass Orchard renewed for season 2", False, None),
     ("The Glass Orchard season 2 trailer", False, None),
     ("The Glass Orchard: everything we know about the new series", False, None),
+    ("The Glass Orchard spinoff in the works at Netflix", False, None),
+    ("The Glass Orchard's prequel series ordered at Netflix", False, None),
 ])
 def test_a_first_season_watch_reads_a_headline_without_a_season_as_its_own(title: str, alert: bool,
                                                                           kind: str | None) -> None:

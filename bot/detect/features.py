@@ -133,7 +133,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
           name_first: bool = False) -> tuple[set[str], frozenset[str], bool]:
     """The cue families of a token list, with their features added; and the kind families it only denies
     or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
-    trailer"; a question mark one to three words after: "renewed?"); and whether it is a spin-off's
+    trailer"; a question mark right after: "renewed?", see `_ASKS`); and whether it is a spin-off's
     news (`_offshoot`)."""
     anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
     near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
@@ -157,19 +157,23 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
     if not negations and not marks:
         return found, frozenset(), offshoot
+    breaks = [i for i, tok in enumerate(toks) if tok in (":", "!")] + [i for i, fam in hits if fam == "question"]
     denied: set[str] = set()
     told: set[str] = set()
     for k, fam in hits:
         if fam in _KIND_FAMS:
-            doubted = any(0 < k - n <= _DENIES for n in negations) or any(0 < m - k <= _DENIES for m in marks)
-            (denied if doubted else told).add(fam)
+            asked = any(0 < m - k <= _ASKS and not any(k < b < m for b in breaks) for m in marks)
+            (denied if asked or any(0 < k - n <= _DENIES for n in negations) else told).add(fam)
     return found, frozenset(denied - told), offshoot
 
 
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
 _DENIES: Final = 3
-"""How many words before a kind cue a negation denies it, and how many after it a question mark asks it
-("<title> season 4 confirmed?", "release date announced?")."""
+"""How many words before a kind cue a negation denies it."""
+_ASKS: Final = 4
+"""How many words after a kind cue's first word a question mark asks about it ("<title> season 4
+confirmed?", "renewed for a fifth season?"), unless a question word, a colon or a "!" comes between
+("renewed, but when?": the question is the date's)."""
 
 
 _KIND_FAMS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
@@ -242,12 +246,15 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     head = _may(_seasoned(tokens(head_text), target))
     body = _may(_seasoned(tokens(body_text), target)) if body_text else []
+    as_written = head
     if target == 1:
         head, body = _first_season(head), _first_season(body)
     feats: dict[str, float] = {}
     _ngrams(head, "t", feats)
     _ngrams(body, "s", feats)
     head_fams, denied, offshoot = _cues(head, "t", table, feats, name_first=name_first)
+    if head is not as_written:  # a first season's: the spin-off word follows the name as written
+        offshoot = _offshoot(as_written, [i for i, f in table.find(as_written) if f == _OFFSHOOT])
     body_fams, _, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
@@ -257,10 +264,10 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
 
 def _offshoot(toks: list[str], at: list[int]) -> bool:
     """Whether a spin-off or prequel word (at these token indices) follows the show's name ("zshow
-    spinoff", "zshow s prequel") or comes before it with "of" ("spin off de zshow"): the text is that
-    spin-off's news."""
+    spinoff", "zshow s prequel", "zshow 의 스핀오프") or comes before it with "of" ("spin off de
+    zshow"): the text is that spin-off's news."""
     for i in at:
-        if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] == ["zshow", "s"]:
+        if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] in (["zshow", "s"], ["zshow", "의"]):
             return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
         if any(toks[k] in _OF and toks[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(toks) - 1))):
             return True  # "the spin-off of <title>"

@@ -101,20 +101,28 @@ def _without_articles(name: str) -> list[str]:
     return [" ".join(kept)] if len(words) >= 3 and 2 <= len(kept) < len(words) else []
 
 
-_LEADING_ARTICLES: Final = frozenset(("le", "la", "les", "l", "el", "los", "las", "il", "lo", "gli", "i", "o", "os",
-                                      "as", "die", "der", "das", "de", "het"))
-"""Articles a French, Spanish, Italian, Portuguese, German or Dutch title opens with, which the press
-contracts or declines after a preposition ("le tournage des Gardiens de ...", "la temporada 3 del
-juego ...", "Staffel 3 der ...")."""
+_CONTRACTED: Final[dict[str, tuple[str, ...]]] = {
+    "le": ("du", "au"), "les": ("des", "aux"), "el": ("del", "al"),
+    "il": ("del", "nel", "al", "dal", "sul"), "lo": ("dello", "nello", "allo", "dallo", "sullo"),
+    "i": ("dei", "nei", "ai", "dai", "sui"), "gli": ("degli", "negli", "agli", "dagli", "sugli"),
+    "la": ("della", "nella", "alla", "dalla", "sulla"), "o": ("do", "no", "ao", "pelo"),
+    "a": ("da", "na", "pela"), "os": ("dos", "nos", "aos", "pelos"), "as": ("das", "nas", "pelas"),
+    "die": ("der", "den"), "der": ("des", "dem"), "das": ("des", "dem"),
+}
+"""A title's opening article as French, Spanish, Italian, Portuguese and German contract or decline it
+after a preposition ("le tournage des Gardiens de ...", "renueva al guardián ...", "Staffel 3 der
+..."); "de la", "de los", "van de" keep the article and need no form of their own."""
 
 
-def _without_leading_article(name: str) -> list[str]:
-    """A Latin name of three words or more that opens with a French, Spanish, Italian, Portuguese, German
-    or Dutch article, without it ("Les Gardiens de la lanterne" is also "Gardiens de la lanterne")."""
-    words = normalise(name).replace("'", " ").split()
-    if len(words) >= 3 and words[0] in _LEADING_ARTICLES and sum(c.isalpha() for c in words[1]) >= 3:
-        return [" ".join(words[1:])]
-    return []
+def _contracted(name: str) -> list[str]:
+    """A Latin name of three words or more that opens with an article, with that article contracted
+    after a preposition ("Les Gardiens de la lanterne" is also "des Gardiens de la lanterne"): only
+    with the preposition, so that an English title opening with "I" or "As" makes no ordinary phrase."""
+    words = normalise(name).split()
+    if len(words) < 3 or sum(c.isalpha() for c in words[1]) < 3:
+        return []
+    rest = " ".join(words[1:])
+    return [f"{form} {rest}" for form in _CONTRACTED.get(words[0], ())]
 
 
 def _before_season(watch: Watch) -> tuple[str, ...]:
@@ -163,7 +171,7 @@ def spellings(watch: Watch) -> tuple[str, ...]:
     for name in watch.names:
         if has_cjk(name):
             continue
-        out += _without_articles(name) + _without_leading_article(name)
+        out += _without_articles(name) + _contracted(name)
         if korean:
             out += _romanised(name)
     return tuple(dict.fromkeys(out))
