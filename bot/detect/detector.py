@@ -153,14 +153,7 @@ class Detector:
 
     def _decision(self, p: float, names: Names, reading: Reading, item: Item) -> Decision:
         evidence = _evidence(item, reading, names)
-        if not _NOT_NEWS.isdisjoint(reading.head_families):
-            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
-                            evidence="fan-made or a remake, not news: " + evidence)
-        if reading.offshoot:
-            return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2),
-                            evidence="a spin-off's news, not the season's: " + evidence)
-        if reading.asks or reading.denies:
-            why = "a question, not news: " if reading.asks else "denied or asked, not news: "
+        if why := _never_news(reading):
             return Decision(alert=False, watch=names.watch.id, confidence=min(p, 0.2), evidence=why + evidence)
         if p < 0.5:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
@@ -172,6 +165,18 @@ class Detector:
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
                         milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
                         next_kind=then, next_milestone=milestone(then, reading) if then else "")
+
+
+def _never_news(reading: Reading) -> str:
+    """Why a headline never alerts, whatever its score (the rules no fitted weight holds), or "" if it
+    may: a fan-made video, a spin-off's news, a yes-or-no question, every kind denied or asked about."""
+    if not _NOT_NEWS.isdisjoint(reading.head_families):
+        return "fan-made or a remake, not news: "
+    if reading.offshoot:
+        return "a spin-off's news, not the season's: "
+    if reading.asks:
+        return "a question, not news: "
+    return "denied or asked, not news: " if reading.denies else ""
 
 
 def _denied_last(ranked: tuple[Kind, ...], reading: Reading) -> tuple[Kind, ...]:
