@@ -113,8 +113,9 @@ class Detector:
             if as_written is None:  # what case tells, read once per item
                 as_written = (fold(item.title), fold(" ".join(item.summary.split())[:SUMMARY_CHARS]))
             read_text = (title, summary[:SUMMARY_CHARS])
-            if names.only_as_words(as_written, read_text) or names.seasons_of_others(as_written, read_text):
-                continue
+            if names.only_as_words(as_written, read_text) or (
+                    reading.names_season and names.seasons_of_others(as_written, read_text)):
+                continue  # the name is a word here, or the season is another title's
             p = self._model.probability(reading.features)
             if best is None or p > best[0]:
                 best = (p, names, reading)

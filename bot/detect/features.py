@@ -68,6 +68,11 @@ class Reading:
         kinds = self.head_families.intersection(_KIND_FAMS)
         return bool(kinds) and kinds <= self.denied
 
+    @property
+    def names_season(self) -> bool:
+        """The item names the watched season, in the headline or the summary."""
+        return "x:ts_t" in self.features or "x:ts_s" in self.features
+
 
 def _seasoned(toks: list[str], target: int) -> list[str]:
     """Tokens where a bare number after the show ("<title> 2") is a season, other numbers `znum`."""

@@ -487,13 +487,13 @@ class Names:
                 if value != self.watch.season:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
-                if title_case is None:
-                    title_case = is_title_case(part)
                 if self._ends_with_name(window):
-                    if not title_case and self._article_added(window):
+                    if self._article_added(window) and not is_title_case(part):
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
+                if title_case is None:
+                    title_case = is_title_case(part)
                 if self._subtitle(window, title_case):
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
                     continue

@@ -84,7 +84,7 @@ counts episodes)."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
-_FORMS: Final = "|".join((
+_FORM_LIST: Final = (
     rf"{_B}(?:{_PLURAL})\s(?P<n8>\d{{1,2}})\s?(?:&|,|\s(?:{_AND}))\s?(?P<and1>\d{{1,2}}){_E}",
     rf"{_B}(?:{WORD})[\s-]?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
@@ -101,15 +101,21 @@ _FORMS: Final = "|".join((
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
     rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
-))
+)
+_FORMS: Final = "|".join(_FORM_LIST)
 _FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_ORDINALS,
                                                 *_PARTS.split("|"), "s", "第", _FASL)}))
 """Every character a form above can start with, besides a digit."""
 _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 """What the forms that need no word start (`_B`) start with, besides a digit."""
-_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_FORMS})")
+_DIGIT_FIRST: Final = ("(?P<n3>", "(?P<o1>", "(?:(?P<o3>")
+"""The forms after a word-start test that may open with a digit (a number, or an ordinal: "2nd")."""
+_LEAN: Final = "|".join(f if f.removeprefix(_B).startswith(_DIGIT_FIRST) else f.removeprefix(_B) for f in _FORM_LIST)
+_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_LEAN})")
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
-the text."""
+the text. Where no word starts, only a digit or a character of `_LOOSE` passes those tests, where a form
+that opens with a letter fails by itself: only the forms that may open with a digit keep their own
+word-start test (each test costs at every place the forms are tried)."""
 _TRIGGER_WORDS: Final = "|".join((WORD, _CJK_WORD, _PARTS, _FASL))
 _TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_PARTS.split("|"),
                                                         _FASL)}))
