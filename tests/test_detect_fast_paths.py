@@ -11,7 +11,7 @@ import pytest
 
 import bot.detect.seasons as seasons
 from bot.detect.model import Model
-from bot.detect.text import _MARKS, normalise
+from bot.detect.text import _MARKS, TOKEN, normalise, tokens
 
 _LEADS = ("", "x", "2", "the ", "le ", "a-", "「", "（", "ab", "시즌 ")
 _TAILS = ("", " 2", "x", "s", " trailer", "期", ".", "e03", "화")
@@ -71,3 +71,10 @@ def test_scores_are_the_plain_sums() -> None:
         ranked = model.kinds_ranked(features)
         assert ranked[0] == model.kinds[scores.index(max(scores))]
         assert [scores[model.kinds.index(k)] for k in ranked] == sorted(scores, reverse=True)
+
+
+def test_ascii_text_has_the_tokens_of_the_full_pattern() -> None:
+    every = "".join(map(chr, range(128)))
+    texts = [every, every[::-1], " ".join(every), "season 2: renewed?! x_y a-b it's 2nd 'zshow' (zyear) ztseason..."]
+    for text in texts:
+        assert tokens(text) == TOKEN.findall(text)

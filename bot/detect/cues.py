@@ -35,12 +35,23 @@ class CueTable:
     char_pattern: re.Pattern[str] | None
     endings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Word endings ("trailer" of "*trailer") → families, for words the whole-word map does not hold."""
+    _look: dict[str, tuple[tuple[str, ...], bool]] = field(init=False, repr=False, compare=False)
+    """Phrase, or the start of one → (its families, whether a longer phrase starts with it): one
+    look-up per word."""
+    _endings: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        none: tuple[str, ...] = ()
+        look = dict.fromkeys(self.prefixes, (none, True))
+        look.update((phrase, (fams, phrase in self.prefixes)) for phrase, fams in self.words.items())
+        object.__setattr__(self, "_look", look)
+        object.__setattr__(self, "_endings", tuple(self.endings))
 
     def find(self, toks: list[str]) -> list[tuple[int, str]]:
         """(token index, family) of every cue in a token list."""
         hits: list[tuple[int, str]] = []
-        words, prefixes, n = self.words, self.prefixes, len(toks)
-        endings = tuple(self.endings)
+        look, n = self._look, len(toks)
+        endings = self._endings
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
         if cjk:
             starts, at = [], 0
@@ -51,19 +62,26 @@ class CueTable:
                         for m in self.char_pattern.finditer(" ".join(toks).translate(_DIGIT))  # type: ignore[union-attr]
                         for f in self.chars["".join(m.group(0).split())])
         for i, tok in enumerate(toks):
+            entry = look.get(tok)
+            if entry is None and not (endings and tok.endswith(endings)):
+                continue  # most words: one look-up
             if cjk and has_cjk(tok):
                 continue
-            phrase, k = tok, i
-            if endings and tok not in words and tok.endswith(endings):
+            fams, longer = entry or ((), False)
+            if fams:
+                hits.extend((i, f) for f in fams)
+            elif endings and tok.endswith(endings):
                 hits.extend((i, f) for end in endings if tok.endswith(end) for f in self.endings[end])
-            while True:
-                fams = words.get(phrase)
+            phrase, k = tok, i + 1
+            while longer and k < n:
+                phrase = phrase + " " + toks[k]
+                entry = look.get(phrase)
+                if entry is None:
+                    break
+                fams, longer = entry
                 if fams:
                     hits.extend((i, f) for f in fams)
                 k += 1
-                if k >= n or phrase not in prefixes:
-                    break
-                phrase = phrase + " " + toks[k]
         return hits
 
     def phrases(self, toks: list[str], family: str) -> int:

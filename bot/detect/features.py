@@ -140,8 +140,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
     trailer"; a question mark right after: "renewed?", see `_ASKS`); and whether it is a spin-off's
     news (`_offshoot`)."""
-    anchors = compress(range(len(toks)), map(_ANCHORS.__contains__, toks))
-    near = {j for a in anchors for j in range(a - NEAR, a + NEAR + 1)}
+    anchors = list(compress(range(len(toks)), map(_ANCHORS.__contains__, toks)))
     found: set[str] = set()
     seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
     hits = table.find(toks)
@@ -153,7 +152,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             continue
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
-        if i in near:
+        if any(-NEAR <= i - a <= NEAR for a in anchors):
             feats[f"c:{fam}:{zone}near"] = 1.0
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
@@ -211,23 +210,30 @@ def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, flo
 
 
 def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> None:
-    both = head + body
+    in_head, in_body = set(head), set(body)
+    both = in_head | in_body
     marks = {
-        "show_t": "zshow" in head, "show_s_only": "zshow" not in head,
-        "ts_t": "ztseason" in head, "os_t": "zoseason" in head,
-        "ts_s": "ztseason" in body, "os_s": "zoseason" in body,
+        "show_t": "zshow" in in_head, "show_s_only": "zshow" not in in_head,
+        "ts_t": "ztseason" in in_head, "os_t": "zoseason" in in_head,
+        "ts_s": "ztseason" in in_body, "os_s": "zoseason" in in_body,
         "os_only": "zoseason" in both and "ztseason" not in both,
         "no_season": "zoseason" not in both and "ztseason" not in both,
         "show_first": bool(head) and head[0] == "zshow",
-        "q_end": bool(head) and head[-1] == "?", "q_any": "?" in head,
+        "q_end": bool(head) and head[-1] == "?", "q_any": "?" in in_head,
         "no_summary": not body, "excl": "zexcl" in both,
-        "ts_adj": any(a == "zshow" and "ztseason" in head[i + 1:i + 3] for i, a in enumerate(head)),
-        "os_adj": any(a == "zshow" and "zoseason" in head[i + 1:i + 3] for i, a in enumerate(head)),
+        "ts_adj": "zshow" in in_head and "ztseason" in in_head and _after_show(head, "ztseason"),
+        "os_adj": "zshow" in in_head and "zoseason" in in_head and _after_show(head, "zoseason"),
         "long_t": len(head) > 16,
     }
     for name, on in marks.items():
         if on:
             feats["x:" + name] = 1.0
+
+
+def _after_show(head: list[str], season: str) -> bool:
+    """Whether a season placeholder comes one or two words after the show's ("zshow ztseason",
+    "zshow : ztseason")."""
+    return any(a == "zshow" and season in head[i + 1:i + 3] for i, a in enumerate(head))
 
 
 _YEAR_AFTER: Final = re.compile(r"zshow\s*\(\s*zyear\s*\)")

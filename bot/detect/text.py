@@ -42,6 +42,8 @@ def _mark_ranges(first: int = 0x0300, last: int = 0x2FFF) -> str:
 _M: Final = f"[{_mark_ranges()}]"
 TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|[?!:]")
 """A word (letters, digits and combining marks of any script) or one of the marks that structure a headline."""
+_ASCII_TOKEN: Final = re.compile(r"[a-zA-Z0-9]+|[?!:]")
+"""`TOKEN` in ASCII text, where no combining mark can stand (a simpler pattern is faster)."""
 _CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u0e00-\u0e7f]")
 _SENTENCE: Final = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
@@ -84,7 +86,7 @@ def has_cjk(text: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """The words and structuring marks of normalised text."""
-    return TOKEN.findall(text)
+    return _ASCII_TOKEN.findall(text) if text.isascii() else TOKEN.findall(text)
 
 
 def sentences(text: str) -> list[str]:
