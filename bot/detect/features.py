@@ -247,7 +247,10 @@ def _year_in_name(text: str) -> str:
 
 def read(names: Names, table: CueTable, title: str, summary: str, *, name_first: bool = False) -> Reading | None:
     """The features of normalised headline and summary for one watch, or None if it is not named.
-    `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`)."""
+    `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`).
+    A summary that only repeats the headline (a Google News item's) is no lede: read as none."""
+    if summary == title:
+        summary = ""
     target = names.watch.season
     head_text = names.mask(title)
     body_text = names.mask(summary[:SUMMARY_CHARS]) if summary else ""
