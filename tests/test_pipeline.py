@@ -378,6 +378,33 @@ async def test_near_miss_is_decided_from_the_article(world: tuple[State, Fetcher
         assert [(f.event.kind, f.event.watch) for f in result.findings] == [("production", "aouad-s2")]
 
 
+_NEWS_PAGE = ("<html><body><article><h1>All of Us Are Dead season 2 teaser</h1><p>Netflix released the first "
+              "teaser for All of Us Are Dead season 2 on Monday. The one-minute video shows the students back "
+              "at school.</p></article></body></html>")
+_EXPLAINER_PAGE = ("<html><body><article><h1>All of Us Are Dead season 2 teaser</h1><p>Is there an All of Us Are "
+                   "Dead season 2 teaser yet? Here is everything we know so far. When will it arrive? What to "
+                   "expect from the plot, the cast we hope returns, and will there be a trailer soon?</p>"
+                   "</article></body></html>")
+
+
+@pytest.mark.parametrize(("page", "alerted"), [(_NEWS_PAGE, True), (_EXPLAINER_PAGE, None), (None, False)])
+async def test_an_unsure_headline_alone_is_decided_by_its_article(world: tuple[State, Fetcher], news_site: NewsSite,
+                                                                  page: str | None, alerted: bool | None) -> None:
+    """A headline without a lede (a Google News item) that alerts unsure is read again from its article:
+    a news page sends it at once, an explainer takes it away, no page leaves it waiting for a second report."""
+    state, fetcher = world
+    if page is not None:
+        news_site.set("/article", page, "text/html; charset=utf-8")
+    else:
+        news_site.fault("/article", "status", code=404)
+    headline = ("All of Us Are Dead season 2 teaser", "", NOW)  # 0.70 alone: it would wait
+    news_site.set("/gn", rss([headline]).replace("https://news.example/", news_site.url("/article") + "?id="))
+    source = Source(name="gn", url=news_site.url("/gn"), interval=60, allow_private=True)
+    result = await Pipeline(make([source]), state, fetcher).cycle([source])
+    assert news_site.hits("/article") == 1
+    assert [(f.event.kind, f.alerted) for f in result.findings] == ([] if alerted is None else [("trailer", alerted)])
+
+
 async def test_due_rereads_the_state_only_when_flags_may_have_moved(world: tuple[State, Fetcher],
                                                                     tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:

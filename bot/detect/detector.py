@@ -163,8 +163,10 @@ class Detector:
         if _DELAY in reading.head_families and kind != "release_date" and _NOT_DATE.isdisjoint(reading.head_families):
             kind, others = "release_date", [kind, *(k for k in others if k != "release_date")]
         then = next((k for k in others if _EVIDENCE[k] & (reading.head_families - reading.denied)), None)
+        unsure = p < self._sure
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
-                        milestone=milestone(kind, reading), needs_confirmation=p < self._sure,
+                        milestone=milestone(kind, reading), needs_confirmation=unsure,
+                        needs_article=unsure and "x:no_summary" in reading.features,  # its article may be sure
                         next_kind=then, next_milestone=milestone(then, reading) if then else "")
 
 
