@@ -151,8 +151,9 @@ class Decision:
     by it orders decisions from surest alert to surest non-alert. `milestone` names the event
     within its kind (e.g. "teaser" or "trailer", "filming_start" or "filming_wrap") so that
     reports of one event fold together and a new milestone of the same kind is a new event.
-    `needs_article` is set for near misses that the article's own text could decide, and
-    `needs_confirmation` for an alert too unsure to be sent before a second report of its event.
+    `needs_article` is set for near misses and for unsure alerts read from a headline alone, which the
+    article's own text could decide, and `needs_confirmation` for an alert too unsure to be sent before
+    a second report of its event.
     `next_kind` and `next_milestone` are what the item is if it is not its kind (the next-scoring kind
     its headline has a cue of, if any): a renewal report after the season's renewal is such a case.
     """

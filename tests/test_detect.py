@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -382,6 +383,17 @@ def test_a_summary_that_repeats_the_headline_is_no_lede(detector: Detector, titl
     alone = detector.classify(Item(title=title))
     repeated = detector.classify(Item(title=title, summary=title))
     assert (repeated.alert, repeated.kind, repeated.confidence) == (alone.alert, alone.kind, alone.confidence)
+
+
+def test_an_article_reads_its_headline_once(detector: Detector) -> None:
+    # A page repeats its headline at the top (title, og:title, <h1>): the lede is what comes below it.
+    item = Item(title="The Lantern Keepers season 3 teaser drops", url="https://news.example/a")
+    lede = "Netflix shared a one-minute teaser on Monday, with the whole cast back."
+    page = f"{item.title}\n{item.title} | Screen News\n{item.title}\n{lede}"
+    from_page = detector.classify_article(item, page)
+    from_lede = detector.classify(replace(item, summary=lede))
+    assert (from_page.alert, from_page.kind, from_page.confidence) == (from_lede.alert, from_lede.kind,
+                                                                        from_lede.confidence)
 
 
 def test_an_explainer_article_never_alerts(detector: Detector) -> None:
