@@ -387,11 +387,19 @@ _EXPLAINER_PAGE = ("<html><body><article><h1>All of Us Are Dead season 2 teaser<
                    "</article></body></html>")
 
 
-@pytest.mark.parametrize(("page", "alerted"), [(_NEWS_PAGE, True), (_EXPLAINER_PAGE, None), (None, False)])
+_CONSENT_PAGE = ("<html><head><title>Before you continue</title></head><body><article><h1>Before you continue to "
+                 "Google</h1><p>We use cookies and data to deliver and maintain Google services, track outages "
+                 "and protect against spam, fraud and abuse. If you choose to Accept all, we will also use "
+                 "cookies and data to develop and improve new services.</p></article></body></html>")
+
+
+@pytest.mark.parametrize(("page", "alerted"), [(_NEWS_PAGE, True), (_EXPLAINER_PAGE, None), (None, False),
+                                               (_CONSENT_PAGE, False)])
 async def test_an_unsure_headline_alone_is_decided_by_its_article(world: tuple[State, Fetcher], news_site: NewsSite,
                                                                   page: str | None, alerted: bool | None) -> None:
     """A headline without a lede (a Google News item) that alerts unsure is read again from its article:
-    a news page sends it at once, an explainer takes it away, no page leaves it waiting for a second report."""
+    a news page sends it at once, an explainer takes it away, no page, or a page that names no watch (not
+    the article: a consent page), leaves it waiting for a second report."""
     state, fetcher = world
     if page is not None:
         news_site.set("/article", page, "text/html; charset=utf-8")

@@ -127,7 +127,11 @@ class Detector:
     def classify_article(self, item: Item, article_text: str) -> Decision:
         """Judge a near miss, or an unsure headline alone, again from its article: the first paragraphs
         below the headline as the lede; an explainer never alerts (its signs counted with the headline
-        once, however often the page repeats it)."""
+        once, however often the page repeats it). A page that names no watch, not even in its title, is
+        not the item's article (a redirect or consent page, as a Google News link may give): the
+        decision stays the headline's."""
+        if not self._names_a_watch(normalise(article_text[:40000])):
+            return replace(self.classify(item), needs_article=False)
         below = _below_headline(item.title, article_text[:40000])
         text = normalise(f"{item.title}\n{below}")
         lede = " ".join(below.split())[:1200]  # as written: capitals tell a title from a word
@@ -136,6 +140,11 @@ class Detector:
             return replace(decision, alert=False, confidence=min(decision.confidence, 0.2),
                            evidence="the article is an explainer: " + decision.evidence)
         return decision
+
+    def _names_a_watch(self, text: str) -> bool:
+        """Whether a normalised text names one of the watches by one of its names."""
+        return any((show := self._names[i].show) is not None and show.search(text) is not None
+                   for i in self._index.candidates(text))
 
     def explainer_signs(self, text: str) -> int:
         """Questions and speculation phrases in a normalised text (single hedging words do not count:
