@@ -385,6 +385,22 @@ def test_a_summary_that_repeats_the_headline_is_no_lede(detector: Detector, titl
     assert (repeated.alert, repeated.kind, repeated.confidence) == (alone.alert, alone.kind, alone.confidence)
 
 
+def test_a_video_is_read_without_its_channel_and_its_links(detector: Detector) -> None:
+    # A channel's video title ends with the channel's name; its description puts links, a call to
+    # subscribe and the channel's boilerplate after its first web address: none of it is news (the
+    # address itself is kept: it may name the show).
+    title = "The Lantern Keepers: Season 3 | Official Trailer | Streamer"
+    lede = "The lanterns are lit again. Watch The Lantern Keepers Season 3, only on Streamer: https://streamer.example/t/81"
+    tail = (" SUBSCRIBE: https://streamer.example/s About Streamer: Streamer "
+            "is one of the world's leading entertainment services, with paid memberships in over 190 countries "
+            "enjoying series, films and games. Members can play, pause and resume watching as much as they "
+            "want, anytime, anywhere, and can change their plans at any time. Is it real? What is next?")
+    video = detector.classify(Item(title=title, summary=lede + tail, publisher="Streamer"))
+    plain = detector.classify(Item(title="The Lantern Keepers: Season 3 | Official Trailer", summary=lede))
+    assert video.alert and video.kind == "trailer"
+    assert (video.alert, video.kind, video.confidence) == (plain.alert, plain.kind, plain.confidence)
+
+
 def test_an_article_reads_its_headline_once(detector: Detector) -> None:
     # A page repeats its headline at the top (title, og:title, <h1>): the lede is what comes below it.
     item = Item(title="The Lantern Keepers season 3 teaser drops", url="https://news.example/a")

@@ -226,8 +226,9 @@ _AFFIX: Final = 40
 
 
 def _strip_publisher(title: str, publisher: str) -> str:
-    """A headline without a trailing " - Publisher" (news aggregators add it)."""
-    if publisher and title.endswith(" - " + publisher):
+    """A headline without a trailing " - Publisher" (news aggregators add it) or " | Publisher" (a
+    channel's video titles: "<title>: Season 2 | Official Teaser | Netflix")."""
+    if publisher and title.endswith((" - " + publisher, " | " + publisher)):
         return title[: -len(publisher) - 3]
     return title
 
