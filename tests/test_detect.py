@@ -401,6 +401,39 @@ def test_a_video_is_read_without_its_channel_and_its_links(detector: Detector) -
     assert (video.alert, video.kind, video.confidence) == (plain.alert, plain.kind, plain.confidence)
 
 
+def test_only_a_web_address_ends_a_feed_summary(detector: Detector) -> None:
+    title = "The Lantern Keepers season 3 teaser drops"
+    lede = "Awww... Streamer just dropped the first teaser for The Lantern Keepers season 3, with the cast back."
+    whole = detector.classify(Item(title=title, summary=lede))
+    cut = detector.classify(Item(title=title, summary="Awww..."))
+    assert whole.confidence != cut.confidence  # "www" inside a word is no address: the lede is read whole
+
+
+def test_an_article_lede_is_not_cut_at_an_address(detector: Detector) -> None:
+    item = Item(title="The Lantern Keepers season 3 teaser drops", url="https://news.example/a")
+    lede = "Photo: www.streamer.example/press. Streamer shared a one-minute teaser on Monday, with the cast back."
+    from_page = detector.classify_article(item, f"{item.title}\n{lede}")
+    from_lede = detector._judge(replace(item, summary=lede))
+    assert from_page.confidence == from_lede.confidence
+
+
+@pytest.mark.parametrize(("headline", "paragraph"), [
+    ("The Lantern Keepers season 3 confirmed", "The Lantern Keepers season 3 confirmed by Streamer for 2027."),
+    ("랜턴 키퍼스 시즌3 제작 확정", "스트리머 랜턴 키퍼스 시즌3 제작 확정, 내년 공개 예정이다."),
+])
+def test_a_paragraph_that_opens_with_the_headline_is_the_lede(detector: Detector, headline: str,
+                                                              paragraph: str) -> None:
+    item = Item(title=headline, url="https://news.example/a")
+    from_page = detector.classify_article(item, f"{headline} | Screen News\n{paragraph}")
+    from_lede = detector.classify(replace(item, summary=paragraph))
+    assert (from_page.alert, from_page.confidence) == (from_lede.alert, from_lede.confidence)
+
+
+def test_a_channel_named_after_the_show_keeps_the_name(detector: Detector) -> None:
+    video = Item(title="Season 3 | Official Teaser | The Lantern Keepers", publisher="The Lantern Keepers")
+    assert detector.classify(video).watch == "lantern"
+
+
 def test_an_article_reads_its_headline_once(detector: Detector) -> None:
     # A page repeats its headline at the top (title, og:title, <h1>): the lede is what comes below it.
     item = Item(title="The Lantern Keepers season 3 teaser drops", url="https://news.example/a")

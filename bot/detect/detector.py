@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
@@ -89,8 +90,13 @@ class Detector:
         self._seasons = sorted({w.season for w in watches})
 
     def classify(self, item: Item) -> Decision:
-        """Judge an item from its headline and summary. An item detection fails on is logged in one line
-        and is no alert: one odd item must not stop its source, whose other items are judged."""
+        """Judge a feed's item from its headline and summary (what follows a web address in the summary
+        is no lede: a video description's links, "subscribe", the channel's boilerplate). An item
+        detection fails on is logged in one line and is no alert: one odd item must not stop its
+        source, whose other items are judged."""
+        return self._judge(_to_first_address(item))
+
+    def _judge(self, item: Item) -> Decision:
         try:
             return self._classify(item)
         except Exception as exc:  # noqa: BLE001 - whatever a feed holds, the cycle goes on
@@ -99,7 +105,10 @@ class Detector:
             return Decision(alert=False, evidence=f"detection failed: {type(exc).__name__}")
 
     def _classify(self, item: Item) -> Decision:
-        title = _strip_publisher(normalise(item.title), normalise(item.publisher))
+        headline, publisher = normalise(item.title), normalise(item.publisher)
+        title = _strip_publisher(headline, publisher)
+        if title is not headline and self._names_a_watch(publisher):
+            title = headline  # the show's own channel ("Official Teaser | <title>"): its name stays
         summary = normalise(item.summary)
         named = self._index.candidates(title + "\n" + summary[:SUMMARY_CHARS])
         best: tuple[float, Names, Reading] | None = None
@@ -130,12 +139,13 @@ class Detector:
         once, however often the page repeats it). A page that names no watch, not even in its title, is
         not the item's article (a redirect or consent page, as a Google News link may give): the
         decision stays the headline's."""
-        if not self._names_a_watch(normalise(article_text[:40000])):
+        page = article_text[:40000]
+        if not self._names_a_watch(normalise(page)):
             return replace(self.classify(item), needs_article=False)
-        below = _below_headline(item.title, article_text[:40000])
-        text = normalise(f"{item.title}\n{below}")
-        lede = " ".join(below.split())[:1200]  # as written: capitals tell a title from a word
-        decision = replace(self.classify(replace(item, summary=lede)), needs_article=False)
+        below = _below_headline(item.title, page)
+        text = normalise(page if below == page else f"{item.title}\n{below}")
+        lede = " ".join(below.split())[:1200] or item.summary  # as written: capitals tell a title from a word
+        decision = replace(self._judge(replace(item, summary=lede)), needs_article=False)
         if decision.alert and self.explainer_signs(text) >= EXPLAINER_SIGNS:
             return replace(decision, alert=False, confidence=min(decision.confidence, 0.2),
                            evidence="the article is an explainer: " + decision.evidence)
@@ -209,20 +219,45 @@ def _denied_last(ranked: tuple[Kind, ...], reading: Reading) -> tuple[Kind, ...]
 
 def _below_headline(headline: str, article_text: str) -> str:
     """An article's text without the lines at its top that repeat the headline (the page's title, its
-    og:title, its <h1>, often with the site's name): a lede without the headline, as the weights were
-    fitted (read with it, the headline's words count twice: leave one show out, 70 false alerts
-    instead of 51)."""
+    og:title, its <h1>, alone or with the site's name after a separator: "<headline> | Screen News"):
+    a lede without the headline, as the weights were fitted (read with it, the headline's words count
+    twice: leave one show out, 70 false alerts instead of 51)."""
     head = normalise(headline)
     lines = article_text.split("\n")
     top = 0
-    while head and top < len(lines) and head in (line := normalise(lines[top])) and len(line) <= len(head) + _AFFIX:
+    while head and top < len(lines) and _repeats(normalise(lines[top]), head):
         top += 1
     return "\n".join(lines[top:])
 
 
+def _repeats(line: str, head: str) -> bool:
+    """Whether a normalised line is the headline, or the headline and a site's name joined by a
+    separator ("<headline> | Screen News", "Screen News - <headline>")."""
+    if line == head:
+        return True
+    if len(line) > len(head) + _AFFIX:
+        return False
+    return ((line.startswith(head) and line[len(head):].startswith(_SEPARATORS))
+            or (line.endswith(head) and line[:-len(head)].endswith(_SEPARATORS)))
+
+
 _AFFIX: Final = 40
-"""How much a line at an article's top may add to the headline and still only repeat it (a site's name:
-"<headline> | Screen News"); a longer one is a paragraph that opens with the headline's words."""
+"""How long a site's name beside the headline may be."""
+_SEPARATORS: Final = (" | ", " - ", " · ", " / ")
+
+
+_ADDRESS: Final = re.compile(r"(?<![^\W_])(?:https?://|www\.)\S*", re.IGNORECASE)
+"""A web address; a feed summary's lede ends with its first (no labelled lede holds one, and a video's
+description puts its links, subscribe calls and the channel's boilerplate after it; the address itself
+may name the show)."""
+
+
+def _to_first_address(item: Item) -> Item:
+    """An item whose summary ends with its first web address."""
+    summary = item.summary
+    if ("://" in summary or "www." in summary.lower()) and (address := _ADDRESS.search(summary)) is not None:
+        return replace(item, summary=summary[:address.end()])
+    return item
 
 
 def _strip_publisher(title: str, publisher: str) -> str:

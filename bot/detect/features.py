@@ -236,9 +236,6 @@ def _after_show(head: list[str], season: str) -> bool:
     return any(a == "zshow" and season in head[i + 1:i + 3] for i, a in enumerate(head))
 
 
-_ADDRESS: Final = re.compile(r"(?:https?://|www\.)\S*")
-"""Where a summary's lede ends: no labelled lede holds a web address, and a video's description puts
-its links, subscribe calls and the channel's boilerplate after its first one."""
 _YEAR_AFTER: Final = re.compile(r"zshow\s*\(\s*zyear\s*\)")
 
 
@@ -251,10 +248,7 @@ def _year_in_name(text: str) -> str:
 def read(names: Names, table: CueTable, title: str, summary: str, *, name_first: bool = False) -> Reading | None:
     """The features of normalised headline and summary for one watch, or None if it is not named.
     `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`).
-    A summary that only repeats the headline (a Google News item's) is no lede: read as none; nor is
-    what follows a web address in it (a video's links, "subscribe", the channel's boilerplate)."""
-    if ("://" in summary or "www." in summary) and (address := _ADDRESS.search(summary)) is not None:
-        summary = summary[:address.end()]
+    A summary that only repeats the headline (a Google News item's) is no lede: read as none."""
     if summary == title:
         summary = ""
     target = names.watch.season
