@@ -429,6 +429,14 @@ def test_a_paragraph_that_opens_with_the_headline_is_the_lede(detector: Detector
     assert (from_page.alert, from_page.confidence) == (from_lede.alert, from_lede.confidence)
 
 
+def test_a_page_that_only_repeats_its_headline_leaves_the_feeds_summary(detector: Detector) -> None:
+    item = Item(title="The Lantern Keepers season 3 teaser drops", url="https://news.example/a",
+                summary="Streamer shared a one-minute teaser on Monday: https://streamer.example/t Subscribe now!")
+    from_page = detector.classify_article(item, f"{item.title} | Screen News")
+    from_feed = detector.classify(item)
+    assert (from_page.alert, from_page.confidence) == (from_feed.alert, from_feed.confidence)
+
+
 def test_a_channel_named_after_the_show_keeps_the_name(detector: Detector) -> None:
     video = Item(title="Season 3 | Official Teaser | The Lantern Keepers", publisher="The Lantern Keepers")
     assert detector.classify(video).watch == "lantern"

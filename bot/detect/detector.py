@@ -144,7 +144,8 @@ class Detector:
             return replace(self.classify(item), needs_article=False)
         below = _below_headline(item.title, page)
         text = normalise(page if below == page else f"{item.title}\n{below}")
-        lede = " ".join(below.split())[:1200] or item.summary  # as written: capitals tell a title from a word
+        lede = " ".join(below.split())[:1200] or _to_first_address(item).summary  # as written: capitals
+        # tell a title from a word; a page that only repeats its headline leaves the feed's own summary
         decision = replace(self._judge(replace(item, summary=lede)), needs_article=False)
         if decision.alert and self.explainer_signs(text) >= EXPLAINER_SIGNS:
             return replace(decision, alert=False, confidence=min(decision.confidence, 0.2),
