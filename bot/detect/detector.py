@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
@@ -12,7 +11,7 @@ import bot.detect.seasons as seasons
 from bot.detect.cues import CueTable, load
 from bot.detect.features import SUMMARY_CHARS, Reading, opens_with_a_name, read
 from bot.detect.model import Model, shipped
-from bot.detect.names import NameIndex, Names
+from bot.detect.names import URL, NameIndex, Names
 from bot.detect.text import fold, normalise, sentences, tokens
 from bot.models import SURE_CONFIDENCE, Decision, Item, Kind, Watch
 
@@ -140,10 +139,11 @@ class Detector:
         not the item's article (a redirect or consent page, as a Google News link may give): the
         decision stays the headline's."""
         page = article_text[:40000]
-        if not self._names_a_watch(normalise(page)):
+        whole = normalise(page)
+        if not self._names_a_watch(whole):
             return replace(self.classify(item), needs_article=False)
         below = _below_headline(item.title, page)
-        text = normalise(page if below == page else f"{item.title}\n{below}")
+        text = whole if below == page else normalise(f"{item.title}\n{below}")
         lede = " ".join(below.split())[:1200] or _to_first_address(item).summary  # as written: capitals
         # tell a title from a word; a page that only repeats its headline leaves the feed's own summary
         decision = replace(self._judge(replace(item, summary=lede)), needs_article=False)
@@ -247,16 +247,12 @@ _AFFIX: Final = 40
 _SEPARATORS: Final = (" | ", " - ", " · ", " / ")
 
 
-_ADDRESS: Final = re.compile(r"(?<![^\W_])(?:https?://|www\.)\S*", re.IGNORECASE)
-"""A web address; a feed summary's lede ends with its first (no labelled lede holds one, and a video's
-description puts its links, subscribe calls and the channel's boilerplate after it; the address itself
-may name the show)."""
-
-
 def _to_first_address(item: Item) -> Item:
-    """An item whose summary ends with its first web address."""
+    """An item whose summary ends with its first web address: no labelled lede holds one, and a video's
+    description puts its links, calls to subscribe and the channel's boilerplate after it (the address
+    itself may name the show)."""
     summary = item.summary
-    if ("://" in summary or "www." in summary.lower()) and (address := _ADDRESS.search(summary)) is not None:
+    if ("://" in summary or "www." in summary.lower()) and (address := URL.search(summary)) is not None:
         return replace(item, summary=summary[:address.end()])
     return item
 

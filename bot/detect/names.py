@@ -87,7 +87,8 @@ _HANGUL: Final = re.compile("[\uac00-\ud7a3]")
 _ROMAN_VOWEL: Final = re.compile("eo|eu|o|u")
 _ROMAN_VOWELS: Final = ("eo", "eu", "o", "u")
 _MAX_ROMAN: Final = 3
-_URL: Final = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+URL: Final = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+"""A web address (`Detector.classify` also ends a feed summary with its first)."""
 _MAX_SPELLINGS: Final = 256
 """Romanised spellings kept per name: a long Korean name has thousands of combinations, and each
 spelling is compiled into the watch's pattern."""
@@ -441,7 +442,7 @@ class Names:
         seen = False
         for part in raw:
             if "://" in part or "www." in part:
-                part = _URL.sub(" ", part)  # an address in lower case says nothing
+                part = URL.sub(" ", part)  # an address in lower case says nothing
             lower = part.lower()
             if len(lower) != len(part):
                 return False  # a letter whose lower case is longer: positions would not match
