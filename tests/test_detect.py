@@ -98,6 +98,13 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("fünften und letzten Staffel", 5, "ztseason"), ("seasons 5 and 6", 6, "ztseason"),
     ("temporadas 5 y 6", 5, "ztseason"), ("saisons 5 et 6", 4, "zoseason"),
     ("season 5 and 6 episodes", 6, "zoseason and 6 episodes"),  # a singular season word: 6 counts episodes
+    # long-running shows: the seventh to the tenth season in words
+    ("renewed for a seventh season", 7, "renewed for a ztseason"), ("eighth season", 7, "zoseason"),
+    ("season eight", 8, "ztseason"), ("séptima temporada", 7, "ztseason"), ("oitava temporada", 7, "zoseason"),
+    ("huitième saison", 8, "ztseason"), ("siebte Staffel", 7, "ztseason"), ("nona stagione", 9, "ztseason"),
+    ("musim ketujuh", 7, "ztseason"), ("ninth and final season", 9, "ztseason"), ("temporada diez", 10, "ztseason"),
+    ("седьмой сезон", 7, "ztseason"), ("فصل هفتم", 7, "ztseason"), ("第七季", 7, "ztseason"),
+    ("season IX", 9, "ztseason"), ("tenth season", 9, "zoseason"), ("일곱 번째 시즌", 7, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -881,3 +888,13 @@ def test_a_first_season_watch_reads_a_headline_without_a_season_as_its_own(title
     d = Detector([watch]).classify(Item(title=title))
     assert d.alert is alert and (d.kind if alert else None) == kind
 
+
+@pytest.mark.parametrize(("title", "alert"), [
+    ("The Lantern Keepers renewed for a seventh season", True),
+    ("The Lantern Keepers: séptima temporada confirmada", True),
+    ("The Lantern Keepers renewed for an eighth season", False),
+    ("Netflix renews The Lantern Keepers for ninth and final season", False),
+])
+def test_a_long_running_show_s_season_in_words_is_read(title: str, alert: bool) -> None:
+    d = Detector([Watch(id="lk7", title="The Lantern Keepers", season=7)]).classify(Item(title=title))
+    assert d.alert is alert and (d.kind == "renewal" or not alert)

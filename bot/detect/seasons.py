@@ -2,7 +2,8 @@
 
 "season 2", "S2", "2nd season", "second season", "시즌2", "두 번째 시즌", "シーズン2", "第2期",
 "temporada 2", "2a temporada", "segunda temporada", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
-"stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季", "season III", "3기"... all become
+"stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季", "season III", "3기", up to the
+tenth season in words ("an eighth season", "séptima temporada", "siebte Staffel", "第七季")... all become
 ` ztseason ` (the watched season) or ` zoseason ` (any other); two seasons ordered at once ("seasons 5
 and 6", "fifth and sixth seasons", "quinta y sexta temporada") are the watched season if it is either;
 "part 2" becomes ` zpart ` and a year
@@ -35,12 +36,33 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
                      "kolmas", "kolmannen", "세", "üçüncü", "третий", "третьего", "الثالث",
                      "سوم", "तीसरे", "तीसरा"), 3),
-    **dict.fromkeys(("fourth", "4th", "cuarta", "quarta", "quatrième", "vierte", "vierten",
-                     "keempat", "vierde", "czwarty", "czwartego", "네", "چهارم"), 4),
-    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "quinto",
-                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "viides", "다섯", "beşinci", "пятый",
-                     "пятого", "الخامس", "پنجم", "पांचवें", "पाँचवें"), 5),
-    **dict.fromkeys(("sixth", "6th", "sexta", "sixième", "sechste", "sechsten", "sesta", "keenam", "여섯"), 6),
+    **dict.fromkeys(("fourth", "4th", "cuarta", "cuarto", "quarta", "quarto", "quatrième", "vierte", "vierten",
+                     "vierter", "keempat", "vierde", "czwarty", "czwartego", "čtvrtá", "al patrulea", "neljäs",
+                     "neljännen", "네", "dördüncü", "четвёртый", "четвертый", "четвёртого", "четвертого",
+                     "τέταρτη", "τέταρτης", "الرابع", "چهارم", "चौथे", "चौथा"), 4),
+    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "fünfter", "quinto",
+                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "al cincilea", "viides", "viidennen",
+                     "다섯", "beşinci", "пятый", "пятого", "πέμπτη", "πέμπτης", "الخامس", "پنجم", "पांचवें",
+                     "पाँचवें"), 5),
+    **dict.fromkeys(("sixth", "6th", "sexta", "sexto", "sixième", "sechste", "sechsten", "sechster", "sesta", "sesto",
+                     "keenam", "zesde", "szósty", "szóstego", "šestá", "al șaselea", "kuudes", "kuudennen", "여섯",
+                     "altıncı", "шестой", "шестого", "έκτη", "έκτης", "السادس", "ششم", "छठे", "छठा"), 6),
+    **dict.fromkeys(("seventh", "7th", "séptima", "séptimo", "sétima", "sétimo", "septième", "siebte", "siebten",
+                     "siebter", "settima", "settimo", "ketujuh", "zevende", "siódmy", "siódmego", "sedmá",
+                     "al șaptelea", "seitsemäs", "seitsemännen", "일곱", "yedinci", "седьмой", "седьмого", "έβδομη",
+                     "έβδομης", "السابع", "هفتم", "सातवें", "सातवां"), 7),
+    **dict.fromkeys(("eighth", "8th", "octava", "octavo", "oitava", "oitavo", "huitième", "achte", "achten",
+                     "achter", "ottava", "ottavo", "kedelapan", "achtste", "ósmy", "ósmego", "osmá", "al optulea",
+                     "kahdeksas", "kahdeksannen", "여덟", "sekizinci", "восьмой", "восьмого", "όγδοη", "όγδοης",
+                     "الثامن", "هشتم", "आठवें", "आठवां"), 8),
+    **dict.fromkeys(("ninth", "9th", "novena", "noveno", "nona", "nono", "neuvième", "neunte", "neunten",
+                     "neunter", "kesembilan", "negende", "dziewiąty", "dziewiątego", "devátá", "al nouălea",
+                     "yhdeksäs", "yhdeksännen", "아홉", "dokuzuncu", "девятый", "девятого", "ένατη", "ένατης",
+                     "التاسع", "نهم", "नौवें", "नौवां"), 9),
+    **dict.fromkeys(("tenth", "10th", "décima", "décimo", "dixième", "zehnte", "zehnten", "zehnter", "decima",
+                     "decimo", "kesepuluh", "tiende", "dziesiąty", "dziesiątego", "desátá", "al zecelea", "kymmenes",
+                     "kymmenennen", "onuncu", "десятый", "десятого", "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें",
+                     "दसवां"), 10),
     **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
                      "마지막", "最終"), 0),
 }
@@ -48,7 +70,11 @@ _CARDINALS_RAW: Final[dict[str, int]] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "uno": 1, "dos": 2, "tres": 3,
     "cuatro": 4, "cinco": 5, "um": 1, "dois": 2, "três": 3, "un": 1, "deux": 2, "trois": 3, "quatre": 4,
     "cinq": 5, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "due": 2, "satu": 1, "dua": 2, "tiga": 3,
-    "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+    "empat": 4, "lima": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "quatro": 4, "sete": 7, "oito": 8, "nove": 9,
+    "huit": 8, "dix": 10, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "tre": 3,
+    "quattro": 4, "cinque": 5, "sette": 7, "otto": 8, "dieci": 10, "enam": 6, "tujuh": 7, "delapan": 8,
+    "sembilan": 9, "sepuluh": 10, "七": 7, "八": 8, "九": 9, "十": 10,
 }
 _WORDS: Final = ("seasons|season|temporadas|temporada|saisons|saison|staffel|stagione|musim|sezonul|sezonu|"
                  "sezona|sezon|seizoen|sæson|sesong|säsong|kausi|kauden|series|řada|radu|mùa|phần|σεζόν|сезона|сезон|"
@@ -70,7 +96,7 @@ _FASL: Final = "فصل"
 """Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
 _ORD: Final = trie_pattern(_ORDINALS)
 _CARD: Final = trie_pattern(_CARDINALS)
-_ROMAN: Final = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8}
+_ROMAN: Final = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
 """Roman numerals after a season word ("season III"); not after a bare title, where they number games
 and films ("<title> II")."""
 _ROMAN_PATTERN: Final = trie_pattern(_ROMAN)
@@ -84,18 +110,20 @@ counts episodes)."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
+_TWO: Final = rf"\s(?:{_AND})\s(?:{_FINAL}|(?P<and2>{_ORD}))\s(?:{WORD}){_E}"
+"""What follows the first of two ordered seasons ("fifth| and sixth seasons", "5th| and final season")."""
+
 _FORM_LIST: Final = (
     rf"{_B}(?:{_PLURAL})\s(?P<n8>\d{{1,2}})\s?(?:&|,|\s(?:{_AND}))\s?(?P<and1>\d{{1,2}}){_E}",
     rf"{_B}(?:{WORD})[\s-]?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
-    rf"{_B}(?P<o1>{_ORD})\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})",
-    rf"{_B}(?:(?P<o3>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)\s(?:{_AND})\s"
-    rf"(?:{_FINAL}|(?P<and2>{_ORD}))\s(?:{WORD}){_E}",
+    rf"{_B}(?:(?P<o1>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
+    rf"(?:\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
     rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
-    rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم){_E}",
-    r"第(?P<w1>[一二三四五六])(?:季|期)",
+    rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم|دهم){_E}",
+    r"第(?P<w1>[一二三四五六七八九十])(?:季|期)",
     r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌|기(?:(?=[가는를의도에와])|(?![\uac00-\ud7a3])))",
     rf"{_B}(?:{WORD})\s(?P<r1>{_ROMAN_PATTERN}){_E}",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
@@ -108,7 +136,7 @@ _FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|
 """Every character a form above can start with, besides a digit."""
 _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 """What the forms that need no word start (`_B`) start with, besides a digit."""
-_DIGIT_FIRST: Final = ("(?P<n3>", "(?P<o1>", "(?:(?P<o3>")
+_DIGIT_FIRST: Final = ("(?P<n3>", "(?:(?P<o1>")
 """The forms after a word-start test that may open with a digit (a number, or an ordinal: "2nd")."""
 _LEAN: Final = "|".join(f if f.removeprefix(_B).startswith(_DIGIT_FIRST) else f.removeprefix(_B) for f in _FORM_LIST)
 _PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_LEAN})")
@@ -127,7 +155,7 @@ unscanned (most headlines of a feed; the one-character test makes this pre-check
 def _value(m: re.Match[str]) -> int:
     """The season number a match names (the first of two); -1 for a part, -2 for a year, 0 for "final
     season"."""
-    group = next((g for g in ("n8", "o3", "n7") if m[g] is not None), None) if m["and1"] or m["and2"] else m.lastgroup
+    group = next((g for g in ("n8", "o1", "n7") if m[g] is not None), None) if m["and1"] or m["and2"] else m.lastgroup
     if group is None:
         return -1
     if group == "y":
