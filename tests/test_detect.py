@@ -231,6 +231,10 @@ def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str,
     ("The Lantern Keepers season 3 arrives in mid-May", "spec", False),
     ("The Lantern Keepers season 3 may arrive sooner than you think", "spec", True),
     ("This may be the year of The Lantern Keepers season 3", "spec", True),
+    ("Netflix sets May premiere for The Lantern Keepers season 3", "spec", False),
+    ("The Lantern Keepers season 3 gets a May release date", "spec", False),
+    ("The Lantern Keepers season 3 pushed to May", "spec", False),
+    ("The Lantern Keepers season 3 may premiere in 2026", "spec", True),
     ("Here's when The Lantern Keepers season 3 premieres", "question", False),
     ("The Lantern Keepers season 3: heres when it arrives", "question", False),
     ("When does The Lantern Keepers season 3 premiere?", "question", True),
@@ -238,8 +242,9 @@ def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str,
 ])
 def test_what_a_headline_reads_as_in_context(title: str, family: str, present: bool) -> None:
     """A headline family (or, with a colon, a feature) that depends on its context: an auxiliary asks only
-    where a question starts, and "here's when" gives the answer; "may" is the month before a day or after
-    "in"; an order is a renewal after a season or "series"; a kind cue nearest another season tells that
+    where a question starts, and "here's when" gives the answer; "may" is the month before a day, or after
+    a preposition, an article or a verb that takes a date ("in May", "a May premiere", "sets May
+    premiere"); an order is a renewal after a season or "series"; a kind cue nearest another season tells that
     season's news; a strong doubt is one feature whatever its family (fan-made is seen in few shows)."""
     from bot.detect.cues import load
     from bot.detect.features import read
