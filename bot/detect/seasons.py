@@ -52,7 +52,7 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "al șaptelea", "seitsemäs", "seitsemännen", "일곱", "yedinci", "седьмой", "седьмого", "έβδομη",
                      "έβδομης", "السابع", "هفتم", "सातवें", "सातवां"), 7),
     **dict.fromkeys(("eighth", "8th", "octava", "octavo", "oitava", "oitavo", "huitième", "achte", "achten",
-                     "achter", "ottava", "ottavo", "kedelapan", "achtste", "ósmy", "ósmego", "osmá", "al optulea",
+                     "ottava", "ottavo", "kedelapan", "achtste", "ósmy", "ósmego", "osmá", "al optulea",
                      "kahdeksas", "kahdeksannen", "여덟", "sekizinci", "восьмой", "восьмого", "όγδοη", "όγδοης",
                      "الثامن", "هشتم", "आठवें", "आठवां"), 8),
     **dict.fromkeys(("ninth", "9th", "novena", "noveno", "nona", "nono", "neuvième", "neunte", "neunten",
