@@ -89,11 +89,12 @@ def _seasoned(toks: list[str], target: int) -> list[str]:
 
 
 _MAY_BEFORE: Final = frozenset(("in", "on", "since", "by", "from", "until", "till", "early", "mid", "late", "next",
-                                 "znum", "for", "to", "of", "a", "the", "its", "their", "sets", "set", "gets",
+                                 "znum", "for", "to", "of", "a", "the", "its", "their", "sets", "gets",
                                  "lands", "eyes", "targets", "announces", "confirms", "reveals", "unveils"))
 """Words before "may" that make it the month ("in May", "on May 21", "21 May", "mid-May", "set for May",
 "pushed to May", "a May premiere", "sets May premiere"): a preposition, an article or a verb that takes
-a date cannot come before the verb "may". Not "this" or a year ("this may be", "2026 may be the year")."""
+a date cannot come before the verb "may". Not "this" or a year ("this may be", "2026 may be the year"),
+nor "set", a noun as often ("the season 3 set may have leaked the finale")."""
 _DAY: Final = re.compile(r"\d{1,2}(?:st|nd|rd|th)?|znum|zyear")
 """What after "may" makes it the month ("May 21", "May 21st", "May 2026")."""
 MONTH_MAY: Final = "zmay"
