@@ -206,6 +206,9 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     ("Bekommt die Serie eine zweite Staffel?", "qmark", "announce"),
     ("[รีวิว] ซีซั่น 2", "review", "announce"), ("the season 2 filming locations", "explain", "wrap"),
     ("season 2 finishes production", "wrap", "renew"), ("temporada 2 todo que sabemos", "spec", "announce"),
+    # Russian writes ё as е as often as not: either spelling reads the phrase written with the other
+    ("сериал продлён на сезон 3", "renew", "trailer"), ("начались съёмки сезона 3", "filming", "renew"),
+    ("Netflix zamawia sezon 3", "renew", "trailer"), ("Netflix продлевает сериал", "renew", "trailer"),
 ])
 def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load

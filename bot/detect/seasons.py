@@ -38,7 +38,7 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "سوم", "तीसरे", "तीसरा"), 3),
     **dict.fromkeys(("fourth", "4th", "cuarta", "cuarto", "quarta", "quarto", "quatrième", "vierte", "vierten",
                      "vierter", "keempat", "vierde", "czwarty", "czwartego", "čtvrtá", "al patrulea", "neljäs",
-                     "neljännen", "네", "dördüncü", "четвёртый", "четвертый", "четвёртого", "четвертого",
+                     "neljännen", "네", "dördüncü", "четвёртый", "четвёртого",
                      "τέταρτη", "τέταρτης", "الرابع", "چهارم", "चौथे", "चौथा"), 4),
     **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "fünfter", "quinto",
                      "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "al cincilea", "viides", "viidennen",

@@ -15,6 +15,8 @@ _MARKS: Final = str.maketrans({
     # letters without a decomposition that addresses write plainly: Turkish ı and İ, ł, ø, đ
     "\u0131": "i", "\u0130": "I", "\u0142": "l", "\u0141": "L", "\u00f8": "o", "\u00d8": "O", "\u0111": "d",
     "\u0110": "D", "\uff65": "\u00b7", "\u2022": "\u00b7", "\u3000": " ", "\u00a0": " ",
+    # Russian writes ё as е as often as not ("продлён", "продлен"; "съёмки", "съемки")
+    "\u0451": "\u0435", "\u0401": "\u0415",
     # invisible marks inside words: zero-width space, soft hyphen, word joiner, byte order mark
     "\u200b": "", "\u00ad": "", "\u2060": "", "\ufeff": "",
 })
@@ -54,7 +56,8 @@ _ACCENTED: Final = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
 
 def normalise(text: str) -> str:
     """NFKC (full-width forms become plain), lower case, no accents on Latin letters (addresses lose
-    them: "ultima temporada", "veroffentlicht"), one kind of quote and dash, single spaces."""
+    them: "ultima temporada", "veroffentlicht"), Russian ё as е, one kind of quote and dash, single
+    spaces."""
     return " ".join(fold(text).lower().split())  # str.split and the regex \s agree on what a space is
 
 
