@@ -106,6 +106,7 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("седьмой сезон", 7, "ztseason"), ("فصل هفتم", 7, "ztseason"), ("第七季", 7, "ztseason"),
     ("season IX", 9, "ztseason"), ("tenth season", 9, "zoseason"), ("일곱 번째 시즌", 7, "ztseason"),
     ("nu het seizoen achter de rug is", 8, "nu het seizoen achter de rug is"),  # Dutch "behind", not "eighth"
+    ("la serie tiende temporada tras temporada", 10, "la serie tiende temporada tras temporada"),  # "tends"
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked

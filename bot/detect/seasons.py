@@ -60,7 +60,7 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "yhdeksäs", "yhdeksännen", "아홉", "dokuzuncu", "девятый", "девятого", "ένατη", "ένατης",
                      "التاسع", "نهم", "नौवें", "नौवां"), 9),
     **dict.fromkeys(("tenth", "10th", "décima", "décimo", "dixième", "zehnte", "zehnten", "zehnter", "decima",
-                     "decimo", "kesepuluh", "tiende", "dziesiąty", "dziesiątego", "desátá", "al zecelea", "kymmenes",
+                     "decimo", "kesepuluh", "dziesiąty", "dziesiątego", "desátá", "al zecelea", "kymmenes",
                      "kymmenennen", "onuncu", "десятый", "десятого", "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें",
                      "दसवां"), 10),
     **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
