@@ -107,6 +107,11 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("season IX", 9, "ztseason"), ("tenth season", 9, "zoseason"), ("일곱 번째 시즌", 7, "ztseason"),
     ("nu het seizoen achter de rug is", 8, "nu het seizoen achter de rug is"),  # Dutch "behind", not "eighth"
     ("la serie tiende temporada tras temporada", 10, "la serie tiende temporada tras temporada"),  # "tends"
+    ("el final de temporada desata la polémica", 10, "el final de temporada desata la polemica"),  # "unleashes"
+    # a number after a season word that counts something is no season
+    ("a new season seven years after the finale", 7, "a new season seven years after the finale"),
+    ("nueva temporada diez años después", 10, "nueva temporada diez anos despues"),
+    ("season two episode 3", 2, "ztseason episode 3"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -241,6 +246,10 @@ def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str,
     ("The Lantern Keepers season 3 pushed to May", "spec", False),
     ("The Lantern Keepers season 3 may premiere in 2026", "spec", True),
     ("The Lantern Keepers season 3 set may have leaked the finale", "spec", True),
+    ("What the trailer reveals may change everything about The Lantern Keepers season 3", "spec", True),
+    ("The Lantern Keepers season 3: all eyes may be on the finale", "spec", True),
+    ("The Lantern Keepers season 3 is the sequel fans waited for may finally arrive", "spec", True),
+    ("The Lantern Keepers season 3 set for May", "spec", False),
     ("Here's when The Lantern Keepers season 3 premieres", "question", False),
     ("The Lantern Keepers season 3: heres when it arrives", "question", False),
     ("When does The Lantern Keepers season 3 premiere?", "question", True),

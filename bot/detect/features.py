@@ -89,12 +89,18 @@ def _seasoned(toks: list[str], target: int) -> list[str]:
 
 
 _MAY_BEFORE: Final = frozenset(("in", "on", "since", "by", "from", "until", "till", "early", "mid", "late", "next",
-                                 "znum", "for", "to", "of", "a", "the", "its", "their", "sets", "gets",
-                                 "lands", "eyes", "targets", "announces", "confirms", "reveals", "unveils"))
-"""Words before "may" that make it the month ("in May", "on May 21", "21 May", "mid-May", "set for May",
-"pushed to May", "a May premiere", "sets May premiere"): a preposition, an article or a verb that takes
-a date cannot come before the verb "may". Not "this" or a year ("this may be", "2026 may be the year"),
-nor "set", a noun as often ("the season 3 set may have leaked the finale")."""
+                                 "znum", "a", "the", "its", "their"))
+"""Words before "may" that make it the month ("in May", "on May 21", "21 May", "mid-May", "a May
+premiere"): a preposition of time or an article cannot come before the verb "may". Not "this" or a year
+("this may be", "2026 may be the year")."""
+_MAY_IF_DATED: Final = frozenset(("for", "to", "of", "sets", "gets", "lands", "eyes", "targets", "announces",
+                                   "confirms", "reveals", "unveils"))
+"""Words before "may" that make it the month when a date word or nothing follows it ("set for May",
+"pushed to May", "sets May premiere", "gets May release date"); before the verb they end a clause or
+are a plural noun ("the sequel fans waited for may finally come", "all eyes may be on", "what the
+trailer reveals may change everything")."""
+_DATED: Final = frozenset(("premiere", "premieres", "release", "releases", "debut", "return", "launch", "date",
+                           "dates", "finale", "arrival", "start", "znum", "zyear", ":", "!", "?"))
 _DAY: Final = re.compile(r"\d{1,2}(?:st|nd|rd|th)?|znum|zyear")
 """What after "may" makes it the month ("May 21", "May 21st", "May 2026")."""
 MONTH_MAY: Final = "zmay"
@@ -107,8 +113,9 @@ def _may(toks: list[str]) -> list[str]:
         return toks
     out = list(toks)
     for i, tok in enumerate(toks):
-        if tok == "may" and ((i > 0 and toks[i - 1] in _MAY_BEFORE)
-                             or (i + 1 < len(toks) and _DAY.fullmatch(toks[i + 1]) is not None)):
+        after = toks[i + 1] if i + 1 < len(toks) else ""
+        if tok == "may" and ((i > 0 and toks[i - 1] in _MAY_BEFORE) or _DAY.fullmatch(after) is not None
+                             or (i > 0 and toks[i - 1] in _MAY_IF_DATED and (not after or after in _DATED))):
             out[i] = MONTH_MAY
     return out
 

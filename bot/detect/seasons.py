@@ -60,7 +60,7 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "yhdeksäs", "yhdeksännen", "아홉", "dokuzuncu", "девятый", "девятого", "ένατη", "ένατης",
                      "التاسع", "نهم", "नौवें", "नौवां"), 9),
     **dict.fromkeys(("tenth", "10th", "décima", "décimo", "dixième", "zehnte", "zehnten", "zehnter", "decima",
-                     "decimo", "kesepuluh", "dziesiąty", "dziesiątego", "desátá", "al zecelea", "kymmenes",
+                     "decimo", "kesepuluh", "dziesiąty", "dziesiątego", "al zecelea", "kymmenes",
                      "kymmenennen", "onuncu", "десятый", "десятого", "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें",
                      "दसवां"), 10),
     **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
@@ -104,6 +104,12 @@ _AND: Final = "and|e|et|y|und|i|ed|dan|ve"
 _FINAL: Final = "final|last|ultima|derniere|letzte|ultimate|terakhir|son"
 """Words of "the fifth and final season": the number names the season."""
 _PARTS: Final = "part|parte|partie|teil|vol|volume|bagian"
+_COUNTED: Final = ("years|year|months|days|weeks|hours|minutes|million|anos|meses|dias|semanas|ans|mois|jours|"
+                   "semaines|jahre|jahren|monate|tage|wochen|anni|mesi|giorni|settimane|tahun|bulan|hari|minggu|jaar|"
+                   "maanden")
+"""What a number after a season word counts when one of these follows ("a new season ten years after",
+"temporada diez años después", "Staffel zehn Jahre später"): no season. Not episodes: "Season Two
+Episode 3" is the season's."""
 _PLURAL: Final = "seasons|temporadas|saisons|staffeln|stagioni"
 """Season words that name two seasons by their numbers ("seasons 5 and 6"; "season 5 and 6 episodes"
 counts episodes)."""
@@ -120,7 +126,7 @@ _FORM_LIST: Final = (
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
     rf"{_B}(?:(?P<o1>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
     rf"(?:\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
-    rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}",
+    rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}(?!\s(?:{_COUNTED}){_E})",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم|دهم){_E}",
     r"第(?P<w1>[一二三四五六七八九十])(?:季|期)",
