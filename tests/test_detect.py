@@ -108,6 +108,7 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("nu het seizoen achter de rug is", 8, "nu het seizoen achter de rug is"),  # Dutch "behind", not "eighth"
     ("la serie tiende temporada tras temporada", 10, "la serie tiende temporada tras temporada"),  # "tends"
     ("el final de temporada desata la polémica", 10, "el final de temporada desata la polemica"),  # "unleashes"
+    ("worauf man bei der Staffel achten sollte", 8, "worauf man bei der staffel achten sollte"),  # "heed"
     # a number after a season word that counts something is no season
     ("a new season seven years after the finale", 7, "a new season seven years after the finale"),
     ("nueva temporada diez años después", 10, "nueva temporada diez anos despues"),

@@ -95,6 +95,14 @@ _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _FASL: Final = "فصل"
 """Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
 _ORD: Final = trie_pattern(_ORDINALS)
+_GERMAN: Final = frozenset(normalise(w) for w in (
+    "erste", "ersten", "erster", "zweite", "zweiten", "zweiter", "dritte", "dritten", "dritter", "vierte", "vierten",
+    "vierter", "fünfte", "fünften", "fünfter", "sechste", "sechsten", "sechster", "siebte", "siebten", "siebter",
+    "achte", "achten", "neunte", "neunten", "neunter", "zehnte", "zehnten", "zehnter", "letzte", "letzten"))
+_ORD_AFTER: Final = trie_pattern(form for form in _ORDINALS if form not in _GERMAN)
+"""Ordinals that may follow a season word ("musim kedua", "sezonul al doilea", "الموسم الثاني"): German
+writes them before it ("achte Staffel"), and after it they are other words ("worauf man bei der Staffel
+achten sollte", "die Staffel erste Bilder")."""
 _CARD: Final = trie_pattern(_CARDINALS)
 _ROMAN: Final = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
 """Roman numerals after a season word ("season III"); not after a bare title, where they number games
@@ -126,7 +134,7 @@ _FORM_LIST: Final = (
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
     rf"{_B}(?:(?P<o1>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
     rf"(?:\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
-    rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD}|{_CARD}){_E}(?!\s(?:{_COUNTED}){_E})",
+    rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD_AFTER}|{_CARD}){_E}(?!\s(?:{_COUNTED}){_E})",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم|دهم){_E}",
     r"第(?P<w1>[一二三四五六七八九十])(?:季|期)",
