@@ -96,6 +96,7 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     # two seasons ordered at once: the watched one is either
     ("renewed for fifth and sixth seasons", 6, "renewed for ztseason"), ("quinta y sexta temporada", 5, "ztseason"),
     ("fünften und letzten Staffel", 5, "ztseason"), ("seasons 5 and 6", 6, "ztseason"),
+    ("renewed for 11th and 12th seasons", 11, "renewed for ztseason"), ("5. und 6. Staffel", 6, "ztseason"),
     ("temporadas 5 y 6", 5, "ztseason"), ("saisons 5 et 6", 4, "zoseason"),
     ("season 5 and 6 episodes", 6, "zoseason and 6 episodes"),  # a singular season word: 6 counts episodes
     # long-running shows: the seventh to the tenth season in words

@@ -124,8 +124,10 @@ counts episodes)."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
-_TWO: Final = rf"\s(?:{_AND})\s(?:{_FINAL}|(?P<and2>{_ORD}))\s(?:{WORD}){_E}"
-"""What follows the first of two ordered seasons ("fifth| and sixth seasons", "5th| and final season")."""
+_TWO: Final = (rf"\s(?:{_AND})\s(?:{_FINAL}|(?P<and2>{_ORD}|\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)"
+               rf"\s(?:{WORD}){_E}")
+"""What follows the first of two ordered seasons ("fifth| and sixth seasons", "11th| and 12th seasons",
+"5th| and final season")."""
 
 _FORM_LIST: Final = (
     rf"{_B}(?:{_PLURAL})\s(?P<n8>\d{{1,2}})\s?(?:&|,|\s(?:{_AND}))\s?(?P<and1>\d{{1,2}}){_E}",
