@@ -100,7 +100,7 @@ _MAY_IF_DATED: Final = frozenset(("for", "to", "of", "sets", "gets", "lands", "e
 are a plural noun ("the sequel fans waited for may finally come", "all eyes may be on", "what the
 trailer reveals may change everything")."""
 _DATED: Final = frozenset(("premiere", "premieres", "release", "releases", "debut", "return", "launch", "date",
-                           "dates", "finale", "arrival", "start", "znum", "zyear", ":", "!", "?"))
+                           "dates", "finale", "arrival", "start", ":", "!", "?"))
 _DAY: Final = re.compile(r"\d{1,2}(?:st|nd|rd|th)?|znum|zyear")
 """What after "may" makes it the month ("May 21", "May 21st", "May 2026")."""
 MONTH_MAY: Final = "zmay"

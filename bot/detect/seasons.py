@@ -22,49 +22,52 @@ OTHER: Final = " zoseason "
 PART: Final = " zpart "
 YEAR: Final = " zyear "
 
+_GERMAN_ORDINALS: Final[dict[str, int]] = {
+    **dict.fromkeys(("erste", "ersten", "erster"), 1), **dict.fromkeys(("zweite", "zweiten", "zweiter"), 2),
+    **dict.fromkeys(("dritte", "dritten", "dritter"), 3), **dict.fromkeys(("vierte", "vierten", "vierter"), 4),
+    **dict.fromkeys(("fünfte", "fünften", "fünfter"), 5), **dict.fromkeys(("sechste", "sechsten", "sechster"), 6),
+    **dict.fromkeys(("siebte", "siebten", "siebter"), 7), **dict.fromkeys(("achte", "achten"), 8),
+    **dict.fromkeys(("neunte", "neunten", "neunter"), 9), **dict.fromkeys(("zehnte", "zehnten", "zehnter"), 10),
+    **dict.fromkeys(("letzte", "letzten"), 0),
+}
+"""German ordinals, written before the season word only ("achte Staffel"): after it the same letters are
+other words ("worauf man bei der Staffel achten sollte", "die Staffel erste Bilder")."""
 # Written with their accents: the keys are normalised as the text is ("deuxième" reads "deuxieme").
 _ORDINALS_RAW: Final[dict[str, int]] = {
-    **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premier",
-                     "erste", "ersten", "erster", "prima", "primo", "pertama", "eerste", "pierwszy", "pierwszego",
-                     "první", "primul", "ensimmäinen", "첫"), 1),
-    **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "seconde", "zweite",
-                     "zweiten", "zweiter", "seconda", "secondo", "kedua", "tweede", "drugi", "drugiego", "druhá",
-                     "druhou", "druhé", "doi", "al doilea", "toinen", "toisen", "두", "ikinci", "второй", "второго",
-                     "δεύτερη", "δεύτερης", "δεύτερος", "δεύτερο", "الثاني", "الثانى", "دوم", "दूसरे", "दूसरा",
-                     "दूसरी"), 2),
-    **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "dritte",
-                     "dritten", "dritter", "terza", "terzo", "ketiga", "derde", "trzeci", "trzeciego", "třetí", "trei",
-                     "kolmas", "kolmannen", "세", "üçüncü", "третий", "третьего", "الثالث",
-                     "سوم", "तीसरे", "तीसरा"), 3),
-    **dict.fromkeys(("fourth", "4th", "cuarta", "cuarto", "quarta", "quarto", "quatrième", "vierte", "vierten",
-                     "vierter", "keempat", "vierde", "czwarty", "czwartego", "čtvrtá", "al patrulea", "neljäs",
-                     "neljännen", "네", "dördüncü", "четвёртый", "четвёртого",
-                     "τέταρτη", "τέταρτης", "الرابع", "چهارم", "चौथे", "चौथा"), 4),
-    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "fünfte", "fünften", "fünfter", "quinto",
-                     "kelima", "vijfde", "piąty", "piątego", "pátá", "cinci", "al cincilea", "viides", "viidennen",
-                     "다섯", "beşinci", "пятый", "пятого", "πέμπτη", "πέμπτης", "الخامس", "پنجم", "पांचवें",
-                     "पाँचवें"), 5),
-    **dict.fromkeys(("sixth", "6th", "sexta", "sexto", "sixième", "sechste", "sechsten", "sechster", "sesta", "sesto",
-                     "keenam", "zesde", "szósty", "szóstego", "šestá", "al șaselea", "kuudes", "kuudennen", "여섯",
-                     "altıncı", "шестой", "шестого", "έκτη", "έκτης", "السادس", "ششم", "छठे", "छठा"), 6),
-    **dict.fromkeys(("seventh", "7th", "séptima", "séptimo", "sétima", "sétimo", "septième", "siebte", "siebten",
-                     "siebter", "settima", "settimo", "ketujuh", "zevende", "siódmy", "siódmego", "sedmá",
-                     "al șaptelea", "seitsemäs", "seitsemännen", "일곱", "yedinci", "седьмой", "седьмого", "έβδομη",
-                     "έβδομης", "السابع", "هفتم", "सातवें", "सातवां"), 7),
-    **dict.fromkeys(("eighth", "8th", "octava", "octavo", "oitava", "oitavo", "huitième", "achte", "achten",
-                     "ottava", "ottavo", "kedelapan", "achtste", "ósmy", "ósmego", "osmá", "al optulea",
-                     "kahdeksas", "kahdeksannen", "여덟", "sekizinci", "восьмой", "восьмого", "όγδοη", "όγδοης",
-                     "الثامن", "هشتم", "आठवें", "आठवां"), 8),
-    **dict.fromkeys(("ninth", "9th", "novena", "noveno", "nona", "nono", "neuvième", "neunte", "neunten",
-                     "neunter", "kesembilan", "negende", "dziewiąty", "dziewiątego", "devátá", "al nouălea",
-                     "yhdeksäs", "yhdeksännen", "아홉", "dokuzuncu", "девятый", "девятого", "ένατη", "ένατης",
-                     "التاسع", "نهم", "नौवें", "नौवां"), 9),
-    **dict.fromkeys(("tenth", "10th", "décima", "décimo", "dixième", "zehnte", "zehnten", "zehnter", "decima",
-                     "decimo", "kesepuluh", "dziesiąty", "dziesiątego", "al zecelea", "kymmenes",
-                     "kymmenennen", "onuncu", "десятый", "десятого", "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें",
-                     "दसवां"), 10),
-    **dict.fromkeys(("final", "last", "última", "dernière", "letzte", "letzten", "terakhir",
-                     "마지막", "最終"), 0),
+    **dict.fromkeys(("first", "1st", "primera", "primer", "primeira", "première", "premier", "prima", "primo",
+                     "pertama", "eerste", "pierwszy", "pierwszego", "první", "primul", "ensimmäinen", "첫"), 1),
+    **dict.fromkeys(("second", "2nd", "segunda", "segundo", "deuxième", "seconde", "seconda", "secondo", "kedua",
+                     "tweede", "drugi", "drugiego", "druhá", "druhou", "druhé", "doi", "al doilea", "toinen",
+                     "toisen", "두", "ikinci", "второй", "второго", "δεύτερη", "δεύτερης", "δεύτερος", "δεύτερο",
+                     "الثاني", "الثانى", "دوم", "दूसरे", "दूसरा", "दूसरी"), 2),
+    **dict.fromkeys(("third", "3rd", "tercera", "tercer", "terceira", "troisième", "terza", "terzo", "ketiga",
+                     "derde", "trzeci", "trzeciego", "třetí", "trei", "kolmas", "kolmannen", "세", "üçüncü",
+                     "третий", "третьего", "الثالث", "سوم", "तीसरे", "तीसरा"), 3),
+    **dict.fromkeys(("fourth", "4th", "cuarta", "cuarto", "quarta", "quarto", "quatrième", "keempat", "vierde",
+                     "czwarty", "czwartego", "čtvrtá", "al patrulea", "neljäs", "neljännen", "네", "dördüncü",
+                     "четвёртый", "четвёртого", "τέταρτη", "τέταρτης", "الرابع", "چهارم", "चौथे", "चौथा"), 4),
+    **dict.fromkeys(("fifth", "5th", "quinta", "cinquième", "quinto", "kelima", "vijfde", "piąty", "piątego",
+                     "pátá", "cinci", "al cincilea", "viides", "viidennen", "다섯", "beşinci", "пятый", "пятого",
+                     "πέμπτη", "πέμπτης", "الخامس", "پنجم", "पांचवें", "पाँचवें"), 5),
+    **dict.fromkeys(("sixth", "6th", "sexta", "sexto", "sixième", "sesta", "sesto", "keenam", "zesde", "szósty",
+                     "szóstego", "šestá", "al șaselea", "kuudes", "kuudennen", "여섯", "altıncı", "шестой",
+                     "шестого", "έκτη", "έκτης", "السادس", "ششم", "छठे", "छठा"), 6),
+    **dict.fromkeys(("seventh", "7th", "séptima", "séptimo", "sétima", "sétimo", "septième", "settima", "settimo",
+                     "ketujuh", "zevende", "siódmy", "siódmego", "sedmá", "al șaptelea", "seitsemäs",
+                     "seitsemännen", "일곱", "yedinci", "седьмой", "седьмого", "έβδομη", "έβδομης", "السابع",
+                     "هفتم", "सातवें", "सातवां"), 7),
+    **dict.fromkeys(("eighth", "8th", "octava", "octavo", "oitava", "oitavo", "huitième", "ottava", "ottavo",
+                     "kedelapan", "achtste", "ósmy", "ósmego", "osmá", "al optulea", "kahdeksas", "kahdeksannen",
+                     "여덟", "sekizinci", "восьмой", "восьмого", "όγδοη", "όγδοης", "الثامن", "هشتم", "आठवें",
+                     "आठवां"), 8),
+    **dict.fromkeys(("ninth", "9th", "novena", "noveno", "nona", "nono", "neuvième", "kesembilan", "negende",
+                     "dziewiąty", "dziewiątego", "devátá", "al nouălea", "yhdeksäs", "yhdeksännen", "아홉",
+                     "dokuzuncu", "девятый", "девятого", "ένατη", "ένατης", "التاسع", "نهم", "नौवें", "नौवां"), 9),
+    **dict.fromkeys(("tenth", "10th", "décima", "décimo", "dixième", "decima", "decimo", "kesepuluh", "dziesiąty",
+                     "dziesiątego", "al zecelea", "kymmenes", "kymmenennen", "onuncu", "десятый", "десятого",
+                     "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें", "दसवां"), 10),
+    **dict.fromkeys(("final", "last", "última", "dernière", "terakhir", "마지막", "最終"), 0),
+    **_GERMAN_ORDINALS,
 }
 _CARDINALS_RAW: Final[dict[str, int]] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "uno": 1, "dos": 2, "tres": 3,
@@ -95,14 +98,9 @@ _CJK_WORD: Final = "시즌|シーズン|シリーズ"
 _FASL: Final = "فصل"
 """Persian "season", also Arabic "chapter" or "dismissal": a season only before a Persian ordinal."""
 _ORD: Final = trie_pattern(_ORDINALS)
-_GERMAN: Final = frozenset(normalise(w) for w in (
-    "erste", "ersten", "erster", "zweite", "zweiten", "zweiter", "dritte", "dritten", "dritter", "vierte", "vierten",
-    "vierter", "fünfte", "fünften", "fünfter", "sechste", "sechsten", "sechster", "siebte", "siebten", "siebter",
-    "achte", "achten", "neunte", "neunten", "neunter", "zehnte", "zehnten", "zehnter", "letzte", "letzten"))
-_ORD_AFTER: Final = trie_pattern(form for form in _ORDINALS if form not in _GERMAN)
-"""Ordinals that may follow a season word ("musim kedua", "sezonul al doilea", "الموسم الثاني"): German
-writes them before it ("achte Staffel"), and after it they are other words ("worauf man bei der Staffel
-achten sollte", "die Staffel erste Bilder")."""
+_ORD_AFTER: Final = trie_pattern(_ORDINALS.keys() - {normalise(k) for k in _GERMAN_ORDINALS})
+"""Ordinals that may follow a season word ("musim kedua", "sezonul al doilea", "الموسم الثاني"): all but
+the German ones."""
 _CARD: Final = trie_pattern(_CARDINALS)
 _ROMAN: Final = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
 """Roman numerals after a season word ("season III"); not after a bare title, where they number games
