@@ -217,6 +217,9 @@ def test_a_word_ending_matches_only_where_no_whole_word_does() -> None:
     # Russian writes ё as е as often as not: either spelling reads the phrase written with the other
     ("сериал продлён на сезон 3", "renew", "trailer"), ("начались съёмки сезона 3", "filming", "renew"),
     ("Netflix zamawia sezon 3", "renew", "trailer"), ("Netflix продлевает сериал", "renew", "trailer"),
+    # a name that holds a cue word is no cue: a streaming service, not a video
+    ("renewed at Prime Video", "renew", "trailer"), ("la temporada 2 llega a Prime Video", "date", "trailer"),
+    ("Tencent Video reveals the season 2 poster", "announce", "trailer"),
 ])
 def test_a_phrase_reads_as_its_family_and_not_a_near_one(text: str, family: str, not_family: str) -> None:
     from bot.detect.cues import load

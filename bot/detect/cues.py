@@ -18,6 +18,9 @@ _SPACE: Final = re.escape(" ")
 _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 """How German addresses and slugs write umlauts ("bestaetigt", "zurueck"); `normalise` drops the dots
 ("bestatigt"), so a phrase with them is read in both forms."""
+NAME: Final = "name"
+"""The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
+a trailer): the words of such a name are no cue, and the name itself is none."""
 ENDING: Final = "*"
 """A table phrase "*trailer" is a word ending: German and its neighbours build compounds
 ("Ankündigungstrailer", "Premierendatum") that no list of whole words can hold."""
@@ -50,6 +53,7 @@ class CueTable:
     def find(self, toks: list[str]) -> list[tuple[int, str]]:
         """(token index, family) of every cue in a token list."""
         hits: list[tuple[int, str]] = []
+        names: list[tuple[int, int]] = []
         look, n = self._look, len(toks)
         endings = self._endings
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
@@ -70,6 +74,8 @@ class CueTable:
             fams, longer = entry or ((), False)
             if fams:
                 hits.extend((i, f) for f in fams)
+                if NAME in fams:
+                    names.append((i, i))
             elif endings and tok.endswith(endings):
                 hits.extend((i, f) for end in endings if tok.endswith(end) for f in self.endings[end])
             phrase, k = tok, i + 1
@@ -81,7 +87,11 @@ class CueTable:
                 fams, longer = entry
                 if fams:
                     hits.extend((i, f) for f in fams)
+                    if NAME in fams:
+                        names.append((i, k))
                 k += 1
+        if names:  # rare: a name's words are no cue
+            return [(i, f) for i, f in hits if not any(a <= i <= b for a, b in names)]
         return hits
 
     def phrases(self, toks: list[str], family: str) -> int:
