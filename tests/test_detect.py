@@ -359,6 +359,21 @@ def test_exclude_hides_a_look_alike() -> None:
     assert Detector(WATCHES).classify(item).watch is None
 
 
+@pytest.mark.parametrize(("title", "watch"), [
+    ("The Lantern Keepers officially renewed for season 3", "lantern"),
+    ("The Lantern Keepers Officially Renewed For Season 3", "lantern"),
+    # the subject of "renewed for" is the title whose season it is
+    ("Moonfall Academy renewed for season 3, as The Lantern Keepers fans wait", None),
+    ("After The Lantern Keepers, Moonfall Academy renewed for season 3", None),
+    ("The Lantern Keepers: The Challenge renewed for season 3", None),
+    ("The Lantern Keepers: The Challenge Renewed For Season 3", None),  # the verb ends the subtitle
+    ("The Lantern Keepers: The Challenge renovada para una temporada 3", None),
+])
+def test_a_season_renewed_belongs_to_the_subject_of_the_verb(title: str, watch: str | None) -> None:
+    plain = Watch(id="lantern", title="The Lantern Keepers", season=3)
+    assert Detector([plain]).classify(Item(title=title)).watch == watch
+
+
 def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     """What a report is when it cannot be its kind (a renewal after the renewal): the next-scoring kind
     it tells of, or none at all (then it is the renewal told again)."""

@@ -227,9 +227,9 @@ run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id)
 of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky
 Phan 2")."""
 _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
-_FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$")
+_FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$", re.IGNORECASE)
 """What joins a title to the season ordered for it ("renews <title> for season 3", "for a third
-season", "renueva <title> para una segunda temporada")."""
+season", "renueva <title> para una segunda temporada"), in any case ("Renewed For Season 3")."""
 _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 """What joins a season to the title written after it ("the third season of <title>", "la temporada 3
 de <title>")."""
@@ -252,13 +252,14 @@ _SMALL_WORDS: Final = _LINKS | {"of", "the", "and", "a", "an", "de", "la", "le",
 _QUOTES: Final = "'\"‘’“”«»「」『』()[]"
 
 
-def _owner(text: str) -> str:
+def _owner(text: str, *, may_open: bool = False) -> str:
     """The title a season written next belongs to: the run of capitalised words (with the small words
     titles hold, and quotes) that ends a text, written in the middle of a sentence (after a word in
     lower case). "" when there is none, or it may be no title: it opens a
     sentence or a clause ("Per HBO, season 2", "Bella Ramsey season 2", "Confirmed: season 2"), a
     comma or a sentence end stands before the season, or it is a possessive ("Pedro Pascal's season
-    2"). A colon ends the run: "<title>: <subtitle>" gives the subtitle."""
+    2"). A colon ends the run: "<title>: <subtitle>" gives the subtitle. `may_open`: a run that opens
+    the text or a clause after a comma is a title too (the subject of "renewed": no person is renewed)."""
     spans = _WORD_SPAN.findall(text)
     if spans and spans[-1] in (":", "-", "–"):
         spans.pop()
@@ -276,9 +277,25 @@ def _owner(text: str) -> str:
             break
     while run and run[-1] in _SMALL_WORDS:
         before = run.pop()
-    if not run or run[0].lower().endswith("'s") or not before[:1].islower() or before[-1] in ".!?,;:":
+    if not run or run[0].lower().endswith("'s"):
+        return ""
+    if may_open and (not before or before[-1] == ","):
+        return " ".join(reversed(run))  # "<title> renewed", "After <title>, <another title> renewed"
+    if not before[:1].islower() or before[-1] in ".!?,;:":
         return ""
     return " ".join(reversed(run))
+
+
+def _renewed(text: str) -> str | None:
+    """The text before a renewal verb it ends with, and the cue words beside it ("<title> renewed",
+    "<title> officially renewed"), or None if it ends with none."""
+    words = text.split()
+    k = len(words)
+    while k and _tells(words[k - 1]):
+        k -= 1
+    if k in (0, len(words)) or "renew" not in _families(" ".join(words[k:])):
+        return None
+    return " ".join(words[:k])
 
 
 def _ordered(text: str) -> str:
@@ -502,7 +519,15 @@ class Names:
                 if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
                     if self._ends_with_name(window[:ordered.start()]):
                         return False  # "renews <title> for season 2"
-                    title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
+                    if (subject := _renewed(window[:ordered.start()])) is not None:
+                        if self._ends_with_name(subject):
+                            return False  # "<title> officially renewed for season 2"
+                        if self._subtitle(subject, False):  # the verb ends the title, whatever the capitals
+                            others += 1  # "<title>: The Challenge renewed for season 2": the spin-off's
+                            continue
+                        title = _owner(subject, may_open=True)  # "<another title> renewed for season 2"
+                    else:
+                        title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
                     clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
                     if self.show.search(normalise(clause)):
