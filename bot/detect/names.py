@@ -483,8 +483,9 @@ class Names:
     def seasons_of_others(self, raw: tuple[str, ...], text: tuple[str, ...]) -> bool:
         """Whether every mention of the watched season in an item belongs to another title written
         just before it or after it ("season 2 of <title>"), in a headline or summary written in sentence
-        case ("Sweet Home season 2 gets a trailer, as fans wait for <watch> to return"): the item has
-        no news of this season of the watch. `raw` and `text` as for `only_as_words`."""
+        case ("Fans of <watch> wait as the streamer drops the Sweet Home season 2 trailer"): the item has
+        no news of this season of the watch. A title that opens a sentence is no telling from a person
+        ("Bella Ramsey season 2"): the season stays the watch's. `raw` and `text` as for `only_as_words`."""
         if self.show is None:
             return False
         others = 0
