@@ -67,6 +67,9 @@ def test_case(detector: Detector, case: dict[str, Any]) -> None:
     ("ランタンキーパーズ シーズン３", "zshow ztseason"),
     ("Los guardianes del farol: tercera temporada", "zshow : ztseason"),
     ("The Lantern Keepers: Origins, season 3", "zexcl ztseason"),
+    # "T3" is Spanish and Portuguese for the third temporada, after the title only (T1, T-1000)
+    ("The Lantern Keepers T3: tráiler", "zshow ztseason : trailer"), ("The Lantern Keepers T2", "zshow zoseason"),
+    ("T3 y T1 en la final", "t3 y t1 en la final"),
 ])
 def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     from bot.detect.features import _seasoned

@@ -1,7 +1,7 @@
 """Seasons in every form the press writes them, masked as the target season or another season.
 
 "season 2", "S2", "2nd season", "second season", "시즌2", "두 번째 시즌", "シーズン2", "第2期",
-"temporada 2", "2a temporada", "segunda temporada", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
+"temporada 2", "2a temporada", "segunda temporada", "<title> T2", "saison 2", "2e saison", "Staffel 2", "2. Staffel",
 "stagione 2", "seconda stagione", "musim 2", "musim kedua", "sezon 2", "第二季", "season III", "3기", up to the
 tenth season in words ("an eighth season", "séptima temporada", "siebte Staffel", "第七季")... all become
 ` ztseason ` (the watched season) or ` zoseason ` (any other); two seasons ordered at once ("seasons 5
@@ -141,6 +141,7 @@ _FORM_LIST: Final = (
     r"(?<!\d)(?P<n5>\d{1,2})\s?(?:期|번째 시즌|번째시즌|기(?:(?=[가는를의도에와])|(?![\uac00-\ud7a3])))",
     rf"{_B}(?:{WORD})\s(?P<r1>{_ROMAN_PATTERN}){_E}",
     rf"{_B}s0?(?P<n6>\d{{1,2}})(?:\s?e\d{{1,3}})?{_E}",
+    rf"(?:(?<=zshow\s)|(?<=zshow\s\s))t0?(?P<n9>\d{{1,2}}){_E}",
     rf"{_B}(?:{_PARTS})\.?\s?(?:\d{{1,2}}|one|two|three|uno|dos|i|ii){_E}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)",
 )
