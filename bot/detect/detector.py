@@ -40,12 +40,17 @@ a premiere: read as a renewal long after the season's renewal, "<title> returns 
 the premiere."""
 _KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
 """Families that announce something (a return is a renewal or a premiere)."""
-_DELAY: Final = "delay"
-"""A delay moves the release date ("<title> season 3 delayed to 2027", "공개 연기", "配信延期"). No labelled
-headline has one, so no fitted kind weight reads it: a headline with a delay and no trailer, filming or
-casting cue is a release date, whatever kind its other words lean to (a confirmed delay, "延期が決定",
-is no renewal: a season that is delayed was ordered long ago)."""
-_NOT_DATE: Final = _EVIDENCE["trailer"] | _EVIDENCE["production"]
+_UNFITTED: Final[dict[str, Kind]] = {"delay": "release_date", "table_read": "production"}
+"""Headline families that tell one kind, but that too few labelled headlines hold for a fitted kind
+weight to read them. A delay moves the release date ("<title> season 3 delayed to 2027", "공개 연기",
+"配信延期"; a confirmed delay, "延期が決定", is no renewal: a delayed season was ordered long ago). A table
+read is production ("대본 리딩 현장 공개", "本読みに潜入", a "table read video" is no trailer)."""
+_OTHER_NEWS: Final[dict[str, frozenset[str]]] = {
+    "delay": _EVIDENCE["trailer"] | _EVIDENCE["production"],
+    "table_read": _EVIDENCE["release_date"],
+}
+"""Families that, beside an unfitted one in a headline, leave the kind to the fit: a delay and a trailer
+("a new teaser confirms the delay"), a table read and a date."""
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
                    ("cast", "cast")),
@@ -183,8 +188,8 @@ class Detector:
             return Decision(alert=False, watch=names.watch.id, confidence=p, evidence=evidence,
                             needs_article=p >= NEAR_MISS)
         kind, *others = _denied_last(self._model.kinds_ranked(reading.features), reading)
-        if _DELAY in reading.head_families and kind != "release_date" and _NOT_DATE.isdisjoint(reading.head_families):
-            kind, others = "release_date", [kind, *(k for k in others if k != "release_date")]
+        if (told := _unfitted(reading)) is not None and kind != told:
+            kind, others = told, [kind, *(k for k in others if k != told)]
         then = next((k for k in others if _EVIDENCE[k] & (reading.head_families - reading.denied)), None)
         unsure = p < self._sure
         return Decision(alert=True, kind=kind, watch=names.watch.id, confidence=p, evidence=evidence,
@@ -203,6 +208,14 @@ def _never_news(reading: Reading) -> str:
     if reading.asks:
         return "a question, not news: "
     return "denied or asked, not news: " if reading.denies else ""
+
+
+def _unfitted(reading: Reading) -> Kind | None:
+    """The kind an unfitted family in the headline tells, if no family of other news is beside it."""
+    for family, kind in _UNFITTED.items():
+        if family in reading.head_families and _OTHER_NEWS[family].isdisjoint(reading.head_families):
+            return kind
+    return None
 
 
 def _denied_last(ranked: tuple[Kind, ...], reading: Reading) -> tuple[Kind, ...]:
