@@ -154,6 +154,22 @@ def test_every_table_phrase_can_be_found_as_features_read_text() -> None:
     assert not [k for k in [*table.words, *table.chars] if seasons.mask(k, 2) != k or seasons.mask(k, 3) != k]
 
 
+def test_every_korean_japanese_chinese_and_thai_phrase_is_found_whole() -> None:
+    """A phrase of characters is found whole, spaced as its table writes it or not at all: a shorter
+    phrase that ends with a space ("제작 발표") would otherwise take the start of a longer one
+    ("제작발표회", a press event) and hide it."""
+    from bot.detect.cues import load
+
+    table = load()
+    assert table.char_pattern is not None
+    shadowed = []
+    for joined in table.chars:
+        match = table.char_pattern.match(joined)
+        if match is None or "".join(match.group(0).split()) != joined:
+            shadowed.append((joined, match.group(0) if match else None))
+    assert shadowed == []
+
+
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     from bot.detect.cues import load
     from bot.detect.text import tokens
