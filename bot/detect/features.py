@@ -120,6 +120,63 @@ def _may(toks: list[str]) -> list[str]:
     return out
 
 
+_BEFORE: Final = frozenset(("before", "ahead of", "prior to", "antes de", "antes del", "antes da", "antes do",
+                            "avant", "avant de", "prima di", "prima della", "prima del", "vor", "sebelum"))
+"""Words before a season that make it a time ("renewed for season 3 ahead of season 2's premiere")."""
+_ARTICLES: Final = frozenset(("the", "a", "la", "el", "le", "l", "o", "der", "die", "das", "dem", "il", "lo"))
+_ITS_START: Final = frozenset(("premiere", "premieres", "premiered", "debut", "debuts", "debuted", "release",
+                               "released", "launch", "airs", "aired", "even", "s", "has", "had", "estreno",
+                               "estreia", "sortie", "debutto", "uscita", "start", "tayang"))
+"""Words after a season that dates the news that tell its start ("before season 2 even premiered"): they
+are the date's, not the news's."""
+_BEFORE_CJK: Final = ("앞두고", "앞둔", "を前に", "前に")
+"""Korean and Japanese words after a season (and its premiere) that make it a time ("시즌2 공개를
+앞두고", "シーズン2公開を前に")."""
+REFERENCE: Final = "zref"
+"""A season that only dates the news of another ("<title> renewed for season 3 ahead of season 2's
+premiere": the news is the third season's; "confirmed season 2 before season 1": the second's)."""
+
+
+def _references(toks: list[str]) -> list[str]:
+    """Tokens where a season that dates the news of another season in the same text, with the words
+    that date it ("ahead of the season 2 premiere", "시즌2 공개를 앞두고"), is one `zref`: that season
+    is not the news, nor its premiere a date. A season that no other is the news of stays, without the
+    words that date it: "ahead of the season 2 premiere, a new trailer" is the second season's trailer,
+    not its date."""
+    at = [i for i, tok in enumerate(toks) if tok in _SEASONS]
+    spans = [(i, span) for i in at if (span := _dating(toks, i)) is not None]
+    if not spans:
+        return toks
+    news = len(spans) < len(at)  # another season is the news
+    out: list[str] = []
+    k = 0
+    for i, (first, last) in spans:
+        out.extend(toks[k:first])
+        out.append(REFERENCE if news else toks[i])
+        k = last + 1
+    out.extend(toks[k:])
+    return out
+
+
+def _dating(toks: list[str], i: int) -> tuple[int, int] | None:
+    """The first and last token of the words that make the season at token i a time, if they do:
+    "before" or "ahead of" (an article or the show's name between or not) with the words after the season that tell its
+    start, or "앞두고", "を前に" within two tokens after it."""
+    k = i
+    while k > 0 and (toks[k - 1] in _ARTICLES or toks[k - 1] == "zshow"):
+        k -= 1
+    for n in (2, 1):
+        if k >= n and " ".join(toks[k - n:k]) in _BEFORE:
+            last = i
+            while last + 1 < min(len(toks), i + 4) and toks[last + 1] in _ITS_START:
+                last += 1
+            return k - n, last
+    for last in range(i + 1, min(len(toks), i + 3)):
+        if toks[last].endswith(_BEFORE_CJK) or toks[last].startswith(_BEFORE_CJK):
+            return i, last
+    return None
+
+
 NGRAM: float = 1.0
 """The value of a word or character feature; cue and structure features have 1 (a smaller value is a
 stronger prior against fitting single words)."""
@@ -268,8 +325,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
         return None  # not named, or the headline names only a look-alike: the item is about that one
     head_text = _year_in_name(seasons.mask(head_text, target))
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
-    head = _may(_seasoned(tokens(head_text), target))
-    body = _may(_seasoned(tokens(body_text), target)) if body_text else []
+    head = _references(_may(_seasoned(tokens(head_text), target)))
+    body = _references(_may(_seasoned(tokens(body_text), target))) if body_text else []
     as_written = head
     if target == 1:
         head, body = _first_season(head), _first_season(body)
