@@ -120,7 +120,7 @@ def _may(toks: list[str]) -> list[str]:
     return out
 
 
-_BEFORE: Final = frozenset(("before", "ahead of", "prior to", "antes de", "antes del", "antes da", "antes do",
+_BEFORE: Final = frozenset(("before", "ahead", "ahead of", "prior to", "antes de", "antes del", "antes da", "antes do",
                             "avant", "avant de", "prima di", "prima della", "prima del", "vor", "sebelum"))
 """Words before a season that make it a time ("renewed for season 3 ahead of season 2's premiere")."""
 _ARTICLES: Final = frozenset(("the", "a", "la", "el", "le", "l", "o", "der", "die", "das", "dem", "il", "lo"))
