@@ -198,11 +198,23 @@ class Detector:
                         next_kind=then, next_milestone=milestone(then, reading) if then else "")
 
 
+_TOPICS: Final = (frozenset(("cast",)), frozenset(("date",)), frozenset(("trailer", "teaser")))
+_TELLS: Final = "announce"
+"""A headline with a cue of each of these (the cast, the date, the trailer) and no verb that tells
+("revealed", "drops", "sets") lists a guide's topics ("<title> season 3: release date, cast and
+trailer", "fecha de estreno, reparto y tráiler"): in the shared corpus every such headline is
+speculation, and headlines alone give too few of them for a fitted weight."""
+
+
 def _never_news(reading: Reading) -> str:
     """Why a headline never alerts, whatever its score (the rules no fitted weight holds), or "" if it
-    may: a fan-made video, a spin-off's news, a yes-or-no question, every kind denied or asked about."""
-    if not _NOT_NEWS.isdisjoint(reading.head_families):
+    may: a fan-made video, a spin-off's news, a yes-or-no question, every kind denied or asked about,
+    a list of a guide's topics."""
+    head = reading.head_families
+    if not _NOT_NEWS.isdisjoint(head):
         return "fan-made or a remake, not news: "
+    if _TELLS not in head and all(not topic.isdisjoint(head) for topic in _TOPICS):
+        return "a guide's topics, not news: "
     if reading.offshoot:
         return "a spin-off's news, not the season's: "
     if reading.asks:
