@@ -170,6 +170,17 @@ def test_every_korean_japanese_chinese_and_thai_phrase_is_found_whole() -> None:
     assert shadowed == []
 
 
+@pytest.mark.parametrize(("text", "families"), [
+    ("la bande-annonce est là", {"trailer"}),  # not "annonce", a verb that tells
+    ("la saison 3 est annoncée", {"announce"}),
+])
+def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[str]) -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    assert {family for _, family in load().find(tokens(normalise(text)))} == families
+
+
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     from bot.detect.cues import load
     from bot.detect.text import tokens

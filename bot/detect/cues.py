@@ -51,9 +51,13 @@ class CueTable:
         object.__setattr__(self, "_endings", tuple(self.endings))
 
     def find(self, toks: list[str]) -> list[tuple[int, str]]:
-        """(token index, family) of every cue in a token list."""
+        """(token index, family) of every cue in a token list. A word that a longer phrase holds after
+        its first word is read as that phrase only ("bande annonce" is a trailer, its "annonce" no verb
+        that tells; "release date" a date): its own cue, if it has one, is not counted."""
         hits: list[tuple[int, str]] = []
         names: list[tuple[int, int]] = []
+        spans: list[tuple[int, int]] = []  # phrases of two words or more
+        one: set[int] = set()  # the hits of one word
         look, n = self._look, len(toks)
         endings = self._endings
         cjk = self.char_pattern is not None and has_cjk(" ".join(toks))
@@ -73,6 +77,7 @@ class CueTable:
                 continue
             fams, longer = entry or ((), False)
             if fams:
+                one.update(range(len(hits), len(hits) + len(fams)))
                 hits.extend((i, f) for f in fams)
                 if NAME in fams:
                     names.append((i, i))
@@ -89,7 +94,10 @@ class CueTable:
                     hits.extend((i, f) for f in fams)
                     if NAME in fams:
                         names.append((i, k))
+                    spans.append((i, k))
                 k += 1
+        if spans:  # a word inside a longer phrase is that phrase's: "annonce" of "bande annonce"
+            hits = [hit for h, hit in enumerate(hits) if h not in one or not any(a < hit[0] <= b for a, b in spans)]
         if names:  # rare: a name's words are no cue
             return [(i, f) for i, f in hits if not any(a <= i <= b for a, b in names)]
         return hits
