@@ -118,6 +118,9 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("a new season seven years after the finale", 7, "a new season seven years after the finale"),
     ("nueva temporada diez años después", 10, "nueva temporada diez anos despues"),
     ("season two episode 3", 2, "ztseason episode 3"),
+    # a Korean number word alone counts seasons ("over three seasons"); with 번째 it names one
+    ("세 시즌에 걸쳐", 3, "세 시즌에 걸쳐"), ("아홉 시즌 동안", 9, "아홉 시즌 동안"),
+    ("세번째 시즌", 3, "ztseason"), ("첫 시즌", 1, "ztseason"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked

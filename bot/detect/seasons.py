@@ -122,6 +122,10 @@ counts episodes)."""
 _B: Final = r"(?<![^\W_])"
 _E: Final = r"(?![^\W_])"
 
+_KO_COUNT: Final = "(?:(?<![두세네섯곱덟홉열])|(?=\\s?번째))"
+"""A Korean number word names a season only with 번째 ("두 번째 시즌"): alone it counts them ("세 시즌에
+걸쳐", over three seasons; "아홉 시즌 동안"). 첫 is an ordinal by itself ("첫 시즌")."""
+
 _TWO: Final = (rf"\s(?:{_AND})\s(?:{_FINAL}|(?P<and2>{_ORD}|\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?)"
                rf"\s(?:{WORD}){_E}")
 """What follows the first of two ordered seasons ("fifth| and sixth seasons", "11th| and 12th seasons",
@@ -132,7 +136,7 @@ _FORM_LIST: Final = (
     rf"{_B}(?:{WORD})[\s-]?(?:ke-?\s?|n[o°.]?\s?|#)?(?P<n1>\d{{1,2}})(?:'?s)?{_E}",
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
-    rf"{_B}(?:(?P<o1>{_ORD})|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
+    rf"{_B}(?:(?P<o1>{_ORD}){_KO_COUNT}|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
     rf"(?:\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
     rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD_AFTER}|{_CARD}){_E}(?!\s(?:{_COUNTED}){_E})",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
