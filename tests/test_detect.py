@@ -184,6 +184,20 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     assert {family for _, family in load().find(tokens(normalise(text)))} == families
 
 
+@pytest.mark.parametrize(("text", "read"), [
+    ("ahead of zshow ztseason premiere netflix drops final trailer", "zshow ztseason netflix drops final trailer"),
+    ("zshow renewed for zoseason ahead of the ztseason premiere", "zshow renewed for zoseason zref"),
+    ("zshow ztseason 공개를 앞두고 zoseason 제작 확정", "zshow zref zoseason 제작 확정"),
+    ("ahead of the ztseason premiere zshow cast reunite", "ztseason zshow cast reunite"),
+])
+def test_a_season_that_dates_the_news_is_read_as_a_time(text: str, read: str) -> None:
+    """A season after "ahead of" (or before "앞두고") dates the news: with another season in the text it
+    is `zref`, alone it stays; either way its premiere is no date cue, and the show's name stays."""
+    from bot.detect.features import _references
+
+    assert " ".join(_references(text.split())) == read
+
+
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     from bot.detect.cues import load
     from bot.detect.text import tokens

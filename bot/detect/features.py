@@ -152,6 +152,8 @@ def _references(toks: list[str]) -> list[str]:
     k = 0
     for i, (first, last) in spans:
         out.extend(toks[k:first])
+        if "zshow" in toks[first:i]:  # "ahead of <title> season 2": the name stays
+            out.append("zshow")
         out.append(REFERENCE if news else toks[i])
         k = last + 1
     out.extend(toks[k:])
@@ -160,8 +162,8 @@ def _references(toks: list[str]) -> list[str]:
 
 def _dating(toks: list[str], i: int) -> tuple[int, int] | None:
     """The first and last token of the words that make the season at token i a time, if they do:
-    "before" or "ahead of" (an article or the show's name between or not) with the words after the season that tell its
-    start, or "앞두고", "を前に" within two tokens after it."""
+    "before" or "ahead of" (an article or the show's name between or not) with the words after the
+    season that tell its start, or "앞두고", "を前に" within two tokens after it."""
     k = i
     while k > 0 and (toks[k - 1] in _ARTICLES or toks[k - 1] == "zshow"):
         k -= 1
