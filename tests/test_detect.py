@@ -189,6 +189,8 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     ("zshow renewed for zoseason ahead of the ztseason premiere", "zshow renewed for zoseason zref"),
     ("zshow ztseason 공개를 앞두고 zoseason 제작 확정", "zshow zref zoseason 제작 확정"),
     ("ahead of the ztseason premiere zshow cast reunite", "ztseason zshow cast reunite"),
+    ("zshow renewed for zoseason ahead of the premiere of ztseason", "zshow renewed for zoseason zref"),
+    ("zshow renovada por una zoseason antes del estreno de la ztseason", "zshow renovada por una zoseason zref"),
 ])
 def test_a_season_that_dates_the_news_is_read_as_a_time(text: str, read: str) -> None:
     """A season after "ahead of" (or before "앞두고") dates the news: with another season in the text it

@@ -120,15 +120,18 @@ def _may(toks: list[str]) -> list[str]:
     return out
 
 
-_BEFORE: Final = frozenset(("before", "ahead", "ahead of", "prior to", "antes de", "antes del", "antes da", "antes do",
-                            "avant", "avant de", "prima di", "prima della", "prima del", "vor", "sebelum"))
-"""Words before a season that make it a time ("renewed for season 3 ahead of season 2's premiere")."""
+_BEFORE: Final = frozenset(("before", "ahead", "prior", "antes", "avant", "prima", "vor", "sebelum"))
+"""Words before a season that make it a time ("renewed for season 3 ahead of season 2's premiere",
+"antes de la temporada 2", "prima della stagione 2": the "of", "de" or "della" after them is in
+`_BETWEEN`)."""
 _ARTICLES: Final = frozenset(("the", "a", "la", "el", "le", "l", "o", "der", "die", "das", "dem", "il", "lo"))
 _ITS_START: Final = frozenset(("premiere", "premieres", "premiered", "debut", "debuts", "debuted", "release",
                                "released", "launch", "airs", "aired", "even", "s", "has", "had", "estreno",
                                "estreia", "sortie", "debutto", "uscita", "start", "tayang"))
 """Words after a season that dates the news that tell its start ("before season 2 even premiered"): they
 are the date's, not the news's."""
+_BETWEEN: Final = _ARTICLES | _ITS_START | _OF | {"zshow"}
+"""What may come between "before" and the season it dates ("ahead of the premiere of <title> season 2")."""
 _BEFORE_CJK: Final = ("앞두고", "앞둔", "を前に", "前に")
 """Korean and Japanese words after a season (and its premiere) that make it a time ("시즌2 공개를
 앞두고", "シーズン2公開を前に")."""
@@ -162,17 +165,17 @@ def _references(toks: list[str]) -> list[str]:
 
 def _dating(toks: list[str], i: int) -> tuple[int, int] | None:
     """The first and last token of the words that make the season at token i a time, if they do:
-    "before" or "ahead of" (an article or the show's name between or not) with the words after the
-    season that tell its start, or "앞두고", "を前に" within two tokens after it."""
+    "before" or "ahead of" (with an article, the show's name or its start between or not: "ahead of
+    the premiere of season 2") with the words after the season that tell its start, or "앞두고",
+    "を前に" within two tokens after it."""
     k = i
-    while k > 0 and (toks[k - 1] in _ARTICLES or toks[k - 1] == "zshow"):
+    while k > 0 and toks[k - 1] in _BETWEEN:
         k -= 1
-    for n in (2, 1):
-        if k >= n and " ".join(toks[k - n:k]) in _BEFORE:
-            last = i
-            while last + 1 < min(len(toks), i + 4) and toks[last + 1] in _ITS_START:
-                last += 1
-            return k - n, last
+    if k > 0 and toks[k - 1] in _BEFORE:
+        last = i
+        while last + 1 < min(len(toks), i + 4) and toks[last + 1] in _ITS_START:
+            last += 1
+        return k - 1, last
     for last in range(i + 1, min(len(toks), i + 3)):
         if toks[last].endswith(_BEFORE_CJK) or toks[last].startswith(_BEFORE_CJK):
             return i, last
