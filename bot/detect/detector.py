@@ -40,17 +40,16 @@ a premiere: read as a renewal long after the season's renewal, "<title> returns 
 the premiere."""
 _KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
 """Families that announce something (a return is a renewal or a premiere)."""
-_UNFITTED: Final[dict[str, Kind]] = {"delay": "release_date", "table_read": "production"}
-"""Headline families that tell one kind, but that too few labelled headlines hold for a fitted kind
-weight to read them. A delay moves the release date ("<title> season 3 delayed to 2027", "공개 연기",
-"配信延期"; a confirmed delay, "延期が決定", is no renewal: a delayed season was ordered long ago). A table
-read is production ("대본 리딩 현장 공개", "本読みに潜入", a "table read video" is no trailer)."""
-_OTHER_NEWS: Final[dict[str, frozenset[str]]] = {
-    "delay": _EVIDENCE["trailer"] | _EVIDENCE["production"],
-    "table_read": _EVIDENCE["release_date"],
+_UNFITTED: Final[dict[str, tuple[Kind, frozenset[str]]]] = {
+    "delay": ("release_date", _EVIDENCE["trailer"] | _EVIDENCE["production"]),
+    "table_read": ("production", _EVIDENCE["release_date"]),
 }
-"""Families that, beside an unfitted one in a headline, leave the kind to the fit: a delay and a trailer
-("a new teaser confirms the delay"), a table read and a date."""
+"""Headline families that tell one kind, but that too few labelled headlines hold for a fitted kind
+weight to read them, each with the families that, beside it, leave the kind to the fit. A delay moves
+the release date ("<title> season 3 delayed to 2027", "공개 연기", "配信延期"; a confirmed delay,
+"延期が決定", is no renewal: a delayed season was ordered long ago), unless a trailer or production cue
+is there ("a new teaser confirms the delay"). A table read is production ("대본 리딩 현장 공개",
+"本読みに潜入", a "table read video" is no trailer), unless a date cue is there."""
 _MILESTONES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "production": (("wrap", "filming_wrap"), ("filming", "filming_start"), ("table_read", "table_read"),
                    ("cast", "cast")),
@@ -199,11 +198,11 @@ class Detector:
 
 
 _TOPICS: Final = (frozenset(("cast",)), frozenset(("date",)), frozenset(("trailer", "teaser")))
-_TELLS: Final = "announce"
 """A headline with a cue of each of these (the cast, the date, the trailer) and no verb that tells
-("revealed", "drops", "sets") lists a guide's topics ("<title> season 3: release date, cast and
-trailer", "fecha de estreno, reparto y tráiler"): in the shared corpus every such headline is
+(`_TELLS`: "revealed", "drops", "sets") lists a guide's topics ("<title> season 3: release date, cast
+and trailer", "fecha de estreno, reparto y tráiler"): in the shared corpus every such headline is
 speculation, and headlines alone give too few of them for a fitted weight."""
+_TELLS: Final = "announce"
 
 
 def _never_news(reading: Reading) -> str:
@@ -224,8 +223,8 @@ def _never_news(reading: Reading) -> str:
 
 def _unfitted(reading: Reading) -> Kind | None:
     """The kind an unfitted family in the headline tells, if no family of other news is beside it."""
-    for family, kind in _UNFITTED.items():
-        if family in reading.head_families and _OTHER_NEWS[family].isdisjoint(reading.head_families):
+    for family, (kind, other_news) in _UNFITTED.items():
+        if family in reading.head_families and other_news.isdisjoint(reading.head_families):
             return kind
     return None
 

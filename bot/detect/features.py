@@ -124,15 +124,16 @@ _BEFORE: Final = frozenset(("before", "ahead", "prior", "antes", "avant", "prima
 """Words before a season that make it a time ("renewed for season 3 ahead of season 2's premiere",
 "antes de la temporada 2", "prima della stagione 2": the "of", "de" or "della" after them is in
 `_BETWEEN`)."""
-_ARTICLES: Final = frozenset(("the", "a", "la", "el", "le", "l", "o", "der", "die", "das", "dem", "il", "lo"))
 _ITS_START: Final = frozenset(("premiere", "premieres", "premiered", "debut", "debuts", "debuted", "release",
                                "released", "launch", "airs", "aired", "even", "s", "has", "had", "estreno",
                                "estreia", "sortie", "debutto", "uscita", "start", "tayang"))
 """Words after a season that dates the news that tell its start ("before season 2 even premiered"): they
 are the date's, not the news's."""
-_BETWEEN: Final = _ARTICLES | _ITS_START | _OF | {"zshow"}
-"""What may come between "before" and the season it dates ("ahead of the premiere of <title> season 2")."""
-_BEFORE_CJK: Final = ("앞두고", "앞둔", "を前に", "前に")
+_BETWEEN: Final = _ITS_START | _OF | {"zshow", "the", "a", "la", "el", "le", "l", "o", "die", "das", "dem", "il",
+                                      "lo"}
+"""What may come between "before" and the season it dates, articles too ("ahead of the premiere of
+<title> season 2")."""
+_BEFORE_CJK: Final = ("앞두고", "앞둔", "前に")
 """Korean and Japanese words after a season (and its premiere) that make it a time ("시즌2 공개를
 앞두고", "シーズン2公開を前に")."""
 REFERENCE: Final = "zref"
