@@ -138,6 +138,21 @@ def test_combining_marks_stay_inside_words(text: str, words: list[str]) -> None:
     assert tokens(normalise(text)) == words
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("premieres at 10:00 PT", ["premieres", "at", "10", "00", "pt"]),
+    ("シーズン2、6月17日10:00より配信開始", ["シーズン2", "6月17日10", "00より配信開始"]),
+    ("Season 2: trailer", ["season", "2", ":", "trailer"]),
+    ("Part 1: 8 episodes", ["part", "1", ":", "8", "episodes"]),
+    ("Title:Season 2", ["title", ":", "season", "2"]),
+])
+def test_a_colon_between_digits_is_a_time_not_a_mark(text: str, words: list[str]) -> None:
+    """A headline's colon ("<title> season 2: release date") weighs as the structure it is; a time's
+    ("premieres at 10:00") is none."""
+    from bot.detect.text import tokens
+
+    assert tokens(normalise(text)) == words
+
+
 @pytest.mark.parametrize(("text", "folded"), [
     ("Fragmanı yayınlandı", "fragmani yayinlandi"), ("Zwiastun już, ciąg dalszy", "zwiastun juz, ciag dalszy"),
     ("Første sesong", "forste sesong"), ("Đoạn giới thiệu", "doan gioi thieu"),

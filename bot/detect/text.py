@@ -42,9 +42,12 @@ def _mark_ranges(first: int = 0x0300, last: int = 0x2FFF) -> str:
 
 
 _M: Final = f"[{_mark_ranges()}]"
-TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|[?!:]")
+_MARK: Final = r"[?!]|(?<!\d):|:(?!\d)"
+"""The marks that structure a headline: "?", "!" and a colon, but not one between digits (a time,
+"10:00", or a score)."""
+TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|{_MARK}")
 """A word (letters, digits and combining marks of any script) or one of the marks that structure a headline."""
-_ASCII_TOKEN: Final = re.compile(r"[a-zA-Z0-9]+|[?!:]")
+_ASCII_TOKEN: Final = re.compile(rf"[a-zA-Z0-9]+|{_MARK}")
 """`TOKEN` in ASCII text, where no combining mark can stand (a simpler pattern is faster)."""
 _CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u0e00-\u0e7f]")
 _SENTENCE: Final = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
