@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -220,12 +220,25 @@ _NAME_AFTER_WORD: Final = re.compile(rf"\s?(?:'s|:)|{_A_SEASON}", re.IGNORECASE)
 
 _SEASON_WORDS: Final = "seasons?|series|saisons?|staffel|stagione|temporadas?|musim"
 _SEASON_NUMBER: Final = re.compile(
-    rf"(?<![^\W_])(?:{_SEASON_WORDS})[\s-]?(?P<n>\d{{1,2}})(?![^\W_])"
-    rf"|(?<![^\W_])(?P<o>{seasons.ORDINAL})\s(?:{_SEASON_WORDS})(?![^\W_])")
+    rf"(?<![^\W_])(?:(?:{_SEASON_WORDS})[\s-]?(?P<n>\d{{1,2}})(?![^\W_])"
+    rf"|(?P<o>{seasons.ORDINAL})\s(?:{_SEASON_WORDS})(?![^\W_]))")
 """A season and its number ("season 3", "third season"), in lower-cased text, in the languages where a
 run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id); not every season word
 of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky
 Phan 2")."""
+_SEASON_WORD: Final = re.compile(_SEASON_WORDS)
+"""A season word of `_SEASON_NUMBER` anywhere (a search that skips to the letters it may start with)."""
+
+
+def _season_numbers(lower: str) -> Iterator[re.Match[str]]:
+    """The matches of `_SEASON_NUMBER` in lower-cased text, searched only from where one may start: an
+    ordinal and a space before the first season word at the earliest (most of a text is not scanned)."""
+    first = _SEASON_WORD.search(lower)
+    if first is None:
+        return iter(())
+    return _SEASON_NUMBER.finditer(lower, max(0, first.start() - seasons.ORDINAL_CHARS - 1))
+
+
 _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
 _FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$", re.IGNORECASE)
 """What joins a title to the season ordered for it ("renews <title> for season 3", "for a third
@@ -501,7 +514,7 @@ class Names:
             if len(lower) != len(part):
                 continue  # a letter whose lower case is longer: positions would not match
             title_case: bool | None = None
-            for number in _SEASON_NUMBER.finditer(lower):
+            for number in _season_numbers(lower):
                 value = int(number["n"]) if number["n"] else seasons.ordinal_value(number["o"])
                 if value != self.watch.season:
                     continue

@@ -210,6 +210,8 @@ def mask(text: str, target: int) -> str:
 
 ORDINAL: Final = _ORD
 """Ordinal words in normal form ("second", "2nd", "segunda", "zweite"...), as a regular expression."""
+ORDINAL_CHARS: Final = max(map(len, _ORDINALS))
+"""How long the longest text `ORDINAL` matches is."""
 
 
 def ordinal_value(word: str) -> int:
