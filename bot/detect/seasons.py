@@ -158,17 +158,21 @@ _LOOSE: Final = "".join(sorted({w[0] for w in _CJK_WORD.split("|")} | {"第"}))
 _DIGIT_FIRST: Final = ("(?P<n3>", "(?:(?P<o1>")
 """The forms after a word-start test that may open with a digit (a number, or an ordinal: "2nd")."""
 _LEAN: Final = "|".join(f if f.removeprefix(_B).startswith(_DIGIT_FIRST) else f.removeprefix(_B) for f in _FORM_LIST)
-_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}|(?=[\d{re.escape(_LOOSE)}]))(?:{_LEAN})")
+_OPENING: Final = trie_pattern(sorted({*_WORD_FORMS, *_PLURAL.split("|"), *_ORDINALS, *_PARTS.split("|"), _FASL}))
+"""The words a form opens with where a word starts, besides a digit, "s" or "t" and a digit ("s02", "<title>
+T2") and the characters of `_LOOSE`: a season, part or ordinal word, as a regular expression."""
+_PATTERN: Final = re.compile(rf"(?=[\d{re.escape(_FIRST)}])(?:{_B}(?=[st]?\d|{_OPENING})|(?=[\d{re.escape(_LOOSE)}]))"
+                             rf"(?:{_LEAN})")
 """The forms, tried only where one can start: a one-character test and a word-start test skip most of
-the text. Where no word starts, only a digit or a character of `_LOOSE` passes those tests, where a form
-that opens with a letter fails by itself: only the forms that may open with a digit keep their own
-word-start test (each test costs at every place the forms are tried)."""
-_TRIGGER_WORDS: Final = "|".join((WORD, _CJK_WORD, _PARTS, _FASL))
-_TRIGGER_FIRST: Final = "".join(sorted({w[0] for w in (*_WORD_FORMS, *_CJK_WORD.split("|"), *_PARTS.split("|"),
-                                                        _FASL)}))
-_TRIGGER: Final = re.compile(rf"[\d期季]|(?=[{re.escape(_TRIGGER_FIRST)}])(?:{_TRIGGER_WORDS})")
+the text, and where a word starts, the word a form opens with (most words open none). Where no word
+starts, only a digit or a character of `_LOOSE` passes those tests, where a form that opens with a
+letter fails by itself: only the forms that may open with a digit keep their own word-start test (each
+test costs at every place the forms are tried)."""
+_TRIGGER_MARK: Final = re.compile(r"[\d期季]")
+_TRIGGER_WORD: Final = re.compile(trie_pattern((*_WORD_FORMS, *_CJK_WORD.split("|"), *_PARTS.split("|"), _FASL)))
 """Every form above holds a digit, 期, 季 or one of these words: text without them is left as it is,
-unscanned (most headlines of a feed; the one-character test makes this pre-check cheap)."""
+unscanned (most headlines of a feed). Each is one search that skips to the characters it may start
+with."""
 
 
 def _value(m: re.Match[str]) -> int:
@@ -203,7 +207,7 @@ def mask(text: str, target: int) -> str:
         if also and target == (int(also) if also.isdecimal() else _ORDINALS.get(also, 0)):
             return TARGET
         return TARGET if value == target else OTHER
-    if _TRIGGER.search(text) is None:
+    if _TRIGGER_MARK.search(text) is None and _TRIGGER_WORD.search(text) is None:
         return text
     return _PATTERN.sub(swap, text)
 
