@@ -1,5 +1,6 @@
 """Detection's fast paths give exactly what their plain forms give: the season pattern with its start
-tests against the forms alone, normalise against regular expressions, the scores against plain sums."""
+tests against the forms alone, the search for a season beside another title against a scan of the whole
+text, normalise against regular expressions, the scores against plain sums."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import unicodedata
 
 import pytest
 
+import bot.detect.names as names
 import bot.detect.seasons as seasons
 from bot.detect.model import Model
 from bot.detect.text import _MARKS, TOKEN, normalise, tokens
@@ -40,6 +42,15 @@ def test_the_season_start_tests_change_no_match() -> None:
                 value, seasons.TARGET if value == target else seasons.OTHER)
         for text in texts:
             assert seasons.mask(text, target) == plain.sub(swap, text), text
+
+
+def test_the_search_for_season_numbers_skips_no_match() -> None:
+    plain = re.compile(rf"(?<![^\W_])(?:{names._SEASON_WORDS})[\s-]?(?P<n>\d{{1,2}})(?![^\W_])"
+                       rf"|(?<![^\W_])(?P<o>{seasons.ORDINAL})\s(?:{names._SEASON_WORDS})(?![^\W_])")
+    phrases = [normalise(p) for p in _phrases()]
+    for text in [*phrases, *(f"{a}, then {b}" for a, b in zip(phrases[::7], phrases[3::7], strict=False))]:
+        assert ([(m.span(), m.groups()) for m in names._season_numbers(text)]
+                == [(m.span(), m.groups()) for m in plain.finditer(text)]), text
 
 
 def _plain_normalise(text: str) -> str:
