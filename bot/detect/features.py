@@ -9,6 +9,7 @@ a feature came from: `t`/`s` headline or summary words, `tc`/`sc` Korean/Japanes
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import compress
 from typing import Final
@@ -217,7 +218,17 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     found: set[str] = set()
     seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
     hits = table.find(toks)
-    answered = {i + k for i, fam in hits if fam == _ANSWER for k in (1, 2)}
+    answered: set[int] = set()
+    offshoots: list[int] = []
+    negations: list[int] = []
+    for i, fam in hits:  # first where the families that are no feature by themselves stand, in one pass
+        if fam in _GATHERED:
+            if fam == _ANSWER:
+                answered.update((i + 1, i + 2))
+            elif fam == _OFFSHOOT:
+                offshoots.append(i)
+            else:
+                negations.append(i)
     for i, fam in hits:
         if fam in _NO_FEATURE or (fam == "question" and i in answered):
             continue
@@ -225,12 +236,11 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             continue
         found.add(fam)
         feats[f"c:{fam}:{zone}"] = 1.0
-        if any(-NEAR <= i - a <= NEAR for a in anchors):
-            feats[f"c:{fam}:{zone}near"] = 1.0
+        if anchors and (a := bisect_left(anchors, i - NEAR)) < len(anchors) and anchors[a] <= i + NEAR:
+            feats[f"c:{fam}:{zone}near"] = 1.0  # the first anchor from NEAR tokens before the cue on is near
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
-    offshoot = _offshoot(toks, [i for i, fam in hits if fam == _OFFSHOOT])
-    negations = [i for i, fam in hits if fam in _NEGATIONS]
+    offshoot = bool(offshoots) and _offshoot(toks, offshoots)
     marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
     if not negations and not marks:
         return found, frozenset(), offshoot
@@ -245,6 +255,9 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
 
 
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
+_GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, *_NEGATIONS))
+"""The families whose places `_cues` gathers before it reads the others: an answer, a spin-off word, a
+negation."""
 _DENIES: Final = 3
 """How many words before a kind cue a negation denies it."""
 _ASKS: Final = 4
