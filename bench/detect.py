@@ -143,13 +143,17 @@ def articles(folder: Path, watches: Sequence[Watch]) -> None:
               f"summary: alert={as_summary.alert} ({as_summary.confidence:.2f})")
 
 
-def _rate(detector: Detector, items: Sequence[Item], seconds: float) -> float:
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds:
+def _rate(detector: Detector, items: Sequence[Item], seconds: float) -> tuple[float, float]:
+    """Items per second over passes of every item for about `seconds`: the best pass (as `timeit`
+    reports: what other work on a shared machine takes from a pass only slows it) and the mean."""
+    start = time.perf_counter()
+    best, n = 0.0, 0
+    while (now := time.perf_counter()) - start < seconds or n == 0:
         for item in items:
             detector.classify(item)
         n += len(items)
-    return n / (time.perf_counter() - start)
+        best = max(best, len(items) / (time.perf_counter() - now))
+    return best, n / (time.perf_counter() - start)
 
 
 def speed(watches: Sequence[Watch], examples: Sequence[Example], seconds: float) -> None:
@@ -160,13 +164,17 @@ def speed(watches: Sequence[Watch], examples: Sequence[Example], seconds: float)
     built = time.perf_counter() - t0
     items = [item_of(ex) for ex in examples]
     stranger = Detector([Watch(id="lantern", title="The Lantern Keepers", season=3, aliases=("랜턴 키퍼스",))])
-    named = _rate(detector, items, seconds)
-    unnamed = _rate(stranger, items, seconds)
-    mix = 1.0 / (0.1 / named + 0.9 / unnamed)
-    print(f"\n== speed on one core ({len(watches)} watches; detector built in {built * 1000:.1f} ms)\n"
-          f"items naming a watch {named:10,.0f} items/s\n"
-          f"items naming none    {unnamed:10,.0f} items/s\n"
-          f"feed mix (1 in 10)   {mix:10,.0f} items/s")
+    named, named_mean = _rate(detector, items, seconds)
+    unnamed, unnamed_mean = _rate(stranger, items, seconds)
+
+    def mix(a: float, b: float) -> float:
+        return 1.0 / (0.1 / a + 0.9 / b)
+
+    print(f"\n== speed on one core ({len(watches)} watches; detector built in {built * 1000:.1f} ms; "
+          f"best pass over the {len(items):,} items, and in brackets the mean over {seconds:g} s)\n"
+          f"items naming a watch {named:10,.0f} items/s  ({named_mean:,.0f})\n"
+          f"items naming none    {unnamed:10,.0f} items/s  ({unnamed_mean:,.0f})\n"
+          f"feed mix (1 in 10)   {mix(named, unnamed):10,.0f} items/s  ({mix(named_mean, unnamed_mean):,.0f})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
