@@ -199,6 +199,23 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     assert {family for _, family in load().find(tokens(normalise(text)))} == families
 
 
+@pytest.mark.parametrize("headline", [
+    "Severance Staffel 2: Apple nennt Starttermin",
+    "Severance Staffel 2: Apple verrät Starttermin",
+    "Der Starttermin für Severance Staffel 2 steht fest",
+    "Severance Staffel 2: Starttermin bekanntgegeben",
+    "Apple präsentiert den Starttermin von Severance Staffel 2",
+])
+def test_german_verbs_that_name_a_date_tell_it(headline: str) -> None:
+    """German press names a start date with "nennt", "verrät", "steht fest", "bekanntgegeben",
+    "präsentiert": a verb that tells, beside the date."""
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    families = {family for _, family in load().find(tokens(normalise(headline)))}
+    assert {"announce", "date"} <= families
+
+
 @pytest.mark.parametrize(("text", "read"), [
     ("ahead of zshow ztseason premiere netflix drops final trailer", "zshow ztseason netflix drops final trailer"),
     ("zshow renewed for zoseason ahead of the ztseason premiere", "zshow renewed for zoseason zref"),
