@@ -144,6 +144,11 @@ def test_combining_marks_stay_inside_words(text: str, words: list[str]) -> None:
     ("Season 2: trailer", ["season", "2", ":", "trailer"]),
     ("Part 1: 8 episodes", ["part", "1", ":", "8", "episodes"]),
     ("Title:Season 2", ["title", ":", "season", "2"]),
+    ("at 9:30pm", ["at", "9", "30pm"]),
+    # after a number glued to a word, the colon is the headline's, before a date too
+    ("シーズン3：10月17日より配信開始", ["シーズン3", ":", "10月17日より配信開始"]),
+    ("시즌3:10월 공개", ["시즌3", ":", "10월", "공개"]),
+    ("S2:E10", ["s2", ":", "e10"]),
 ])
 def test_a_colon_between_digits_is_a_time_not_a_mark(text: str, words: list[str]) -> None:
     """A headline's colon ("<title> season 2: release date") weighs as the structure it is; a time's
@@ -878,18 +883,18 @@ def test_a_two_word_title_without_its_article_names_the_show_before_a_season(tit
 
 @pytest.mark.parametrize(("title", "named"), [
     ("The streamer dates The Harbor season 3", False),  # mid-sentence "The": another title
-    # the press adds no article to a title that has none: as a headline's or a sentence's first word,
-    # "The" is the title's ("The Kingdom season 3 release date revealed by Prime Video" is not Kingdom's)
-    ("The Harbor season 3 gets a date", False),
-    (" The Harbor season 3 gets a date", False),
-    ("The Harbor Season 3 Gets A Date", False),
-    ("It's official. The Harbor season 3 is coming", False),
-    ("The streamer dates 'The Harbor' season 3", False),
-    ("The streamer dates the Harbor season 3", True),  # "the" in lower case: the press's article
+    ("The Harbor season 3 gets a date", True),  # a headline's first word: no telling
+    ("The streamer dates the Harbor season 3", True),
     ("The streamer dates Harbor season 3", True),
-    ("Harbor season 3 gets a date", True),
+    (" The Harbor season 3 gets a date", True),
     ("Reactions to The Harbor Season 3 Trailer", True),  # Title Case: every word has capitals
-    ("Official: The Harbor season 3 is coming", True),  # after a label's colon: no telling
+    ("It's official. The Harbor season 3 is coming", True),  # a sentence opens with "The"
+    ("Finally! The Harbor season 3 trailer is here", True),  # the article of "the ... trailer"
+    # quotes that hold the article hold the title, wherever they stand
+    ("The streamer dates 'The Harbor' season 3", False),
+    ("'The Harbor' season 3 gets a date", False),
+    ("“The Harbor” Season 3 Gets A Date", False),
+    ("The 'Harbor' season 3 trailer is here", True),  # the quotes hold the name alone
     # words in capitals after the name are the watch's ("<title> Addams", a character): `exclude:` tells
     # a look-alike
     ("The streamer dates Harbor Lights season 3", True),

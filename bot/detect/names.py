@@ -263,6 +263,8 @@ _SMALL_WORDS: Final = _LINKS | {"of", "the", "and", "a", "an", "de", "la", "le",
 
 
 _QUOTES: Final = "'\"‘’“”«»「」『』()[]"
+_QUOTED_THE: Final = re.compile(r"[\"'‘“«]The\s+(?P<name>[^\"'’”»]+)[\"'’”»]$")
+"""Quotes that hold "The" and a name, at the end of a text ("dates 'The <title>'")."""
 
 
 def _owner(text: str, *, may_open: bool = False) -> str:
@@ -520,7 +522,7 @@ class Names:
                     continue
                 window = part[max(0, number.start() - 120):number.start()]
                 if self._ends_with_name(window):
-                    if self._article_added(part[:number.start()], part):
+                    if self._article_added(window, part):
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
@@ -562,26 +564,25 @@ class Names:
             return False
         return sum(self._season_mentions(t) for t in text) <= others
 
-    def _article_added(self, before: str, part: str) -> bool:
-        """Whether a text as written (`before` a season, in `part`) ends with "The <name>", for a watch
-        none of whose names starts with "the": "The <title>" is another title, since the press adds no
-        article to a title that has none ("The Kingdom season 3" is not "Kingdom"'s). As the first word of
-        the text or of a sentence, "The" is the title's; in the middle of one it must follow a word in
-        lower case ("Prime Video dates The <title> season 2"), in a text not in Title Case (where every
-        word has capitals: "Reactions To The <title> Season 2 Trailer"), and not a colon ("Official: The
-        <title> season 2", a label)."""
-        text = before.rstrip(_QUOTES + " ")
-        at = text.rfind("The ")
-        if at < 0 or self.show is None or (at > 0 and not (text[at - 1].isspace() or text[at - 1] in _QUOTES)):
+    def _article_added(self, window: str, part: str) -> bool:
+        """Whether a text as written (a `window` of `part`) ends with "The <name>", for a watch none of
+        whose names starts with "the": "The <title>" is then another title. In quotes that hold the
+        article ("Prime Video dates 'The <title>' season 2", "'The <title>' season 2 gets a date"), or in
+        the middle of a sentence after a word in lower case, in a text not in Title Case ("Prime Video
+        dates The <title> season 2"). Opening a headline or a sentence, "The" is as often the article of
+        what follows ("The <title> season 2 trailer is here"): no telling; nor in Title Case, where every
+        word has capitals, nor before quotes that hold the name alone ("The '<title>' season 2 trailer")."""
+        text = window.rstrip()
+        if self.show is None or any(normalise(n).startswith("the ") for n in self.watch.names):
             return False
-        if any(normalise(n).startswith("the ") for n in self.watch.names):
-            return False
-        if self.show.fullmatch(normalise(text[at + 4:]).strip(_QUOTES + " ")) is None:
-            return False
-        words = text[:at].rstrip(_QUOTES + " ").split()
-        if not words or words[-1][-1] in ".!?":
-            return True  # the first word of the text or of a sentence: "The <title> season 2 gets a date"
-        return words[-1][:1].islower() and words[-1][-1] not in ":;" and not is_title_case(part)
+        quoted = _QUOTED_THE.search(text)
+        if quoted is not None and self.show.fullmatch(normalise(quoted["name"]).strip()) is not None:
+            return True
+        at = text.rfind(" The ")
+        before = text[:at].split() if at >= 0 else []
+        if not before or not before[-1][:1].islower() or before[-1][-1] in ".!?:;" or is_title_case(part):
+            return False  # "It's official. The <title> season 2": a sentence opens, no telling
+        return self.show.fullmatch(normalise(text[at + 5:]).strip(_QUOTES + " ")) is not None
 
     def _subtitle(self, window: str, title_case: bool) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The

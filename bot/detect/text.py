@@ -42,9 +42,10 @@ def _mark_ranges(first: int = 0x0300, last: int = 0x2FFF) -> str:
 
 
 _M: Final = f"[{_mark_ranges()}]"
-_MARK: Final = r"[?!]|(?<!\d):|:(?!\d)"
-"""The marks that structure a headline: "?", "!" and a colon, but not one between digits (a time,
-"10:00", or a score)."""
+_MARK: Final = r"[?!]|(?<!\d):|:(?!\d\d(?!\d))|(?<=[^\W\d_日일]\d):|(?<=[^\W\d_日일]\d\d):"
+"""The marks that structure a headline: "?", "!" and a colon, but not a time's ("10:00", "at 9:30pm",
+"6月17日10:00より"): one or two digits that stand apart from a word (or follow a day), then two. A colon
+after a number glued to a word stays ("シーズン3：10月17日配信", "시즌3:10월")."""
 TOKEN: Final = re.compile(rf"[^\W_]+(?:{_M}+[^\W_]*)*|{_M}+[^\W_]*|{_MARK}")
 """A word (letters, digits and combining marks of any script) or one of the marks that structure a headline."""
 _ASCII_TOKEN: Final = re.compile(rf"[a-zA-Z0-9]+|{_MARK}")
