@@ -209,11 +209,13 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     "Der Starttermin für Severance Staffel 2 steht fest",
     "Severance Staffel 2: Starttermin bekanntgegeben",
     "Apple präsentiert den Starttermin von Severance Staffel 2",
+    "Apple gibt den Starttermin von Severance Staffel 2 bekannt",
+    "Severance Staffel 2: Starttermin bekannt",
 ])
 def test_german_verbs_that_name_a_date_tell_it(headline: str) -> None:
-    """German press names a start date with "nennt", "steht fest", "bekanntgegeben", "präsentiert": a
-    verb that tells, beside the date ("verrät" is not one: without its dots it is "Verrat", a plot's
-    betrayal)."""
+    """German press names a start date with "nennt", "steht fest", "bekanntgegeben", "präsentiert", and
+    "bekannt" however far the verb it completes stands ("gibt ... bekannt"): a verb that tells, beside the
+    date ("verrät" is not one: without its dots it is "Verrat", a plot's betrayal)."""
     from bot.detect.cues import load
     from bot.detect.text import tokens
 
@@ -232,6 +234,17 @@ def test_a_possible_date_is_speculation_in_every_language(text: str, family: str
     from bot.detect.text import tokens
 
     assert family in {f for _, f in load().find(tokens(normalise(text)))}
+
+
+@pytest.mark.parametrize("text", ["Severance Staffel 2: Alles, was bekannt ist", "Staffel 2: Was ist bekannt?",
+                                  "Staffel 2: Was ist bisher bekannt?"])
+def test_what_is_known_is_no_news(text: str) -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    families = {f for _, f in load().find(tokens(normalise(text)))}
+    assert "spec" in families
+    assert "announce" not in families
 
 
 def test_a_betrayal_is_no_verb_that_tells() -> None:
