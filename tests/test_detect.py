@@ -71,6 +71,9 @@ def test_case(detector: Detector, case: dict[str, Any]) -> None:
     # "T3" is Spanish and Portuguese for the third temporada, after the title only (T1, T-1000)
     ("The Lantern Keepers T3: tráiler", "zshow ztseason : trailer"), ("The Lantern Keepers T2", "zshow zoseason"),
     ("T3 y T1 en la final", "t3 y t1 en la final"),
+    # a hashtag glues the season to the title; a year stays glued
+    ("#TheLanternKeepers3 teaser", "zshow ztseason teaser"), ("#TheLanternKeepersS3", "zshow ztseason"),
+    ("＃TheLanternKeepers２", "zshow zoseason"), ("#TheLanternKeepers2024", "thelanternkeepers zyear"),
 ])
 def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     from bot.detect.features import _seasoned

@@ -65,15 +65,23 @@ def normalise(text: str) -> str:
     return " ".join(fold(text).lower().split())  # str.split and the regex \s agree on what a space is
 
 
+_HASHTAG: Final = re.compile(r"#([^\W\d_][^\W_]*?[^\W\d_])(S?\d{1,2})(?![^\W_])")
+"""A hashtag that glues a season's number to a title ("#AllOfUsAreDead2", "#SquidGameS2": a capital S
+only, "#StrangerThings5" ends its title with an s); not a year ("#Wimbledon2024")."""
+
+
 def fold(text: str) -> str:
     """Text as `normalise` makes it, capitals and spacing kept ("ＭＯＶＩＮＧ" and "Élite" become
-    "MOVING" and "Elite"): where case still tells a title from a word."""
+    "MOVING" and "Elite"): where case still tells a title from a word. A hashtag's glued season number
+    stands apart ("#TitleS2" is "#Title S2")."""
     if text.isascii():
-        return text.replace("`", "'")  # the one ASCII character `_MARKS` changes
-    text = unicodedata.normalize("NFKC", text)
-    if _ACCENTED.search(text):
-        text = strip_accents(text)
-    return _MARKED.sub(_mark, text)
+        text = text.replace("`", "'")  # the one ASCII character `_MARKS` changes
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        if _ACCENTED.search(text):
+            text = strip_accents(text)
+        text = _MARKED.sub(_mark, text)
+    return _HASHTAG.sub(r"#\1 \2", text) if "#" in text else text
 
 
 def strip_accents(text: str) -> str:
