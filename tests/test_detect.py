@@ -497,6 +497,17 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(title: str, watch: 
     assert Detector([plain]).classify(Item(title=title)).watch == watch
 
 
+@pytest.mark.parametrize(("title", "watch"), [
+    ("The Glass Game renewed for season 3", "glass"),
+    ("The Glass Game officially renewed for season 3", "glass"),
+    ("Moonfall Game renewed for season 3, as The Glass Game fans wait", None),
+])
+def test_a_title_that_ends_with_a_cue_word_is_the_subject_of_renewed(title: str, watch: str | None) -> None:
+    """The title's last word ("Game") is no cue word beside the verb: the subject is the whole title."""
+    glass = Watch(id="glass", title="The Glass Game", season=3)
+    assert Detector([glass]).classify(Item(title=title)).watch == watch
+
+
 def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     """What a report is when it cannot be its kind (a renewal after the renewal): the next-scoring kind
     it tells of, or none at all (then it is the renewal told again)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -301,12 +301,14 @@ def _owner(text: str, *, may_open: bool = False) -> str:
     return " ".join(reversed(run))
 
 
-def _renewed(text: str) -> str | None:
+def _renewed(text: str, named: Callable[[str], bool]) -> str | None:
     """The text before a renewal verb it ends with, and the cue words beside it ("<title> renewed",
-    "<title> officially renewed"), or None if it ends with none."""
+    "<title> officially renewed"), or None if it ends with none. Where the text before a word ends with
+    one of the watch's names (`named`), that word is the title's ("Squid Game renewed": "Game" is no
+    cue there)."""
     words = text.split()
     k = len(words)
-    while k and _tells(words[k - 1]):
+    while k and _tells(words[k - 1]) and not named(" ".join(words[:k])):
         k -= 1
     if k in (0, len(words)) or "renew" not in _families(" ".join(words[k:])):
         return None
@@ -535,7 +537,7 @@ class Names:
                 if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
                     if self._ends_with_name(window[:ordered.start()]):
                         return False  # "renews <title> for season 2"
-                    if (subject := _renewed(window[:ordered.start()])) is not None:
+                    if (subject := _renewed(window[:ordered.start()], self._ends_with_name)) is not None:
                         if self._ends_with_name(subject):
                             return False  # "<title> officially renewed for season 2"
                         if self._subtitle(subject, False):  # the verb ends the title, whatever the capitals
