@@ -498,6 +498,17 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(title: str, watch: 
 
 
 @pytest.mark.parametrize(("title", "watch"), [
+    ("Tráiler de la temporada 3 de Dr. Harbor", "harbor"),
+    ("Trailer for season 3 of Dr. Harbor", "harbor"),
+    ("Trailer for season 3 of Mr. Moon, as Dr. Harbor fans wait", None),
+])
+def test_a_title_with_a_dot_after_a_season_is_whole(title: str, watch: str | None) -> None:
+    """The dot of "Dr." is inside the title ("season 3 of Dr. <title>"), no sentence end."""
+    harbor = Watch(id="harbor", title="Dr. Harbor", season=3)
+    assert Detector([harbor]).classify(Item(title=title)).watch == watch
+
+
+@pytest.mark.parametrize(("title", "watch"), [
     ("The Glass Game renewed for season 3", "glass"),
     ("The Glass Game officially renewed for season 3", "glass"),
     ("Moonfall Game renewed for season 3, as The Glass Game fans wait", None),

@@ -547,9 +547,11 @@ class Names:
                     else:
                         title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
-                    clause = _CLAUSE_END.split(part[of.end():of.end() + 120], maxsplit=1)[0]
-                    if self.show.search(normalise(clause)):
-                        return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>")
+                    after = part[of.end():of.end() + 120]
+                    clause = _CLAUSE_END.split(after, maxsplit=1)[0]
+                    named = self.show.search(normalise(after))
+                    if named is not None and named.start() <= len(normalise(clause)):
+                        return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>", "of Dr. <title>")
                     title = _owner_after(clause)
                 if not _a_title(title):
                     continue  # no title beside this mention ("the new season 2", "Netflix season 2")
