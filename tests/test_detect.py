@@ -239,6 +239,15 @@ def test_a_possible_date_is_speculation_in_every_language(text: str, family: str
     assert family in {f for _, f in load().find(tokens(normalise(text)))}
 
 
+@pytest.mark.parametrize("text", ["Severance stagione 2: svelata la data di uscita", "Il trailer è stato pubblicato",
+                                  "rivelato il trailer", "annunciati i nuovi episodi"])
+def test_italian_participles_tell(text: str) -> None:
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    assert "announce" in {f for _, f in load().find(tokens(normalise(text)))}
+
+
 @pytest.mark.parametrize("text", ["Severance Staffel 2: Alles, was bekannt ist", "Staffel 2: Was ist bekannt?",
                                   "Staffel 2: Was ist bisher bekannt?"])
 def test_what_is_known_is_no_news(text: str) -> None:
