@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress
 from typing import Final
@@ -36,7 +37,12 @@ _OFFSHOOT: Final = "offshoot"
 spinoff renewed for season 3", "'<title>' 스핀오프"), or before it with "of" ("the spin-off of <title>"),
 the headline is that spin-off's news, not the season's. A word before the name without "of" is what the
 show itself is ("the Game of Thrones prequel <title>")."""
-_NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT))
+_MEDIUM: Final = "medium"
+"""Another medium made of the show (a family that is no feature itself): right after the show's name
+("<title> video game season 3 update", "'<title>' 웹툰 시즌3", "<title> movie trailer"), the headline is that
+game's, webtoon's or film's news. Only there: "the game" elsewhere is no title ("Das Spiel beginnt:
+Trailer von <title>")."""
+_NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM))
 _OF: Final = frozenset(("of", "to", "de", "del", "da", "do", "du", "des", "di", "della", "von", "der", "dari"))
 _AT_START: Final = frozenset(("qstart",))
 """Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
@@ -220,6 +226,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     hits = table.find(toks)
     answered: set[int] = set()
     offshoots: list[int] = []
+    media: list[int] = []
     negations: list[int] = []
     for i, fam in hits:  # first where the families that are no feature by themselves stand, in one pass
         if fam in _GATHERED:
@@ -227,6 +234,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 answered.update((i + 1, i + 2))
             elif fam == _OFFSHOOT:
                 offshoots.append(i)
+            elif fam == _MEDIUM:
+                media.append(i)
             else:
                 negations.append(i)
     for i, fam in hits:
@@ -240,7 +249,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             feats[f"c:{fam}:{zone}near"] = 1.0  # the first anchor from NEAR tokens before the cue on is near
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
-    offshoot = bool(offshoots) and _offshoot(toks, offshoots)
+    offshoot = bool(offshoots or media) and _offshoot(toks, offshoots, media)
     marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
     if not negations and not marks:
         return found, frozenset(), offshoot
@@ -255,9 +264,9 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
 
 
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
-_GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, *_NEGATIONS))
-"""The families whose places `_cues` gathers before it reads the others: an answer, a spin-off word, a
-negation."""
+_GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, *_NEGATIONS))
+"""The families whose places `_cues` gathers before it reads the others: an answer, a spin-off or
+medium word, a negation."""
 _DENIES: Final = 3
 """How many words before a kind cue a negation denies it."""
 _ASKS: Final = 4
@@ -354,7 +363,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     _ngrams(body, "s", feats)
     head_fams, denied, offshoot = _cues(head, "t", table, feats, name_first=name_first)
     if head is not as_written:  # a first season's: the spin-off word follows the name as written
-        offshoot = _offshoot(as_written, [i for i, f in table.find(as_written) if f == _OFFSHOOT])
+        found = table.find(as_written)
+        offshoot = _offshoot(as_written, [i for i, f in found if f == _OFFSHOOT], [i for i, f in found if f == _MEDIUM])
     body_fams, _, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
@@ -362,13 +372,14 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
                    not name_first and _asks(head, table), offshoot, denied)
 
 
-def _offshoot(toks: list[str], at: list[int]) -> bool:
+def _offshoot(toks: list[str], at: list[int], media: Sequence[int] = ()) -> bool:
     """Whether a spin-off or prequel word (at these token indices) follows the show's name ("zshow
     spinoff", "zshow s prequel", "zshow 의 스핀오프") or comes before it with "of" ("spin off de
-    zshow"): the text is that spin-off's news."""
-    for i in at:
+    zshow"), or a word of another medium (`media`) follows the name: the text is that spin-off's news."""
+    for i in (*at, *media):
         if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] in (["zshow", "s"], ["zshow", "의"]):
             return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
+    for i in at:
         if any(toks[k] in _OF and toks[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(toks) - 1))):
             return True  # "the spin-off of <title>"
     return False
