@@ -423,11 +423,16 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("The Lantern Keepers season 3 trailer: who dies? The first look teases it", False, set()),
     ("The Lantern Keepers renewed for a third season?", True, {"renew"}),
     ("The Lantern Keepers season 3 renewed, but when?", False, set()),  # the question is the date's
+    # Korean and Japanese negations follow what they deny; "yet" comes first there too
+    ("'랜턴 키퍼스' 시즌3 제작 확정 아니다…넷플릭스 \"결정된 바 없어\"", True, {"renew"}),
+    ("「ランタン・キーパーズ」シーズン3 配信日 未定", True, {"date"}),
+    ("'랜턴 키퍼스' 시즌3 아직 확정 안 돼", True, {"renew"}),
+    ("'랜턴 키퍼스' 시즌3 제작 확정", False, set()),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
-    """A negation one to three words before a kind cue denies it, a question mark one to three words
-    after asks about it: a headline that denies or asks about every kind cue never alerts, and such a
-    kind is never the one named (the detector's rule)."""
+    """A negation one to three words before a kind cue denies it (one or two words after it in Korean and
+    Japanese), a question mark one to three words after asks about it: a headline that denies or asks
+    about every kind cue never alerts, and such a kind is never the one named (the detector's rule)."""
     from bot.detect.cues import load
     from bot.detect.features import read
     from bot.detect.names import Names

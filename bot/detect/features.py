@@ -228,6 +228,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     offshoots: list[int] = []
     media: list[int] = []
     negations: list[int] = []
+    after: set[int] = set()  # Korean and Japanese negations, which follow what they deny
     for i, fam in hits:  # first where the families that are no feature by themselves stand, in one pass
         if fam in _GATHERED:
             if fam == _ANSWER:
@@ -238,6 +239,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 media.append(i)
             else:
                 negations.append(i)
+                if fam != "yet" and has_cjk(toks[i]):
+                    after.add(i)
     for i, fam in hits:
         if fam in _NO_FEATURE or (fam == "question" and i in answered):
             continue
@@ -259,7 +262,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     for k, fam in hits:
         if fam in _KIND_FAMS:
             asked = any(0 < m - k <= _ASKS and not any(k < b < m for b in breaks) for m in marks)
-            (denied if asked or any(0 < k - n <= _DENIES for n in negations) else told).add(fam)
+            negated = any(0 < n - k <= _DENIES_AFTER if n in after else 0 < k - n <= _DENIES for n in negations)
+            (denied if asked or negated else told).add(fam)
     return found, frozenset(denied - told), offshoot
 
 
@@ -269,6 +273,10 @@ _GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, *_NEGATIONS))
 medium word, a negation."""
 _DENIES: Final = 3
 """How many words before a kind cue a negation denies it."""
+_DENIES_AFTER: Final = 2
+"""How many words after a kind cue a Korean or Japanese negation denies it: there it follows the verb
+("시즌3 제작 확정 아니다", season 3 is not confirmed; "配信日は未定", the date is not set; "예고 없이",
+without notice). "Yet" comes first there too ("아직 확정 안 돼")."""
 _ASKS: Final = 4
 """How many words after a kind cue's first word a question mark asks about it ("<title> season 4
 confirmed?", "renewed for a fifth season?"), unless a question word, a colon or a "!" comes between
