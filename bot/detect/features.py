@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress
 from typing import Final
@@ -380,10 +379,11 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
                    not name_first and _asks(head, table), offshoot, denied)
 
 
-def _offshoot(toks: list[str], at: list[int], media: Sequence[int] = ()) -> bool:
+def _offshoot(toks: list[str], at: list[int], media: list[int]) -> bool:
     """Whether a spin-off or prequel word (at these token indices) follows the show's name ("zshow
     spinoff", "zshow s prequel", "zshow 의 스핀오프") or comes before it with "of" ("spin off de
-    zshow"), or a word of another medium (`media`) follows the name: the text is that spin-off's news."""
+    zshow"), or a word of another medium (`media`) follows the name ("zshow video game"): the text is
+    that spin-off's, game's or film's news."""
     for i in (*at, *media):
         if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] in (["zshow", "s"], ["zshow", "의"]):
             return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
