@@ -382,9 +382,10 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
 def _offshoot(toks: list[str], at: list[int], media: list[int]) -> bool:
     """Whether a spin-off or prequel word (at these token indices) follows the show's name ("zshow
     spinoff", "zshow s prequel", "zshow 의 스핀오프") or comes before it with "of" ("spin off de
-    zshow"), or a word of another medium (`media`) follows the name ("zshow video game"): the text is
-    that spin-off's, game's or film's news."""
-    for i in (*at, *media):
+    zshow"), or a word of another medium (`media`) follows the name ("zshow video game"; not "zshow game
+    of ...", the start of another title the name is written with): the text is that spin-off's, game's
+    or film's news."""
+    for i in (*at, *(m for m in media if m + 1 == len(toks) or toks[m + 1] not in _OF)):
         if (i > 0 and toks[i - 1] == "zshow") or toks[max(0, i - 2):i] in (["zshow", "s"], ["zshow", "의"]):
             return True  # "<title> spinoff", "<title>'s prequel"; not "<title>, the prequel to ..."
     for i in at:
