@@ -428,6 +428,8 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("「ランタン・キーパーズ」シーズン3 配信日 未定", True, {"date"}),
     ("'랜턴 키퍼스' 시즌3 아직 확정 안 돼", True, {"renew"}),
     ("'랜턴 키퍼스' 시즌3 제작 확정", False, set()),
+    ("「ランタン・キーパーズ」シーズン3予告編解禁!鳥肌が止まらない", False, set()),  # an adjective's negation
+    ("「ランタン・キーパーズ」シーズン3予告編 見逃せない", False, set()),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it (one or two words after it in Korean and

@@ -238,7 +238,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 media.append(i)
             else:
                 negations.append(i)
-                if fam != "yet" and has_cjk(toks[i]):
+                if fam != "yet" and len(toks[i]) <= _NEGATION_WORD and has_cjk(toks[i]):
                     after.add(i)
     for i, fam in hits:
         if fam in _NO_FEATURE or (fam == "question" and i in answered):
@@ -276,6 +276,10 @@ _DENIES_AFTER: Final = 2
 """How many words after a kind cue a Korean or Japanese negation denies it: there it follows the verb
 ("시즌3 제작 확정 아니다", season 3 is not confirmed; "配信日は未定", the date is not set; "예고 없이",
 without notice). "Yet" comes first there too ("아직 확정 안 돼")."""
+_NEGATION_WORD: Final = 3
+"""The longest Korean or Japanese word that is a negation by itself ("아니다", "않았다", "없어", "未定"):
+in a longer one, the negation ends an adjective ("見逃せない", unmissable; "鳥肌が止まらない"), which
+denies nothing before it."""
 _ASKS: Final = 4
 """How many words after a kind cue's first word a question mark asks about it ("<title> season 4
 confirmed?", "renewed for a fifth season?"), unless a question word, a colon or a "!" comes between
