@@ -430,6 +430,11 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("'랜턴 키퍼스' 시즌3 제작 확정", False, set()),
     ("「ランタン・キーパーズ」シーズン3予告編解禁!鳥肌が止まらない", False, set()),  # an adjective's negation
     ("「ランタン・キーパーズ」シーズン3予告編 見逃せない", False, set()),
+    # "yet" before "another" says another one
+    ("The Lantern Keepers season 3 gets yet another trailer", False, set()),
+    ("The Lantern Keepers Staffel 3: noch ein Trailer", False, set()),
+    ("The Lantern Keepers stagione 3, ancora un teaser", False, set()),
+    ("The Lantern Keepers Staffel 3: noch kein Trailer", True, {"trailer"}),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it (one or two words after it in Korean and

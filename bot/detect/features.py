@@ -236,7 +236,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 offshoots.append(i)
             elif fam == _MEDIUM:
                 media.append(i)
-            else:
+            elif fam != "yet" or i + 1 == len(toks) or toks[i + 1] not in _ANOTHER:
                 negations.append(i)
                 if fam != "yet" and len(toks[i]) <= _NEGATION_WORD and has_cjk(toks[i]):
                     after.add(i)
@@ -270,6 +270,10 @@ _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
 _GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, *_NEGATIONS))
 """The families whose places `_cues` gathers before it reads the others: an answer, a spin-off or
 medium word, a negation."""
+_ANOTHER: Final = frozenset(("another", "one", "more", "ein", "eine", "einen", "un", "una", "uno", "otro", "otra",
+                             "altro", "altra", "mais", "um", "uma"))
+"""What makes "yet" say "another": "yet another trailer", "noch ein Trailer", "ancora un teaser",
+"todavía otro tráiler", "ainda mais um teaser" deny nothing."""
 _DENIES: Final = 3
 """How many words before a kind cue a negation denies it."""
 _DENIES_AFTER: Final = 2
