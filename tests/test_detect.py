@@ -435,6 +435,11 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("The Lantern Keepers Staffel 3: noch ein Trailer", False, set()),
     ("The Lantern Keepers stagione 3, ancora un teaser", False, set()),
     ("The Lantern Keepers Staffel 3: noch kein Trailer", True, {"trailer"}),
+    # a negation beside "miss" says "don't miss"
+    ("Não perca o trailer da 3ª temporada de The Lantern Keepers", False, set()),
+    ("Non perdere il trailer della stagione 3 di The Lantern Keepers", False, set()),
+    ("Ne manquez pas la bande-annonce de la saison 3 de The Lantern Keepers", False, set()),
+    ("The Lantern Keepers saison 3 : pas de bande-annonce", True, {"trailer"}),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it (one or two words after it in Korean and

@@ -236,7 +236,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 offshoots.append(i)
             elif fam == _MEDIUM:
                 media.append(i)
-            elif fam != "yet" or i + 1 == len(toks) or toks[i + 1] not in _ANOTHER:
+            elif not _says_other(toks, i, fam):
                 negations.append(i)
                 if fam != "yet" and len(toks[i]) <= _NEGATION_WORD and has_cjk(toks[i]):
                     after.add(i)
@@ -274,6 +274,18 @@ _ANOTHER: Final = frozenset(("another", "one", "more", "ein", "eine", "einen", "
                              "altro", "altra", "mais", "um", "uma"))
 """What makes "yet" say "another": "yet another trailer", "noch ein Trailer", "ancora un teaser",
 "todavía otro tráiler", "ainda mais um teaser" deny nothing."""
+_MISS: Final = frozenset(("miss", "perca", "percam", "perder", "perdere", "perdetevi", "perdervi", "manquez", "manquer",
+                          "ratez", "rater", "pierdas", "pierdan", "perderte", "verpassen", "verpasst"))
+"""Verbs that make a negation beside them say "don't miss": "Não perca o trailer", "Non perdere il trailer",
+"Ne manquez pas la bande-annonce" deny nothing."""
+
+
+def _says_other(toks: list[str], i: int, family: str) -> bool:
+    """Whether a negation (or "yet") at token i says something else: "yet another", "don't miss"."""
+    return (family == "yet" and i + 1 < len(toks) and toks[i + 1] in _ANOTHER) or not _MISS.isdisjoint(
+        toks[max(0, i - 1):i + 3])
+
+
 _DENIES: Final = 3
 """How many words before a kind cue a negation denies it."""
 _DENIES_AFTER: Final = 2
