@@ -440,6 +440,10 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("Non perdere il trailer della stagione 3 di The Lantern Keepers", False, set()),
     ("Ne manquez pas la bande-annonce de la saison 3 de The Lantern Keepers", False, set()),
     ("The Lantern Keepers saison 3 : pas de bande-annonce", True, {"trailer"}),
+    # a question mark beside "!" exclaims, and one answered at once asks nothing
+    ("The Lantern Keepers renewed for season 3?!", False, set()),
+    ("'랜턴 키퍼스' 시즌3 확정?! 넷플릭스 공식 발표", False, set()),
+    ("The Lantern Keepers season 3 confirmed? Yes, the streamer says", False, set()),
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it (one or two words after it in Korean and

@@ -252,7 +252,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
         if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
     offshoot = bool(offshoots or media) and _offshoot(toks, offshoots, media)
-    marks = [i for i, tok in enumerate(toks) if tok == "?"] if "?" in toks else []
+    marks = [i for i, tok in enumerate(toks) if tok == "?" and not _exclaims(toks, i)] if "?" in toks else []
     if not negations and not marks:
         return found, frozenset(), offshoot
     breaks = [i for i, tok in enumerate(toks) if tok in (":", "!")] + [i for i, fam in hits if fam == "question"]
@@ -284,6 +284,15 @@ def _says_other(toks: list[str], i: int, family: str) -> bool:
     """Whether a negation (or "yet") at token i says something else: "yet another", "don't miss"."""
     return (family == "yet" and i + 1 < len(toks) and toks[i + 1] in _ANOTHER) or not _MISS.isdisjoint(
         toks[max(0, i - 1):i + 3])
+
+
+_YES: Final = frozenset(("yes", "yep", "si", "oui", "ja", "sim", "ya", "네", "はい"))
+
+
+def _exclaims(toks: list[str], i: int) -> bool:
+    """Whether the question mark at token i asks nothing: beside an exclamation mark ("renewed for season
+    3?!", "!?": surprise) or answered at once ("confirmed? Yes, ...")."""
+    return (i + 1 < len(toks) and toks[i + 1] in ("!", *_YES)) or (i > 0 and toks[i - 1] == "!")
 
 
 _DENIES: Final = 3
