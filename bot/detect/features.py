@@ -287,6 +287,7 @@ def _says_other(toks: list[str], i: int, family: str) -> bool:
 
 
 _YES: Final = frozenset(("yes", "yep", "si", "oui", "ja", "sim", "ya", "네", "はい"))
+"""Words that answer the question mark right before them ("confirmed? Yes, ...")."""
 
 
 def _exclaims(toks: list[str], i: int) -> bool:
