@@ -440,6 +440,10 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("Non perdere il trailer della stagione 3 di The Lantern Keepers", False, set()),
     ("Ne manquez pas la bande-annonce de la saison 3 de The Lantern Keepers", False, set()),
     ("The Lantern Keepers saison 3 : pas de bande-annonce", True, {"trailer"}),
+    # a kind cue that opens a doubt's phrase is that phrase's
+    ("The Lantern Keepers season 3 renewal status", True, {"renew"}),
+    ("The Lantern Keepers season 3 filming locations revealed", True, {"filming"}),
+    ("The Lantern Keepers season 3 starts filming: the locations revealed", False, set()),
     # a question mark beside "!" exclaims, and one answered at once asks nothing
     ("The Lantern Keepers renewed for season 3?!", False, set()),
     ("'랜턴 키퍼스' 시즌3 확정?! 넷플릭스 공식 발표", False, set()),
@@ -447,7 +451,8 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
 ])
 def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, denies: bool, denied: set[str]) -> None:
     """A negation one to three words before a kind cue denies it (one or two words after it in Korean and
-    Japanese), a question mark one to three words after asks about it: a headline that denies or asks
+    Japanese), a question mark one to three words after asks about it, a doubt's phrase that opens with it
+    ("renewal status") holds it: a headline that denies or asks
     about every kind cue never alerts, and such a kind is never the one named (the detector's rule)."""
     from bot.detect.cues import load
     from bot.detect.features import read

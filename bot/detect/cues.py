@@ -22,6 +22,15 @@ _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
 NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
 a trailer): the words of such a name are no cue, and the name itself is none."""
+ASKED: Final = "spec"
+"""The family of a Korean or Japanese cue that a question ending follows ("撮影開始か", is filming
+starting?; "제작 확정될까", will it be confirmed?): it asks, as a speculation phrase does."""
+_QUESTION_ENDINGS: Final = ("されるのか", "されるか", "するのか", "するか", "できるか", "なるのか", "なるか", "のか",
+                            "か", "될까요", "될까", "되나요", "되나", "될지", "할까요", "할까", "하나요", "하나",
+                            "할지", "일까", "인가")
+"""Korean and Japanese endings glued to a verb that make it ask: where English writes "?", these follow
+the verb ("配信開始か", "시작하나"; a "?" may follow too)."""
+_ASKING: Final = re.compile("(?:" + "|".join(_QUESTION_ENDINGS) + r")(?![^\W_])")
 ENDING: Final = "*"
 """A table phrase "*trailer" is a word ending: German and its neighbours build compounds
 ("Ankündigungstrailer", "Premierendatum") that no list of whole words can hold."""
@@ -68,9 +77,11 @@ class CueTable:
             for tok in toks:
                 starts.append(at)
                 at += len(tok) + 1
-            hits.extend((bisect_right(starts, m.start()) - 1, f)
-                        for m in self.char_pattern.finditer(_DIGIT.sub("#", joined))  # type: ignore[union-attr]
-                        for f in self.chars["".join(m.group(0).split())])
+            text = _DIGIT.sub("#", joined)
+            found = list(self.char_pattern.finditer(text))  # type: ignore[union-attr]
+            asked = _asked(found, text)
+            hits.extend((bisect_right(starts, m.start()) - 1, f) for j, m in enumerate(found)
+                        for f in ((ASKED,) if j in asked else self.chars["".join(m.group(0).split())]))
         for i, tok in enumerate(toks):
             entry = look.get(tok)
             if entry is None and not (endings and tok.endswith(endings)):
@@ -116,6 +127,23 @@ class CueTable:
                 if family in self.words.get(phrase, ()):
                     count += 1
         return count
+
+
+def _asked(found: list[re.Match[str]], text: str) -> set[int]:
+    """The indices of the Korean and Japanese phrases found in a text that a question ending follows,
+    glued or written with them ("撮影開始か", "公開될까"), and of the phrases just before such a one, which
+    it asks about too ("予告編公開か": is the trailer out?)."""
+    asked: set[int] = set()
+    start = -1  # where the phrases asked about begin
+    for j in range(len(found) - 1, -1, -1):
+        m = found[j]
+        if m.group(0).endswith(_QUESTION_ENDINGS) or _ASKING.match(text, m.end()) is not None or (
+                m.end() == start or (m.end() + 1 == start and text[m.end()] == " ")):
+            asked.add(j)
+            start = m.start()
+        else:
+            start = -1
+    return asked
 
 
 def parse_table(text: str, words: dict[str, list[str]], chars: dict[str, list[str]],

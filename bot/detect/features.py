@@ -217,7 +217,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
           name_first: bool = False) -> tuple[set[str], frozenset[str], bool]:
     """The cue families of a token list, with their features added; and the kind families it only denies
     or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
-    trailer"; a question mark right after: "renewed?", see `_ASKS`); and whether it is a spin-off's
+    trailer"; a question mark right after: "renewed?", see `_ASKS`; a doubt's phrase that opens with
+    one: "renewal status"); and whether it is a spin-off's
     news (`_offshoot`)."""
     anchors = list(compress(range(len(toks)), map(_ANCHORS.__contains__, toks)))
     found: set[str] = set()
@@ -253,7 +254,8 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
     offshoot = bool(offshoots or media) and _offshoot(toks, offshoots, media)
     marks = [i for i, tok in enumerate(toks) if tok == "?" and not _exclaims(toks, i)] if "?" in toks else []
-    if not negations and not marks:
+    doubted = {i for i, fam in hits if fam in _DOUBT_PHRASES and not has_cjk(toks[i])}
+    if not negations and not marks and not doubted:
         return found, frozenset(), offshoot
     breaks = [i for i, tok in enumerate(toks) if tok in (":", "!")] + [i for i, fam in hits if fam == "question"]
     denied: set[str] = set()
@@ -262,10 +264,14 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
         if fam in _KIND_FAMS:
             asked = any(0 < m - k <= _ASKS and not any(k < b < m for b in breaks) for m in marks)
             negated = any(0 < n - k <= _DENIES_AFTER if n in after else 0 < k - n <= _DENIES for n in negations)
-            (denied if asked or negated else told).add(fam)
+            (denied if asked or negated or k in doubted else told).add(fam)
     return found, frozenset(denied - told), offshoot
 
 
+_DOUBT_PHRASES: Final = frozenset(("spec", "explain", "review", "fan"))
+"""Doubts whose phrase may open with a kind cue ("renewal status", "filming locations", "trailer falso"):
+the cue is that phrase's, so the headline does not tell it (the table holds no single word of a kind
+and of a doubt, so a Latin word where both stand opens such a phrase)."""
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
 _GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, *_NEGATIONS))
 """The families whose places `_cues` gathers before it reads the others: an answer, a spin-off or
