@@ -23,13 +23,13 @@ NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
 a trailer): the words of such a name are no cue, and the name itself is none."""
 ASKED: Final = "spec"
-"""The family of a Korean or Japanese cue that a question ending follows ("撮影開始か", is filming
-starting?; "제작 확정될까", will it be confirmed?): it asks, as a speculation phrase does."""
+"""The family of a Korean, Japanese or Chinese cue that a question ending follows ("撮影開始か", is filming
+starting?; "제작 확정될까", will it be confirmed?; "官宣了吗"): it asks, as a speculation phrase does."""
 _QUESTION_ENDINGS: Final = ("されるのか", "されるか", "するのか", "するか", "できるか", "なるのか", "なるか", "のか",
                             "か", "될까요", "될까", "되나요", "되나", "될지", "할까요", "할까", "하나요", "하나",
-                            "할지", "일까", "인가")
-"""Korean and Japanese endings glued to a verb that make it ask: where English writes "?", these follow
-the verb ("配信開始か", "시작하나"; a "?" may follow too)."""
+                            "할지", "일까", "인가", "了吗", "了嗎", "吗", "嗎")
+"""Korean, Japanese and Chinese endings glued to a verb that make it ask: where English writes "?", these
+follow the verb ("配信開始か", "시작하나", "官宣了吗"; a "?" may follow too)."""
 _ASKING: Final = re.compile("(?:" + "|".join(_QUESTION_ENDINGS) + r")(?![^\W_])")
 ENDING: Final = "*"
 """A table phrase "*trailer" is a word ending: German and its neighbours build compounds
@@ -130,17 +130,19 @@ class CueTable:
 
 
 def _asked(found: list[re.Match[str]], text: str) -> set[int]:
-    """The indices of the Korean and Japanese phrases found in a text that a question ending follows,
-    glued or written with them ("撮影開始か", "公開될까"), and of the phrases just before such a one, which
+    """The indices of the Korean, Japanese and Chinese phrases found in a text that a question ending follows,
+    glued or written with them ("撮影開始か", "공개될까"), and of the phrases just before such a one, which
     it asks about too ("予告編公開か": is the trailer out?)."""
     asked: set[int] = set()
     start = -1  # where the phrases asked about begin
     for j in range(len(found) - 1, -1, -1):
         m = found[j]
-        if m.group(0).endswith(_QUESTION_ENDINGS) or _ASKING.match(text, m.end()) is not None or (
-                m.end() == start or (m.end() + 1 == start and text[m.end()] == " ")):
+        if _ASKING.match(text, m.end()) is not None or m.end() == start or (
+                m.end() + 1 == start and text[m.end()] == " "):
             asked.add(j)
             start = m.start()
+        elif m.group(0).endswith(_QUESTION_ENDINGS):
+            start = m.start()  # an asking phrase ("配信か", "吗") keeps its family, and asks about those before
         else:
             start = -1
     return asked
