@@ -25,11 +25,12 @@ a trailer): the words of such a name are no cue, and the name itself is none."""
 ASKED: Final = "spec"
 """The family of a Korean, Japanese or Chinese cue that a question ending follows ("撮影開始か", is filming
 starting?; "제작 확정될까", will it be confirmed?; "官宣了吗"): it asks, as a speculation phrase does."""
-_QUESTION_ENDINGS: Final = ("されるのか", "されるか", "するのか", "するか", "できるか", "なるのか", "なるか", "のか",
-                            "か", "될까요", "될까", "되나요", "되나", "될지", "할까요", "할까", "하나요", "하나",
-                            "할지", "일까", "인가", "了吗", "了嗎", "吗", "嗎")
-"""Korean, Japanese and Chinese endings glued to a verb that make it ask: where English writes "?", these
-follow the verb ("配信開始か", "시작하나", "官宣了吗"; a "?" may follow too)."""
+_QUESTION_ENDINGS: Final = ("されるのか", "されるか", "するのか", "するか", "できるか", "なるのか", "なるか", "なのか",
+                            "のか", "かもしれない", "かも", "か", "될까요", "될까", "되나요", "되나", "될지", "될듯",
+                            "할까요", "할까", "하나요", "하나", "할지", "할듯", "일까", "인가", "了吗", "了嗎", "吗",
+                            "嗎")
+"""Korean, Japanese and Chinese endings glued to a verb that make it ask or guess: where English writes "?"
+or "may", these follow the verb ("配信開始か", "시작하나", "官宣了吗", "配信延期かも"; a "?" may follow too)."""
 _ASKING: Final = re.compile("(?:" + "|".join(_QUESTION_ENDINGS) + r")(?![^\W_])")
 ENDING: Final = "*"
 """A table phrase "*trailer" is a word ending: German and its neighbours build compounds
