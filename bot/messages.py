@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
-from bot.models import KIND_LABELS, KINDS, Source, Watch
+from bot.models import KIND_LABELS, KINDS, Source, Watch, confidence_text
 from bot.parse.text import shorten, strip_tags
 from bot.store.db import headline_key
 from bot.store.store import Event, SourceState
@@ -135,7 +135,7 @@ def _why(event: Event, evidence: str, confidence: float | None) -> str:
     else:
         parts.append(f"the headline reads as {kind_label(event.kind).lower()} news")
     if confidence is not None:
-        parts.append(f"confidence {confidence:.2f}")
+        parts.append(f"confidence {confidence_text(confidence)}")
     return ", ".join(parts)
 
 

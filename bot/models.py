@@ -87,6 +87,12 @@ class Source:
     public_only: bool = False
 
 
+def confidence_text(confidence: float) -> str:
+    """A detection's confidence as shown to people: two decimals, at most 0.99 (a fitted probability
+    is never a certainty, and 0.996 would read "1.00")."""
+    return f"{min(confidence, 0.99):.2f}"
+
+
 SURE_CONFIDENCE: Final = 0.85
 """From this confidence up (`settings.sure_confidence`), an alert is sent at once; a less sure one
 waits for a second report of its event (another item, another headline): one speculation piece rarely

@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.models import Selectors
 from bot.parse.feed import ParseError, article_text, parse_feed, parse_html
 from bot.parse.text import MAX_TAGS, TITLE_MAX, URL_MAX
@@ -115,3 +117,17 @@ def test_a_console_alert_caps_each_field() -> None:
     text = format_alert_plain(event, "The Lantern Keepers season 2", source=word, evidence=word, confidence=0.9)
     assert len(text) < sum(SHOWN.values()) + 400, len(text)
     assert len(text.splitlines()) <= 7
+
+
+@pytest.mark.parametrize(("confidence", "shown"), [(0.997, "confidence 0.99"), (0.5, "confidence 0.50"),
+                                                   (0.0004, "confidence 0.00")])
+def test_a_confidence_is_never_shown_as_a_certainty(confidence: float, shown: str) -> None:
+    """A fitted probability of 0.996 or more is shown as 0.99, not "1.00"."""
+    from bot.messages import format_alert_plain
+    from bot.store.records import Event
+
+    now = datetime.now(UTC)
+    event = Event(id=1, watch="w", kind="trailer", milestone="trailer", first_seen=now, published=now,
+                  title="The Lantern Keepers season 2 trailer", url="", source="Local news",
+                  evidence="Netflix released it.", reports=1, alerted=True)
+    assert shown in format_alert_plain(event, "The Lantern Keepers season 2", confidence=confidence)

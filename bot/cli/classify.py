@@ -87,7 +87,9 @@ def decision_line(item: Item, decision: Decision) -> str:
         why = f"  — why: {evidence}" if evidence and evidence != item.title else ""
     else:
         verdict, why = "no alert", ""
-    return f"{verdict:<34} {decision.confidence:.2f}  {item.title}{why}"
+    from bot.models import confidence_text
+
+    return f"{verdict:<34} {confidence_text(decision.confidence)}  {item.title}{why}"
 
 
 def decision_object(item: Item, decision: Decision) -> dict[str, object]:

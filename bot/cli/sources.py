@@ -302,6 +302,7 @@ def _confirm(name: str) -> bool:
 
 def _print_preview(preview: Preview, out: TextIO) -> None:
     from bot.config import format_interval
+    from bot.models import confidence_text
     from bot.urls import display_url
 
     source = preview.source
@@ -318,7 +319,7 @@ def _print_preview(preview: Preview, out: TextIO) -> None:
         else:
             verdict = f"no ({decision.kind})" if decision.kind else "no"
         date = item.published.strftime("%Y-%m-%d") if item.published else "undated"
-        out.write(f"    {verdict:<19} {decision.confidence:.2f}  {date}  {_short(item.title, 100)}\n")
+        out.write(f"    {verdict:<19} {confidence_text(decision.confidence)}  {date}  {_short(item.title, 100)}\n")
 
 
 # -- remove, check, import -----------------------------------------------------------------

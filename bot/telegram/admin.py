@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.fetch.client import Fetcher
-from bot.models import Config
+from bot.models import Config, confidence_text
 from bot.sources import SourceError, add_source, find_source, inspect_source, remove_source
 from bot.store.store import State
 from bot.urls import display_url
@@ -54,7 +54,8 @@ class SourceAdmin:
         lines.append("Newest items and what detection says:")
         for item, decision in preview.items:
             verdict = f"ALERT {decision.kind}" if decision.alert else "no alert"
-            lines.append(f"• {html.escape(item.title[:150])} — <i>{verdict}</i> ({decision.confidence:.2f})")
+            shown = confidence_text(decision.confidence)
+            lines.append(f"• {html.escape(item.title[:150])} — <i>{verdict}</i> ({shown})")
         if not preview.items:
             lines.append("(no items yet)")
         return "\n".join(lines)
