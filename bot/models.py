@@ -100,8 +100,7 @@ reads like news twice, while a real announcement is reported by many. Replayed l
 the nine shows' histories when it was chosen (`python bench/replay.py --all --sure S`): every alert at
 once (0.5) 32 false alerts and 70 of 76 events; 0.8: 9 and 67; 0.85: 3 and 67; 0.9: 3 and 63. Chosen
 leave one show out too (the value with the fewest false alerts and missed events on the other eight
-shows), 0.85 is the choice for every show. The current detector's figures are in bench/README.md
-(0.85: 5 and 67, with descriptions or from headlines alone; 0.5: 22 and 70)."""
+shows), 0.85 is the choice for every show. The current detector's figures are in bench/README.md."""
 
 
 @dataclass(frozen=True, slots=True)
