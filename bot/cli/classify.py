@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from bot.messages import counted
+from bot.models import confidence_text
 
 if TYPE_CHECKING:
     from bot.detect import Detector
@@ -87,8 +88,6 @@ def decision_line(item: Item, decision: Decision) -> str:
         why = f"  — why: {evidence}" if evidence and evidence != item.title else ""
     else:
         verdict, why = "no alert", ""
-    from bot.models import confidence_text
-
     return f"{verdict:<34} {confidence_text(decision.confidence)}  {item.title}{why}"
 
 
