@@ -95,6 +95,7 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     ("σεζόν 2", 2, "ztseason"), ("Wednesday: σεζόν 2 στο Netflix", 3, "wednesday: zoseason στο netflix"),
     ("Café: σεζόν 2", 2, "cafe: ztseason"), ("kausi 2", 2, "ztseason"), ("sezon 2", 2, "ztseason"),
     ("ikinci sezon", 2, "ztseason"), ("İkinci sezonu", 3, "zoseason"), ("второй сезон", 2, "ztseason"),
+    ("ikalawang season ng", 2, "ztseason ng"), ("ikatlong season", 2, "zoseason"),
     ("сезон 5", 5, "ztseason"), ("الموسم الثاني", 2, "ztseason"), ("فصل دوم", 2, "ztseason"),
     ("δεύτερης σεζόν", 2, "ztseason"), ("Café δεύτερης σεζόν", 2, "cafe ztseason"),
     ("दूसरे सीज़न", 2, "ztseason"), ("2 сезона", 2, "ztseason"), ("3 sezonul", 3, "ztseason"),

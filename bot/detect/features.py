@@ -42,7 +42,7 @@ _MEDIUM: Final = "medium"
 game's, webtoon's or film's news. Only there: "the game" elsewhere is no title ("Das Spiel beginnt:
 Trailer von <title>")."""
 _NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM))
-_OF: Final = frozenset(("of", "to", "de", "del", "da", "do", "du", "des", "di", "della", "von", "der", "dari"))
+_OF: Final = frozenset(("of", "to", "de", "del", "da", "do", "du", "des", "di", "della", "von", "der", "dari", "ng"))
 _AT_START: Final = frozenset(("qstart",))
 """Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
 "will" asks a question there ("Is <title> season 2 happening?"), and tells news anywhere else."""

@@ -239,7 +239,7 @@ def _season_numbers(lower: str) -> Iterator[re.Match[str]]:
     return _SEASON_NUMBER.finditer(lower, max(0, first.start() - seasons.ORDINAL_CHARS - 1))
 
 
-_OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari)\s")
+_OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari|ng)\s")
 _FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$", re.IGNORECASE)
 """What joins a title to the season ordered for it ("renews <title> for season 3", "for a third
 season", "renueva <title> para una segunda temporada"), in any case ("Renewed For Season 3")."""

@@ -67,6 +67,8 @@ _ORDINALS_RAW: Final[dict[str, int]] = {
                      "dziesiątego", "al zecelea", "kymmenes", "kymmenennen", "onuncu", "десятый", "десятого",
                      "δέκατη", "δέκατης", "العاشر", "دهم", "दसवें", "दसवां"), 10),
     **dict.fromkeys(("final", "last", "última", "dernière", "terakhir", "마지막", "最終"), 0),
+    **dict.fromkeys(("ikalawang", "ikalawa"), 2), **dict.fromkeys(("ikatlong", "ikatlo"), 3),  # Tagalog
+    **dict.fromkeys(("ikaapat na",), 4), **dict.fromkeys(("ikalimang",), 5),
     **_GERMAN_ORDINALS,
 }
 _CARDINALS_RAW: Final[dict[str, int]] = {
