@@ -181,6 +181,18 @@ def test_every_table_phrase_can_be_found_as_features_read_text() -> None:
     assert not [k for k in [*table.words, *table.chars] if seasons.mask(k, 2) != k or seasons.mask(k, 3) != k]
 
 
+def test_no_single_word_is_both_a_kind_cue_and_a_doubt() -> None:
+    """A kind cue and a doubt standing on the same Latin word mean a doubt's phrase opens with that cue
+    ("renewal status"), which `_cues` reads as the phrase's: a single word of both would deny itself."""
+    from bot.detect.cues import load
+    from bot.detect.features import _DOUBT_PHRASES, _KIND_FAMS
+
+    table = load()
+    both = [k for k, fams in table.words.items()
+            if " " not in k and not set(_KIND_FAMS).isdisjoint(fams) and not _DOUBT_PHRASES.isdisjoint(fams)]
+    assert not both
+
+
 def test_every_korean_japanese_chinese_and_thai_phrase_is_found_whole() -> None:
     """A phrase of characters is found whole, spaced as its table writes it or not at all: a shorter
     phrase that ends with a space ("제작 발표") would otherwise take the start of a longer one
