@@ -539,6 +539,11 @@ def test_exclude_hides_a_look_alike() -> None:
     ("The Lantern Keepers", "The Lantern Keepers: The Challenge renewed for season 3", False),
     ("The Lantern Keepers", "The Lantern Keepers: The Challenge Renewed For Season 3", False),  # the verb ends it
     ("The Lantern Keepers", "The Lantern Keepers: The Challenge renovada para una temporada 3", False),
+    ("The Lantern Keepers", "Netflix renews The Lantern Keepers: The Challenge for season 3", False),
+    ("The Lantern Keepers", "Netflix Renews The Lantern Keepers: The Challenge For Season 3", False),
+    ("The Lantern Keepers", "Netflix renueva The Lantern Keepers: The Challenge para una temporada 3", False),
+    ("The Lantern Keepers", "Netflix renews The Lantern Keepers for season 3", True),
+    ("The Lantern Keepers", "Netflix renews The Lantern Keepers: Official for season 3", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb
     ("The Glass Game", "The Glass Game renewed for season 3", True),
     ("The Glass Game", "The Glass Game officially renewed for season 3", True),

@@ -544,6 +544,9 @@ class Names:
                             others += 1  # "<title>: The Challenge renewed for season 2": the spin-off's
                             continue
                         title = _owner(subject, may_open=True)  # "<another title> renewed for season 2"
+                    elif self._subtitle(window[:ordered.start()], False):
+                        others += 1  # "renews <title>: The Challenge for season 2": the spin-off's
+                        continue
                     else:
                         title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
                 if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
