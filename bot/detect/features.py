@@ -396,7 +396,9 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
         return None  # not named, or the headline names only a look-alike: the item is about that one
     head_text = _year_in_name(seasons.mask(head_text, target))
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
-    head = _references(_may(_seasoned(tokens(head_text), target)))
+    raw_head = tokens(head_text)
+    numbered = _seasoned(raw_head, target)
+    head = _references(_may(numbered))
     body = _references(_may(_seasoned(tokens(body_text), target))) if body_text else []
     as_written = head
     if target == 1:
@@ -408,6 +410,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     if head is not as_written:  # a first season's: the spin-off word follows the name as written
         found = table.find(as_written)
         offshoot = _offshoot(as_written, [i for i, f in found if f == _OFFSHOOT], [i for i, f in found if f == _MEDIUM])
+    if not offshoot and numbered is not raw_head:  # numbers: "<title> 4 game" may be a game's
+        offshoot = _sequel_medium(raw_head, table)
     body_fams, _, _ = _cues(body, "s", table, feats)
     _structure(head, body, feats)
     _conjunctions(head_fams, body_fams, feats)
@@ -428,6 +432,14 @@ def _offshoot(toks: list[str], at: list[int], media: list[int]) -> bool:
         if any(toks[k] in _OF and toks[k + 1] == "zshow" for k in range(i + 1, min(i + 4, len(toks) - 1))):
             return True  # "the spin-off of <title>"
     return False
+
+
+def _sequel_medium(toks: list[str], table: CueTable) -> bool:
+    """Whether a number right after the show's name is followed by another medium's word ("<title> 4
+    game trailer", "<title> 2 videojuego"): the number is that game's or film's, not a season, and the
+    headline is that sequel's news. Not a season word before the medium ("<title> season 2 game-changer")."""
+    at = [i + 1 for i in range(1, len(toks)) if toks[i - 1] == "zshow" and toks[i].isdecimal()]
+    return bool(at) and any(i in at for i, fam in table.find(toks) if fam == _MEDIUM)
 
 
 def _first_season(toks: list[str]) -> list[str]:
