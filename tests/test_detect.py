@@ -544,6 +544,16 @@ def test_exclude_hides_a_look_alike() -> None:
     ("The Lantern Keepers", "Netflix renueva The Lantern Keepers: The Challenge para una temporada 3", False),
     ("The Lantern Keepers", "Netflix renews The Lantern Keepers for season 3", True),
     ("The Lantern Keepers", "Netflix renews The Lantern Keepers: Official for season 3", True),
+    # a verb that brings a season back, and the words in lower case around it, end the subject too
+    ("The Lantern Keepers", "The Lantern Keepers: The Challenge returns for season 3", False),
+    ("The Lantern Keepers", "The Lantern Keepers: The Challenge is coming back for season 3", False),
+    ("The Lantern Keepers", "The Lantern Keepers: The Challenge will return for a third season", False),
+    ("The Lantern Keepers", "The Lantern Keepers is coming back for season 3", True),
+    ("The Lantern Keepers", "Moonfall Academy is coming back for season 3, as The Lantern Keepers fans wait", False),
+    # "season 3 of" a title with a subtitle is the spin-off's; a label after the name is no subtitle
+    ("The Lantern Keepers", "Netflix orders third season of The Lantern Keepers: The Challenge", False),
+    ("The Lantern Keepers", "Season 3 of The Lantern Keepers: The Challenge confirmed", False),
+    ("The Lantern Keepers", "Season 3 of The Lantern Keepers: first teaser released", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb
     ("The Glass Game", "The Glass Game renewed for season 3", True),
     ("The Glass Game", "The Glass Game officially renewed for season 3", True),

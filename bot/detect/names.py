@@ -301,18 +301,35 @@ def _owner(text: str, *, may_open: bool = False) -> str:
     return " ".join(reversed(run))
 
 
-def _renewed(text: str, named: Callable[[str], bool]) -> str | None:
-    """The text before a renewal verb it ends with, and the cue words beside it ("<title> renewed",
-    "<title> officially renewed"), or None if it ends with none. Where the text before a word ends with
-    one of the watch's names (`named`), that word is the title's ("Squid Game renewed": "Game" is no
-    cue there)."""
+_ORDERED: Final = frozenset(("renew", "return"))
+"""The families of a verb that orders or brings back a season for its subject ("renewed for", "returns for")."""
+
+
+def _renewed(text: str, named: Callable[[str], bool], joint: str = "") -> str | None:
+    """The text before a renewal or return verb it ends with, and the cue words beside it ("<title>
+    renewed", "<title> officially renewed"), or before the words in lower case that end it and hold
+    such a verb ("<title> is coming back", "<title> will return"); None if it ends with none. `joint`:
+    the word that follows the text ("for": "returns for"). Where the text before a word ends with one
+    of the watch's names (`named`), that word is the title's ("Squid Game renewed": "Game" is no cue
+    there)."""
     words = text.split()
     k = len(words)
     while k and _tells(words[k - 1]) and not named(" ".join(words[:k])):
         k -= 1
-    if k in (0, len(words)) or "renew" not in _families(" ".join(words[k:])):
+    if k == len(words):
+        k = _lower_tail(words)
+    if k in (0, len(words)) or _ORDERED.isdisjoint(_families(" ".join(words[k:]) + joint)):
         return None
     return " ".join(words[:k])
+
+
+def _lower_tail(words: list[str]) -> int:
+    """Where the words in lower case that end a text start, after a word with a capital ("<title>: The
+    Challenge is coming back"); the text's length when it ends with a capital or holds none."""
+    k = len(words)
+    while k and words[k - 1][:1].islower():
+        k -= 1
+    return k if k else len(words)
 
 
 def _ordered(text: str) -> str:
@@ -537,7 +554,8 @@ class Names:
                 if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
                     if self._ends_with_name(window[:ordered.start()]):
                         return False  # "renews <title> for season 2"
-                    if (subject := _renewed(window[:ordered.start()], self._ends_with_name)) is not None:
+                    joint = " " + ordered.group(0).split()[0]
+                    if (subject := _renewed(window[:ordered.start()], self._ends_with_name, joint)) is not None:
                         if self._ends_with_name(subject):
                             return False  # "<title> officially renewed for season 2"
                         if self._subtitle(subject, False):  # the verb ends the title, whatever the capitals
@@ -554,6 +572,9 @@ class Names:
                     clause = _CLAUSE_END.split(after, maxsplit=1)[0]
                     named = self.show.search(normalise(after))
                     if named is not None and named.start() <= len(normalise(clause)):
+                        if self._subtitled(after, named.end()):
+                            others += 1  # "season 2 of <title>: The Challenge": the spin-off's
+                            continue
                         return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>", "of Dr. <title>")
                     title = _owner_after(clause)
                 if not _a_title(title):
@@ -615,6 +636,24 @@ class Names:
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
         return _a_title(" ".join(bare[1:])) and not _tells(sub)
+
+    def _subtitled(self, text: str, end: int) -> bool:
+        """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
+        followed by a subtitle ("<title>: The Challenge confirmed"): `_subtitle` of the name and the
+        run of capitalised words after its mark."""
+        if len(normalise(text)) != len(text):
+            return False  # positions of the normal form would not match
+        mark = _SUBTITLE_MARK.match(text, end)
+        if mark is None:
+            return False
+        run = []
+        for word in text[mark.end():].split():
+            if not (word[:1].isupper() or word in _SMALL_WORDS) or _tells(word):
+                break
+            run.append(word)
+            if word[-1] in ".!?,;:":
+                break
+        return bool(run) and self._subtitle(text[:mark.end()] + " ".join(run), False)
 
     def _ends_with_name(self, text: str) -> bool:
         """Whether a text as written ends with one of the watch's names (before a season written next)."""
