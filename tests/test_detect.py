@@ -549,7 +549,9 @@ def test_exclude_hides_a_look_alike() -> None:
     ("The Lantern Keepers", "The Lantern Keepers: The Challenge is coming back for season 3", False),
     ("The Lantern Keepers", "The Lantern Keepers: The Challenge will return for a third season", False),
     ("The Lantern Keepers", "The Lantern Keepers is coming back for season 3", True),
-    ("The Lantern Keepers", "Moonfall Academy is coming back for season 3, as The Lantern Keepers fans wait", False),
+    # people come back too ("<star> returns for season 3"): only a subtitle before such a verb is another title
+    ("The Lantern Keepers", "The Lantern Keepers star Jane Doe is coming back for season 3", True),
+    ("The Lantern Keepers", "The Lantern Keepers star Jane Doe returns for season 3", True),
     # "season 3 of" a title with a subtitle is the spin-off's; a label after the name is no subtitle
     ("The Lantern Keepers", "Netflix orders third season of The Lantern Keepers: The Challenge", False),
     ("The Lantern Keepers", "Season 3 of The Lantern Keepers: The Challenge confirmed", False),

@@ -301,35 +301,37 @@ def _owner(text: str, *, may_open: bool = False) -> str:
     return " ".join(reversed(run))
 
 
-_ORDERED: Final = frozenset(("renew", "return"))
-"""The families of a verb that orders or brings back a season for its subject ("renewed for", "returns for")."""
-
-
-def _renewed(text: str, named: Callable[[str], bool], joint: str = "") -> str | None:
-    """The text before a renewal or return verb it ends with, and the cue words beside it ("<title>
-    renewed", "<title> officially renewed"), or before the words in lower case that end it and hold
-    such a verb ("<title> is coming back", "<title> will return"); None if it ends with none. `joint`:
-    the word that follows the text ("for": "returns for"). Where the text before a word ends with one
-    of the watch's names (`named`), that word is the title's ("Squid Game renewed": "Game" is no cue
-    there)."""
+def _renewed(text: str, named: Callable[[str], bool]) -> str | None:
+    """The text before a renewal verb it ends with, and the cue words beside it ("<title> renewed",
+    "<title> officially renewed"), or None if it ends with none. Where the text before a word ends with
+    one of the watch's names (`named`), that word is the title's ("Squid Game renewed": "Game" is no
+    cue there)."""
     words = text.split()
     k = len(words)
     while k and _tells(words[k - 1]) and not named(" ".join(words[:k])):
         k -= 1
-    if k == len(words):
-        k = _lower_tail(words)
-    if k in (0, len(words)) or _ORDERED.isdisjoint(_families(" ".join(words[k:]) + joint)):
+    if k in (0, len(words)) or "renew" not in _families(" ".join(words[k:])):
         return None
     return " ".join(words[:k])
 
 
-def _lower_tail(words: list[str]) -> int:
-    """Where the words in lower case that end a text start, after a word with a capital ("<title>: The
-    Challenge is coming back"); the text's length when it ends with a capital or holds none."""
+_BACK: Final = frozenset(("renew", "return"))
+"""The families of a verb that orders a season or brings it back for its subject ("is coming back for",
+"returns for")."""
+
+
+def _brought_back(text: str, joint: str) -> str:
+    """The text before the words in lower case that end it when they hold a verb that brings a season
+    back ("<title>: The Challenge is coming back", "... will return"; `joint` is the word after the
+    text: "returns for"), else "". People come back too ("<actor> is coming back for season 3"): the
+    subject is only read for a subtitle."""
+    words = text.split()
     k = len(words)
     while k and words[k - 1][:1].islower():
         k -= 1
-    return k if k else len(words)
+    if k in (0, len(words)) or _BACK.isdisjoint(_families(" ".join(words[k:]) + joint)):
+        return ""
+    return " ".join(words[:k])
 
 
 def _ordered(text: str) -> str:
@@ -554,16 +556,16 @@ class Names:
                 if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
                     if self._ends_with_name(window[:ordered.start()]):
                         return False  # "renews <title> for season 2"
-                    joint = " " + ordered.group(0).split()[0]
-                    if (subject := _renewed(window[:ordered.start()], self._ends_with_name, joint)) is not None:
+                    if (subject := _renewed(window[:ordered.start()], self._ends_with_name)) is not None:
                         if self._ends_with_name(subject):
                             return False  # "<title> officially renewed for season 2"
                         if self._subtitle(subject, False):  # the verb ends the title, whatever the capitals
                             others += 1  # "<title>: The Challenge renewed for season 2": the spin-off's
                             continue
                         title = _owner(subject, may_open=True)  # "<another title> renewed for season 2"
-                    elif self._subtitle(window[:ordered.start()], False):
-                        others += 1  # "renews <title>: The Challenge for season 2": the spin-off's
+                    elif self._subtitle(window[:ordered.start()], False) or self._subtitle(
+                            _brought_back(window[:ordered.start()], " " + ordered.group(0).split()[0]), False):
+                        others += 1  # "renews <title>: The Challenge for", "<title>: The Challenge returns for"
                         continue
                     else:
                         title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
