@@ -252,6 +252,10 @@ _QUOTED_SEASON: Final = re.compile(
 """A quoted title followed by a Korean, Japanese or Chinese season ("「<title>」シーズン2", "'<title>' 시즌2",
 as `text.fold` writes their marks): the press there quotes every title, so the season is that title's.
 Brackets hold labels ("【速報】", "[단독]"), not titles."""
+_CJK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?:더\s|ザ[・･·\s])")
+"""A subtitle that opens with the article of a Korean or Japanese title ("<title>: 더 챌린지", "<title>:
+ザ・チャレンジ"): inside the quotes of a title, another title built on the watch's, as a Latin one with
+"The" is."""
 _ORDINAL: Final = re.compile(seasons.ORDINAL)
 """An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
@@ -531,6 +535,10 @@ class Names:
                         or part[:quoted.start()].endswith(('"', "'", "》", "〉"))):
                     continue  # a word stressed, not a title: "「<title>」“最終”シーズン5"
                 if self.show.search(normalise(quoted["t"])):
+                    if (sub := _CJK_SUBTITLE.search(quoted["t"])) is not None and self._ends_with_name(
+                            quoted["t"][:sub.start()]):
+                        others += 1  # "「<title>: ザ・チャレンジ」シーズン2": a title built on the watch's
+                        continue
                     return False  # "「<title>」シーズン2": the watch's own
                 others += 1  # "「<another title>」シーズン2", the watch named elsewhere
             lower = part.lower()
