@@ -286,6 +286,10 @@ def test_a_betrayal_is_no_verb_that_tells() -> None:
     ("ahead of the ztseason premiere zshow cast reunite", "ztseason zshow cast reunite"),
     ("zshow renewed for zoseason ahead of the premiere of ztseason", "zshow renewed for zoseason zref"),
     ("zshow renovada por una zoseason antes del estreno de la ztseason", "zshow renovada por una zoseason zref"),
+    ("avant meme la diffusion de la ztseason de zshow zshow renouvelee pour une zoseason",
+     "zref de zshow zshow renouvelee pour une zoseason"),
+    ("antes incluso del estreno de la ztseason zshow renovada por una zoseason",
+     "zref zshow renovada por una zoseason"),
 ])
 def test_a_season_that_dates_the_news_is_read_as_a_time(text: str, read: str) -> None:
     """A season after "ahead of" (or before "앞두고") dates the news: with another season in the text it
@@ -293,6 +297,21 @@ def test_a_season_that_dates_the_news_is_read_as_a_time(text: str, read: str) ->
     from bot.detect.features import _references
 
     assert " ".join(_references(text.split())) == read
+
+
+@pytest.mark.parametrize(("text", "other"), [
+    ("zshow ztseason premiere date set , zoseason confirmed", False),  # news of both: not only the other's
+    ("zshow ztseason trailer as netflix renews it for zoseason", False),
+    ("netflix renews zshow for zoseason as ztseason ends", True),  # every kind cue is the other's
+    ("zshow zoseason confirmed", True),
+])
+def test_the_news_is_another_season_s_only_when_no_kind_is_told_of_the_watched_one(text: str, other: bool) -> None:
+    from bot.detect.cues import load
+    from bot.detect.features import _cues
+
+    feats: dict[str, float] = {}
+    _cues(text.split(), "t", load(), feats)
+    assert ("k:os_nearest:t" in feats) is other
 
 
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:

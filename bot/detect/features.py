@@ -132,13 +132,13 @@ _BEFORE: Final = frozenset(("before", "ahead", "prior", "antes", "avant", "prima
 `_BETWEEN`)."""
 _ITS_START: Final = frozenset(("premiere", "premieres", "premiered", "debut", "debuts", "debuted", "release",
                                "released", "launch", "airs", "aired", "even", "s", "has", "had", "estreno",
-                               "estreia", "sortie", "debutto", "uscita", "start", "tayang"))
+                               "estreia", "sortie", "diffusion", "debutto", "uscita", "start", "tayang"))
 """Words after a season that dates the news that tell its start ("before season 2 even premiered"): they
 are the date's, not the news's."""
 _BETWEEN: Final = _ITS_START | _OF | {"zshow", "the", "a", "la", "el", "le", "l", "o", "die", "das", "dem", "il",
-                                      "lo"}
-"""What may come between "before" and the season it dates, articles too ("ahead of the premiere of
-<title> season 2")."""
+                                      "lo", "meme", "incluso"}
+"""What may come between "before" and the season it dates, articles and "even" too ("ahead of the premiere of
+<title> season 2", "avant même la diffusion de la saison 2", "antes incluso del estreno de la temporada 2")."""
 _BEFORE_CJK: Final = ("앞두고", "앞둔", "前に")
 """Korean and Japanese words after a season (and its premiere) that make it a time ("시즌2 공개를
 앞두고", "シーズン2公開を前に")."""
@@ -241,6 +241,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
                 negations.append(i)
                 if fam != "yet" and len(toks[i]) <= _NEGATION_WORD and has_cjk(toks[i]):
                     after.add(i)
+    os_near = ts_near = False  # a kind cue nearest another season, one nearest the watched one
     for i, fam in hits:
         if fam in _NO_FEATURE or (fam == "question" and i in answered):
             continue
@@ -250,8 +251,13 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
         feats[f"c:{fam}:{zone}"] = 1.0
         if anchors and (a := bisect_left(anchors, i - NEAR)) < len(anchors) and anchors[a] <= i + NEAR:
             feats[f"c:{fam}:{zone}near"] = 1.0  # the first anchor from NEAR tokens before the cue on is near
-        if seasons_at and fam in _KIND_FAMS and toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
-            feats[f"k:os_nearest:{zone}"] = 1.0  # the news is another season's: "ahead of S2, S3 is renewed"
+        if seasons_at and fam in _KIND_FAMS:
+            if toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
+                os_near = True
+            else:
+                ts_near = True
+    if os_near and not ts_near:  # the news is another season's: "ahead of S2, S3 is renewed"; not when a
+        feats[f"k:os_nearest:{zone}"] = 1.0  # kind is also told of the watched one: "S3 dated, S4 confirmed"
     offshoot = bool(offshoots or media) and _offshoot(toks, offshoots, media)
     marks = [i for i, tok in enumerate(toks) if tok == "?" and not _exclaims(toks, i)] if "?" in toks else []
     doubted = {i for i, fam in hits if fam in _DOUBT_PHRASES and not has_cjk(toks[i])}
