@@ -314,6 +314,19 @@ def test_the_news_is_another_season_s_only_when_no_kind_is_told_of_the_watched_o
     assert ("k:os_nearest:t" in feats) is other
 
 
+@pytest.mark.parametrize(("head", "written_with"), [
+    ("zshow ztseason trailer", True), ("zshow : ztseason trailer", True),
+    ("trailer de la ztseason de zshow", True), ("trailer for ztseason of the zshow", True),
+    ("ztseason de la serie zshow", False), ("zshow fans wait for ztseason", False),
+])
+def test_the_season_is_written_with_the_name_after_it_or_before_it_with_of(head: str, written_with: bool) -> None:
+    from bot.detect.features import _structure
+
+    feats: dict[str, float] = {}
+    _structure(head.split(), [], feats)
+    assert ("x:ts_adj" in feats) is written_with
+
+
 def test_cues_are_found_inside_a_run_of_thai_letters() -> None:
     from bot.detect.cues import load
     from bot.detect.text import tokens

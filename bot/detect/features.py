@@ -375,9 +375,12 @@ def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> Non
 
 
 def _after_show(head: list[str], season: str) -> bool:
-    """Whether a season placeholder comes one or two words after the show's ("zshow ztseason",
-    "zshow : ztseason")."""
-    return any(a == "zshow" and season in head[i + 1:i + 3] for i, a in enumerate(head))
+    """Whether a season placeholder is written with the show's name: one or two words after it ("zshow
+    ztseason", "zshow : ztseason"), or before it with "of" ("ztseason of zshow", "la ztseason de la
+    zshow": the Romance languages' order, "la temporada 3 de <title>")."""
+    return any((a == "zshow" and season in head[i + 1:i + 3])
+               or (a == season and i + 1 < len(head) and head[i + 1] in _OF and "zshow" in head[i + 2:i + 4])
+               for i, a in enumerate(head))
 
 
 _YEAR_AFTER: Final = re.compile(r"zshow\s*\(\s*zyear\s*\)")
