@@ -365,8 +365,8 @@ def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> Non
         "show_first": bool(head) and head[0] == "zshow",
         "q_end": bool(head) and head[-1] == "?", "q_any": "?" in in_head,
         "no_summary": not body, "excl": "zexcl" in both,
-        "ts_adj": "zshow" in in_head and "ztseason" in in_head and _after_show(head, "ztseason"),
-        "os_adj": "zshow" in in_head and "zoseason" in in_head and _after_show(head, "zoseason"),
+        "ts_adj": "zshow" in in_head and "ztseason" in in_head and _with_show(head, "ztseason"),
+        "os_adj": "zshow" in in_head and "zoseason" in in_head and _with_show(head, "zoseason"),
         "long_t": len(head) > 16,
     }
     for name, on in marks.items():
@@ -374,7 +374,7 @@ def _structure(head: list[str], body: list[str], feats: dict[str, float]) -> Non
             feats["x:" + name] = 1.0
 
 
-def _after_show(head: list[str], season: str) -> bool:
+def _with_show(head: list[str], season: str) -> bool:
     """Whether a season placeholder is written with the show's name: one or two words after it ("zshow
     ztseason", "zshow : ztseason"), or before it with "of" ("ztseason of zshow", "la ztseason de la
     zshow": the Romance languages' order, "la temporada 3 de <title>")."""
@@ -447,8 +447,8 @@ def _sequel_medium(toks: list[str], table: CueTable) -> bool:
     """Whether a number right after the show's name is followed by another medium's word ("<title> 4
     game trailer", "<title> 2 videojuego"): the number is that game's or film's, not a season, and the
     headline is that sequel's news. Not a season word before the medium ("<title> season 2 game-changer")."""
-    at = [i + 1 for i in range(1, len(toks)) if toks[i - 1] == "zshow" and toks[i].isdecimal()]
-    return bool(at) and any(i in at for i, fam in table.find(toks) if fam == _MEDIUM)
+    after_number = [i + 1 for i in range(1, len(toks)) if toks[i - 1] == "zshow" and toks[i].isdecimal()]
+    return bool(after_number) and any(i in after_number for i, fam in table.find(toks) if fam == _MEDIUM)
 
 
 def _first_season(toks: list[str]) -> list[str]:
