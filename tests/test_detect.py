@@ -1103,6 +1103,11 @@ def test_a_name_s_own_end_marks_and_an_address_s_dashes_are_read() -> None:
     (Watch(id="h", title="Harbor & Lights", season=2), "Harbor + Lights season 2 renewed", True),
     (Watch(id="h", title="Harbor and Lights", season=2), "Harbor & Lights season 2 renewed", True),
     (Watch(id="h", title="Harbor and Lights", season=2), "Harbor Lights season 2 renewed", False),
+    # so do "×" and "x" between words ("SPY×FAMILY", "Spy x Family")
+    (Watch(id="h", title="Harbor x Lights", season=2), "HARBOR×LIGHTS season 2 renewed", True),
+    (Watch(id="h", title="Harbor×Lights", season=2), "Harbor x Lights season 2 renewed", True),
+    (Watch(id="h", title="Harbor x Lights", season=2), "harbor-x-lights-season-2-renewed", True),
+    (Watch(id="h", title="Harbor x Lights", season=2), "Harbor Lights season 2 renewed", False),
     # in lower case amid capitals, "harbor and lights" is words, as "harbor & lights" is
     (Watch(id="h", title="Harbor & Lights", season=2), "Sea Days season 2 trailer promises harbor and lights", False),
     (Watch(id="sz", title="ẞtraße", season=2), "sstrasse season 2 renewed", True),  # "ß" first: a pattern still

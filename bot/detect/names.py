@@ -46,7 +46,8 @@ def has_word(name: str) -> bool:
 def name_pattern(name: str) -> str:
     """A regular expression for one name and its spelling variants (normalised text): between its words,
     any run of spaces, dashes, dots, colons, apostrophes, ampersands, or the marks the name itself
-    holds ("C++ (2024)"); "ß" may be written "ss"."""
+    holds ("C++ (2024)"); "ß" may be written "ss"; "&", "+" and "and" stand for each other, and so do "×"
+    and "x" between words ("SPY×FAMILY", "Spy x Family")."""
     norm = normalise(name)
     if has_cjk(norm):
         out: list[str] = []
@@ -64,13 +65,15 @@ def name_pattern(name: str) -> str:
     own = "".join(sorted({c for c in norm if not c.isalnum() and not c.isspace()} - set(_SEPARATORS)))
     separator = f"[\\s{re.escape(_SEPARATORS + own)}]*"
     joined = f"{separator}(?:(?:and|\\+){separator})?"  # "Love, Death & Robots" is also "Love Death and Robots"
+    crossed = f"{separator}(?:x{separator})?"  # "SPY×FAMILY" is also "Spy x Family"
     parts: list[str] = []
     for k, m in enumerate(spans):
         word = m.group(0)
         if k:
             gap = norm[spans[k - 1].end():m.start()]
-            parts.append(joined if "&" in gap or "+" in gap else separator)
-        parts.append("(?:and|&|\\+)" if word == "and" and 0 < k < len(spans) - 1 else
+            parts.append(joined if "&" in gap or "+" in gap else crossed if "×" in gap else separator)
+        inner = 0 < k < len(spans) - 1
+        parts.append("(?:and|&|\\+)" if word == "and" and inner else "(?:x|×)" if word == "x" and inner else
                      re.escape(word).replace("ß", "(?:ß|ss)"))
     tail = "".join(sorted(set(norm[spans[-1].end():]) - {" "})) if spans else ""
     if tail:  # the marks a name ends with ("What If...?", "D.P."), written or not
