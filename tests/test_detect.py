@@ -472,6 +472,8 @@ def test_what_a_headline_reads_as_in_context(title: str, family: str, present: b
     ("'랜턴 키퍼스' 시즌3 제작 확정 아니다…넷플릭스 \"결정된 바 없어\"", True, {"renew"}),
     ("「ランタン・キーパーズ」シーズン3 配信日 未定", True, {"date"}),
     ("'랜턴 키퍼스' 시즌3 아직 확정 안 돼", True, {"renew"}),
+    ("'랜턴 키퍼스' 시즌3 제작 확정 아냐", True, {"renew"}),  # the headlines' short forms
+    ("'랜턴 키퍼스' 시즌3 확정 아님", True, {"renew"}),
     ("'랜턴 키퍼스' 시즌3 제작 확정", False, set()),
     ("「ランタン・キーパーズ」シーズン3予告編解禁!鳥肌が止まらない", False, set()),  # an adjective's negation
     ("「ランタン・キーパーズ」シーズン3予告編 見逃せない", False, set()),
