@@ -274,8 +274,9 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     return found, frozenset(denied - told), offshoot
 
 
-_DOUBT_PHRASES: Final = frozenset(("spec", "explain", "review", "fan"))
-"""Doubts whose phrase may open with a kind cue ("renewal status", "filming locations", "trailer falso"):
+_DOUBT_PHRASES: Final = frozenset(("spec", "explain", "review", "fan", "after"))
+"""Doubts whose phrase may open with a kind cue ("renewal status", "filming locations", "trailer falso",
+"premieres today": the premiere day, after the date was told):
 the cue is that phrase's, so the headline does not tell it (the table holds no single word of a kind
 and of a doubt, so a Latin word where both stand opens such a phrase)."""
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
