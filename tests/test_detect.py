@@ -590,6 +590,10 @@ def test_exclude_hides_a_look_alike() -> None:
     ("The Lantern Keepers", "Netflix orders third season of The Lantern Keepers: The Challenge", False),
     ("The Lantern Keepers", "Season 3 of The Lantern Keepers: The Challenge confirmed", False),
     ("The Lantern Keepers", "Season 3 of The Lantern Keepers: first teaser released", True),
+    # "of" tells whose season it is in Title Case too, where capitals tell nothing else
+    ("Tempest", "Why Tempest Fans Should Watch Season 3 Of Moonfall Academy", False),
+    ("Tempest", "First Look At Season 3 Of Tempest", True),
+    ("Tempest", "Tempest: First Look At Season 3 Of Netflix's Hit Show", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb
     ("The Glass Game", "The Glass Game renewed for season 3", True),
     ("The Glass Game", "The Glass Game officially renewed for season 3", True),

@@ -590,6 +590,9 @@ class Names:
                             continue
                         return False  # "season 2 of <modifiers> <title>" ("of the prequel <title>", "of Dr. <title>")
                     title = _owner_after(clause)
+                    if _a_title(title) and not title.split()[0].lower().endswith(("'s", "’s")):
+                        others += 1  # "season 2 of <another title>", in Title Case too: "of" tells whose
+                        continue
                 if not _a_title(title):
                     continue  # no title beside this mention ("the new season 2", "Netflix season 2")
                 if title_case:
