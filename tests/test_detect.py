@@ -594,6 +594,10 @@ def test_exclude_hides_a_look_alike() -> None:
     ("Tempest", "Why Tempest Fans Should Watch Season 3 Of Moonfall Academy", False),
     ("Tempest", "First Look At Season 3 Of Tempest", True),
     ("Tempest", "Tempest: First Look At Season 3 Of Netflix's Hit Show", True),
+    # so does a news noun between the season and "for" or "of": "the season 3 trailer for <title>"
+    ("Tempest", "Tempest fans cheer the season 3 trailer for Moonfall Academy", False),
+    ("Tempest", "Netflix reveals the season 3 release date for Tempest", True),
+    ("Tempest", "Watch the official season 3 trailer for Netflix's Tempest", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb
     ("The Glass Game", "The Glass Game renewed for season 3", True),
     ("The Glass Game", "The Glass Game officially renewed for season 3", True),

@@ -243,6 +243,10 @@ def _season_numbers(lower: str) -> Iterator[re.Match[str]]:
 
 
 _OF: Final = re.compile(r"\s(?:of|de|di|da|do|du|von|dari|ng)\s")
+_NOUN_OF: Final = re.compile(r"\s(?:official\s|first\s|new\s|final\s)?(?:trailer|teaser|release\sdate|premiere\sdate|"
+                             r"first\slook|poster)\s(?:for|of)\s")
+"""A season's news noun and "for" or "of" after it, as English writes them before the title whose season it
+is ("the season 3 trailer for <title>", "season 3 release date of <title>")."""
 _FOR: Final = re.compile(r"\s(?:for|pour|para|per|für)(?:\s(?:a|an|its|their|une|una|uma|eine))?\s*$", re.IGNORECASE)
 """What joins a title to the season ordered for it ("renews <title> for season 3", "for a third
 season", "renueva <title> para una segunda temporada"), in any case ("Renewed For Season 3")."""
@@ -580,7 +584,8 @@ class Names:
                         continue
                     else:
                         title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
-                if not _a_title(title) and (of := _OF.match(lower, number.end())) is not None:
+                of = _OF.match(lower, number.end()) or _NOUN_OF.match(lower, number.end())
+                if not _a_title(title) and of is not None:
                     after = part[of.end():of.end() + 120]
                     clause = _CLAUSE_END.split(after, maxsplit=1)[0]
                     named = self.show.search(normalise(after))
