@@ -218,8 +218,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     """The cue families of a token list, with their features added; and the kind families it only denies
     or asks about (a negation one to three words before each of their cues: "has yet to renew", "no
     trailer"; a question mark right after: "renewed?", see `_ASKS`; a doubt's phrase that opens with
-    one: "renewal status"); and whether it is a spin-off's
-    news (`_offshoot`)."""
+    one: "renewal status", "premieres today"); and whether it is a spin-off's news (`_offshoot`)."""
     anchors = list(compress(range(len(toks)), map(_ANCHORS.__contains__, toks)))
     found: set[str] = set()
     seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
@@ -275,10 +274,10 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
 
 
 _DOUBT_PHRASES: Final = frozenset(("spec", "explain", "review", "fan", "after"))
-"""Doubts whose phrase may open with a kind cue ("renewal status", "filming locations", "trailer falso",
-"premieres today": the premiere day, after the date was told):
-the cue is that phrase's, so the headline does not tell it (the table holds no single word of a kind
-and of a doubt, so a Latin word where both stand opens such a phrase)."""
+"""Doubts whose phrase may open with a kind cue ("renewal status", "filming locations", "trailer falso";
+"premieres today", the premiere day, after the date was told): the cue is that phrase's, so the headline
+does not tell it (the table holds no single word of a kind and of a doubt, so a Latin word where both
+stand opens such a phrase)."""
 _NEGATIONS: Final = frozenset(("neg", "yet", "without"))
 _GATHERED: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, *_NEGATIONS))
 """The families whose places `_cues` gathers before it reads the others: an answer, a spin-off or

@@ -584,8 +584,8 @@ class Names:
                         continue
                     else:
                         title = _ordered(window[:ordered.start()])  # "renews <another title> for season 2"
-                of = _OF.match(lower, number.end()) or _NOUN_OF.match(lower, number.end())
-                if not _a_title(title) and of is not None:
+                if not _a_title(title) and (
+                        of := _OF.match(lower, number.end()) or _NOUN_OF.match(lower, number.end())) is not None:
                     after = part[of.end():of.end() + 120]
                     clause = _CLAUSE_END.split(after, maxsplit=1)[0]
                     named = self.show.search(normalise(after))
@@ -661,20 +661,16 @@ class Names:
     def _subtitled(self, text: str, end: int) -> bool:
         """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
         followed by a subtitle ("<title>: The Challenge confirmed"): `_subtitle` of the name and the
-        run of capitalised words after its mark."""
+        title that starts after its mark, up to a word that tells ("The Challenge Confirmed")."""
         if len(normalise(text)) != len(text):
             return False  # positions of the normal form would not match
         mark = _SUBTITLE_MARK.match(text, end)
         if mark is None:
             return False
-        run = []
-        for word in text[mark.end():].split():
-            if not (word[:1].isupper() or word in _SMALL_WORDS) or _tells(word):
-                break
-            run.append(word)
-            if word[-1] in ".!?,;:":
-                break
-        return bool(run) and self._subtitle(text[:mark.end()] + " ".join(run), False)
+        words = text[mark.end():].split()
+        told = next((k for k, word in enumerate(words) if _tells(word)), len(words))
+        sub = _owner_after(" ".join(words[:told]))
+        return bool(sub) and self._subtitle(text[:mark.end()] + sub, False)
 
     def _ends_with_name(self, text: str) -> bool:
         """Whether a text as written ends with one of the watch's names (before a season written next)."""
