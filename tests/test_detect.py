@@ -612,6 +612,24 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(name: str, title: s
     assert (Detector([watch]).classify(Item(title=title)).watch == "w") is named
 
 
+@pytest.mark.parametrize(("title", "named"), [
+    # German capitalises its nouns: a headline that writes "Staffel" is no Title Case, and a subtitle
+    # after the name needs no mark before the season there
+    ("The Lantern Keepers: Die Challenge Staffel 3 bestätigt", False),
+    ("The Lantern Keepers: The Challenge Staffel 3: Trailer", False),
+    ("The Lantern Keepers: Die neue Staffel 3 startet im März", True),
+    ("The Lantern Keepers Staffel 3: Die Dreharbeiten haben begonnen", True),
+    ("The Lantern Keepers: Die Stars der Staffel 3", True),
+    # words that name another work may stand in a subtitle: they tell that it is one
+    ("The Lantern Keepers: Das Musical Staffel 3 angekündigt", False),
+    ("The Lantern Keepers: The Musical season 3 trailer", False),
+    ("The Lantern Keepers: The Official Trailer for season 3", True),
+])
+def test_a_subtitle_in_german_or_naming_another_work_is_another_title(title: str, named: bool) -> None:
+    watch = Watch(id="w", title="The Lantern Keepers", season=3)
+    assert (Detector([watch]).classify(Item(title=title)).watch == "w") is named
+
+
 def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     """What a report is when it cannot be its kind (a renewal after the renewal): the next-scoring kind
     it tells of, or none at all (then it is the renewal told again)."""

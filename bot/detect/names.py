@@ -400,6 +400,11 @@ def _families(words: str) -> set[str]:
     return {fam for _, fam in cues.load().find(tokens(normalise(words)))}
 
 
+_OTHER_WORKS: Final = frozenset(("spinoff", "offshoot", "medium", "game", "film"))
+"""Families of the words that name another work ("musical", "the movie", "prequel"): in a subtitle they
+tell that it is one ("<title>: Das Musical")."""
+
+
 def _tells(words: str) -> bool:
     """Whether words hold a cue of news or doubt (a verb, "trailer", "review"): a clause, not a title."""
     return bool(_families(words))
@@ -425,9 +430,17 @@ def _a_title(words: str) -> bool:
     return any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in words.split())
 
 
+_GERMAN_SEASON: Final = re.compile(r"\bStaffel")
+"""German's season word: German writes no Title Case, its capitals are its nouns' ("<title>: Die Challenge
+Staffel 3 bestätigt" capitalises nearly every word and is written in sentence case)."""
+
+
 def is_title_case(text: str) -> bool:
-    """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing)."""
+    """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing). A
+    German headline (one that writes "Staffel") is not: its capitals are its nouns'."""
     words = _LONG_WORD.findall(text)
+    if "Staffel" in text and _GERMAN_SEASON.search(text):
+        return False
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
@@ -636,7 +649,8 @@ class Names:
     def _subtitle(self, window: str, title_case: bool) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
         Challenge", before "season 2"): a title built on the watch's, opened by an article, its other
-        words capitalised, no label ("Official", "Final Chapter") and no cue of news. Capitalised words
+        words capitalised, no label ("Official", "Final Chapter") and no cue of news (words that name
+        another work may stand: "<title>: Das Musical"). Capitalised words
         without an article are as often a character or an actor ("<title>: Front Man Season 3 First
         Look"): those stay the watch's (`exclude:` lists a known spin-off). In a Title Case headline every
         word has capitals ("<title>: The Epic Season 2 Trailer"): there a subtitle needs a mark before the
@@ -656,7 +670,7 @@ class Names:
             return False  # "<title>: The Second Half of Season 2" is the season's
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
-        return _a_title(" ".join(bare[1:])) and not _tells(sub)
+        return _a_title(" ".join(bare[1:])) and _families(sub) <= _OTHER_WORKS
 
     def _subtitled(self, text: str, end: int) -> bool:
         """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
