@@ -255,7 +255,7 @@ _CLAUSE_END: Final = re.compile(r"[.!?;,]\s")
 de <title>")."""
 _QUOTED_SEASON: Final = re.compile(
     r"[\"'《〈](?P<t>[^\"'《》〈〉\n]{1,40})[\"'》〉]\s?"
-    r"(?:(?:シーズン|시즌)\s?(?P<n>\d{1,2})(?!\d)|第\s?(?P<k>\d{1,2})\s?(?:シーズン|期|季))")
+    r"(?:(?:シーズン|시즌)\s?(?P<n>\d{1,2})(?!\d)|第\s?(?:(?P<k>\d{1,2})|(?P<w>[一二三四五六七八九十]))\s?(?:シーズン|期|季))")
 """A quoted title followed by a Korean, Japanese or Chinese season ("「<title>」シーズン2", "'<title>' 시즌2",
 as `text.fold` writes their marks): the press there quotes every title, so the season is that title's.
 Brackets hold labels ("【速報】", "[단독]"), not titles."""
@@ -263,6 +263,9 @@ _CJK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?:더\s|ザ[・･·\s])")
 """A subtitle that opens with the article of a Korean or Japanese title ("<title>: 더 챌린지", "<title>:
 ザ・チャレンジ"): inside the quotes of a title, another title built on the watch's, as a Latin one with
 "The" is."""
+_BOOK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?!第|最[终終]|シーズン|시즌|season)\S")
+"""A subtitle inside Chinese title marks ("《<title>：真人挑战赛》第三季"): Chinese has no article, and
+the marks hold a title whole, so any subtitle but a season's makes another title."""
 _ORDINAL: Final = re.compile(seasons.ORDINAL)
 """An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
@@ -554,13 +557,16 @@ class Names:
         others = 0
         for part in raw:
             for quoted in _QUOTED_SEASON.finditer(part) if not part.isascii() else ():
-                if (int(quoted["n"] or quoted["k"]) != self.watch.season or _ORDINAL.fullmatch(normalise(quoted["t"]))
+                digits = quoted["n"] or quoted["k"]
+                value = int(digits) if digits else seasons.cardinal_value(quoted["w"])  # "第3季", "第三季"
+                if (value != self.watch.season or _ORDINAL.fullmatch(normalise(quoted["t"]))
                         or part[:quoted.start()].endswith(('"', "'", "》", "〉"))):
                     continue  # a word stressed, not a title: "「<title>」“最終”シーズン5"
                 if self.show.search(normalise(quoted["t"])):
-                    if (sub := _CJK_SUBTITLE.search(quoted["t"])) is not None and self._ends_with_name(
-                            quoted["t"][:sub.start()]):
-                        others += 1  # "「<title>: ザ・チャレンジ」シーズン2": a title built on the watch's
+                    sub = _CJK_SUBTITLE.search(quoted["t"]) or (
+                        _BOOK_SUBTITLE.search(quoted["t"]) if part[quoted.start()] == "《" else None)
+                    if sub is not None and self._ends_with_name(quoted["t"][:sub.start()]):
+                        others += 1  # "「<title>: ザ・チャレンジ」シーズン2", "《<title>：真人挑战赛》第二季"
                         continue
                     return False  # "「<title>」シーズン2": the watch's own
                 others += 1  # "「<another title>」シーズン2", the watch named elsewhere

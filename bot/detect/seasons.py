@@ -225,6 +225,11 @@ def ordinal_value(word: str) -> int:
     return _ORDINALS.get(word, 0)
 
 
+def cardinal_value(word: str) -> int:
+    """The number a cardinal word names ("three", "三" are 3), or 0."""
+    return _CARDINALS.get(word, 0)
+
+
 def number_value(token: str) -> int:
     """A bare season number written after a title ("<title> 2"), or 0."""
     if token.isdecimal() and len(token) <= 2:  # not isdigit: "❶" is a digit that int() cannot read
