@@ -220,6 +220,21 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     assert {family for _, family in load().find(tokens(normalise(text)))} == families
 
 
+@pytest.mark.parametrize(("text", "renewal"), [
+    ("Moonfall Academy season 3 lands on Netflix", False),  # when it arrives, not an order
+    ("Moonfall Academy season 3 lands in June", False),
+    ("Moonfall Academy lands a third season", True),
+    ("Moonfall Academy lands season 3 at Netflix", True),
+])
+def test_lands_is_a_renewal_only_before_a_season(text: str, renewal: bool) -> None:
+    import bot.detect.seasons as seasons
+    from bot.detect.cues import load
+    from bot.detect.text import tokens
+
+    families = {family for _, family in load().find(tokens(seasons.mask(normalise(text), 3)))}
+    assert ("renew" in families) is renewal
+
+
 @pytest.mark.parametrize("headline", [
     "Severance Staffel 2: Apple nennt Starttermin",
     "Der Starttermin für Severance Staffel 2 steht fest",
