@@ -385,9 +385,6 @@ _ARTICLES_CAPITAL: Final = frozenset(("The", "A", "An", "La", "El", "Le", "Les",
                                       "Il", "Lo"))
 """Articles as a title opens with them: what tells a spin-off's subtitle ("<title>: The Challenge")."""
 _MAX_SUBTITLE: Final = 4
-_SLUG_ARTICLES: Final = frozenset(a.lower() for a in _ARTICLES_CAPITAL) - {"a", "an"}
-"""The articles of `_ARTICLES_CAPITAL` in lower case, but "a" and "an", which open a description as
-often ("<title> a darker season 2")."""
 
 
 def _split_subtitle(window: str) -> tuple[str, str, str]:
@@ -584,9 +581,6 @@ class Names:
                         others += 1  # "Prime Video reveals The <title> season 2": another title's
                         continue
                     return False  # "<title> season 2", whatever the run of capitals ("Emily in Paris")
-                if part == lower and self._slug_subtitle(window):
-                    others += 1  # "squid game the challenge season 2", as an address writes it
-                    continue
                 if title_case is None:
                     title_case = is_title_case(part)
                 if self._subtitle(window, title_case):
@@ -603,8 +597,7 @@ class Names:
                             others += 1  # "<title>: The Challenge renewed for season 2": the spin-off's
                             continue
                         title = _owner(subject, may_open=True)  # "<another title> renewed for season 2"
-                    elif self._subtitle(window[:ordered.start()], False) or (
-                            part == lower and self._slug_subtitle(window[:ordered.start()])) or self._subtitle(
+                    elif self._subtitle(window[:ordered.start()], False) or self._subtitle(
                             _brought_back(window[:ordered.start()], " " + ordered.group(0).split()[0]), False):
                         others += 1  # "renews <title>: The Challenge for", "<title>: The Challenge returns for"
                         continue
@@ -684,19 +677,6 @@ class Names:
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
         return _a_title(" ".join(bare[1:])) and _families(sub) <= _OTHER_WORKS
-
-    def _slug_subtitle(self, window: str) -> bool:
-        """Whether a text without capitals (an address's words: "squid game the challenge", before
-        "season 2") ends with one of the watch's names, an article and one to three words that may be a
-        title's, as in `_subtitle`: that is how "<title>: The Challenge" is written in lower case. Not a
-        label ("<title> the series", "the final") nor a cue of news ("the trailer")."""
-        words = window.split()
-        for n in range(2, min(len(words), _MAX_SUBTITLE + 1)):
-            if words[-n] in _SLUG_ARTICLES and self._ends_with_name(" ".join(words[:-n])):
-                rest = words[-n + 1:]
-                return (all(w not in _SMALL_WORDS and normalise(w) not in _NOT_TITLES for w in rest)
-                        and _families(" ".join(rest)) <= _OTHER_WORKS)
-        return False
 
     def _subtitled(self, text: str, end: int) -> bool:
         """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
