@@ -639,6 +639,9 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(name: str, title: s
     ("The Lantern Keepers: Das Musical Staffel 3 angekündigt", False),
     ("The Lantern Keepers: The Musical season 3 trailer", False),
     ("The Lantern Keepers: The Official Trailer for season 3", True),
+    # without capitals, an adjective after "the" reads as a subtitle would: the season stays the watch's
+    ("the lantern keepers the long awaited season 3 trailer is here", True),
+    ("the lantern keepers the epic season 3 trailer", True),
 ])
 def test_a_subtitle_in_german_or_naming_another_work_is_another_title(title: str, named: bool) -> None:
     watch = Watch(id="w", title="The Lantern Keepers", season=3)
