@@ -656,11 +656,11 @@ class Names:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
         Challenge", before "season 2"): a title built on the watch's, opened by an article, its other
         words capitalised, no label ("Official", "Final Chapter") and no cue of news (words that name
-        another work may stand: "<title>: Das Musical"). Capitalised words
-        without an article are as often a character or an actor ("<title>: Front Man Season 3 First
-        Look"): those stay the watch's (`exclude:` lists a known spin-off). In a Title Case headline every
-        word has capitals ("<title>: The Epic Season 2 Trailer"): there a subtitle needs a mark before the
-        season too ("<title>: The Challenge – Season 2")."""
+        another work may stand: "<title>: Das Musical"). Capitalised words without an article are as
+        often a character or an actor ("<title>: Front Man Season 3 First Look"): those stay the watch's
+        (`exclude:` lists a known spin-off). In a Title Case headline every word has capitals ("<title>:
+        The Epic Season 2 Trailer"): there a subtitle needs a mark before the season too ("<title>: The
+        Challenge – Season 2")."""
         if title_case and not _MARK_BEFORE.search(window):
             return False
         head, mark, sub = _split_subtitle(window)
