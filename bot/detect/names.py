@@ -433,17 +433,9 @@ def _a_title(words: str) -> bool:
     return any(w[0].isupper() and normalise(w) not in _NOT_TITLES for w in words.split())
 
 
-_GERMAN_SEASON: Final = re.compile(r"\bStaffel")
-"""German's season word: German writes no Title Case, its capitals are its nouns' ("<title>: Die Challenge
-Staffel 3 bestätigt" capitalises nearly every word and is written in sentence case)."""
-
-
 def is_title_case(text: str) -> bool:
-    """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing). A
-    German headline (one that writes "Staffel") is not: its capitals are its nouns'."""
+    """Whether a text capitalises nearly every word (a Title Case headline: capitals tell nothing)."""
     words = _LONG_WORD.findall(text)
-    if "Staffel" in text and _GERMAN_SEASON.search(text):
-        return False
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
