@@ -647,6 +647,14 @@ def test_a_subtitle_naming_another_work_is_another_title(title: str, named: bool
     assert (Detector([watch]).classify(Item(title=title)).watch == "w") is named
 
 
+def test_a_quoted_title_that_is_one_of_the_watchs_names_is_its_own() -> None:
+    """A watch whose Chinese name has a subtitle ("港灯：迷雾之城"): in title marks that whole name is the
+    watch, though its short name ("港灯") is an alias too."""
+    watch = Watch(id="w", title="Harbor Lights: City of Fog", season=3, aliases=("港灯：迷雾之城", "港灯"))
+    assert Detector([watch]).classify(Item(title="《港灯：迷雾之城》第三季官宣")).alert
+    assert Detector([watch]).classify(Item(title="《港灯：真人秀》第三季官宣")).watch is None
+
+
 def test_the_next_kind_is_one_the_item_has_a_cue_of(detector: Detector) -> None:
     """What a report is when it cannot be its kind (a renewal after the renewal): the next-scoring kind
     it tells of, or none at all (then it is the renewal told again)."""

@@ -263,9 +263,9 @@ _CJK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?:더\s|ザ[・･·\s])")
 """A subtitle that opens with the article of a Korean or Japanese title ("<title>: 더 챌린지", "<title>:
 ザ・チャレンジ"): inside the quotes of a title, another title built on the watch's, as a Latin one with
 "The" is."""
-_BOOK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?!第|最[终終]|シーズン|시즌|season)\S")
-"""A subtitle inside Chinese title marks ("《<title>：真人挑战赛》第三季"): Chinese has no article, and
-the marks hold a title whole, so any subtitle but a season's makes another title."""
+_BOOK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*")
+"""A subtitle inside Chinese title marks ("《<title>：真人挑战赛》第三季"): Chinese has no article, so only
+its words tell another work (`_OTHER_WORKS`); the season's own subtitle ("最终季", "完结篇") does not."""
 _ORDINAL: Final = re.compile(seasons.ORDINAL)
 """An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
@@ -552,9 +552,7 @@ class Names:
                         or part[:quoted.start()].endswith(('"', "'", "》", "〉"))):
                     continue  # a word stressed, not a title: "「<title>」“最終”シーズン5"
                 if self.show.search(normalise(quoted["t"])):
-                    sub = _CJK_SUBTITLE.search(quoted["t"]) or (
-                        _BOOK_SUBTITLE.search(quoted["t"]) if part[quoted.start()] == "《" else None)
-                    if sub is not None and self._ends_with_name(quoted["t"][:sub.start()]):
+                    if self._built_on_name(quoted["t"], book=part[quoted.start()] == "《"):
                         others += 1  # "「<title>: ザ・チャレンジ」シーズン2", "《<title>：真人挑战赛》第二季"
                         continue
                     return False  # "「<title>」シーズン2": the watch's own
@@ -623,6 +621,18 @@ class Names:
         if not others:
             return False
         return sum(self._season_mentions(t) for t in text) <= others
+
+    def _built_on_name(self, title: str, *, book: bool) -> bool:
+        """Whether a quoted Korean, Japanese or Chinese title is another title built on one of the watch's
+        names: a subtitle after a colon that opens with "더" or "ザ" ("the": "<title>: 더 챌린지"), or, in
+        Chinese title marks (`book`), one that names another work ("<title>：真人挑战赛"). Not when the
+        whole title is one of the watch's names ("<title>：<its own subtitle>" listed in `aliases`)."""
+        sub = _CJK_SUBTITLE.search(title)
+        if sub is None and book and (sub := _BOOK_SUBTITLE.search(title)) is not None and not (
+                _families(title[sub.end():]) & _OTHER_WORKS):
+            return False
+        return (sub is not None and self._ends_with_name(title[:sub.start()]) and self.show is not None
+                and self.show.fullmatch(normalise(title).strip()) is None)
 
     def _article_added(self, window: str, part: str) -> bool:
         """Whether a text as written (a `window` of `part`) ends with "The <name>", for a watch none of
