@@ -225,6 +225,10 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     ("Moonfall Academy season 3 lands in June", False),
     ("Moonfall Academy lands a third season", True),
     ("Moonfall Academy lands season 3 at Netflix", True),
+    ("Moonfall Academy lands its third season", True),
+    ("Moonfall Academy lands a 10-episode third season", True),
+    ("Moonfall Academy has landed a third season", True),
+    ("Moonfall Academy lands big season 3 pickup", True),
 ])
 def test_lands_is_a_renewal_only_before_a_season(text: str, renewal: bool) -> None:
     import bot.detect.seasons as seasons
