@@ -235,7 +235,8 @@ def test_lands_is_a_renewal_only_before_a_season(text: str, renewal: bool) -> No
     from bot.detect.cues import load
     from bot.detect.text import tokens
 
-    families = {family for _, family in load().find(tokens(seasons.mask(normalise(text), 3)))}
+    masked = [("znum" if tok.isdecimal() else tok) for tok in tokens(seasons.mask(normalise(text), 3))]
+    families = {family for _, family in load().find(masked)}  # numbers reach the tables as "znum"
     assert ("renew" in families) is renewal
 
 
