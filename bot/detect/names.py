@@ -404,8 +404,9 @@ def _families(words: str) -> set[str]:
 
 
 _OTHER_WORKS: Final = frozenset(("spinoff", "offshoot", "medium", "game", "film"))
-"""Families of the words that name another work ("musical", "the movie", "prequel"): in a subtitle they
-tell that it is one ("<title>: Das Musical")."""
+"""Families of the words that name another work ("musical", "the movie", "video game"): in a subtitle they
+tell that it is one, whatever other cue its words hold ("<title>: The Video Game", whose "video" is a
+trailer word)."""
 
 
 def _tells(words: str) -> bool:
@@ -657,12 +658,12 @@ class Names:
     def _subtitle(self, window: str, title_case: bool) -> bool:
         """Whether a text as written ends with "<one of the watch's names>: <subtitle>" ("Squid Game: The
         Challenge", before "season 2"): a title built on the watch's, opened by an article, its other
-        words capitalised, no label ("Official", "Final Chapter") and no cue of news (words that name
-        another work may stand: "<title>: Das Musical"). Capitalised words without an article are as
-        often a character or an actor ("<title>: Front Man Season 3 First Look"): those stay the watch's
-        (`exclude:` lists a known spin-off). In a Title Case headline every word has capitals ("<title>:
-        The Epic Season 2 Trailer"): there a subtitle needs a mark before the season too ("<title>: The
-        Challenge – Season 2")."""
+        words capitalised, no label ("Official", "Final Chapter") and no cue of news, unless it names
+        another work ("<title>: The Musical", "<title>: The Video Game"). Capitalised words without an
+        article are as often a character or an actor ("<title>: Front Man Season 3 First Look"): those
+        stay the watch's (`exclude:` lists a known spin-off). In a Title Case headline every word has
+        capitals ("<title>: The Epic Season 2 Trailer"): there a subtitle needs a mark before the season
+        too ("<title>: The Challenge – Season 2")."""
         if title_case and not _MARK_BEFORE.search(window):
             return False
         head, mark, sub = _split_subtitle(window)
@@ -678,7 +679,8 @@ class Names:
             return False  # "<title>: The Second Half of Season 2" is the season's
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
-        return _a_title(" ".join(bare[1:])) and _families(sub) <= _OTHER_WORKS
+        families = _families(sub)
+        return _a_title(" ".join(bare[1:])) and (not families or not families.isdisjoint(_OTHER_WORKS))
 
     def _subtitled(self, text: str, end: int) -> bool:
         """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
