@@ -125,6 +125,9 @@ def test_names_and_seasons_are_masked(text: str, masked: str) -> None:
     # a Korean number word alone counts seasons ("over three seasons"); with 번째 it names one
     ("세 시즌에 걸쳐", 3, "세 시즌에 걸쳐"), ("아홉 시즌 동안", 9, "아홉 시즌 동안"),
     ("세번째 시즌", 3, "ztseason"), ("첫 시즌", 1, "ztseason"),
+    # the trade press joins an ordinal to its season word: "third-season renewal"; a count stays one
+    ("lands third-season renewal", 3, "lands ztseason renewal"), ("a fourth-season order", 3, "a zoseason order"),
+    ("a two-season arc", 2, "a two-season arc"),
 ])
 def test_seasons_in_every_form(text: str, target: int, masked: str) -> None:
     assert " ".join(mask(normalise(text), target).split()) == masked
@@ -616,6 +619,8 @@ def test_exclude_hides_a_look_alike() -> None:
     ("Tempest", "Tempest: First Look At Season 3 Of Netflix's Hit Show", True),
     # so does a news noun between the season and "for" or "of": "the season 3 trailer for <title>"
     ("Tempest", "Tempest fans cheer the season 3 trailer for Moonfall Academy", False),
+    ("Tempest", "Tempest fans cheer the Moonfall Academy third-season trailer", False),
+    ("Tempest", "Netflix gives Tempest a third-season order", True),
     ("Tempest", "Netflix reveals the season 3 release date for Tempest", True),
     ("Tempest", "Watch the official season 3 trailer for Netflix's Tempest", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb

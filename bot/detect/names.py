@@ -224,7 +224,7 @@ _NAME_AFTER_WORD: Final = re.compile(rf"\s?(?:'s|:)|{_A_SEASON}", re.IGNORECASE)
 _SEASON_WORDS: Final = "seasons?|series|saisons?|staffel|stagione|temporadas?|musim"
 _SEASON_NUMBER: Final = re.compile(
     rf"(?<![^\W_])(?:(?:{_SEASON_WORDS})[\s-]?(?P<n>\d{{1,2}})(?![^\W_])"
-    rf"|(?P<o>{seasons.ORDINAL})\s(?:{_SEASON_WORDS})(?![^\W_]))")
+    rf"|(?P<o>{seasons.ORDINAL})[\s-](?:{_SEASON_WORDS})(?![^\W_]))")
 """A season and its number ("season 3", "third season"), in lower-cased text, in the languages where a
 run of capitals beside it was checked to be a title (en, es, pt, fr, de, it, id); not every season word
 of `seasons.WORD`: in Vietnamese, say, a translated title is no run of capitals ("Cuoi cung cua Hoa Ky

@@ -139,7 +139,7 @@ _FORM_LIST: Final = (
     rf"(?:{_CJK_WORD})\s?(?P<n2>\d{{1,2}})(?!\d)",
     rf"{_B}(?P<n3>\d{{1,2}})(?:st|nd|rd|th|a|o|e|ème|eme|er|ª|º|°)?\.?\s?(?:{WORD}|{_CJK_WORD})",
     rf"{_B}(?:(?P<o1>{_ORD}){_KO_COUNT}|(?P<n7>\d{{1,2}})(?:st|nd|rd|th|a|o|e|eme|er|ª|º|°)?\.?(?=\s(?:{_AND})\s))"
-    rf"(?:\s?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
+    rf"(?:[\s-]?(?:번째\s?)?(?:(?:{WORD}){_E}|{_CJK_WORD})|{_TWO})",
     rf"{_B}(?:{WORD})\s(?:ke-?)?(?P<o2>{_ORD_AFTER}|{_CARD}){_E}(?!\s(?:{_COUNTED}){_E})",
     r"第\s?(?P<n4>\d{1,2})\s?(?:シーズン|期|季|シリーズ)",
     rf"{_B}{_FASL}\s(?P<o4>دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم|دهم){_E}",
