@@ -620,6 +620,10 @@ def test_exclude_hides_a_look_alike() -> None:
     # so does a news noun between the season and "for" or "of": "the season 3 trailer for <title>"
     ("Tempest", "Tempest fans cheer the season 3 trailer for Moonfall Academy", False),
     ("Tempest", "Tempest fans cheer the Moonfall Academy third-season trailer", False),
+    # a capitalised word of news before the season is no title (German nouns: "Starttermin", "Drehstart")
+    ("Nordlicht", "Nordlicht: ARD zeigt Starttermin Staffel 3", True),
+    ("Nordlicht", "Nordlicht: ARD bestätigt Drehstart Staffel 3", True),
+    ("Nordlicht", "Nordlicht-Fans warten, während ARD Moonfall Staffel 3 zeigt", False),
     ("Tempest", "Netflix gives Tempest a third-season order", True),
     ("Tempest", "Netflix reveals the season 3 release date for Tempest", True),
     ("Tempest", "Watch the official season 3 trailer for Netflix's Tempest", True),

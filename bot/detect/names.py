@@ -578,6 +578,8 @@ class Names:
                     others += 1  # "<title>: The Challenge season 2": a spin-off's season
                     continue
                 title = _owner(window)
+                if title and " " not in title and _tells(title):
+                    title = ""  # a capitalised word of news ("ARD zeigt Starttermin Staffel 2": German nouns)
                 if not _a_title(title) and (ordered := _FOR.search(window)) is not None:
                     if self._ends_with_name(window[:ordered.start()]):
                         return False  # "renews <title> for season 2"
