@@ -538,6 +538,7 @@ def test_a_kind_cue_that_a_negation_comes_just_before_is_denied(title: str, deni
     ("Will The Lantern Keepers season 3 happen?", True),
     ("will the lantern keepers season 3 happen", True),
     ("Will Poulter joins The Lantern Keepers season 3", False),  # a name, not a question
+    ("Will Los guardianes del farol return for season 3", True),  # the show after "Will": it asks
     ("Will Netflix renew The Lantern Keepers for season 3?", True),
     ("Will There Be A Lantern Keepers Season 3", True),  # Title Case: capitals tell no name
     ("Is it real? Netflix renews The Lantern Keepers for season 3", False),

@@ -394,7 +394,8 @@ def _year_in_name(text: str) -> str:
 
 def read(names: Names, table: CueTable, title: str, summary: str, *, name_first: bool = False) -> Reading | None:
     """The features of normalised headline and summary for one watch, or None if it is not named.
-    `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`).
+    `name_first`: the headline opens with a first name that is also an auxiliary (`opens_with_a_name`),
+    unless the watch's name is what follows it.
     A summary that only repeats the headline (a Google News item's) is no lede: read as none."""
     if summary == title:
         summary = ""
@@ -410,6 +411,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     head = _references(_may(numbered))
     body = _references(_may(_seasoned(tokens(body_text), target))) if body_text else []
     as_written = head
+    if name_first and head[1:2] == ["zshow"]:
+        name_first = False  # "Will <title> return for season 3": the show follows "Will", no person
     if target == 1:
         head, body = _first_season(head), _first_season(body)
     feats: dict[str, float] = {}
