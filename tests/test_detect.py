@@ -215,6 +215,9 @@ def test_every_korean_japanese_chinese_and_thai_phrase_is_found_whole() -> None:
 @pytest.mark.parametrize(("text", "families"), [
     ("la bande-annonce est là", {"trailer"}),  # not "annonce", a verb that tells
     ("la saison 3 est annoncée", {"announce"}),
+    # a first word of another kind is the phrase's too; a doubt's phrase keeps the kind it denies
+    ("it lands on friday", {"date"}), ("filming wrapped", {"wrap"}), ("les premières images", {"trailer"}),
+    ("renewal status", {"renew", "spec"}),
 ])
 def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[str]) -> None:
     from bot.detect.cues import load

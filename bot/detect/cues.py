@@ -19,6 +19,9 @@ _SPACE: Final = re.escape(" ")
 _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 """How German addresses and slugs write umlauts ("bestaetigt", "zurueck"); `normalise` drops the dots
 ("bestatigt"), so a phrase with them is read in both forms."""
+KINDS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
+"""The families that tell a kind of news."""
+_KIND_SET: Final = frozenset(KINDS)
 NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
 a trailer): the words of such a name are no cue, and the name itself is none."""
@@ -64,11 +67,15 @@ class CueTable:
     def find(self, toks: list[str]) -> list[tuple[int, str]]:
         """(token index, family) of every cue in a token list. A word that a longer phrase holds after
         its first word is read as that phrase only ("bande annonce" is a trailer, its "annonce" no verb
-        that tells; "release date" a date): its own cue, if it has one, is not counted."""
+        that tells; "release date" a date): its own cue, if it has one, is not counted; nor is the first
+        word's when both tell a kind and the kinds differ ("lands on" tells when, its "lands" no renewal;
+        "teaser trailer" is a trailer). A doubt's phrase keeps the kind word it opens with, which it
+        denies ("renewal status")."""
         hits: list[tuple[int, str]] = []
         names: list[tuple[int, int]] = []
         spans: list[tuple[int, int]] = []  # phrases of two words or more
         one: set[int] = set()  # the hits of one word
+        other_kind: set[int] = set()  # words a phrase of another kind starts with
         look, n = self._look, len(toks)
         endings = self._endings
         joined = " ".join(toks)
@@ -90,6 +97,7 @@ class CueTable:
             if cjk and has_cjk(tok):
                 continue
             fams, longer = entry or ((), False)
+            own = fams  # the word's own families, which a longer phrase of another kind replaces
             if fams:
                 one.update(range(len(hits), len(hits) + len(fams)))
                 hits.extend((i, f) for f in fams)
@@ -108,10 +116,15 @@ class CueTable:
                     hits.extend((i, f) for f in fams)
                     if NAME in fams:
                         names.append((i, k))
+                    elif (own and _KIND_SET.issuperset(own) and _KIND_SET.issuperset(fams)
+                          and not any(f in fams for f in own)):
+                        other_kind.add(i)  # "lands on" (a date): "lands" (a renewal) is none here
                     spans.append((i, k))
                 k += 1
-        if spans:  # a word inside a longer phrase is that phrase's: "annonce" of "bande annonce"
-            hits = [hit for h, hit in enumerate(hits) if h not in one or not any(a < hit[0] <= b for a, b in spans)]
+        if spans:  # a word inside a longer phrase is that phrase's: "annonce" of "bande annonce"; so is its
+            # first word when its own kind is another ("lands" of "lands on", "teaser" of "teaser trailer")
+            hits = [hit for h, hit in enumerate(hits)
+                    if h not in one or not (hit[0] in other_kind or any(a < hit[0] <= b for a, b in spans))]
         if names:  # rare: a name's words are no cue
             return [(i, f) for i, f in hits if not any(a <= i <= b for a, b in names)]
         return hits

@@ -15,7 +15,7 @@ from itertools import compress
 from typing import Final
 
 import bot.detect.seasons as seasons
-from bot.detect.cues import CueTable
+from bot.detect.cues import KINDS, CueTable
 from bot.detect.names import Names, is_title_case
 from bot.detect.text import has_cjk, tokens
 
@@ -324,7 +324,7 @@ confirmed?", "renewed for a fifth season?"), unless a question word, a colon or 
 ("renewed, but when?": the question is the date's)."""
 
 
-_KIND_FAMS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
+_KIND_FAMS: Final = KINDS
 _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qstart", "qmark", "fan", "fans",
                        "neg", "yet", "without", "image")
 """Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
