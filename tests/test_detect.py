@@ -656,6 +656,8 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(name: str, title: s
     ("The Lantern Keepers: Das Musical – Staffel 3 angekündigt", False),
     ("The Lantern Keepers: The Musical season 3 trailer", False),
     ("The Lantern Keepers: The Video Game season 3 trailer", False),  # its "video" is a trailer word too
+    ("The Lantern Keepers: The Animated Series season 3 trailer", False),
+    ("The Lantern Keepers: The Long Game – Season 3 Official Trailer", True),  # a title that holds "game"
     ("The Lantern Keepers: The Official Trailer for season 3", True),
     # without capitals, an adjective after "the" reads as a subtitle would: the season stays the watch's
     ("the lantern keepers the long awaited season 3 trailer is here", True),

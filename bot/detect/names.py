@@ -265,7 +265,7 @@ _CJK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*(?:더\s|ザ[・･·\s])")
 "The" is."""
 _BOOK_SUBTITLE: Final = re.compile(r"\s*[:：]\s*")
 """A subtitle inside Chinese title marks ("《<title>：真人挑战赛》第三季"): Chinese has no article, so only
-its words tell another work (`_OTHER_WORKS`); the season's own subtitle ("最终季", "完结篇") does not."""
+its words tell another work (`_a_work`); the season's own subtitle ("最终季", "完结篇", "危险游戏") does not."""
 _ORDINAL: Final = re.compile(seasons.ORDINAL)
 """An ordinal word ("最終", "마지막", "final"): quoted alone, it stresses the season, it is no title."""
 _WORD_SPAN: Final = re.compile(r"\S+")
@@ -404,9 +404,25 @@ def _families(words: str) -> set[str]:
 
 
 _OTHER_WORKS: Final = frozenset(("spinoff", "offshoot", "medium", "game", "film"))
-"""Families of the words that name another work ("musical", "the movie", "video game"): in a subtitle they
-tell that it is one, whatever other cue its words hold ("<title>: The Video Game", whose "video" is a
-trailer word)."""
+"""Families of the words that name another work ("musical", "the movie", "video game", "手游")."""
+_ARTICLE_WORDS: Final = frozenset(a.lower() for a in _ARTICLES_CAPITAL)
+
+
+def _a_work(words: str) -> bool:
+    """Whether words, an article aside, name another work and nothing else: a work's phrase ("The Video
+    Game", whose "video" is a trailer word too; "真人挑战赛", "手游"), or a work's words and labels ("Das
+    Musical", "The Animated Series"). Not a title that only holds such a word ("The Long Game", "危险游戏",
+    a dangerous game): a season's own subtitle may."""
+    table = cues.load()
+    toks = tokens(normalise(words))
+    if toks and toks[0] in _ARTICLE_WORDS:
+        toks = toks[1:]
+    if not toks:
+        return False
+    if not _OTHER_WORKS.isdisjoint(table.words.get(" ".join(toks)) or table.chars.get("".join(toks)) or ()):
+        return True
+    works = [not _OTHER_WORKS.isdisjoint(table.words.get(tok, ())) for tok in toks]
+    return any(works) and all(work or tok in _NOT_TITLES for work, tok in zip(works, toks, strict=True))
 
 
 def _tells(words: str) -> bool:
@@ -632,7 +648,7 @@ class Names:
         whole title is one of the watch's names ("<title>：<its own subtitle>" listed in `aliases`)."""
         sub = _CJK_SUBTITLE.search(title)
         if sub is None and book and (sub := _BOOK_SUBTITLE.search(title)) is not None and not (
-                _families(title[sub.end():]) & _OTHER_WORKS):
+                _a_work(title[sub.end():])):
             return False
         return (sub is not None and self._ends_with_name(title[:sub.start()]) and self.show is not None
                 and self.show.fullmatch(normalise(title).strip()) is None)
@@ -682,7 +698,7 @@ class Names:
         if any(b.lower().endswith(("'s", "s'")) for b in bare):
             return False  # a possessive: "<title>: The Captain's season 2" is the watch's
         families = _families(sub)
-        return _a_title(" ".join(bare[1:])) and (not families or not families.isdisjoint(_OTHER_WORKS))
+        return (_a_title(" ".join(bare[1:])) and not families) or _a_work(sub)
 
     def _subtitled(self, text: str, end: int) -> bool:
         """Whether the watch's name that ends at `end` of a text as written (found in its normal form) is
