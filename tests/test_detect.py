@@ -629,6 +629,10 @@ def test_exclude_hides_a_look_alike() -> None:
     ("Nordlicht", "Nordlicht: ARD bestätigt Drehstart Staffel 3", True),
     ("Nordlicht", "Nordlicht-Fans warten, während ARD Moonfall Staffel 3 zeigt", False),
     ("Tempest", "Netflix gives Tempest a third-season order", True),
+    # a person joins a show for its season: the show after "joins" is the season's
+    ("Tempest", "Tempest star joins Moonfall Academy for season 3 arc", False),
+    ("Tempest", "Jane Doe joins Tempest for season 3", True),
+    ("Tempest", "Netflix casts Jane Doe for season 3 of Tempest", True),
     ("Tempest", "Netflix reveals the season 3 release date for Tempest", True),
     ("Tempest", "Watch the official season 3 trailer for Netflix's Tempest", True),
     # a title's last word that is a cue word ("Game") is the title's, not a word beside the verb
@@ -658,6 +662,7 @@ def test_a_season_renewed_belongs_to_the_subject_of_the_verb(name: str, title: s
     ("The Lantern Keepers: The Video Game season 3 trailer", False),  # its "video" is a trailer word too
     ("The Lantern Keepers: The Animated Series season 3 trailer", False),
     ("The Lantern Keepers: The Long Game – Season 3 Official Trailer", True),  # a title that holds "game"
+    ("The Lantern Keepers: The Final Game – Season 3 Trailer", True),
     ("The Lantern Keepers: The Official Trailer for season 3", True),
     # without capitals, an adjective after "the" reads as a subtitle would: the season stays the watch's
     ("the lantern keepers the long awaited season 3 trailer is here", True),

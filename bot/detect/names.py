@@ -348,14 +348,19 @@ def _brought_back(text: str, joint: str) -> str:
     return " ".join(words[:k])
 
 
+_JOINS: Final = frozenset(("joins", "joined", "joining", "boards", "boarded"))
+"""Verbs whose object is a show a person comes to ("<actor> joins <title> for season 3")."""
+
+
 def _ordered(text: str) -> str:
     """The title a text ends with when a renewal verb stands before it ("Netflix renews <title>", before
-    "for season 3"); "" otherwise: "casts <actor> for season 3" names a person."""
+    "for season 3"), or a verb a person joins a show with ("<star> joins <title> for season 3"); ""
+    otherwise: "casts <actor> for season 3" names a person."""
     title = _owner(text)
     if not title:
         return ""
-    before = " ".join(text.split()[:-len(title.split())][-2:])
-    return title if "renew" in _families(before) else ""
+    before = text.split()[:-len(title.split())][-2:]
+    return title if (before and before[-1].lower() in _JOINS) or "renew" in _families(" ".join(before)) else ""
 
 
 def _owner_after(text: str) -> str:
@@ -406,13 +411,16 @@ def _families(words: str) -> set[str]:
 _OTHER_WORKS: Final = frozenset(("spinoff", "offshoot", "medium", "game", "film"))
 """Families of the words that name another work ("musical", "the movie", "video game", "手游")."""
 _ARTICLE_WORDS: Final = frozenset(a.lower() for a in _ARTICLES_CAPITAL)
+_WORK_NOUNS: Final = frozenset(("series", "serie", "show"))
+"""Nouns a work's words may come with ("The Animated Series"); not a label such as "Final" ("The Final
+Game" is a season's title)."""
 
 
 def _a_work(words: str) -> bool:
     """Whether words, an article aside, name another work and nothing else: a work's phrase ("The Video
-    Game", whose "video" is a trailer word too; "真人挑战赛", "手游"), or a work's words and labels ("Das
-    Musical", "The Animated Series"). Not a title that only holds such a word ("The Long Game", "危险游戏",
-    a dangerous game): a season's own subtitle may."""
+    Game", whose "video" is a trailer word too; "真人挑战赛", "手游"), or a work's words and "series" or
+    "show" ("Das Musical", "The Animated Series"). Not a title that only holds such a word ("The Long
+    Game", "The Final Game", "危险游戏", a dangerous game): a season's own subtitle may."""
     table = cues.load()
     toks = tokens(normalise(words))
     if toks and toks[0] in _ARTICLE_WORDS:
@@ -422,7 +430,7 @@ def _a_work(words: str) -> bool:
     if not _OTHER_WORKS.isdisjoint(table.words.get(" ".join(toks)) or table.chars.get("".join(toks)) or ()):
         return True
     works = [not _OTHER_WORKS.isdisjoint(table.words.get(tok, ())) for tok in toks]
-    return any(works) and all(work or tok in _NOT_TITLES for work, tok in zip(works, toks, strict=True))
+    return any(works) and all(work or tok in _WORK_NOUNS for work, tok in zip(works, toks, strict=True))
 
 
 def _tells(words: str) -> bool:
