@@ -147,17 +147,18 @@ REFERENCE: Final = "zref"
 premiere": the news is the third season's; "confirmed season 2 before season 1": the second's)."""
 
 
-def _references(toks: list[str]) -> list[str]:
+def _references(toks: list[str], table: CueTable) -> list[str]:
     """Tokens where a season that dates the news of another season in the same text, with the words
     that date it ("ahead of the season 2 premiere", "시즌2 공개를 앞두고"), is one `zref`: that season
     is not the news, nor its premiere a date. A season that no other is the news of stays, without the
     words that date it: "ahead of the season 2 premiere, a new trailer" is the second season's trailer,
-    not its date."""
+    not its date; but not before a renewal, which is of a later season ("renewed ahead of the season 2
+    premiere": the third)."""
     at = [i for i, tok in enumerate(toks) if tok in _SEASONS]
     spans = [(i, span) for i in at if (span := _dating(toks, i)) is not None]
     if not spans:
         return toks
-    news = len(spans) < len(at)  # another season is the news
+    news = len(spans) < len(at) or any(fam == "renew" for _, fam in table.find(toks))  # another season's
     out: list[str] = []
     k = 0
     for i, (first, last) in spans:
@@ -408,8 +409,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     raw_head = tokens(head_text)
     numbered = _seasoned(raw_head, target)
-    head = _references(_may(numbered))
-    body = _references(_may(_seasoned(tokens(body_text), target))) if body_text else []
+    head = _references(_may(numbered), table)
+    body = _references(_may(_seasoned(tokens(body_text), target)), table) if body_text else []
     as_written = head
     if name_first and head[1:2] == ["zshow"]:
         name_first = False  # "Will <title> return for season 3": the show follows "Will", no person
