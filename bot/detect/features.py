@@ -147,7 +147,21 @@ REFERENCE: Final = "zref"
 premiere": the news is the third season's; "confirmed season 2 before season 1": the second's)."""
 
 
-def _references(toks: list[str], table: CueTable) -> list[str]:
+_RENEWS: Final = ("renew", "renov", "renouvel", "verlanger", "verlaenger", "rinnov")
+"""How a renewal's own word starts in English and its neighbours ("renewed", "renovada", "renouvelée",
+"verlängert", "rinnovata"): not every word of the renewal family ("confirmed" tells a cast or a trailer too)."""
+_RENEWS_CJK: Final = ("제작 확정", "제작확정", "更新決定", "更新が決定", "续订", "續訂")
+
+
+def _renewal_word(toks: list[str]) -> bool:
+    """Whether a token list holds a renewal's own word (`_RENEWS`, `_RENEWS_CJK`)."""
+    if any(tok.startswith(_RENEWS) for tok in toks):
+        return True
+    joined = " ".join(toks)
+    return has_cjk(joined) and any(word in joined for word in _RENEWS_CJK)
+
+
+def _references(toks: list[str]) -> list[str]:
     """Tokens where a season that dates the news of another season in the same text, with the words
     that date it ("ahead of the season 2 premiere", "시즌2 공개를 앞두고"), is one `zref`: that season
     is not the news, nor its premiere a date. A season that no other is the news of stays, without the
@@ -158,7 +172,7 @@ def _references(toks: list[str], table: CueTable) -> list[str]:
     spans = [(i, span) for i in at if (span := _dating(toks, i)) is not None]
     if not spans:
         return toks
-    news = len(spans) < len(at) or any(fam == "renew" for _, fam in table.find(toks))  # another season's
+    news = len(spans) < len(at) or _renewal_word(toks)  # another season's news
     out: list[str] = []
     k = 0
     for i, (first, last) in spans:
@@ -409,8 +423,8 @@ def read(names: Names, table: CueTable, title: str, summary: str, *, name_first:
     body_text = _year_in_name(seasons.mask(body_text, target)) if body_text else ""
     raw_head = tokens(head_text)
     numbered = _seasoned(raw_head, target)
-    head = _references(_may(numbered), table)
-    body = _references(_may(_seasoned(tokens(body_text), target)), table) if body_text else []
+    head = _references(_may(numbered))
+    body = _references(_may(_seasoned(tokens(body_text), target))) if body_text else []
     as_written = head
     if name_first and head[1:2] == ["zshow"]:
         name_first = False  # "Will <title> return for season 3": the show follows "Will", no person
