@@ -348,19 +348,15 @@ def _brought_back(text: str, joint: str) -> str:
     return " ".join(words[:k])
 
 
-_JOINS: Final = frozenset(("joins", "joined", "joining", "boards", "boarded"))
-"""Verbs whose object is a show a person comes to ("<actor> joins <title> for season 3")."""
-
-
 def _ordered(text: str) -> str:
     """The title a text ends with when a renewal verb stands before it ("Netflix renews <title>", before
-    "for season 3"), or a verb a person joins a show with ("<star> joins <title> for season 3"); ""
-    otherwise: "casts <actor> for season 3" names a person."""
+    "for season 3"); "" otherwise: "casts <actor> for season 3" names a person, and so may "joins <X>
+    for season 3" (a co-star or a show)."""
     title = _owner(text)
     if not title:
         return ""
-    before = text.split()[:-len(title.split())][-2:]
-    return title if (before and before[-1].lower() in _JOINS) or "renew" in _families(" ".join(before)) else ""
+    before = " ".join(text.split()[:-len(title.split())][-2:])
+    return title if "renew" in _families(before) else ""
 
 
 def _owner_after(text: str) -> str:
@@ -693,8 +689,8 @@ class Names:
         if title_case and not _MARK_BEFORE.search(window):
             return False
         head, mark, sub = _split_subtitle(window)
-        if not mark or not self._ends_with_name(head):
-            return False
+        if not mark or not self._ends_with_name(head) or self._ends_with_name(head + mark + sub):
+            return False  # no subtitle, or one of the watch's own names has it ("<title>: The Animated Series")
         words = sub.split()
         if not 1 <= len(words) <= _MAX_SUBTITLE or any(w[-1] in ".!?,;:" for w in words):
             return False
