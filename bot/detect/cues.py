@@ -21,7 +21,10 @@ _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
 ("bestatigt"), so a phrase with them is read in both forms."""
 KINDS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
 """The families that tell a kind of news."""
-_KIND_SET: Final = frozenset(KINDS)
+_NEWS_OF: Final = {"renew": "renewal", "return": "return", "trailer": "trailer", "teaser": "trailer",
+                   "date": "release_date", "delay": "release_date", "filming": "production", "wrap": "production",
+                   "cast": "production", "table_read": "production"}
+"""The news each kind family tells (a teaser is a trailer, a wrap production)."""
 NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
 a trailer): the words of such a name are no cue, and the name itself is none."""
@@ -38,6 +41,14 @@ _ASKING: Final = re.compile("(?:" + "|".join(_QUESTION_ENDINGS) + r")(?![^\W_])"
 ENDING: Final = "*"
 """A table phrase "*trailer" is a word ending: German and its neighbours build compounds
 ("Ankündigungstrailer", "Premierendatum") that no list of whole words can hold."""
+
+
+def _other_news(word: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether a phrase tells other news than its first word does, both telling a kind ("lands on", a
+    date, and "lands", a renewal; not "teaser trailer" nor "filming wrapped")."""
+    news = {_NEWS_OF.get(f) for f in word}
+    told = {_NEWS_OF.get(f) for f in phrase}
+    return None not in news and None not in told and news.isdisjoint(told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +79,14 @@ class CueTable:
         """(token index, family) of every cue in a token list. A word that a longer phrase holds after
         its first word is read as that phrase only ("bande annonce" is a trailer, its "annonce" no verb
         that tells; "release date" a date): its own cue, if it has one, is not counted; nor is the first
-        word's when both tell a kind and the kinds differ ("lands on" tells when, its "lands" no renewal;
-        "teaser trailer" is a trailer). A doubt's phrase keeps the kind word it opens with, which it
-        denies ("renewal status")."""
+        word's when both tell news and the news differs ("lands on" tells when, its "lands" no renewal;
+        "filming wrapped" keeps its "filming", production both). A doubt's phrase keeps the kind word it
+        opens with, which it denies ("renewal status")."""
         hits: list[tuple[int, str]] = []
         names: list[tuple[int, int]] = []
         spans: list[tuple[int, int]] = []  # phrases of two words or more
         one: set[int] = set()  # the hits of one word
-        other_kind: set[int] = set()  # words a phrase of another kind starts with
+        other_news: set[int] = set()  # words a phrase of other news starts with
         look, n = self._look, len(toks)
         endings = self._endings
         joined = " ".join(toks)
@@ -116,15 +127,14 @@ class CueTable:
                     hits.extend((i, f) for f in fams)
                     if NAME in fams:
                         names.append((i, k))
-                    elif (own and _KIND_SET.issuperset(own) and _KIND_SET.issuperset(fams)
-                          and not any(f in fams for f in own)):
-                        other_kind.add(i)  # "lands on" (a date): "lands" (a renewal) is none here
+                    elif own and _other_news(own, fams):
+                        other_news.add(i)  # "lands on" (a date): "lands" (a renewal) is none here
                     spans.append((i, k))
                 k += 1
         if spans:  # a word inside a longer phrase is that phrase's: "annonce" of "bande annonce"; so is its
-            # first word when its own kind is another ("lands" of "lands on", "teaser" of "teaser trailer")
+            # first word when it tells other news ("lands" of "lands on")
             hits = [hit for h, hit in enumerate(hits)
-                    if h not in one or not (hit[0] in other_kind or any(a < hit[0] <= b for a, b in spans))]
+                    if h not in one or not (hit[0] in other_news or any(a < hit[0] <= b for a, b in spans))]
         if names:  # rare: a name's words are no cue
             return [(i, f) for i, f in hits if not any(a <= i <= b for a, b in names)]
         return hits
