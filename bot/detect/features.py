@@ -298,9 +298,11 @@ _DATES_BESIDE: Final = frozenset((
     "zyear", "znum", "zmay", "zday", "next", "this", "in", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday", "weekend", "tomorrow", "tonight", "soon", "later", "early", "late", "proximo", "proxima",
     "prochain", "prochaine", "nachsten", "naechsten", "prossimo", "prossima", "manana", "amanha", "demain", "morgen",
-    "domani", "pronto", "breve", "bientot", "bald", "presto"))
+    "domani", "pronto", "breve", "bientot", "bald", "presto", "christmas", "xmas", "navidad", "natal", "noel",
+    "weihnachten", "natale", "halloween", "thanksgiving", "easter"))
 """Words that give a date beside an arrival, besides a month or a number, which the date family and `znum`
-give ("in August", "this fall", "next month", "on Friday", "el próximo mes", "el 6 de agosto")."""
+give ("in August", "this fall", "next month", "on Friday", "on Christmas Day", "el próximo mes", "el 6 de
+agosto")."""
 
 
 def _arrivals(toks: list[str], hits: list[tuple[int, str]]) -> list[tuple[int, str]]:
