@@ -19,12 +19,13 @@ _SPACE: Final = re.escape(" ")
 _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 """How German addresses and slugs write umlauts ("bestaetigt", "zurueck"); `normalise` drops the dots
 ("bestatigt"), so a phrase with them is read in both forms."""
-KINDS: Final = ("renew", "return", "trailer", "teaser", "date", "filming", "wrap", "cast", "table_read", "delay")
-"""The families that tell a kind of news."""
 _NEWS_OF: Final = {"renew": "renewal", "return": "return", "trailer": "trailer", "teaser": "trailer",
-                   "date": "release_date", "delay": "release_date", "filming": "production", "wrap": "production",
-                   "cast": "production", "table_read": "production"}
-"""The news each kind family tells (a teaser is a trailer, a wrap production)."""
+                   "date": "release_date", "filming": "production", "wrap": "production", "cast": "production",
+                   "table_read": "production", "delay": "release_date"}
+"""The families that tell a kind of news, and the news each tells (a teaser is a trailer, a wrap
+production; a return is a renewal or a premiere)."""
+KINDS: Final = tuple(_NEWS_OF)
+"""The families that tell a kind of news."""
 NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
 a trailer): the words of such a name are no cue, and the name itself is none."""
@@ -108,7 +109,7 @@ class CueTable:
             if cjk and has_cjk(tok):
                 continue
             fams, longer = entry or ((), False)
-            own = fams  # the word's own families, which a longer phrase of another kind replaces
+            own = fams  # the word's own families, which a longer phrase of other news replaces
             if fams:
                 one.update(range(len(hits), len(hits) + len(fams)))
                 hits.extend((i, f) for f in fams)

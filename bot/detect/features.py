@@ -155,6 +155,7 @@ _RENEWS: Final = ("renew", "renov", "renouvel", "verlanger", "verlaenger", "rinn
 """How a renewal's own word starts in English and its neighbours ("renewed", "renovada", "renouvelée",
 "verlängert", "rinnovata"): not every word of the renewal family ("confirmed" tells a cast or a trailer too)."""
 _RENEWS_CJK: Final = ("제작 확정", "제작확정", "更新決定", "更新が決定", "续订", "續訂")
+"""A renewal's own words in Korean, Japanese and Chinese (production confirmed, renewal decided, renewed)."""
 
 
 def _renewal_word(toks: list[str]) -> bool:

@@ -651,9 +651,10 @@ class Names:
         Chinese title marks (`book`), one that names another work ("<title>：真人挑战赛"). Not when the
         whole title is one of the watch's names ("<title>：<its own subtitle>" listed in `aliases`)."""
         sub = _CJK_SUBTITLE.search(title)
-        if sub is None and book and (sub := _BOOK_SUBTITLE.search(title)) is not None and not (
-                _a_work(title[sub.end():])):
-            return False
+        if sub is None and book:
+            sub = _BOOK_SUBTITLE.search(title)
+            if sub is not None and not _a_work(title[sub.end():]):
+                return False  # the season's own subtitle ("<title>：完结篇")
         return (sub is not None and self._ends_with_name(title[:sub.start()]) and self.show is not None
                 and self.show.fullmatch(normalise(title).strip()) is None)
 
