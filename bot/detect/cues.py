@@ -48,8 +48,8 @@ def _other_news(word: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """Whether a phrase tells other news than its first word does, both telling a kind ("lands on", a
     date, and "lands", a renewal; not "teaser trailer" nor "filming wrapped")."""
     news = {_NEWS_OF.get(f) for f in word}
-    told = {_NEWS_OF[f] for f in phrase if f in _NEWS_OF}
-    return None not in news and bool(told) and news.isdisjoint(told)
+    told = {_NEWS_OF.get(f) for f in phrase}
+    return None not in news and None not in told and news.isdisjoint(told)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,7 @@ _MEDIUM: Final = "medium"
 ("<title> video game season 3 update", "'<title>' 웹툰 시즌3", "<title> movie trailer"), the headline is that
 game's, webtoon's or film's news. Only there: "the game" elsewhere is no title ("Das Spiel beginnt:
 Trailer von <title>")."""
-_ARRIVAL: Final = "arrive"
-"""A season's arrival on a streamer (a family that is no feature itself: "premieres on Netflix", "lands on
-Netflix", "llega a Netflix"): with no date in the text, it is the premiere day, after the date was told
-(`after`); with one ("premieres on Netflix June 5"), it is the date's."""
-_NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM, _ARRIVAL))
+_NO_FEATURE: Final = frozenset((_ANSWER, _OFFSHOOT, _MEDIUM))
 _OF: Final = frozenset(("of", "to", "de", "del", "da", "do", "du", "des", "di", "della", "von", "der", "dari", "ng"))
 _AT_START: Final = frozenset(("qstart",))
 """Families that count only where a sentence or clause starts (first token, or after a colon): "is" or
@@ -243,8 +239,6 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     found: set[str] = set()
     seasons_at = [j for j, t in enumerate(toks) if t in _SEASONS] if "zoseason" in toks else []
     hits = table.find(toks)
-    if any(fam == _ARRIVAL for _, fam in hits):
-        hits = _arrivals(toks, hits)
     answered: set[int] = set()
     offshoots: list[int] = []
     media: list[int] = []
@@ -293,26 +287,6 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
             negated = any(0 < n - k <= _DENIES_AFTER if n in after else 0 < k - n <= _DENIES for n in negations)
             (denied if asked or negated or k in doubted else told).add(fam)
     return found, frozenset(denied - told), offshoot
-
-
-_DATES_BESIDE: Final = frozenset((
-    "zyear", "znum", "zmay", "zday", "next", "this", "in", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "weekend", "tomorrow", "tonight", "soon", "later", "early", "late", "proximo", "proxima",
-    "prochain", "prochaine", "nachsten", "naechsten", "prossimo", "prossima", "manana", "amanha", "demain", "morgen",
-    "domani", "pronto", "breve", "bientot", "bald", "presto", "christmas", "xmas", "navidad", "natal", "noel",
-    "weihnachten", "natale", "halloween", "thanksgiving", "easter"))
-"""Words that give a date beside an arrival, besides a month or a number, which the date family and `znum`
-give ("in August", "this fall", "next month", "on Friday", "on Christmas Day", "el próximo mes", "el 6 de
-agosto")."""
-
-
-def _arrivals(toks: list[str], hits: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Cue hits where an arrival phrase (`_ARRIVAL`) in a text that gives no other date is after the
-    release: the premiere day ("<title> season 3 lands on Netflix"), its date told before."""
-    at = {i for i, fam in hits if fam == _ARRIVAL}
-    if any(fam == "date" and i not in at for i, fam in hits) or not _DATES_BESIDE.isdisjoint(toks):
-        return hits
-    return [*hits, *((i, "after") for i in sorted(at))]
 
 
 _DOUBT_PHRASES: Final = frozenset(("spec", "explain", "review", "fan", "after"))
