@@ -237,7 +237,7 @@ def test_a_word_inside_a_longer_phrase_is_that_phrase(text: str, families: set[s
     ("Moonfall Academy has landed a third season", True),
     ("Moonfall Academy lands big season 3 pickup", True),
 ])
-def test_lands_is_a_renewal_only_before_a_season(text: str, renewal: bool) -> None:
+def test_lands_is_a_renewal_but_lands_on_or_in_tells_when(text: str, renewal: bool) -> None:
     import bot.detect.seasons as seasons
     from bot.detect.cues import load
     from bot.detect.text import tokens
