@@ -187,12 +187,12 @@ def test_every_table_phrase_can_be_found_as_features_read_text() -> None:
 def test_no_single_word_is_both_a_kind_cue_and_a_doubt() -> None:
     """A kind cue and a doubt standing on the same Latin word mean a doubt's phrase opens with that cue
     ("renewal status"), which `_cues` reads as the phrase's: a single word of both would deny itself."""
-    from bot.detect.cues import load
-    from bot.detect.features import _DOUBT_PHRASES, _KIND_FAMS
+    from bot.detect.cues import KINDS, load
+    from bot.detect.features import _DOUBT_PHRASES
 
     table = load()
     both = [k for k, fams in table.words.items()
-            if " " not in k and not set(_KIND_FAMS).isdisjoint(fams) and not _DOUBT_PHRASES.isdisjoint(fams)]
+            if " " not in k and not set(KINDS).isdisjoint(fams) and not _DOUBT_PHRASES.isdisjoint(fams)]
     assert not both
 
 

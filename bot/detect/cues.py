@@ -19,12 +19,13 @@ _SPACE: Final = re.escape(" ")
 _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 """How German addresses and slugs write umlauts ("bestaetigt", "zurueck"); `normalise` drops the dots
 ("bestatigt"), so a phrase with them is read in both forms."""
-_NEWS_OF: Final = {"renew": "renewal", "return": "return", "trailer": "trailer", "teaser": "trailer",
-                   "date": "release_date", "filming": "production", "wrap": "production", "cast": "production",
-                   "table_read": "production", "delay": "release_date"}
-"""The families that tell a kind of news, and the news each tells (a teaser is a trailer, a wrap
-production; a return is a renewal or a premiere)."""
-KINDS: Final = tuple(_NEWS_OF)
+NEWS_OF: Final = {"renew": "renewal", "return": "release_date", "trailer": "trailer", "teaser": "trailer",
+                  "date": "release_date", "filming": "production", "wrap": "production", "cast": "production",
+                  "table_read": "production", "delay": "release_date"}
+"""The families that tell a kind of news, and the kind each is evidence of (a teaser is a trailer, a
+wrap production; a return is a renewal or a premiere, evidence of the premiere: long after the
+season's renewal, "<title> returns after three years" tells the premiere)."""
+KINDS: Final = tuple(NEWS_OF)
 """The families that tell a kind of news."""
 NAME: Final = "name"
 """The family of a name that holds cue words ("Prime Video", "Tencent Video": a streaming service, not
@@ -47,8 +48,8 @@ ENDING: Final = "*"
 def _other_news(word: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """Whether a phrase tells other news than its first word does, both telling a kind ("lands on", a
     date, and "lands", a renewal; not "teaser trailer" nor "filming wrapped")."""
-    news = {_NEWS_OF.get(f) for f in word}
-    told = {_NEWS_OF.get(f) for f in phrase}
+    news = {NEWS_OF.get(f) for f in word}
+    told = {NEWS_OF.get(f) for f in phrase}
     return None not in news and None not in told and news.isdisjoint(told)
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Final
 
 import bot.detect.seasons as seasons
-from bot.detect.cues import CueTable, load
+from bot.detect.cues import NEWS_OF, CueTable, load
 from bot.detect.features import SUMMARY_CHARS, Reading, opens_with_a_name, read
 from bot.detect.model import Model, shipped
 from bot.detect.names import URL, NameIndex, Names
@@ -30,15 +30,10 @@ season's own. Few shows' items have one, too few for a fitted weight to hold it;
 reported by many headlines, so the one that also mentions a fan-made video is not missed. Such an
 item is no near miss either: its article is not fetched."""
 _EVIDENCE: Final[dict[str, frozenset[str]]] = {
-    "renewal": frozenset(("renew",)), "trailer": frozenset(("trailer", "teaser")),
-    "release_date": frozenset(("date", "return", "delay")),
-    "production": frozenset(("filming", "wrap", "cast", "table_read")),
-}
-"""The cue families that tell each kind: an item is read as its next kind only if its headline has one
-of them (a lede tells the past too: "renewed ... after its January premiere"). A return is a renewal or
-a premiere: read as a renewal long after the season's renewal, "<title> returns after three years" tells
-the premiere."""
-_KIND_CUES: Final = frozenset(("return",)).union(*_EVIDENCE.values())
+    kind: frozenset(family for family, news in NEWS_OF.items() if news == kind) for kind in set(NEWS_OF.values())}
+"""The cue families that tell each kind (`cues.NEWS_OF`): an item is read as its next kind only if its
+headline has one of them (a lede tells the past too: "renewed ... after its January premiere")."""
+_KIND_CUES: Final = frozenset(NEWS_OF)
 """Families that announce something (a return is a renewal or a premiere)."""
 _UNFITTED: Final[dict[str, tuple[Kind, frozenset[str]]]] = {
     "delay": ("release_date", _EVIDENCE["trailer"] | _EVIDENCE["production"]),

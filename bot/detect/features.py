@@ -71,7 +71,7 @@ class Reading:
     def denies(self) -> bool:
         """Every kind cue of the headline is denied or asked about ("Netflix has yet to renew <title>",
         "still no trailer", "<title> season 4 renewed?")."""
-        kinds = self.head_families.intersection(_KIND_FAMS)
+        kinds = self.head_families.intersection(KINDS)
         return bool(kinds) and kinds <= self.denied
 
     @property
@@ -266,7 +266,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
         feats[f"c:{fam}:{zone}"] = 1.0
         if anchors and (a := bisect_left(anchors, i - NEAR)) < len(anchors) and anchors[a] <= i + NEAR:
             feats[f"c:{fam}:{zone}near"] = 1.0  # the first anchor from NEAR tokens before the cue on is near
-        if seasons_at and fam in _KIND_FAMS:
+        if seasons_at and fam in KINDS:
             if toks[min(seasons_at, key=lambda j: abs(j - i))] == "zoseason":
                 os_near = True
             else:
@@ -282,7 +282,7 @@ def _cues(toks: list[str], zone: str, table: CueTable, feats: dict[str, float], 
     denied: set[str] = set()
     told: set[str] = set()
     for k, fam in hits:
-        if fam in _KIND_FAMS:
+        if fam in KINDS:
             asked = any(0 < m - k <= _ASKS and not any(k < b < m for b in breaks) for m in marks)
             negated = any(0 < n - k <= _DENIES_AFTER if n in after else 0 < k - n <= _DENIES for n in negations)
             (denied if asked or negated or k in doubted else told).add(fam)
@@ -340,7 +340,6 @@ confirmed?", "renewed for a fifth season?"), unless a question word, a colon or 
 ("renewed, but when?": the question is the date's)."""
 
 
-_KIND_FAMS: Final = KINDS
 _DOUBT_FAMS: Final = ("spec", "explain", "review", "after", "episode", "question", "qstart", "qmark", "fan", "fans",
                        "neg", "yet", "without", "image")
 """Families that may take a kind cue's news away, each kept apart so that the fit weighs them apart:
@@ -354,7 +353,7 @@ def _conjunctions(head_fams: set[str], body_fams: set[str], feats: dict[str, flo
     """What a linear model cannot add up by itself: a kind cue with or without each doubt around it."""
     doubts_t = [f for f in _DOUBT_FAMS if f in head_fams] if head_fams else []
     doubt_s = not body_fams.isdisjoint(_DOUBT_FAMS)
-    kinds_t = [f for f in _KIND_FAMS if f in head_fams] if head_fams else []
+    kinds_t = [f for f in KINDS if f in head_fams] if head_fams else []
     for fam in kinds_t:
         for doubt in doubts_t or ("clean",):
             feats[f"k:{fam}:{doubt}"] = 1.0
