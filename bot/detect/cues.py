@@ -87,11 +87,11 @@ class CueTable:
         hits: list[tuple[int, str]] = []
         names: list[tuple[int, int]] = []
         spans: list[tuple[int, int]] = []  # phrases of two words or more
-        one: set[int] = set()  # the hits of one word
+        ones: list[tuple[int, int]] = []  # where the hits of a word alone start in `hits`, and how many
         other_news: set[int] = set()  # words a phrase of other news starts with
         look, n = self._look, len(toks)
-        endings = self._endings
         joined = " ".join(toks)
+        endings = self._endings if any(end in joined for end in self._endings) else ()
         cjk = self.char_pattern is not None and has_cjk(joined)
         if cjk:
             starts, at = [], 0
@@ -106,14 +106,14 @@ class CueTable:
         for i, tok in enumerate(toks):
             entry = look.get(tok)
             if entry is None and not (endings and tok.endswith(endings)):
-                continue  # most words: one look-up
+                continue  # most words: one look-up (a word ending is looked for only in text that has it)
             if cjk and has_cjk(tok):
                 continue
             fams, longer = entry or ((), False)
             own = fams  # the word's own families, which a longer phrase of other news replaces
             if fams:
-                one.update(range(len(hits), len(hits) + len(fams)))
-                hits.extend((i, f) for f in fams)
+                ones.append((len(hits), len(fams)))
+                hits += [(i, f) for f in fams]
                 if NAME in fams:
                     names.append((i, i))
             elif endings and tok.endswith(endings):
@@ -135,6 +135,7 @@ class CueTable:
                 k += 1
         if spans:  # a word inside a longer phrase is that phrase's: "annonce" of "bande annonce"; so is its
             # first word when it tells other news ("lands" of "lands on")
+            one = {h for at, count in ones for h in range(at, at + count)}
             hits = [hit for h, hit in enumerate(hits)
                     if h not in one or not (hit[0] in other_news or any(a < hit[0] <= b for a, b in spans))]
         if names:  # rare: a name's words are no cue
